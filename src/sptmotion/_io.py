@@ -1,0 +1,31 @@
+"""File-output helpers: outputs are written atomically, never half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
+
+    If the body raises, the temporary file is removed and ``path`` is left untouched.
+    The temporary name keeps the suffix of ``path`` so writers that infer the format from
+    the suffix (pandas, tifffile, matplotlib) still work.
+    """
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise ValueError(f"output folder does not exist: {target.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{target.suffix}", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()

@@ -1,0 +1,180 @@
+"""Long-form track tables with trackpy's column names, and their CSV/Parquet I/O.
+
+A table has one row per point: ``particle``, ``frame``, ``x`` (and ``y``, ``z`` for 2D/3D),
+optionally ``t`` (s) and ``subframe`` (0..K-1 when motion was sampled at K points per frame),
+and optional per-track labels repeated on every row of the track: ``model``, ``alpha``, ``D``.
+Positions are in µm. These tables interoperate with trackpy and laptrack.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_positions
+from .._io import atomic_path
+
+__all__ = [
+    "AXES",
+    "LABEL_COLUMNS",
+    "tracks_to_table",
+    "table_to_tracks",
+    "track_labels",
+    "read_table",
+    "write_table",
+]
+
+AXES = ("x", "y", "z")
+LABEL_COLUMNS = ("model", "alpha", "D")
+
+
+def tracks_to_table(
+    X,
+    t: np.ndarray | None = None,
+    labels: Mapping[str, Sequence] | pd.DataFrame | None = None,
+    *,
+    particle_offset: int = 0,
+    subframes: int = 1,
+) -> pd.DataFrame:
+    """Convert a trajectory array ``(n_tracks, n_points, dim)`` into a long-form table.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_tracks, n_points, dim)
+        Positions in µm.
+    t : array_like, shape (n_points,), optional
+        Times in s of the points (added as column ``t``).
+    labels : mapping or DataFrame, optional
+        Per-track labels (``model``, ``alpha``, ``D``...), each of length ``n_tracks``.
+    particle_offset : int
+        Number of the first track (``particle`` column).
+    subframes : int
+        Points per frame K. With K > 1, ``frame = point // K`` and a ``subframe`` column is added.
+    """
+    X = check_positions(X)
+    n, L, d = X.shape
+    if subframes < 1:
+        raise ValueError(f"subframes must be >= 1, got {subframes}")
+    if subframes > 1 and L % subframes:
+        raise ValueError(f"n_points={L} is not a multiple of subframes={subframes}")
+    point = np.tile(np.arange(L), n)
+    data: dict[str, np.ndarray] = {
+        "particle": np.repeat(np.arange(particle_offset, particle_offset + n), L),
+        "frame": point // subframes,
+    }
+    if subframes > 1:
+        data["subframe"] = point % subframes
+    for k in range(d):
+        data[AXES[k]] = X[:, :, k].ravel()
+    if t is not None:
+        t = np.asarray(t, dtype=float)
+        if t.shape != (L,):
+            raise ValueError(f"t must have shape ({L},), got {t.shape}")
+        data["t"] = np.tile(t, n)
+    df = pd.DataFrame(data)
+    if labels is not None:
+        for key, values in dict(labels).items() if not isinstance(labels, pd.DataFrame) else labels.items():
+            values = np.asarray(values)
+            if values.shape[0] != n:
+                raise ValueError(f"label {key!r} has {values.shape[0]} values for {n} tracks")
+            df[key] = np.repeat(values, L)
+    return df
+
+
+def _dims_of(df: pd.DataFrame) -> int:
+    if "x" not in df.columns:
+        raise ValueError("track table needs at least the columns particle, frame, x")
+    if "z" in df.columns and "y" not in df.columns:
+        raise ValueError("track table has a z column but no y column")
+    return 1 + ("y" in df.columns) + ("z" in df.columns)
+
+
+def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
+    """Validate a track table and return it sorted by particle, frame (and subframe)."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame")
+    if len(df) == 0:
+        raise ValueError(f"{name} is empty")
+    missing = [c for c in ("particle", "frame") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)")
+    d = _dims_of(df)
+    axes = list(AXES[:d])
+    values = df[axes].to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} has NaN or inf positions in {', '.join(axes)}")
+    keys = ["particle", "frame"] + (["subframe"] if "subframe" in df.columns else [])
+    if df.duplicated(keys).any():
+        raise ValueError(f"{name} has duplicate rows for the same ({', '.join(keys)})")
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def table_to_tracks(df: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
+    """Split a table into per-track arrays.
+
+    Returns
+    -------
+    tracks : list of ndarray, each (n_points_i, dim)
+        Positions in µm, in frame (and subframe) order.
+    particles : ndarray
+        The particle id of each track.
+
+    Notes
+    -----
+    Use :func:`group_by_length` to batch tracks of equal length into
+    ``(n_tracks, n_points, dim)`` arrays for vectorized work.
+    """
+    df = check_table(df)
+    d = _dims_of(df)
+    pos = df[list(AXES[:d])].to_numpy(dtype=float)
+    pid = df["particle"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
+    ends = np.r_[starts[1:], len(pid)]
+    tracks = [pos[s:e] for s, e in zip(starts, ends, strict=True)]
+    return tracks, pid[starts]
+
+
+def group_by_length(tracks: Sequence[np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Group tracks by length: ``{n_points: (indices, array (n, n_points, dim))}``."""
+    lengths = np.array([len(tr) for tr in tracks])
+    out = {}
+    for L in np.unique(lengths):
+        idx = np.flatnonzero(lengths == L)
+        out[int(L)] = (idx, np.stack([tracks[i] for i in idx]))
+    return out
+
+
+def track_labels(df: pd.DataFrame, columns: Sequence[str] = LABEL_COLUMNS) -> pd.DataFrame:
+    """Per-track labels (first row of each particle) for the label columns present."""
+    present = [c for c in columns if c in df.columns]
+    return df.groupby("particle", sort=True)[present].first().reset_index()
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a track table from CSV or Parquet (chosen by suffix) and validate it."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"cannot read track table: no such file {p}")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        else:
+            df = pd.read_csv(p)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad input file
+        raise ValueError(f"cannot read track table {p}: {exc}") from None
+    return check_table(df, name=f"track table {p.name}")
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table to CSV or Parquet (by suffix), atomically."""
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
+    return p

@@ -1,0 +1,165 @@
+"""Common interface of the motion models and the name registry.
+
+A motion model is an object with its physical parameters fixed at construction (like a
+``scipy.stats`` frozen distribution) and the methods
+
+- ``sample(n_tracks, n_steps, dim, dt, rng)`` -> ``(X, t)``: positions ``(n_tracks, n_steps+1, dim)``
+  in µm starting at the origin, and the times ``t`` (s) of the points;
+- ``log_likelihood(X, dt)`` -> ``(n_tracks,)`` log-density of each track's increments
+  (models with a tractable likelihood only);
+- ``fit(X, dt)`` (classmethod) -> per-track maximum-likelihood estimates with standard errors
+  (a DataFrame), for models with a likelihood.
+
+Models are registered by their short name in :data:`MODELS` (``"bm"``, ``"fbm"``...).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_dim, check_positions, check_positive, check_rng
+
+__all__ = ["MotionModel", "MODELS", "register_model", "get_model"]
+
+#: Registry ``{name: class}`` of all motion models.
+MODELS: dict[str, type[MotionModel]] = {}
+
+
+def register_model(cls: type[MotionModel]) -> type[MotionModel]:
+    """Class decorator adding a model to :data:`MODELS` under ``cls.name``."""
+    MODELS[cls.name] = cls
+    return cls
+
+
+def get_model(name: str) -> type[MotionModel]:
+    """Look a model class up by name, with a clear error for unknown names."""
+    key = str(name).lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown motion model {name!r}; choose one of {', '.join(sorted(MODELS))}")
+    return MODELS[key]
+
+
+class MotionModel:
+    """Base class of the motion models.
+
+    Subclasses set ``name``, ``alpha_range`` (``(low, high, low_open, high_open)``),
+    ``has_likelihood`` and implement ``_sample`` (and ``_log_likelihood`` / ``_fit``).
+    """
+
+    name: ClassVar[str] = ""
+    #: (low, high, low_open, high_open) interval of the anomalous exponent.
+    alpha_range: ClassVar[tuple[float, float, bool, bool]] = (1.0, 1.0, False, False)
+    has_likelihood: ClassVar[bool] = False
+    #: Parameter names of ``fit`` output (estimates, with ``<name>_se`` standard errors).
+    fit_params: ClassVar[tuple[str, ...]] = ()
+
+    # -- parameters -----------------------------------------------------------------
+    @property
+    def alpha(self) -> float:
+        """Anomalous exponent of the ensemble MSD (asymptotic for ATTM and LW)."""
+        return float(self._alpha)
+
+    @property
+    def params(self) -> dict:
+        """The constructor parameters of this model."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- sampling -------------------------------------------------------------------
+    def sample(
+        self,
+        n_tracks: int,
+        n_steps: int,
+        dim: int = 2,
+        dt: float = 1.0,
+        rng: np.random.Generator | int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate tracks on the regular time grid ``t = 0, dt, ..., n_steps*dt``.
+
+        Parameters
+        ----------
+        n_tracks : int
+            Number of independent tracks.
+        n_steps : int
+            Number of steps (each track has ``n_steps + 1`` points, the first at the origin).
+        dim : {1, 2, 3}
+            Spatial dimension; the axes are independent (isotropic directions for LW).
+        dt : float
+            Time step in s.
+        rng : numpy.random.Generator or int, optional
+            Source of randomness (or a seed).
+
+        Returns
+        -------
+        X : ndarray, shape (n_tracks, n_steps + 1, dim)
+            Positions in µm.
+        t : ndarray, shape (n_steps + 1,)
+            Times in s.
+        """
+        n_tracks = _check_count(n_tracks, "n_tracks", 1)
+        n_steps = _check_count(n_steps, "n_steps", 1)
+        dim = check_dim(dim)
+        dt = check_positive(dt, "dt")
+        rng = check_rng(rng)
+        X = self._sample(n_tracks, n_steps, dim, dt, rng)
+        return X, dt * np.arange(n_steps + 1)
+
+    def _sample(self, n_tracks, n_steps, dim, dt, rng) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- likelihood -----------------------------------------------------------------
+    def log_likelihood(self, X, dt: float, sigma_loc: float = 0.0) -> np.ndarray:
+        """Log-density of each track's increments under this model.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_tracks, n_points, dim) or (n_points, dim)
+            Positions in µm.
+        dt : float
+            Time step in s.
+        sigma_loc : float
+            Standard deviation (µm) of independent Gaussian localization noise per axis.
+
+        Returns
+        -------
+        ndarray, shape (n_tracks,)
+        """
+        if not self.has_likelihood:
+            raise ValueError(f"motion model {self.name!r} has no tractable likelihood")
+        X = check_positions(X)
+        dt = check_positive(dt, "dt")
+        sigma_loc = check_positive(sigma_loc, "sigma_loc", allow_zero=True)
+        return self._log_likelihood(X, dt, sigma_loc)
+
+    def _log_likelihood(self, X, dt, sigma_loc) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def fit(cls, X, dt: float, sigma_loc: float = 0.0) -> pd.DataFrame:
+        """Per-track maximum-likelihood estimates with standard errors.
+
+        Returns a DataFrame with one row per track, columns ``<param>`` and ``<param>_se``
+        (observed Fisher information), ``log_likelihood`` and ``n_params``.
+        """
+        if not cls.has_likelihood:
+            raise ValueError(f"motion model {cls.name!r} has no tractable likelihood to fit")
+        X = check_positions(X, min_points=3)
+        dt = check_positive(dt, "dt")
+        sigma_loc = check_positive(sigma_loc, "sigma_loc", allow_zero=True)
+        return cls._fit(X, dt, sigma_loc)
+
+    @classmethod
+    def _fit(cls, X, dt, sigma_loc) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+def _check_count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
