@@ -1,5 +1,11 @@
-"""Motion models: sampling, exact likelihoods, maximum-likelihood fits and model selection."""
+"""Motion models: sampling, exact likelihoods, maximum-likelihood fits and model selection.
 
+>>> from sptmotion.motion import MODELS
+>>> m = MODELS["fbm"](alpha=0.6, D=0.1)      # D is Dα in µm²/s^alpha
+>>> X, t = m.sample(n_tracks=100, n_steps=100, dim=2, dt=0.03, rng=0)
+"""
+
+from . import gaussian, jumps  # noqa: F401  (register the models)
 from .base import MODELS, MotionModel, get_model, register_model
 
 __all__ = ["MODELS", "MotionModel", "get_model", "register_model"]

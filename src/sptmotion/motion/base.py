@@ -79,8 +79,14 @@ class MotionModel:
         dim: int = 2,
         dt: float = 1.0,
         rng: np.random.Generator | int | None = None,
+        *,
+        times: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Simulate tracks on the regular time grid ``t = 0, dt, ..., n_steps*dt``.
+
+        With ``times`` (increasing, starting at 0, in s) the tracks are observed at those
+        instants instead (``n_steps`` and ``dt`` are then ignored). The imaging layer uses this
+        for K sub-frame points within each exposure followed by the camera's dead time.
 
         Parameters
         ----------
@@ -94,6 +100,8 @@ class MotionModel:
             Time step in s.
         rng : numpy.random.Generator or int, optional
             Source of randomness (or a seed).
+        times : array_like, shape (n_points,), optional
+            Observation times in s (first 0, strictly increasing).
 
         Returns
         -------
@@ -103,28 +111,41 @@ class MotionModel:
             Times in s.
         """
         n_tracks = _check_count(n_tracks, "n_tracks", 1)
-        n_steps = _check_count(n_steps, "n_steps", 1)
         dim = check_dim(dim)
-        dt = check_positive(dt, "dt")
         rng = check_rng(rng)
+        if times is not None:
+            times = check_times(times)
+            return self._sample_times(n_tracks, times, dim, rng), times
+        n_steps = _check_count(n_steps, "n_steps", 1)
+        dt = check_positive(dt, "dt")
         X = self._sample(n_tracks, n_steps, dim, dt, rng)
         return X, dt * np.arange(n_steps + 1)
 
     def _sample(self, n_tracks, n_steps, dim, dt, rng) -> np.ndarray:
+        """Regular grid (fast path). Default: the general irregular-time sampler."""
+        return self._sample_times(n_tracks, dt * np.arange(n_steps + 1), dim, rng)
+
+    def _sample_times(self, n_tracks, times, dim, rng) -> np.ndarray:
         raise NotImplementedError
 
     # -- likelihood -----------------------------------------------------------------
-    def log_likelihood(self, X, dt: float, sigma_loc: float = 0.0) -> np.ndarray:
+    def log_likelihood(
+        self, X, dt: float | None = None, sigma_loc: float = 0.0, *, times: np.ndarray | None = None
+    ) -> np.ndarray:
         """Log-density of each track's increments under this model.
+
+        The first point is conditioned on (the density is that of the increments).
 
         Parameters
         ----------
         X : array_like, shape (n_tracks, n_points, dim) or (n_points, dim)
             Positions in µm.
         dt : float
-            Time step in s.
+            Time step in s (regular grid).
         sigma_loc : float
             Standard deviation (µm) of independent Gaussian localization noise per axis.
+        times : array_like, shape (n_points,), optional
+            Observation times in s instead of ``dt`` (irregular grid).
 
         Returns
         -------
@@ -133,11 +154,22 @@ class MotionModel:
         if not self.has_likelihood:
             raise ValueError(f"motion model {self.name!r} has no tractable likelihood")
         X = check_positions(X)
-        dt = check_positive(dt, "dt")
         sigma_loc = check_positive(sigma_loc, "sigma_loc", allow_zero=True)
+        if times is not None:
+            times = check_times(times)
+            if len(times) != X.shape[1]:
+                raise ValueError(f"times has {len(times)} entries for tracks of {X.shape[1]} points")
+            return self._log_likelihood_times(X, times, sigma_loc)
+        if dt is None:
+            raise ValueError("log_likelihood needs dt (s) or times")
+        dt = check_positive(dt, "dt")
         return self._log_likelihood(X, dt, sigma_loc)
 
     def _log_likelihood(self, X, dt, sigma_loc) -> np.ndarray:
+        """Regular grid (fast path). Default: the general irregular-time likelihood."""
+        return self._log_likelihood_times(X, dt * np.arange(X.shape[1]), sigma_loc)
+
+    def _log_likelihood_times(self, X, times, sigma_loc) -> np.ndarray:
         raise NotImplementedError
 
     @classmethod
@@ -157,6 +189,16 @@ class MotionModel:
     @classmethod
     def _fit(cls, X, dt, sigma_loc) -> pd.DataFrame:
         raise NotImplementedError
+
+
+def check_times(times) -> np.ndarray:
+    """Validate observation times: 1D, finite, first 0, strictly increasing (s)."""
+    t = np.asarray(times, dtype=np.float64)
+    if t.ndim != 1 or t.size < 2:
+        raise ValueError(f"times must be a 1D array of at least 2 instants, got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or t[0] != 0 or np.any(np.diff(t) <= 0):
+        raise ValueError("times must be finite, start at 0 and increase strictly")
+    return t
 
 
 def _check_count(value, name: str, minimum: int) -> int:
