@@ -1,5 +1,7 @@
 """Datasets: AnDi-style generators, experimental loaders and track-table I/O."""
 
+from .andi_recipe import andi
+from .experimental import load_granik2019
 from .tables import (
     AXES,
     LABEL_COLUMNS,
@@ -15,8 +17,10 @@ from .tables import (
 __all__ = [
     "AXES",
     "LABEL_COLUMNS",
+    "andi",
     "check_table",
     "group_by_length",
+    "load_granik2019",
     "read_table",
     "table_to_tracks",
     "track_labels",
