@@ -1,0 +1,584 @@
+"""End-to-end analysis: from a movie or a track table to a report folder.
+
+Pipeline (one way, as the package layers)::
+
+    movie (TIFF + JSON sidecar)
+      -> Bayesian tracking (MCMC posterior over positions, D, F, H)      tracking.bayes
+      -> modular tracking (trackpy + laptrack), for comparison           tracking.modular
+      -> likelihood decomposition ln P = initial + emission + motion     likelihood.decompose
+    track table (or the tracks above)
+      -> per track: learned alpha (with a predictive std) and learned    represent + learn
+         model probabilities on the wavelet representation
+      -> maximum-likelihood model selection (BIC weights, BM = null) and motion.select,
+         the FBM maximum-likelihood alpha with its standard error        motion.MODELS["fbm"].fit
+      -> results.csv, summary.json, report.html + figures/*.png
+
+Posterior-aware verdicts
+------------------------
+Hendrix, Xu, Pressé (2025) warn that localization error biases motion classification: a
+point-estimate track carries its localization noise into the learned verdict, as if it were
+motion. With the Bayesian tracker each track comes with posterior sample tracks
+``x^(s), s = 1..S``. The learned models are run over every sample and combined by the law of
+total variance,
+
+    alpha_post        = mean_s  mu_s
+    Var(alpha_post)   = mean_s  sigma_s^2   +   Var_s(mu_s)
+                        (model uncertainty)     (localization / tracking uncertainty)
+
+where ``mu_s, sigma_s`` are the regressor's predictive mean and std on sample ``s``; the
+second term is reported separately as ``alpha_post_spread``. Model probabilities are
+averaged over the samples, ``p_post(m) = mean_s p_s(m)`` (a Monte-Carlo estimate of the
+posterior predictive class probability), with their spread ``std_s p_s(m)``. The verdict is
+the most probable class of ``p_post``; ``bm_compatible`` is true when that verdict is BM or
+the alpha interval contains 1.
+
+Outputs are staged in a hidden temporary folder beside the destination and renamed into place
+only when everything is written; a marker file (:data:`COMPLETE_MARKER`) is written last,
+so a half-finished analysis never looks complete (batch re-runs rely on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_positive, check_rng
+from ..datasets.tables import AXES, check_table, read_table, table_to_tracks
+from . import report as _report
+from .pretrained import LearnedModels, load_models
+
+__all__ = [
+    "COMPLETE_MARKER",
+    "TrackSet",
+    "characterize",
+    "analyze_table",
+    "analyze_movie",
+    "analyze_path",
+    "run_demo",
+    "is_complete",
+    "TABLE_SUFFIXES",
+    "MOVIE_SUFFIXES",
+]
+
+#: Name of the marker file written last into a finished output folder.
+COMPLETE_MARKER = ".complete"
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+MOVIE_SUFFIXES = (".tif", ".tiff")
+#: Two-sided level of the alpha intervals (normal quantile 1.959964).
+ALPHA_CI = 0.95
+_Z = 1.959963984540054
+
+
+# ----------------------------------------------------------------------------------------
+# data holders
+# ----------------------------------------------------------------------------------------
+@dataclass
+class TrackSet:
+    """Tracks to characterize, with optional posterior information.
+
+    Attributes
+    ----------
+    tracks : list of ndarray, each (n_points, dim)
+        Positions in µm (posterior means for the Bayesian tracker).
+    particles : ndarray
+        Track ids.
+    dt : float
+        Frame period in s.
+    source : str
+        ``"table"``, ``"bayes"`` or ``"modular"``.
+    samples : list of (ndarray (n_samples, n_points, dim) or None), optional
+        Posterior sample tracks (Bayesian tracker only).
+    lower, upper : list of (ndarray (n_points, dim) or None), optional
+        Credible bounds in µm.
+    extra : dict of column -> per-track values
+        Extra columns for the results table (e.g. the D posterior).
+    """
+
+    tracks: list[np.ndarray]
+    particles: np.ndarray
+    dt: float
+    source: str = "table"
+    samples: list[np.ndarray | None] | None = None
+    lower: list[np.ndarray | None] | None = None
+    upper: list[np.ndarray | None] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------
+# per-track characterization (represent -> learn, and motion-model MLE)
+# ----------------------------------------------------------------------------------------
+def _learned(models: LearnedModels, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """alpha, its predictive std and class probabilities for tracks ``X (n, L, dim)``."""
+    alpha, std = models.regressor.predict(X, return_std=True)
+    proba = models.classifier.predict_proba(X)
+    return (
+        np.asarray(alpha, dtype=float).reshape(-1),
+        np.asarray(std, dtype=float).reshape(-1),
+        np.asarray(proba, dtype=float).reshape(len(X), -1),
+    )
+
+
+def _mle(X: np.ndarray, dt: float) -> pd.DataFrame:
+    """Maximum-likelihood model selection and the FBM alpha for tracks ``X (n, L, dim)``."""
+    from .. import motion
+    from ..motion import MODELS
+
+    out = pd.DataFrame(index=range(len(X)))
+    sel = motion.select(X, dt).reset_index(drop=True)
+    for col in sel.columns:
+        if col.startswith("p_") or col.startswith("bic_"):
+            out[f"mle_{col}"] = sel[col].to_numpy(dtype=float)
+    if "best" in sel:
+        out["mle_best"] = sel["best"].astype(str).to_numpy()
+    fbm = MODELS["fbm"].fit(X, dt).reset_index(drop=True)
+    a = fbm["alpha"].to_numpy(dtype=float)
+    se = fbm["alpha_se"].to_numpy(dtype=float)
+    out["mle_alpha"] = a
+    out["mle_alpha_se"] = se
+    out["mle_alpha_lo"] = a - _Z * se
+    out["mle_alpha_hi"] = a + _Z * se
+    if "D" in fbm:
+        out["mle_D"] = fbm["D"].to_numpy(dtype=float)
+    tamsd = motion.msd.fit_tamsd_alpha(X, dt)
+    tamsd = tamsd["alpha"] if isinstance(tamsd, pd.DataFrame | dict) else tamsd
+    out["tamsd_alpha"] = np.asarray(tamsd, dtype=float).reshape(-1)
+    return out
+
+
+def characterize(
+    trackset: TrackSet,
+    models: LearnedModels,
+    *,
+    max_samples: int = 50,
+    rng: np.random.Generator | int | None = None,
+) -> pd.DataFrame:
+    """Characterize every track: learned alpha and model probabilities, MLE selection.
+
+    Tracks of equal length are processed together (one batched call per length). Tracks
+    shorter than the learned models' minimum length get a row with an ``error`` message
+    and no numbers.
+
+    Parameters
+    ----------
+    trackset : TrackSet
+        Tracks in µm, frame period in s, optional posterior sample tracks.
+    models : LearnedModels
+        The alpha regressor and model classifier.
+    max_samples : int
+        At most this many posterior sample tracks per track (drawn without replacement
+        with ``rng`` when more are available).
+    rng : Generator or int, optional
+        Chooses the posterior samples.
+
+    Returns
+    -------
+    DataFrame
+        One row per track; columns described in :func:`analyze_table`.
+    """
+    rng = check_rng(rng)
+    classes = models.classes
+    n = len(trackset.tracks)
+    min_len = models.min_length
+    rows = pd.DataFrame(
+        {
+            "particle": np.asarray(trackset.particles),
+            "tracker": trackset.source,
+            "n_points": [len(tr) for tr in trackset.tracks],
+            "dim": [tr.shape[1] for tr in trackset.tracks],
+        }
+    )
+    rows["error"] = ""
+    short = rows["n_points"].to_numpy() < min_len
+    rows.loc[short, "error"] = [
+        f"track has {k} points; the learned models need at least {min_len}"
+        for k in rows.loc[short, "n_points"]
+    ]
+    # group the usable tracks by (length, dim)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in np.flatnonzero(~short):
+        groups.setdefault(trackset.tracks[i].shape, []).append(int(i))
+    blocks = []
+    for (_L, _d), idx in sorted(groups.items()):
+        X = np.stack([trackset.tracks[i] for i in idx])
+        X0 = X - X[:, :1]
+        alpha, std, proba = _learned(models, X0)
+        block = pd.DataFrame(index=idx)
+        block["alpha"] = alpha
+        block["alpha_std"] = std
+        block["alpha_lo"] = alpha - _Z * std
+        block["alpha_hi"] = alpha + _Z * std
+        for k, c in enumerate(classes):
+            block[f"p_{c}"] = proba[:, k]
+        # posterior-aware: the same models over posterior sample tracks
+        samp = [trackset.samples[i] if trackset.samples is not None else None for i in idx]
+        if all(s is not None and len(s) >= 2 for s in samp):
+            S = min(min(len(s) for s in samp), int(max_samples))
+            picks = [
+                rng.choice(len(s), size=S, replace=False) if len(s) > S else np.arange(S)
+                for s in samp
+            ]
+            XS = np.concatenate(
+                [np.asarray(s)[p] for s, p in zip(samp, picks, strict=True)]
+            )  # (n*S, L, d)
+            XS = XS - XS[:, :1]
+            mu, sig, ps = _learned(models, XS)
+            mu = mu.reshape(len(idx), S)
+            sig = sig.reshape(len(idx), S)
+            ps = ps.reshape(len(idx), S, -1)
+            spread = mu.std(axis=1, ddof=1)
+            total = np.sqrt(np.mean(sig**2, axis=1) + spread**2)
+            block["alpha_post"] = mu.mean(axis=1)
+            block["alpha_post_std"] = total
+            block["alpha_post_spread"] = spread
+            block["alpha_post_lo"] = block["alpha_post"] - _Z * total
+            block["alpha_post_hi"] = block["alpha_post"] + _Z * total
+            for k, c in enumerate(classes):
+                block[f"p_{c}_post"] = ps[:, :, k].mean(axis=1)
+                block[f"p_{c}_post_std"] = ps[:, :, k].std(axis=1, ddof=1)
+            block["n_posterior_samples"] = S
+        mle = _mle(X, trackset.dt)
+        mle.index = idx
+        blocks.append(pd.concat([block, mle], axis=1))
+    if blocks:
+        rows = rows.join(pd.concat(blocks, axis=0), how="left")
+    for key, values in trackset.extra.items():
+        rows[key] = list(values)
+    # verdicts
+    post = all(f"p_{c}_post" in rows for c in classes)
+    pcols = [f"p_{c}_post" if post else f"p_{c}" for c in classes]
+    if all(c in rows for c in pcols):
+        P = rows[pcols].to_numpy(dtype=float)
+        ok = np.all(np.isfinite(P), axis=1)
+        best = np.where(ok, np.argmax(np.nan_to_num(P, nan=-1.0), axis=1), 0)
+        rows["verdict"] = np.where(ok, np.asarray(classes, dtype=object)[best], "")
+        rows["verdict_p"] = np.where(ok, P[np.arange(n), best], np.nan)
+        lo = rows["alpha_post_lo" if post else "alpha_lo"].to_numpy(dtype=float)
+        hi = rows["alpha_post_hi" if post else "alpha_hi"].to_numpy(dtype=float)
+        rows["bm_compatible"] = ok & (
+            (rows["verdict"] == "bm").to_numpy() | ((lo <= 1.0) & (hi >= 1.0))
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------------------
+# output folder: staged, then renamed into place, marker written last
+# ----------------------------------------------------------------------------------------
+def is_complete(folder: str | os.PathLike) -> bool:
+    """True if ``folder`` holds a finished analysis (its completion marker exists)."""
+    return (Path(folder) / COMPLETE_MARKER).is_file()
+
+
+def _check_output(output: Path) -> None:
+    if output.exists():
+        if not output.is_dir():
+            raise ValueError(f"output {output} exists and is not a folder")
+        if any(output.iterdir()) and not is_complete(output):
+            raise ValueError(
+                f"output folder {output} exists and is not a finished sptmotion analysis; "
+                "choose another folder or remove it"
+            )
+
+
+@contextlib.contextmanager
+def staged_output(output: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder; on success write the marker and rename it onto ``output``.
+
+    An existing finished analysis in ``output`` is replaced; a non-empty folder that is not
+    one is refused. On failure the temporary folder is removed and ``output`` is untouched.
+    """
+    output = Path(output)
+    _check_output(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    try:
+        yield tmp
+        stamp = {"completed_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        (tmp / COMPLETE_MARKER).write_text(json.dumps(stamp) + "\n")
+        _check_output(output)
+        if output.exists():
+            old = output.with_name(f".{output.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(output, old)
+            os.replace(tmp, output)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, output)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    from .. import __version__
+
+    out = {"sptmotion": __version__}
+    for pkg in (
+        "numpy",
+        "scipy",
+        "pandas",
+        "torch",
+        "scikit-learn",
+        "PyWavelets",
+        "numba",
+        "matplotlib",
+        "dask",
+    ):
+        with contextlib.suppress(md.PackageNotFoundError):
+            out[pkg] = md.version(pkg)
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _key_numbers(results: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    for _, r in results.iterrows():
+        name = f"{r.get('tracker', '')} track {r['particle']}"
+        if r.get("error"):
+            out[name] = f"skipped: {r['error']}"
+            continue
+        post = "alpha_post" in r and np.isfinite(r.get("alpha_post", np.nan))
+        a, lo, hi = (
+            (r["alpha_post"], r["alpha_post_lo"], r["alpha_post_hi"])
+            if post
+            else (r["alpha"], r["alpha_lo"], r["alpha_hi"])
+        )
+        txt = f"alpha = {a:.2f} [{lo:.2f}, {hi:.2f}], verdict {r['verdict']} (p = {r['verdict_p']:.2f})"
+        if "mle_best" in r and isinstance(r["mle_best"], str):
+            txt += f"; MLE: {r['mle_best']}, FBM alpha = {r['mle_alpha']:.2f} ± {r['mle_alpha_se']:.2f}"
+        out[name] = txt
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# track tables
+# ----------------------------------------------------------------------------------------
+def _table_trackset(df: pd.DataFrame, dt: float, pixel_size: float | None) -> TrackSet:
+    df = check_table(df)
+    if "subframe" in df.columns:  # keep one point per frame: the first sub-frame sample
+        df = df[df["subframe"] == df.groupby(["particle", "frame"])["subframe"].transform("min")]
+    if pixel_size is not None:
+        px = check_positive(pixel_size, "pixel_size")
+        df = df.copy()
+        for ax in AXES:
+            if ax in df:
+                df[ax] = df[ax] * px
+    tracks, particles = table_to_tracks(df)
+    return TrackSet(tracks=tracks, particles=particles, dt=dt, source="table")
+
+
+def _figures_for_tracks(
+    fig_dir: Path,
+    results: pd.DataFrame,
+    trackset: TrackSet,
+    classes: Sequence[str],
+    max_tracks: int = 4,
+) -> list[tuple[str, str, str]]:
+    from .. import represent
+
+    figs = []
+    _report.plot_alpha_and_probabilities(results, classes, fig_dir / "alpha_probabilities.png")
+    figs.append(
+        (
+            "Alpha and motion-model probabilities",
+            "figures/alpha_probabilities.png",
+            "Alpha with 95% intervals (learned on the mean track, posterior-aware, FBM MLE) and the "
+            "learned classifier's model probabilities per track.",
+        )
+    )
+    ok = [i for i in range(len(trackset.tracks)) if not results["error"].iloc[i]][:max_tracks]
+    for i in ok:
+        tr = trackset.tracks[i]
+        sc = np.asarray(represent.wavelet((tr - tr[0])[None]))[0]
+        name = f"scalogram_{trackset.source}_{results['particle'].iloc[i]}.png"
+        _report.plot_scalogram(
+            sc,
+            fig_dir / name,
+            dt=trackset.dt,
+            title=f"wavelet scalograms, track {results['particle'].iloc[i]}",
+        )
+        figs.append((f"Scalograms of track {results['particle'].iloc[i]}", f"figures/{name}", ""))
+    return figs
+
+
+def analyze_table(
+    table: pd.DataFrame | str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    dt: float,
+    pixel_size: float | None = None,
+    models: LearnedModels | str | os.PathLike | None = None,
+    seed: int = 0,
+    figures: bool = True,
+) -> pd.DataFrame:
+    """Analyze a track table: learned alpha and model, MLE model selection, per track.
+
+    Parameters
+    ----------
+    table : DataFrame or path
+        Track table (CSV/Parquet; trackpy columns particle, frame, x[, y[, z]]) in µm, or
+        in pixels with ``pixel_size``.
+    output : path, optional
+        Report folder (``results.csv``, ``summary.json``, ``report.html``, ``figures/``).
+        Nothing is written when None.
+    dt : float
+        Frame period in s.
+    pixel_size : float, optional
+        Pixel edge in µm when positions are in pixels.
+    models : LearnedModels or path, optional
+        Learned models; the bundled pretrained ones by default.
+    seed : int
+        Seed recorded in ``summary.json`` (the table analysis itself is deterministic).
+    figures : bool
+        Draw the PNG figures and the HTML report.
+
+    Returns
+    -------
+    DataFrame
+        One row per track: ``particle, tracker, n_points, dim, error``; ``alpha, alpha_std,
+        alpha_lo, alpha_hi`` (wavelet regressor, 95% interval); ``p_<model>`` (classifier);
+        ``mle_p_<model>, mle_bic_<model>, mle_best`` (maximum-likelihood model selection);
+        ``mle_alpha, mle_alpha_se, mle_alpha_lo, mle_alpha_hi`` (FBM MLE); ``tamsd_alpha``;
+        ``verdict, verdict_p, bm_compatible``.
+    """
+    t0 = time.perf_counter()
+    dt = check_positive(dt, "dt (s per frame)")
+    src = None
+    if not isinstance(table, pd.DataFrame):
+        src = Path(table)
+        table = read_table(src)
+    if output is not None:
+        _check_output(Path(output))
+    models = models if isinstance(models, LearnedModels) else load_models(models)
+    ts = _table_trackset(table, dt, pixel_size)
+    results = characterize(ts, models, rng=seed)
+    if results["error"].astype(bool).all():
+        raise ValueError(
+            f"no track can be analyzed: {results['error'].iloc[0]}"
+            + (f" (and {len(results) - 1} more tracks too short)" if len(results) > 1 else "")
+        )
+    if output is None:
+        return results
+    summary = {
+        "input": {"kind": "table", "path": str(src) if src else None, "n_tracks": len(results)},
+        "parameters": {"dt_s": dt, "pixel_size_um": pixel_size, "alpha_ci": ALPHA_CI},
+        "seeds": {"seed": int(seed)},
+        "models": models.sources,
+        "classes": models.classes,
+        "min_length": models.min_length,
+        "versions": _versions(),
+    }
+    with staged_output(output) as tmp:
+        _write_outputs(tmp, results, summary, [ts], models.classes, figures=figures, t0=t0)
+    return results
+
+
+def _write_outputs(
+    tmp: Path,
+    results: pd.DataFrame,
+    summary: dict,
+    tracksets: Sequence[TrackSet],
+    classes: Sequence[str],
+    *,
+    figures: bool,
+    t0: float,
+    extra_figures: Sequence[tuple[str, str, str]] = (),
+    title: str = "sptmotion analysis",
+) -> None:
+    results.to_csv(tmp / "results.csv", index=False)
+    key = _key_numbers(results)
+    summary = dict(summary)
+    summary["key_numbers"] = key
+    if figures:
+        fig_dir = tmp / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        figs = list(extra_figures)
+        main = tracksets[0]
+        sub = results[results["tracker"] == main.source].reset_index(drop=True)
+        figs += _figures_for_tracks(fig_dir, sub, main, classes)
+        summary["elapsed_s"] = round(time.perf_counter() - t0, 2)
+        _write_json(tmp / "summary.json", summary)
+        _report.write_html(
+            tmp / "report.html",
+            title=title,
+            summary=_jsonable(summary),
+            results=results,
+            figures=figs,
+            key_numbers=key,
+        )
+    else:
+        summary["elapsed_s"] = round(time.perf_counter() - t0, 2)
+        _write_json(tmp / "summary.json", summary)
+
+
+# ----------------------------------------------------------------------------------------
+# movies
+# ----------------------------------------------------------------------------------------
+def analyze_movie(*args, **kwargs):  # filled in once the tracking layer lands
+    raise NotImplementedError
+
+
+def analyze_path(
+    path: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    dt: float | None = None,
+    pixel_size: float | None = None,
+    models: LearnedModels | str | os.PathLike | None = None,
+    seed: int = 0,
+    **movie_options,
+) -> pd.DataFrame:
+    """Analyze one input file (movie or track table, chosen by suffix) into ``output``."""
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"input not found: {p}")
+    suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        if dt is None:
+            raise ValueError(f"{p.name}: a track table needs --dt (seconds per frame)")
+        return analyze_table(p, output, dt=dt, pixel_size=pixel_size, models=models, seed=seed)
+    if suffix in MOVIE_SUFFIXES:
+        return analyze_movie(
+            p, output, models=models, seed=seed, dt=dt, pixel_size=pixel_size, **movie_options
+        )
+    raise ValueError(
+        f"{p.name}: unknown input type {suffix!r}; expected a movie ({', '.join(MOVIE_SUFFIXES)}) "
+        f"or a track table ({', '.join(TABLE_SUFFIXES)})"
+    )
+
+
+def run_demo(
+    output: str | os.PathLike = "demo-output", seed: int = 0
+) -> pd.DataFrame:  # filled in later
+    raise NotImplementedError
