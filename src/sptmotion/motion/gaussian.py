@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd  # noqa: F401  (fits)
+import pandas as pd
 import scipy.linalg
 
 from .._checks import as_float_sequence, check_positive, check_range
@@ -511,13 +511,346 @@ def _noise_matrix(L: int, sigma_loc: float) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # maximum-likelihood fits
 # ----------------------------------------------------------------------------------------
-def _fit_bm(X, dt, sigma_loc, drift):
-    raise NotImplementedError("BM fit is being written")
+#: Shared grid of exponents on which the profile likelihood of every track is evaluated
+#: before the per-track golden-section refinement.
+_ALPHA_GRID_STEP = 0.04
+_ALPHA_MIN = 1e-3
+_FBM_ALPHA_MAX = 1.999
+_GOLDEN_ITER = 24
 
 
-def _fit_fbm(X, dt, sigma_loc):
-    raise NotImplementedError("FBM fit is being written")
+def _neg_inf_nan(v: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(v), v, -np.inf)
 
 
-def _fit_sbm(X, dt, sigma_loc):
-    raise NotImplementedError("SBM fit is being written")
+def _golden_max(f, a: np.ndarray, b: np.ndarray, n_iter: int = _GOLDEN_ITER) -> np.ndarray:
+    """Vectorized golden-section search: per-track maximizer of ``f`` on ``[a, b]``.
+
+    ``f`` maps an ``(n,)`` array of per-track arguments to ``(n,)`` values; one call per
+    iteration evaluates the new interior point of every track at once.
+    """
+    g = (np.sqrt(5.0) - 1.0) / 2.0
+    c = b - g * (b - a)
+    d = a + g * (b - a)
+    fc = _neg_inf_nan(f(c))
+    fd = _neg_inf_nan(f(d))
+    for _ in range(n_iter):
+        left = fc >= fd  # the maximum lies in [a, d]
+        a = np.where(left, a, c)
+        b = np.where(left, d, b)
+        c_new = np.where(left, b - g * (b - a), d)
+        d_new = np.where(left, c, a + g * (b - a))
+        fx = _neg_inf_nan(f(np.where(left, c_new, d_new)))
+        fc, fd = np.where(left, fx, fd), np.where(left, fc, fx)
+        c, d = c_new, d_new
+    return np.where(fc >= fd, c, d)
+
+
+def _num_hessian(f, theta: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Central-difference value, gradient and Hessian of per-track functions.
+
+    ``f`` maps ``(n, p)`` parameters to ``(n,)`` values. Returns ``f0 (n,)``, ``grad (n, p)``
+    and ``hess (n, p, p)``; truncation error O(h²).
+    """
+    n, p = theta.shape
+    f0 = f(theta)
+    grad = np.empty((n, p))
+    hess = np.empty((n, p, p))
+
+    def shifted(*moves):
+        t = theta.copy()
+        for i, sgn in moves:
+            t[:, i] += sgn * h[i]
+        return f(t)
+
+    for i in range(p):
+        fp, fm = shifted((i, 1)), shifted((i, -1))
+        grad[:, i] = (fp - fm) / (2.0 * h[i])
+        hess[:, i, i] = (fp - 2.0 * f0 + fm) / h[i] ** 2
+        for j in range(i):
+            hij = (
+                shifted((i, 1), (j, 1))
+                - shifted((i, 1), (j, -1))
+                - shifted((i, -1), (j, 1))
+                + shifted((i, -1), (j, -1))
+            ) / (4.0 * h[i] * h[j])
+            hess[:, i, j] = hess[:, j, i] = hij
+    return f0, grad, hess
+
+
+def _covariance_from_hessian(hess: np.ndarray) -> np.ndarray:
+    """Inverse observed Fisher information ``(−H)⁻¹`` per track; NaN where not positive definite."""
+    info = -hess
+    n, p, _ = info.shape
+    ok = np.all(np.isfinite(info), axis=(1, 2))
+    safe = np.where(ok[:, None, None], info, np.eye(p))
+    ok &= np.all(np.linalg.eigvalsh(safe) > 0, axis=1)
+    safe = np.where(ok[:, None, None], safe, np.eye(p))
+    cov = np.linalg.inv(safe)
+    cov[~ok] = np.nan
+    return cov
+
+
+def _maximize(f, theta, lower, upper, h, n_iter: int = 40, tol: float = 1e-7) -> np.ndarray:
+    """Vectorized Levenberg-Marquardt ascent of per-track functions (finite differences).
+
+    Used where no parameter profiles out in closed form (fits with localization noise).
+    """
+    theta = np.clip(np.array(theta, dtype=np.float64), lower, upper)
+    n, p = theta.shape
+    lam = np.full(n, 1e-3)
+    fcur = _neg_inf_nan(f(theta))
+    eye = np.eye(p)
+    active = np.ones(n, dtype=bool)
+    for _ in range(n_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+
+        def fa(t, idx=idx):
+            return f(t, idx)
+
+        _, grad, hess = _num_hessian(fa, theta[idx], h)
+        A = -hess
+        scale = np.abs(np.diagonal(A, axis1=1, axis2=2)) + 1e-12
+        A = A + lam[idx, None, None] * scale[:, :, None] * eye
+        A = np.where(np.isfinite(A), A, eye)
+        grad = np.where(np.isfinite(grad), grad, 0.0)
+        try:
+            step = np.linalg.solve(A, grad[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            step = grad * 1e-3
+        new = np.clip(theta[idx] + step, lower, upper)
+        fnew = _neg_inf_nan(f(new, idx))
+        better = fnew > fcur[idx]
+        theta[idx[better]] = new[better]
+        gain = np.where(better, fnew - fcur[idx], 0.0)
+        fcur[idx[better]] = fnew[better]
+        lam[idx] = np.where(better, lam[idx] / 5.0, lam[idx] * 10.0)
+        done = (better & (gain < tol)) | (lam[idx] > 1e10)
+        active[idx[done]] = False
+    return theta
+
+
+def _subset_func(fun, inc_all, *extra):
+    """Wrap ``fun(theta, inc, *extra)`` so that ``f(theta, idx=None)`` acts on a track subset."""
+
+    def f(theta, idx=None):
+        inc = inc_all if idx is None else inc_all[idx]
+        return fun(theta, inc, *extra)
+
+    return f
+
+
+def _results_table(names, theta, cov, loglik, n_params) -> pd.DataFrame:
+    out = {}
+    for i, name in enumerate(names):
+        out[name] = theta[:, i]
+        out[f"{name}_se"] = np.sqrt(cov[:, i, i])
+    out["log_likelihood"] = loglik
+    out["n_params"] = np.full(len(loglik), n_params, dtype=np.int64)
+    return pd.DataFrame(out)
+
+
+def _log_to_linear_D(theta, cov, i_logD):
+    """Map estimates and covariance from log D to D (exact at a stationary point)."""
+    theta = theta.copy()
+    cov = cov.copy()
+    D = np.exp(theta[:, i_logD])
+    theta[:, i_logD] = D
+    cov[:, i_logD, :] *= D[:, None]
+    cov[:, :, i_logD] *= D[:, None]
+    return theta, cov
+
+
+def _fit_bm(X: np.ndarray, dt: float, sigma_loc: float, drift: bool) -> pd.DataFrame:
+    """MLE of BM (D) or DBM (D, v).
+
+    Without localization noise the estimates are closed-form: ``v̂ = mean(Δx)/dt`` per axis
+    and ``D̂ = Σ(Δx − v̂dt)² / (2·dt·L·dim)``; the Fisher information is diagonal, giving
+    ``se(D̂) = D̂·√(2/(L·dim))`` and ``se(v̂) = √(2D̂/(L·dt))``. With noise the likelihood
+    (tridiagonal covariance) is maximized numerically and the standard errors come from the
+    inverse observed Fisher information.
+    """
+    inc = np.diff(X, axis=1)
+    n, L, d = inc.shape
+    N = L * d
+    v = inc.mean(axis=1) / dt if drift else np.zeros((n, d))
+    resid = inc - v[:, None, :] * dt
+    if sigma_loc == 0.0:
+        D = np.sum(resid**2, axis=(1, 2)) / (2.0 * dt * N)
+        se_D = D * np.sqrt(2.0 / N)
+        se_v = np.sqrt(2.0 * D / (L * dt))
+        theta = np.column_stack([D, v]) if drift else D[:, None]
+        se = np.column_stack([se_D] + [se_v] * d) if drift else se_D[:, None]
+        cov = np.zeros((n, theta.shape[1], theta.shape[1]))
+        idx = np.arange(theta.shape[1])
+        cov[:, idx, idx] = se**2
+    else:
+
+        def full(theta, inc):
+            vv = theta[:, 1:] if drift else np.zeros((len(theta), d))
+            var = np.repeat((2.0 * np.exp(theta[:, :1]) * dt), L, axis=1)
+            return _indep_loglik(inc - vv[:, None, :] * dt, var, sigma_loc)
+
+        f = _subset_func(full, inc)
+        msd1 = np.mean(resid**2, axis=(1, 2))
+        D0 = np.maximum(msd1 - 2.0 * sigma_loc**2, 0.1 * msd1) / (2.0 * dt)
+        theta0 = (
+            np.column_stack([np.log(np.maximum(D0, 1e-300)), v]) if drift else np.log(D0)[:, None]
+        )
+        p = theta0.shape[1]
+        vscale = np.sqrt(np.maximum(D0, 1e-300) / dt) / 10.0
+        lower = np.array([-700.0] + [-np.inf] * (p - 1))
+        upper = np.array([700.0] + [np.inf] * (p - 1))
+        h = np.array([1e-3] + [1e-3 * float(np.median(vscale)) + 1e-12] * (p - 1))
+        theta = _maximize(f, theta0, lower, upper, h)
+        _, _, hess = _num_hessian(f, theta, h)
+        theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 0)
+    names = ["D"] + [f"v_{a}" for a in "xyz"[:d]] if drift else ["D"]
+    ll = _bm_loglik_params(inc, theta, dt, sigma_loc, drift)
+    return _results_table(names, theta, cov, ll, len(names))
+
+
+def _bm_loglik_params(inc, theta, dt, sigma_loc, drift):
+    n, L, d = inc.shape
+    vv = theta[:, 1:] if drift else np.zeros((n, d))
+    with np.errstate(divide="ignore"):
+        var = np.repeat(2.0 * theta[:, :1] * dt, L, axis=1)
+    return _indep_loglik(inc - vv[:, None, :] * dt, var, sigma_loc)
+
+
+def _alpha_grid(high: float) -> np.ndarray:
+    return np.arange(_ALPHA_GRID_STEP / 2, high, _ALPHA_GRID_STEP)
+
+
+def _refine_on_grid(profile_grid: np.ndarray, grid: np.ndarray, profile, high: float) -> np.ndarray:
+    """Per-track golden-section refinement around the best point of a shared grid."""
+    best = np.argmax(_neg_inf_nan(profile_grid), axis=1)
+    a = np.where(best > 0, grid[np.maximum(best - 1, 0)], _ALPHA_MIN)
+    b = np.where(best < len(grid) - 1, grid[np.minimum(best + 1, len(grid) - 1)], high)
+    alpha = _golden_max(profile, a, b)
+    # keep the grid point if the refinement did not improve on it (non-unimodal profile)
+    f_ref = _neg_inf_nan(profile(alpha))
+    f_grid = profile_grid[np.arange(len(best)), best]
+    return np.where(f_ref >= f_grid, alpha, grid[best])
+
+
+def _fbm_profile_terms(xt: np.ndarray, alpha) -> tuple[np.ndarray, np.ndarray]:
+    """``Q = Σ_axes xᵀR⁻¹x`` and ``log det R`` for unit-fGn correlation ``R(alpha)``.
+
+    ``xt``: ``(n, dim, L)``; ``alpha`` scalar (shared whitening) or ``(n,)``.
+    """
+    n, d, L = xt.shape
+    if np.ndim(alpha) == 0:
+        quad, ld = _levinson.toeplitz_quad(
+            fgn_autocovariance(float(alpha), L)[None], xt.reshape(1, n * d, L)
+        )
+        return quad.reshape(n, d).sum(axis=1), np.full(n, ld[0])
+    k = np.arange(L, dtype=np.float64)
+    a = np.asarray(alpha, dtype=np.float64)[:, None]
+    rho = 0.5 * (np.abs(k + 1) ** a - 2.0 * k**a + np.abs(k - 1) ** a)
+    quad, ld = _levinson.toeplitz_quad(rho, xt)
+    return quad.sum(axis=1), ld
+
+
+def _profile_from_terms(Q, logdet_R, N, d):
+    """Profile log-likelihood with the scale ``s² = Q/N`` maximized out."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -0.5 * (N * (_LOG2PI + np.log(Q / N) + 1.0) + d * logdet_R)
+
+
+def _fit_fbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
+    """MLE of FBM (alpha, Dα) with observed-Fisher standard errors.
+
+    Without noise the increment covariance is ``s²·R(α)`` with ``s² = 2·Dα·dt^α``; for fixed
+    α the scale profiles out (``ŝ² = Q/N``, ``Q = xᵀR⁻¹x`` summed over axes, ``N = L·dim``),
+    and the profile log-likelihood ``−½[N(log 2π + log(Q/N) + 1) + dim·log det R]`` is
+    evaluated for all tracks on a shared α grid (one Durbin-Levinson recursion per grid point,
+    applied to every track) and refined per track by golden-section search. With noise the
+    full likelihood is then maximized in (α, log Dα) from that start. Standard errors: the
+    inverse of the numerical Hessian of the full log-likelihood at the MLE.
+    """
+    inc = np.diff(X, axis=1)
+    n, L, d = inc.shape
+    N = L * d
+    xt = np.ascontiguousarray(inc.transpose(0, 2, 1))
+    grid = _alpha_grid(2.0)
+    prof_grid = np.column_stack(
+        [_profile_from_terms(*_fbm_profile_terms(xt, a), N, d) for a in grid]
+    )
+
+    def profile(alpha):
+        return _profile_from_terms(*_fbm_profile_terms(xt, alpha), N, d)
+
+    alpha = _refine_on_grid(prof_grid, grid, profile, _FBM_ALPHA_MAX)
+    Q, _ = _fbm_profile_terms(xt, alpha)
+    with np.errstate(divide="ignore"):
+        logD = np.log(Q / N / (2.0 * dt**alpha))
+    theta = np.column_stack([alpha, logD])
+
+    def full(theta, inc):
+        return _fbm_loglik_regular(inc, theta[:, 0], np.exp(theta[:, 1]), dt, sigma_loc)
+
+    f = _subset_func(full, inc)
+    lower = np.array([_ALPHA_MIN, -700.0])
+    upper = np.array([_FBM_ALPHA_MAX, 700.0])
+    h = np.array([1e-3, 1e-3])
+    if sigma_loc > 0:
+        theta = _maximize(f, theta, lower, upper, h)
+    theta_h = theta.copy()
+    theta_h[:, 0] = np.clip(theta_h[:, 0], lower[0] + h[0], upper[0] - h[0])
+    _, _, hess = _num_hessian(f, theta_h, h)
+    ll = f(theta)
+    theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 1)
+    return _results_table(["alpha", "D"], theta, cov, ll, 2)
+
+
+def _fit_sbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
+    """MLE of SBM (alpha, Dα), assuming no aging (``t_age = 0``).
+
+    Increments are independent with variance ``2·Dα·w_i(α)``, ``w_i = t_i^α − t_{i−1}^α``;
+    for fixed α, ``2D̂α = Σ x²/w / N`` and the profile log-likelihood
+    ``−½[N(log 2π + log(2D̂α) + 1) + dim·Σ log w_i]`` is evaluated on a shared α grid (one
+    matrix product for all tracks), then refined per track by golden-section search. With
+    noise the full likelihood (tridiagonal covariance) is maximized from that start.
+    """
+    inc = np.diff(X, axis=1)
+    n, L, d = inc.shape
+    N = L * d
+    times = dt * np.arange(L + 1)
+    sq = np.sum(inc**2, axis=2)  # (n, L)
+    grid = _alpha_grid(2.0 + 1e-9)
+    W = _sbm_weights(grid[:, None], times)  # (G, L)
+    S = sq @ (1.0 / W).T  # (n, G)
+    prof_grid = _profile_from_terms(S, np.sum(np.log(W), axis=1)[None, :], N, d)
+
+    def terms(alpha):
+        w = _sbm_weights(alpha[:, None], times)
+        return np.sum(sq / w, axis=1), np.sum(np.log(w), axis=1)
+
+    def profile(alpha):
+        return _profile_from_terms(*terms(alpha), N, d)
+
+    alpha = _refine_on_grid(prof_grid, grid, profile, 2.0)
+    S_hat, _ = terms(alpha)
+    with np.errstate(divide="ignore"):
+        logD = np.log(S_hat / N / 2.0)
+    theta = np.column_stack([alpha, logD])
+
+    def full(theta, inc):
+        w = _sbm_weights(theta[:, :1], times)
+        return _indep_loglik(inc, 2.0 * np.exp(theta[:, 1:2]) * w, sigma_loc)
+
+    f = _subset_func(full, inc)
+    lower = np.array([_ALPHA_MIN, -700.0])
+    upper = np.array([2.0, 700.0])
+    h = np.array([1e-3, 1e-3])
+    if sigma_loc > 0:
+        theta = _maximize(f, theta, lower, upper, h)
+    theta_h = theta.copy()
+    theta_h[:, 0] = np.clip(theta_h[:, 0], lower[0] + h[0], upper[0])
+    _, _, hess = _num_hessian(f, theta_h, h)
+    ll = f(theta)
+    theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 1)
+    return _results_table(["alpha", "D"], theta, cov, ll, 2)
