@@ -1,0 +1,519 @@
+"""numba kernels of the Bayesian tracker: one whole MCMC sweep over all frames per call.
+
+State of a chain (all float64 unless noted; ``L = N*K`` fine-grid points per emitter):
+
+- ``pos (M, L, 3)``: positions in µm of the M emitters at the K sub-frame points of each of the N frames;
+- ``EX (M, L, C)``, ``EY (M, L, R)``: the pixel-integrated 1D PSF factors of every point (the separable
+  erf PSF of :mod:`sptmotion.optics`), so that a frame's PSF image is
+  ``S_n[r, c] = sum_m sum_k c_k EY[m, nK+k, r] EX[m, nK+k, c]``;
+- ``S (N, R, C)``: that PSF image per frame (photons per unit ``H*t_E``), cached;
+- ``ll (N,)``: the emission log-likelihood of each frame, cached. A move that changes the points of one
+  frame recomputes only that frame's ``EX``/``EY`` rows (``R + C + 2`` erf per point), its ``S_n`` and
+  its ``ll_n`` (frame-local update);
+- ``theta = [D, F, H]``: diffusion coefficient (µm²/s), background flux (photons/µm²/s), emission rate
+  (photons/s).
+
+Expected photons of pixel (r, c) in frame n: ``u = F*A_pix*t_E + H*t_E*S_n[r, c]``; the camera applies
+the quantum efficiency. The PSF factors and the camera log-densities are those of
+:mod:`sptmotion.optics._kernels` (the one place where the PSF and the camera models live).
+
+Move types (index into the acceptance counters): 0 lateral block random walk (all K points of one
+emitter in one frame shifted together), 1 axial block random walk, 2 block independence proposal from the
+Brownian conditional prior (bridge between the neighbouring frames; acceptance = emission ratio only),
+3 z sign flip of one frame block, 4 single-point random walk (K > 1), 5 z sign flip of the whole track
+tail from a random frame on, 6 background flux F (log-scale random walk), 7 emission rate H (log scale).
+D is drawn by its conjugate inverse-gamma Gibbs step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..optics._kernels import (
+    emccd_gamma_logpdf_sum,
+    emccd_pgn_logpdf,
+    gl_sigma,
+    pixel_fractions_1d,
+    scmos_gauss_logpdf,
+    scmos_logpdf,
+)
+
+#: Camera codes of :func:`frame_loglik` (``cam_par`` layout in brackets).
+CAM_EMCCD_GAMMA = 0  # [beta/2, 2G/phi, offset]
+CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigma, rel_tol]
+CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
+CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
+
+N_MOVES = 8
+MOVE_NAMES = (
+    "lateral_block",
+    "axial_block",
+    "bridge_block",
+    "z_flip",
+    "single_point",
+    "tail_flip",
+    "background",
+    "emission_rate",
+)
+TARGET_ACCEPT = 0.3
+_LOG2PI = math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def seed_numba(seed: int) -> None:
+    """Seed numba's internal generator (used by the sweep kernel)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
+    """Pixel-integrated PSF factors of one point: ``ex (C,)`` along x, ``ey (R,)`` along y.
+
+    Entries outside the non-zero window are set to 0; ``rng_xy = [c_lo, c_hi, r_lo, r_hi]``
+    receives the window (half-open column and row ranges).
+    """
+    s = gl_sigma(z, psf_par[0], psf_par[1])
+    ex[:] = 0.0
+    ey[:] = 0.0
+    c_lo, c_hi = pixel_fractions_1d(x, s, pixel_size, 0, ex.shape[0], ex)
+    r_lo, r_hi = pixel_fractions_1d(y, s, pixel_size, 0, ey.shape[0], ey)
+    rng_xy[0] = c_lo
+    rng_xy[1] = c_hi
+    rng_xy[2] = r_lo
+    rng_xy[3] = r_hi
+
+
+@njit(cache=True)
+def frame_psf(n, K, EX, EY, WIN, cw, out):
+    """PSF image of frame n, ``sum_m sum_k c_k EY EX^T`` into ``out (R, C)`` (within each window)."""
+    M = EX.shape[0]
+    R = out.shape[0]
+    C = out.shape[1]
+    for r in range(R):
+        for c in range(C):
+            out[r, c] = 0.0
+    for m in range(M):
+        for k in range(K):
+            j = n * K + k
+            w = cw[k]
+            for r in range(WIN[m, j, 2], WIN[m, j, 3]):
+                a = w * EY[m, j, r]
+                for c in range(WIN[m, j, 0], WIN[m, j, 1]):
+                    out[r, c] += a * EX[m, j, c]
+
+
+@njit(cache=True)
+def frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf):
+    """Emission log-likelihood of one frame: camera log-density of ``adu`` at ``u = bg + h*S``.
+
+    ``ubuf``, ``obuf`` are (R, C) work arrays.
+    """
+    R = S_n.shape[0]
+    C = S_n.shape[1]
+    for r in range(R):
+        for c in range(C):
+            ubuf[r, c] = bg + h * S_n[r, c]
+    if cam_code == CAM_EMCCD_GAMMA:
+        return emccd_gamma_logpdf_sum(adu_n, ubuf, cam_par[0], cam_par[1], cam_par[2])
+    if cam_code == CAM_EMCCD_PGN:
+        emccd_pgn_logpdf(
+            adu_n,
+            ubuf,
+            cam_par[0],
+            cam_par[1],
+            cam_par[2],
+            cam_par[3],
+            cam_par[4],
+            cam_par[5],
+            cam_par[6],
+            cam_par[7],
+            obuf,
+        )
+    elif cam_code == CAM_SCMOS:
+        scmos_logpdf(
+            adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], cam_par[1], obuf
+        )
+    else:
+        scmos_gauss_logpdf(adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], obuf)
+    tot = 0.0
+    for r in range(R):
+        for c in range(C):
+            tot += obuf[r, c]
+    return tot
+
+
+@njit(cache=True)
+def init_state(
+    pos, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, EX, EY, WIN, S, ll
+):
+    """Fill the caches ``EX, EY, WIN, S, ll`` from the positions (full recomputation)."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N = L // K
+    ubuf = np.empty(S.shape[1:])
+    obuf = np.empty(S.shape[1:])
+    for m in range(M):
+        for j in range(L):
+            point_factors(
+                pos[m, j, 0],
+                pos[m, j, 1],
+                pos[m, j, 2],
+                pixel_size,
+                psf_par,
+                EX[m, j],
+                EY[m, j],
+                WIN[m, j],
+            )
+    for n in range(N):
+        frame_psf(n, K, EX, EY, WIN, cw, S[n])
+        ll[n] = frame_loglik(adu[n], S[n], bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
+
+
+@njit(cache=True)
+def _incr_lp(pos, m, j, dts, D):
+    """Brownian log-density (3D) of the increment from point j to j+1 of emitter m."""
+    v = 2.0 * D * dts[j]
+    d2 = 0.0
+    for a in range(3):
+        d = pos[m, j + 1, a] - pos[m, j, a]
+        d2 += d * d
+    return -1.5 * (_LOG2PI + math.log(v)) - 0.5 * d2 / v
+
+
+@njit(cache=True)
+def _init_lp(pos, m, mu0, s0):
+    out = 0.0
+    for a in range(3):
+        d = (pos[m, 0, a] - mu0[a]) / s0[a]
+        out += -0.5 * (_LOG2PI + d * d) - math.log(s0[a])
+    return out
+
+
+@njit(cache=True)
+def block_motion_lp(pos, m, j0, j1, dts, D, mu0, s0):
+    """Motion log-prior terms that involve any of the points j0..j1 of emitter m."""
+    L = pos.shape[1]
+    out = 0.0
+    lo = j0 - 1 if j0 > 0 else 0
+    hi = j1 if j1 < L - 1 else L - 2
+    for j in range(lo, hi + 1):
+        out += _incr_lp(pos, m, j, dts, D)
+    if j0 == 0:
+        out += _init_lp(pos, m, mu0, s0)
+    return out
+
+
+@njit(cache=True)
+def motion_lp(pos, dts, D, mu0, s0):
+    """Full motion log-prior: Gaussian initial position plus the Brownian increments, all emitters."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    out = 0.0
+    for m in range(M):
+        out += _init_lp(pos, m, mu0, s0)
+        for j in range(L - 1):
+            out += _incr_lp(pos, m, j, dts, D)
+    return out
+
+
+@njit(cache=True)
+def increments_lp(pos, dts, D):
+    """Brownian log-density of all increments (no initial-position term)."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    out = 0.0
+    for m in range(M):
+        for j in range(L - 1):
+            out += _incr_lp(pos, m, j, dts, D)
+    return out
+
+
+@njit(cache=True)
+def _bridge_draw(pos, m, j0, j1, times, D, mu0, s0, newpts):
+    """Draw points j0..j1 of emitter m from their Brownian conditional prior given the rest.
+
+    Sequential: each point from the bridge between the previous (drawn) point and the first point
+    after the block (or the free Brownian step at the end of the track). Without a left neighbour
+    (first frame) the first point is drawn from the Gaussian product of its prior and the
+    right neighbour.
+    """
+    L = pos.shape[1]
+    has_right = j1 < L - 1
+    for a in range(3):
+        b = pos[m, j1 + 1, a] if has_right else 0.0
+        tb = times[j1 + 1] if has_right else 0.0
+        if j0 == 0:
+            p0 = 1.0 / (s0[a] * s0[a])
+            mean = mu0[a] * p0
+            prec = p0
+            if has_right:
+                v = 2.0 * D * (tb - times[0])
+                prec += 1.0 / v
+                mean += b / v
+            mean /= prec
+            left = mean + math.sqrt(1.0 / prec) * np.random.standard_normal()
+            newpts[0, a] = left
+            tl = times[0]
+            start = 1
+        else:
+            left = pos[m, j0 - 1, a]
+            tl = times[j0 - 1]
+            start = 0
+        for i in range(start, j1 - j0 + 1):
+            t = times[j0 + i]
+            if has_right:
+                f = (t - tl) / (tb - tl)
+                mean = left + f * (b - left)
+                var = 2.0 * D * (t - tl) * (tb - t) / (tb - tl)
+            else:
+                mean = left
+                var = 2.0 * D * (t - tl)
+            x = mean + math.sqrt(var) * np.random.standard_normal()
+            newpts[i, a] = x
+            left = x
+            tl = t
+
+
+@njit(cache=True)
+def sweep(
+    seed,
+    adapt_gain,
+    pos,
+    EX,
+    EY,
+    WIN,
+    S,
+    ll,
+    theta,
+    K,
+    adu,
+    pixel_size,
+    psf_par,
+    cw,
+    area_te,
+    t_e,
+    cam_code,
+    cam_par,
+    cam_maps,
+    times,
+    dts,
+    mu0,
+    s0,
+    d_prior,
+    f_prior,
+    h_prior,
+    sample_flags,
+    log_scales,
+    glob_scales,
+    acc,
+    prop,
+):
+    """One MCMC sweep: every move type on every frame and emitter, then D, F and H.
+
+    ``adapt_gain > 0`` adapts the proposal scales (Robbins-Monro, towards ``TARGET_ACCEPT``);
+    0 freezes them (after burn-in). ``sample_flags = [sample_D, sample_F, sample_H]``.
+    ``log_scales (N, M, 3)``: per frame and emitter log proposal scales of the lateral, axial and
+    single-point moves; ``glob_scales (2,)``: log scales of the F and H moves. ``acc``/``prop`` (8,)
+    accumulate accepted/proposed moves per type.
+    """
+    np.random.seed(seed)
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N = L // K
+    R = S.shape[1]
+    C = S.shape[2]
+    D = theta[0]
+    bg = theta[1] * area_te
+    h = theta[2] * t_e
+    old_pts = np.empty((K, 3))
+    new_pts = np.empty((K, 3))
+    old_ex = np.empty((K, C))
+    old_ey = np.empty((K, R))
+    old_win = np.empty((K, 4), dtype=np.int64)
+    S_new = np.empty((R, C))
+    ubuf = np.empty((R, C))
+    obuf = np.empty((R, C))
+    for n in range(N):
+        j0 = n * K
+        j1 = j0 + K - 1
+        for m in range(M):
+            for move in range(5):
+                if move == 4 and K == 1:
+                    continue
+                if move == 4:
+                    kk = np.random.randint(0, K)
+                    a0 = j0 + kk
+                    a1 = a0
+                else:
+                    a0 = j0
+                    a1 = j1
+                nb = a1 - a0 + 1
+                lp_old = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
+                for i in range(nb):
+                    for a in range(3):
+                        old_pts[i, a] = pos[m, a0 + i, a]
+                if move == 0:
+                    sc = math.exp(log_scales[n, m, 0])
+                    dx = sc * np.random.standard_normal()
+                    dy = sc * np.random.standard_normal()
+                    for i in range(nb):
+                        pos[m, a0 + i, 0] += dx
+                        pos[m, a0 + i, 1] += dy
+                elif move == 1:
+                    sc = math.exp(log_scales[n, m, 1])
+                    dz = sc * np.random.standard_normal()
+                    for i in range(nb):
+                        pos[m, a0 + i, 2] += dz
+                elif move == 2:
+                    _bridge_draw(pos, m, a0, a1, times, D, mu0, s0, new_pts)
+                    for i in range(nb):
+                        for a in range(3):
+                            pos[m, a0 + i, a] = new_pts[i, a]
+                elif move == 3:
+                    for i in range(nb):
+                        pos[m, a0 + i, 2] = -pos[m, a0 + i, 2]
+                else:
+                    sc = math.exp(log_scales[n, m, 2])
+                    for a in range(3):
+                        pos[m, a0, a] += sc * np.random.standard_normal()
+                lp_new = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
+                if move == 3:
+                    # |z| is unchanged, so is the PSF: the emission term cancels exactly.
+                    log_r = lp_new - lp_old
+                    ll_new = ll[n]
+                else:
+                    for i in range(nb):
+                        for c in range(C):
+                            old_ex[i, c] = EX[m, a0 + i, c]
+                        for r in range(R):
+                            old_ey[i, r] = EY[m, a0 + i, r]
+                        for q in range(4):
+                            old_win[i, q] = WIN[m, a0 + i, q]
+                        j = a0 + i
+                        point_factors(
+                            pos[m, j, 0],
+                            pos[m, j, 1],
+                            pos[m, j, 2],
+                            pixel_size,
+                            psf_par,
+                            EX[m, j],
+                            EY[m, j],
+                            WIN[m, j],
+                        )
+                    frame_psf(n, K, EX, EY, WIN, cw, S_new)
+                    ll_new = frame_loglik(
+                        adu[n], S_new, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf
+                    )
+                    if move == 2:
+                        log_r = ll_new - ll[n]
+                    else:
+                        log_r = ll_new - ll[n] + lp_new - lp_old
+                prop[move] += 1.0
+                alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+                if np.random.random() < alpha:
+                    acc[move] += 1.0
+                    if move != 3:
+                        ll[n] = ll_new
+                        for r in range(R):
+                            for c in range(C):
+                                S[n, r, c] = S_new[r, c]
+                else:
+                    for i in range(nb):
+                        for a in range(3):
+                            pos[m, a0 + i, a] = old_pts[i, a]
+                    if move != 3:
+                        for i in range(nb):
+                            for c in range(C):
+                                EX[m, a0 + i, c] = old_ex[i, c]
+                            for r in range(R):
+                                EY[m, a0 + i, r] = old_ey[i, r]
+                            for q in range(4):
+                                WIN[m, a0 + i, q] = old_win[i, q]
+                if adapt_gain > 0.0:
+                    if move == 0:
+                        log_scales[n, m, 0] += adapt_gain * (alpha - TARGET_ACCEPT)
+                    elif move == 1:
+                        log_scales[n, m, 1] += adapt_gain * (alpha - TARGET_ACCEPT)
+                    elif move == 4:
+                        log_scales[n, m, 2] += adapt_gain * (alpha - TARGET_ACCEPT)
+    # tail flip: z -> -z for every point from a random frame on (one increment changes)
+    for m in range(M):
+        n = np.random.randint(0, N)
+        j0 = n * K
+        if j0 == 0:
+            lp_old = _init_lp(pos, m, mu0, s0)
+        else:
+            lp_old = _incr_lp(pos, m, j0 - 1, dts, D)
+        for j in range(j0, L):
+            pos[m, j, 2] = -pos[m, j, 2]
+        if j0 == 0:
+            lp_new = _init_lp(pos, m, mu0, s0)
+        else:
+            lp_new = _incr_lp(pos, m, j0 - 1, dts, D)
+        prop[5] += 1.0
+        if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
+            acc[5] += 1.0
+        else:
+            for j in range(j0, L):
+                pos[m, j, 2] = -pos[m, j, 2]
+    # D: conjugate inverse-gamma Gibbs step, prior InvGamma(d_prior[0], d_prior[1])
+    if sample_flags[0]:
+        a_post = d_prior[0] + 1.5 * M * (L - 1)
+        b_post = d_prior[1]
+        for m in range(M):
+            for j in range(L - 1):
+                d2 = 0.0
+                for a in range(3):
+                    d = pos[m, j + 1, a] - pos[m, j, a]
+                    d2 += d * d
+                b_post += d2 / (4.0 * dts[j])
+        theta[0] = b_post / np.random.gamma(a_post, 1.0)
+    # F and H: random walk on log scale, log-normal priors N(log mean, sd) on the log
+    ll_prop = np.empty(N)
+    for which in range(2):
+        if not sample_flags[1 + which]:
+            continue
+        pr = f_prior if which == 0 else h_prior
+        cur = theta[1 + which]
+        lcur = math.log(cur)
+        lnew = lcur + math.exp(glob_scales[which]) * np.random.standard_normal()
+        new = math.exp(lnew)
+        if which == 0:
+            bg_n = new * area_te
+            h_n = theta[2] * t_e
+        else:
+            bg_n = theta[1] * area_te
+            h_n = new * t_e
+        tot_old = 0.0
+        tot_new = 0.0
+        for n in range(N):
+            ll_prop[n] = frame_loglik(
+                adu[n], S[n], bg_n, h_n, cam_code, cam_par, cam_maps, ubuf, obuf
+            )
+            tot_new += ll_prop[n]
+            tot_old += ll[n]
+        dprior = (-0.5 * ((lnew - pr[0]) / pr[1]) ** 2) - (-0.5 * ((lcur - pr[0]) / pr[1]) ** 2)
+        log_r = tot_new - tot_old + dprior
+        alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+        prop[6 + which] += 1.0
+        if np.random.random() < alpha:
+            acc[6 + which] += 1.0
+            theta[1 + which] = new
+            for n in range(N):
+                ll[n] = ll_prop[n]
+        if adapt_gain > 0.0:
+            glob_scales[which] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def total_loglik(adu, S, bg, h, cam_code, cam_par, cam_maps):
+    """Emission log-likelihood of the whole stack from the cached PSF images."""
+    ubuf = np.empty(S.shape[1:])
+    obuf = np.empty(S.shape[1:])
+    tot = 0.0
+    for n in range(S.shape[0]):
+        tot += frame_loglik(adu[n], S[n], bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
+    return tot

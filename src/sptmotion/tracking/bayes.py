@@ -1,0 +1,487 @@
+"""Bayesian tracking of point emitters directly from a widefield image stack, by MCMC.
+
+The model (Hendrix, Xu & Pressé 2025; Sgouralis & Pressé, BNP-Track) has M emitters with 3D
+positions ``r_{m,j}`` at the K sub-frame instants ``t_j`` of each of N frames (``j = nK + k``):
+
+- initial position prior ``r_{m,0} ~ N(mu0, diag(s0^2))``;
+- Brownian motion ``r_{m,j+1} - r_{m,j} ~ N(0, 2 D (t_{j+1} - t_j) I_3)``, D ~ InvGamma(a_D, b_D);
+- emission: expected photons ``u_n = F a^2 t_E + H t_E sum_{m,k} c_k PSF_pix(r_{m,nK+k})``
+  with the pixel-integrated Gaussian-Lorentzian PSF and the trapezoid weights c_k of
+  :mod:`sptmotion.optics`, and the calibrated camera's density ``p(adu | u)`` per pixel
+  (EMCCD Gamma, EMCCD Poisson-Gamma-Normal or sCMOS);
+- log-normal priors on the background flux F and emission rate H (or F, H fixed).
+
+The posterior is sampled by Metropolis-within-Gibbs (see :mod:`._mcmc_kernels` for the moves):
+blocked random walks of the K points of one frame, independence proposals from the Brownian
+conditional prior (the bridge between the neighbouring frames), single-point moves, z sign flips
+(the PSF depends on |z| only, so the posterior is symmetric under z -> -z up to the motion prior),
+the conjugate inverse-gamma Gibbs step of D,
+
+``D | r ~ InvGamma(a_D + 3 M (NK - 1) / 2, b_D + sum_{m,j} |r_{m,j+1} - r_{m,j}|^2 / (4 dt_j))``,
+
+and log-scale random walks for F and H. Proposal scales are adapted during burn-in only
+(Robbins-Monro towards 30 % acceptance). A one-frame move recomputes only that frame's PSF factors
+and camera log-likelihood (frame-local update).
+
+References
+----------
+L. Hendrix, L. W. Q. Xu, S. Pressé, "The emission model dominates the likelihood in single-particle
+tracking", 2025. I. Sgouralis, L. W. Q. Xu, et al., "BNP-Track", Nat. Methods 21 (2024).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from .._checks import check_positive
+from ..optics.camera import SCMOS, Camera, EMCCDGamma, EMCCDPGN
+from ..optics.setup import Setup, fine_times, trapezoid_weights
+from . import _mcmc_kernels as _k
+from .posterior import TrackPosterior, check_ci
+
+__all__ = ["track_bayes", "check_stack", "camera_spec", "BayesModel", "initial_positions"]
+
+
+def check_stack(stack, name: str = "stack") -> np.ndarray:
+    """Validate an image stack ``(frames, rows, cols)`` of ADU and return it as float64.
+
+    Raises ValueError for a single 2D frame or other ranks, zero frames, a non-numeric or boolean
+    dtype, and NaN/inf values.
+    """
+    arr = np.asarray(stack)
+    if arr.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold integer or float ADU values, got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        raise ValueError(
+            f"{name} is a single 2D image of shape {arr.shape}, not a stack (frames, rows, cols)"
+        )
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} must be a stack of shape (frames, rows, cols), got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has zero frames")
+    if arr.shape[1] < 3 or arr.shape[2] < 3:
+        raise ValueError(
+            f"{name} frames of shape {arr.shape[1:]} are too small (need >= 3x3 pixels)"
+        )
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return arr
+
+
+def camera_spec(camera: Camera, shape: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Camera code, scalar parameters and per-pixel maps for the numba kernels.
+
+    Returns ``(code, par, maps)``; see the ``CAM_*`` constants of :mod:`._mcmc_kernels`.
+    """
+    R, C = shape
+    dummy = np.zeros((3, 1, 1))
+    if isinstance(camera, EMCCDGamma):
+        return _k.CAM_EMCCD_GAMMA, np.array(camera.kernel_params, dtype=float), dummy
+    if isinstance(camera, EMCCDPGN):
+        par = [
+            camera.qe,
+            camera.spurious,
+            camera.gain,
+            camera.conversion,
+            camera.read_noise,
+            camera.offset,
+            camera.n_sigma,
+            camera.rel_tol,
+        ]
+        return _k.CAM_EMCCD_PGN, np.array(par, dtype=float), dummy
+    if isinstance(camera, SCMOS):
+        try:
+            maps = np.stack(
+                [np.broadcast_to(m, (R, C)) for m in (camera.gain, camera.offset, camera.read_var)]
+            )
+        except ValueError:
+            raise ValueError(
+                f"sCMOS maps of shape {camera.gain.shape} do not match frames of shape {(R, C)}"
+            ) from None
+        maps = np.ascontiguousarray(maps, dtype=float)
+        if camera.approx == "exact":
+            return _k.CAM_SCMOS, np.array([camera.qe, camera.rel_tol]), maps
+        return _k.CAM_SCMOS_GAUSS, np.array([camera.qe]), maps
+    raise ValueError(
+        f"camera model {type(camera).__name__} is not supported by the Bayesian tracker"
+    )
+
+
+def photons_estimate(stack: np.ndarray, camera: Camera) -> np.ndarray:
+    """Moment estimate of the expected photons per pixel, inverting the camera's mean ADU (affine in u)."""
+    m0 = np.asarray(camera.mean(np.zeros(stack.shape[1:])), dtype=float)
+    m1 = np.asarray(camera.mean(np.ones(stack.shape[1:])), dtype=float)
+    return (stack - m0) / (m1 - m0)
+
+
+class BayesModel:
+    """The arrays of one tracking problem, shared by all chains (built by :func:`track_bayes`)."""
+
+    def __init__(self, stack: np.ndarray, setup: Setup, n_emitters: int, subframes: int):
+        self.adu = np.ascontiguousarray(stack)
+        self.setup = setup
+        N, R, C = stack.shape
+        self.N, self.R, self.C = N, R, C
+        self.M = n_emitters
+        self.K = subframes
+        self.L = N * subframes
+        self.pixel_size = float(setup.pixel_size)
+        sigma0, z0 = setup.psf.kernel_params
+        self.psf_par = np.array([sigma0, z0], dtype=float)
+        self.cw = trapezoid_weights(subframes)
+        self.times = fine_times(N, setup.frame_period, setup.exposure, subframes).astype(float)
+        self.dts = np.diff(self.times) if self.L > 1 else np.ones(1)
+        self.frame_times = setup.frame_period * np.arange(N)
+        self.t_e = float(setup.exposure)
+        self.area_te = self.pixel_size**2 * self.t_e
+        self.cam_code, self.cam_par, self.cam_maps = camera_spec(setup.camera, (R, C))
+        if self.cam_code == _k.CAM_EMCCD_GAMMA:
+            off = self.cam_par[2]
+            if np.any(self.adu <= off):
+                raise ValueError(
+                    f"the stack has ADU values <= the camera offset ({off:g}), impossible under the high-gain "
+                    "EMCCD Gamma model; use the Poisson-Gamma-Normal camera model (emccd-pgn)"
+                )
+
+    def new_state(self, pos: np.ndarray, F: float, H: float):
+        """Caches (EX, EY, WIN, S, ll) for positions ``pos (M, L, 3)``."""
+        EX = np.zeros((self.M, self.L, self.C))
+        EY = np.zeros((self.M, self.L, self.R))
+        WIN = np.zeros((self.M, self.L, 4), dtype=np.int64)
+        S = np.zeros((self.N, self.R, self.C))
+        ll = np.zeros(self.N)
+        _k.init_state(
+            pos,
+            self.K,
+            self.pixel_size,
+            self.psf_par,
+            self.cw,
+            self.adu,
+            F * self.area_te,
+            H * self.t_e,
+            self.cam_code,
+            self.cam_par,
+            self.cam_maps,
+            EX,
+            EY,
+            WIN,
+            S,
+            ll,
+        )
+        return EX, EY, WIN, S, ll
+
+    def emission_loglik(self, pos: np.ndarray, F: float, H: float) -> float:
+        """ln P(stack | positions, F, H), recomputed from scratch (all frames)."""
+        return float(self.new_state(np.ascontiguousarray(pos, dtype=float), F, H)[4].sum())
+
+
+def initial_positions(photons: np.ndarray, n_emitters: int, pixel_size: float) -> np.ndarray:
+    """Starting track from the brightest pixels: (M, N, 2) lateral positions in µm.
+
+    Each frame (expected photons) is smoothed with a Gaussian of 1 pixel; the M brightest local
+    maxima (5x5 neighbourhood) are refined by the background-subtracted centroid of their 3x3
+    neighbourhood and assigned to the emitters greedily by distance to the previous frame.
+    """
+    N, R, C = photons.shape
+    sm = ndimage.gaussian_filter(photons, sigma=(0, 1.0, 1.0), mode="nearest")
+    is_max = sm == ndimage.maximum_filter(sm, size=(1, 5, 5), mode="nearest")
+    out = np.empty((n_emitters, N, 2))
+    prev = None
+    bg = np.median(photons, axis=(1, 2))
+    for n in range(N):
+        vals = np.where(is_max[n], sm[n], -np.inf).ravel()
+        order = np.argsort(vals)[::-1][:n_emitters]
+        order = np.concatenate([order, np.repeat(order[:1], n_emitters - len(order))])
+        pts = []
+        for idx in order:
+            r, c = divmod(int(idx), C)
+            r0, r1, c0, c1 = max(r - 1, 0), min(r + 2, R), max(c - 1, 0), min(c + 2, C)
+            w = np.clip(photons[n, r0:r1, c0:c1] - bg[n], 0, None)
+            rr, cc = np.mgrid[r0:r1, c0:c1]
+            if w.sum() > 0:
+                yc, xc = (rr * w).sum() / w.sum(), (cc * w).sum() / w.sum()
+            else:
+                yc, xc = r, c
+            pts.append(((xc + 0.5) * pixel_size, (yc + 0.5) * pixel_size))
+        pts = np.array(pts)
+        if prev is not None and n_emitters > 1:
+            free = list(range(n_emitters))
+            assigned = np.empty_like(pts)
+            for m in range(n_emitters):
+                d = np.hypot(*(pts[free] - prev[m]).T)
+                i = free.pop(int(np.argmin(d)))
+                assigned[m] = pts[i]
+            pts = assigned
+        out[:, n] = pts
+        prev = pts
+    return out
+
+
+def track_bayes(
+    stack,
+    setup: Setup,
+    *,
+    n_emitters: int = 1,
+    subframes: int = 1,
+    n_iterations: int = 6000,
+    n_chains: int = 2,
+    burn: float = 0.5,
+    thin: int | None = None,
+    seed: int | None = None,
+    ci: float = 0.98,
+    fix_background: bool = False,
+    fix_emission_rate: bool = False,
+    D_prior: tuple[float, float] = (1.0, 0.01),
+    flux_prior_sd: float = 1.0,
+    position_prior_sd: tuple[float, float] | None = None,
+    init: np.ndarray | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TrackPosterior:
+    """Sample the posterior of M emitter tracks given an image stack (MCMC, several chains).
+
+    Parameters
+    ----------
+    stack : array_like (frames, rows, cols)
+        Raw movie in ADU.
+    setup : sptmotion.optics.Setup
+        Optics, timing, camera (calibrated) and the nominal F and H. The stack's own shape defines
+        the ROI; ``setup.subframes`` is ignored in favour of ``subframes``.
+    n_emitters : int
+        Known number of emitters M >= 1.
+    subframes : int
+        K, positions per exposure in the model (motion blur); K = 1 is the fastest.
+    n_iterations : int
+        MCMC sweeps per chain (each sweep moves every frame and emitter once per move type).
+    n_chains : int
+        Independent chains, seeded by child seeds of ``seed`` (same seed, same result).
+    burn : float
+        Fraction of each chain discarded as burn-in (proposal scales adapt only there).
+    thin : int, optional
+        Keep every ``thin``-th post-burn-in sweep (default: at most 1000 draws per chain).
+    seed : int, optional
+        Seed of the whole run.
+    ci : float
+        Default credible level of the summaries (0.98).
+    fix_background, fix_emission_rate : bool
+        Keep F (photons/µm²/s) or H (photons/s) at the setup's values instead of sampling them.
+    D_prior : (a, b)
+        Inverse-gamma prior of D (shape, scale in µm²/s); the default (1, 0.01) is weak.
+    flux_prior_sd : float
+        Standard deviation of the log-normal priors of F and H around the setup's values.
+    position_prior_sd : (lateral, axial), optional
+        Standard deviations (µm) of the Gaussian prior of the first position, centred on the ROI
+        centre and the focal plane (default: the ROI's larger side, and 1 µm).
+    init : ndarray (M, N, 2) or (M, N, 3), optional
+        Starting positions (µm), e.g. from :func:`sptmotion.tracking.modular.track_modular`;
+        default: brightest pixels (:func:`initial_positions`). Never the truth in benchmarks.
+    progress : callable(chain, iteration, log_posterior), optional
+        Called every few iterations.
+
+    Returns
+    -------
+    TrackPosterior
+    """
+    adu = check_stack(stack)
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be an sptmotion.optics.Setup, got {type(setup).__name__}")
+    M = _check_int(n_emitters, "n_emitters", 1)
+    K = _check_int(subframes, "subframes", 1)
+    n_iter = _check_int(n_iterations, "n_iterations", 2)
+    n_chains = _check_int(n_chains, "n_chains", 1)
+    burn = float(burn)
+    if not 0.0 <= burn < 1.0:
+        raise ValueError(f"burn must be a fraction in [0, 1), got {burn!r}")
+    ci = check_ci(ci)
+    if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if K >= 2 and setup.exposure >= setup.frame_period:
+        raise ValueError("with subframes K >= 2 the exposure must be shorter than the frame period")
+    a_D, b_D = (check_positive(v, "D_prior") for v in D_prior)
+    flux_sd = check_positive(flux_prior_sd, "flux_prior_sd")
+    if fix_background and setup.background_flux <= 0:
+        raise ValueError("cannot fix the background flux F at 0 (the camera models need u > 0)")
+    if fix_emission_rate and setup.emission_rate <= 0:
+        raise ValueError("cannot fix the emission rate H at 0")
+
+    model = BayesModel(adu, setup, M, K)
+    N, R, C, L = model.N, model.R, model.C, model.L
+    a = model.pixel_size
+    if position_prior_sd is None:
+        position_prior_sd = (max(R, C) * a, 1.0)
+    s_lat, s_ax = (check_positive(v, "position_prior_sd") for v in position_prior_sd)
+    mu0 = np.array([C * a / 2, R * a / 2, 0.0])
+    s0 = np.array([s_lat, s_lat, s_ax])
+
+    # starting values from the data (never from the truth)
+    photons = photons_estimate(adu, setup.camera)
+    bg_ph = float(np.median(photons))
+    F0 = max(bg_ph, 1e-3) / model.area_te
+    H0 = (
+        float(np.median(np.clip(photons.sum(axis=(1, 2)) - bg_ph * R * C, 0, None))) / model.t_e / M
+    )
+    H0 = max(H0, 0.05 * max(setup.emission_rate, 1.0))
+    if fix_background:
+        F0 = setup.background_flux
+    if fix_emission_rate:
+        H0 = setup.emission_rate
+    F_ref = setup.background_flux if setup.background_flux > 0 else F0
+    H_ref = setup.emission_rate if setup.emission_rate > 0 else H0
+    f_prior = np.array([np.log(F_ref), flux_sd])
+    h_prior = np.array([np.log(H_ref), flux_sd])
+    if init is None:
+        start_xy = initial_positions(photons, M, a)
+        start = np.concatenate([start_xy, np.full((M, N, 1), 0.1)], axis=2)
+    else:
+        start = np.asarray(init, dtype=float)
+        if start.ndim != 3 or start.shape[:2] != (M, N) or start.shape[2] not in (2, 3):
+            raise ValueError(f"init must have shape ({M}, {N}, 2 or 3), got {start.shape}")
+        if start.shape[2] == 2:
+            start = np.concatenate([start, np.full((M, N, 1), 0.1)], axis=2)
+        if not np.all(np.isfinite(start)):
+            raise ValueError("init contains NaN or inf")
+    if N > 1:
+        inc = np.diff(start[:, :, :2], axis=1)
+        D0 = float(np.clip(np.mean(np.sum(inc**2, axis=2)) / (4 * setup.frame_period), 1e-3, 20.0))
+    else:
+        D0 = b_D / max(a_D - 1, 0.5) if a_D > 1 else 0.1
+
+    n_burn = int(round(burn * n_iter))
+    n_keep = n_iter - n_burn
+    if n_keep < 1:
+        raise ValueError("no iterations left after burn-in; lower burn or raise n_iterations")
+    if thin is None:
+        thin = max(1, int(np.ceil(n_keep / 1000)))
+    thin = _check_int(thin, "thin", 1)
+    n_draws = len(range(0, n_keep, thin))
+    flags = np.array([True, not fix_background, not fix_emission_rate])
+
+    children = np.random.SeedSequence(seed).spawn(n_chains)
+    samples = np.empty((n_chains, n_draws, M, L, 3))
+    thetas = np.empty((n_chains, n_draws, 3))
+    names = ("emission", "motion", "log_posterior", "D", "F", "H")
+    traces = {k: np.empty((n_chains, n_iter)) for k in names}
+    acceptance = {k: np.zeros(n_chains) for k in _k.MOVE_NAMES}
+    for ch in range(n_chains):
+        rng = np.random.default_rng(children[ch])
+        pos = np.repeat(start, K, axis=1).copy()
+        pos[:, :, :2] += 0.01 * rng.standard_normal((M, 1, 2))
+        pos[:, :, 2] *= rng.choice([-1.0, 1.0], size=(M, 1))
+        pos = np.ascontiguousarray(pos)
+        theta = np.array([D0, F0, H0])
+        EX, EY, WIN, S, ll = model.new_state(pos, F0, H0)
+        log_scales = np.empty((N, M, 3))
+        log_scales[..., 0] = np.log(0.02)
+        log_scales[..., 1] = np.log(0.1)
+        log_scales[..., 2] = np.log(0.02)
+        glob_scales = np.log(np.array([0.02, 0.05]))
+        acc = np.zeros(_k.N_MOVES)
+        prop = np.zeros(_k.N_MOVES)
+        seeds = rng.integers(0, 2**31 - 1, size=n_iter)
+        d = 0
+        for it in range(n_iter):
+            if it == n_burn:
+                acc[:] = 0.0
+                prop[:] = 0.0
+            gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
+            _k.sweep(
+                int(seeds[it]),
+                gain,
+                pos,
+                EX,
+                EY,
+                WIN,
+                S,
+                ll,
+                theta,
+                K,
+                model.adu,
+                model.pixel_size,
+                model.psf_par,
+                model.cw,
+                model.area_te,
+                model.t_e,
+                model.cam_code,
+                model.cam_par,
+                model.cam_maps,
+                model.times,
+                model.dts,
+                mu0,
+                s0,
+                np.array([a_D, b_D]),
+                f_prior,
+                h_prior,
+                flags,
+                log_scales,
+                glob_scales,
+                acc,
+                prop,
+            )
+            em = float(ll.sum())
+            mo = float(_k.motion_lp(pos, model.dts, theta[0], mu0, s0)) if L > 1 else 0.0
+            lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
+            traces["emission"][ch, it] = em
+            traces["motion"][ch, it] = mo
+            traces["log_posterior"][ch, it] = lp
+            traces["D"][ch, it], traces["F"][ch, it], traces["H"][ch, it] = theta
+            if it >= n_burn and (it - n_burn) % thin == 0:
+                samples[ch, d] = pos
+                thetas[ch, d] = theta
+                d += 1
+            if progress is not None and (it % 25 == 0 or it == n_iter - 1):
+                progress(ch, it, lp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(prop > 0, acc / np.maximum(prop, 1), np.nan)
+        for i, name in enumerate(_k.MOVE_NAMES):
+            acceptance[name][ch] = rate[i]
+    settings = {
+        "n_emitters": M,
+        "subframes": K,
+        "n_iterations": n_iter,
+        "n_chains": n_chains,
+        "burn": burn,
+        "seed": seed,
+        "fix_background": bool(fix_background),
+        "fix_emission_rate": bool(fix_emission_rate),
+        "D_prior": [a_D, b_D],
+        "flux_prior_sd": flux_sd,
+        "position_prior_mean": mu0.tolist(),
+        "position_prior_sd": s0.tolist(),
+    }
+    return TrackPosterior(
+        samples=samples,
+        D=thetas[..., 0],
+        F=thetas[..., 1],
+        H=thetas[..., 2],
+        traces=traces,
+        acceptance=acceptance,
+        subframes=K,
+        weights=model.cw,
+        frame_times=model.frame_times,
+        n_burn=n_burn,
+        thin=thin,
+        ci=ci,
+        settings=settings,
+    )
+
+
+def _log_priors(theta, a_D, b_D, f_prior, h_prior, flags) -> float:
+    """log InvGamma(D; a, b) + log N(log F) + log N(log H) (up to constants; densities on log F, log H)."""
+    D = theta[0]
+    out = -(a_D + 1.0) * np.log(D) - b_D / D
+    if flags[1]:
+        out += -0.5 * ((np.log(theta[1]) - f_prior[0]) / f_prior[1]) ** 2
+    if flags[2]:
+        out += -0.5 * ((np.log(theta[2]) - h_prior[0]) / h_prior[1]) ** 2
+    return float(out)
+
+
+def _check_int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def track_modular(*a, **k):
+    raise NotImplementedError

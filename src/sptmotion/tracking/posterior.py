@@ -1,0 +1,223 @@
+"""Posterior samples of the Bayesian tracker and their summaries (:class:`TrackPosterior`)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TrackPosterior", "TABLE_COLUMNS", "check_ci"]
+
+#: Columns of the track tables written by both trackers (positions and bounds in µm).
+TABLE_COLUMNS = ("particle", "frame", "x", "y", "z", "x_lo", "x_hi", "y_lo", "y_hi", "z_lo", "z_hi")
+
+
+def check_ci(ci: float) -> float:
+    """Validate a credible/confidence level in (0, 1)."""
+    try:
+        v = float(ci)
+    except (TypeError, ValueError):
+        raise ValueError(f"ci must be a number in (0, 1), got {ci!r}") from None
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"ci must lie in (0, 1), got {ci!r}")
+    return v
+
+
+def _arviz():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import arviz as az
+    return az
+
+
+@dataclass
+class TrackPosterior:
+    """Posterior of M emitter tracks sampled by :func:`sptmotion.tracking.bayes.track_bayes`.
+
+    All positions are in µm (``x`` along columns, ``y`` along rows from the outer corner of pixel
+    (0, 0); ``z`` from the focal plane), ``D`` in µm²/s, ``F`` in photons/µm²/s, ``H`` in photons/s.
+
+    Attributes
+    ----------
+    samples : ndarray (n_chains, n_draws, M, N*K, 3)
+        Thinned post-burn-in samples of the fine-grid positions (K sub-frame points per frame).
+    D, F, H : ndarray (n_chains, n_draws)
+        Thinned post-burn-in samples of the diffusion coefficient, background flux, emission rate.
+    traces : dict of ndarray (n_chains, n_iterations)
+        Per-iteration traces, burn-in included: ``emission`` (ln P(data | positions, F, H)),
+        ``motion`` (ln P(positions | D), initial-position prior included), ``log_posterior``
+        (unnormalized, priors of D, F, H included), ``D``, ``F``, ``H``.
+    acceptance : dict of ndarray (n_chains,)
+        Post-burn-in acceptance rate of each move type per chain.
+    subframes : int
+        K, sub-frame points per frame.
+    weights : ndarray (K,)
+        Trapezoid weights c_k of the sub-frame points within an exposure (sum 1).
+    frame_times : ndarray (N,)
+        Time (s) of the start of each frame's exposure.
+    n_burn : int
+        Number of burn-in iterations removed from every chain.
+    thin : int
+        Thinning interval of the stored samples.
+    ci : float
+        Default level of the credible intervals.
+    """
+
+    samples: np.ndarray
+    D: np.ndarray
+    F: np.ndarray
+    H: np.ndarray
+    traces: dict
+    acceptance: dict
+    subframes: int
+    weights: np.ndarray
+    frame_times: np.ndarray
+    n_burn: int
+    thin: int
+    ci: float = 0.98
+    settings: dict = field(default_factory=dict)
+
+    # -- shapes ---------------------------------------------------------------------------
+    @property
+    def n_chains(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def n_emitters(self) -> int:
+        return int(self.samples.shape[2])
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.samples.shape[3] // self.subframes)
+
+    # -- positions -------------------------------------------------------------------------
+    @property
+    def frame_samples(self) -> np.ndarray:
+        """Exposure-averaged positions ``sum_k c_k r_k`` per frame, (n_chains, n_draws, M, N, 3) µm.
+
+        This is the position the camera measures during one exposure (the PSF image is the
+        same weighted mean of the sub-frame PSFs); with K = 1 it is the single point.
+        """
+        c, d, m, L, _ = self.samples.shape
+        K = self.subframes
+        fine = self.samples.reshape(c, d, m, L // K, K, 3)
+        return np.einsum("cdmnka,k->cdmna", fine, self.weights)
+
+    def mean_track(self) -> np.ndarray:
+        """Posterior mean of the exposure-averaged positions, (M, N, 3) µm."""
+        return self.frame_samples.mean(axis=(0, 1))
+
+    def credible_interval(self, ci: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Equal-tailed credible interval of every coordinate and frame, two arrays (M, N, 3) µm."""
+        ci = check_ci(self.ci if ci is None else ci)
+        fs = self.frame_samples
+        flat = fs.reshape(-1, *fs.shape[2:])
+        lo, hi = np.quantile(flat, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+        return lo, hi
+
+    def lateral_radius_interval(self, ci: float | None = None) -> np.ndarray:
+        """Not used by the tables; radius (µm) containing ``ci`` of the lateral posterior mass per frame."""
+        ci = check_ci(self.ci if ci is None else ci)
+        fs = self.frame_samples.reshape(-1, *self.frame_samples.shape[2:])
+        d = np.hypot(fs[..., 0] - fs[..., 0].mean(0), fs[..., 1] - fs[..., 1].mean(0))
+        return np.quantile(d, ci, axis=0)
+
+    # -- D ---------------------------------------------------------------------------------
+    def D_summary(self, ci: float | None = None) -> dict:
+        """Posterior mean, median and equal-tailed credible interval of D (µm²/s)."""
+        ci = check_ci(self.ci if ci is None else ci)
+        d = self.D.ravel()
+        lo, hi = np.quantile(d, [(1 - ci) / 2, (1 + ci) / 2])
+        return {
+            "mean": float(d.mean()),
+            "median": float(np.median(d)),
+            "lo": float(lo),
+            "hi": float(hi),
+            "ci": ci,
+        }
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def diagnostics(self) -> dict:
+        """Split-R-hat and bulk effective sample size (ArviZ, rank-normalized) per quantity.
+
+        Returns ``{name: {"rhat": ..., "ess": ...}}`` for D, F, H, the log-posterior, and the worst
+        case over all exposure-averaged positions (``positions``: max R-hat, min ESS).
+        """
+        az = _arviz()
+        out: dict = {}
+        lp = self.traces["log_posterior"][:, self.n_burn :: self.thin][:, : self.n_draws]
+        scalars = {"D": self.D, "F": self.F, "H": self.H, "log_posterior": lp}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, arr in scalars.items():
+                arr = np.asarray(arr, dtype=float)
+                if arr.shape[1] < 4 or np.ptp(arr) == 0:
+                    out[name] = {"rhat": float("nan"), "ess": float("nan")}
+                    continue
+                out[name] = {"rhat": float(az.rhat(arr)), "ess": float(az.ess(arr))}
+            fs = self.frame_samples
+            if fs.shape[1] >= 4:
+                ds = az.convert_to_inference_data({"pos": fs}).posterior
+                rh = np.asarray(az.rhat(ds)["pos"])
+                es = np.asarray(az.ess(ds)["pos"])
+                out["positions"] = {"rhat": float(np.nanmax(rh)), "ess": float(np.nanmin(es))}
+            else:
+                out["positions"] = {"rhat": float("nan"), "ess": float("nan")}
+        return out
+
+    def mean_log_probabilities(self) -> dict:
+        """Means over the post-burn-in iterations of ln P(data|positions) and ln P(positions|motion).
+
+        These are the two bars of Figure 3a of Hendrix, Xu & Pressé (2025).
+        """
+        em = self.traces["emission"][:, self.n_burn :]
+        mo = self.traces["motion"][:, self.n_burn :]
+        e, m = float(em.mean()), float(mo.mean())
+        return {"emission": e, "motion": m, "emission_share": abs(e) / (abs(e) + abs(m))}
+
+    # -- outputs ---------------------------------------------------------------------------
+    def to_table(self, ci: float | None = None) -> pd.DataFrame:
+        """Track table: particle, frame, t (s), x, y, z (posterior mean, µm) and credible bounds."""
+        ci = check_ci(self.ci if ci is None else ci)
+        mean = self.mean_track()
+        lo, hi = self.credible_interval(ci)
+        M, N, _ = mean.shape
+        data = {
+            "particle": np.repeat(np.arange(M), N),
+            "frame": np.tile(np.arange(N), M),
+        }
+        for a, name in enumerate("xyz"):
+            data[name] = mean[:, :, a].ravel()
+        for a, name in enumerate("xyz"):
+            data[f"{name}_lo"] = lo[:, :, a].ravel()
+            data[f"{name}_hi"] = hi[:, :, a].ravel()
+        df = pd.DataFrame(data)
+        df["t"] = np.tile(self.frame_times, M)
+        return df
+
+    def summary(self, ci: float | None = None) -> dict:
+        """JSON-serializable summary: D, R-hat/ESS, acceptance rates, mean log-probabilities."""
+        ci = check_ci(self.ci if ci is None else ci)
+        return {
+            "method": "bayes",
+            "ci": ci,
+            "D": self.D_summary(ci),
+            "F": {"mean": float(self.F.mean()), "sd": float(self.F.std())},
+            "H": {"mean": float(self.H.mean()), "sd": float(self.H.std())},
+            "diagnostics": self.diagnostics(),
+            "acceptance": {k: [float(x) for x in v] for k, v in self.acceptance.items()},
+            "mean_log_probabilities": self.mean_log_probabilities(),
+            "n_chains": self.n_chains,
+            "n_iterations": int(self.traces["emission"].shape[1]),
+            "n_burn": int(self.n_burn),
+            "thin": int(self.thin),
+            "n_emitters": self.n_emitters,
+            "subframes": int(self.subframes),
+            "settings": self.settings,
+        }
