@@ -185,12 +185,31 @@ def expected_photons_stack(X, Y, Z, weights, background, scale, pixel_size, sigm
 
 
 @njit(cache=True)
+def lgamma_fast(k: float) -> float:
+    """``ln Gamma(k)`` for k > 0: Stirling series for k >= 7, ``math.lgamma`` below.
+
+    ``ln Gamma(k) = (k - 1/2) ln k - k + ln(2 pi)/2 + 1/(12k) - 1/(360k^3) + 1/(1260k^5) - 1/(1680k^7)``;
+    the truncation error is below the next term, 1/(1188 k^9) < 2.1e-11 for k >= 7 (checked
+    against ``scipy.special.gammaln`` in the tests). About twice as fast as libm's lgamma.
+    """
+    if k < 7.0:
+        return math.lgamma(k)
+    r = 1.0 / k
+    r2 = r * r
+    series = r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 * (1.0 / 1680.0))))
+    return (k - 0.5) * math.log(k) - k + LOG_SQRT_2PI + series
+
+
+@njit(cache=True)
 def emccd_gamma_logpdf_sum(adu, u, half_qe, scale, offset):
     """Sum over pixels of the high-gain EMCCD log-density (fused loop, no temporaries).
 
     The offset-subtracted signal ``w = adu - offset`` (ADU) is Gamma distributed with shape
     ``k = half_qe * u`` (``half_qe = beta/2``) and scale ``theta = scale = 2 G / phi`` (ADU):
     ``log p = (k-1) log w - w/theta - lgamma(k) - k log theta``.
+
+    Returns NaN if any pixel has a non-finite or negative ``w`` or a non-positive or non-finite
+    ``u`` (the public wrappers then report which), so validation costs no extra pass.
 
     Parameters
     ----------
@@ -207,7 +226,9 @@ def emccd_gamma_logpdf_sum(adu, u, half_qe, scale, offset):
         for j in range(C):
             k = half_qe * u[i, j]
             w = adu[i, j] - offset
-            total += (k - 1.0) * math.log(w) - w * inv_theta - math.lgamma(k) - k * log_theta
+            if not (w >= 0.0 and k > 0.0 and w < np.inf and k < np.inf):
+                return np.nan
+            total += (k - 1.0) * math.log(w) - w * inv_theta - lgamma_fast(k) - k * log_theta
     return total
 
 
@@ -221,7 +242,7 @@ def emccd_gamma_logpdf(adu, u, half_qe, scale, offset, out):
         for j in range(C):
             k = half_qe * u[i, j]
             w = adu[i, j] - offset
-            out[i, j] = (k - 1.0) * math.log(w) - w * inv_theta - math.lgamma(k) - k * log_theta
+            out[i, j] = (k - 1.0) * math.log(w) - w * inv_theta - lgamma_fast(k) - k * log_theta
 
 
 @njit(cache=True)

@@ -192,7 +192,14 @@ class EMCCDGamma(Camera):
         return out.reshape(adu.shape)
 
     def log_pdf_sum(self, adu, u) -> float:
-        adu, u = self._prepare(adu, u)
+        a = np.asarray(adu)
+        b = np.asarray(u)
+        if a.shape == b.shape and a.dtype == np.float64 and b.dtype == np.float64 and a.ndim >= 1:
+            # fast path: the kernel validates in the same pass (NaN on bad input)
+            total = _kernels.emccd_gamma_logpdf_sum(_to2d(a), _to2d(b), *self.kernel_params)
+            if np.isfinite(total):
+                return float(total)
+        adu, u = self._prepare(adu, u)  # raises with a precise message on bad input
         return float(_kernels.emccd_gamma_logpdf_sum(_to2d(adu), _to2d(u), *self.kernel_params))
 
 
