@@ -1,1 +1,30 @@
-"""(being written)"""
+"""Learners of the anomalous exponent and the motion model (scikit-learn estimators).
+
+>>> from sptmotion.learn import AlphaRegressor, ModelClassifier, load
+>>> clf = ModelClassifier(representation="wavelet", random_state=0).fit(X, models)
+>>> clf.predict_proba(X_new)          # calibrated probabilities, columns clf.classes_
+>>> clf.save("model.sptm"); clf2 = load("model.sptm")   # one file, no pickle
+
+Representations: ``"wavelet"`` (scalogram CNN, the data-efficient learner),
+``"features"`` (LightGBM on classical features), ``"trajectory"`` (WADNet-style network).
+"""
+
+from .estimators import (
+    MIN_POINTS,
+    REPRESENTATION_NAMES,
+    AlphaRegressor,
+    ModelClassifier,
+    check_tracks,
+)
+from .serialize import load_estimator as load
+from .serialize import save_estimator as save
+
+__all__ = [
+    "AlphaRegressor",
+    "ModelClassifier",
+    "MIN_POINTS",
+    "REPRESENTATION_NAMES",
+    "check_tracks",
+    "load",
+    "save",
+]

@@ -1,0 +1,786 @@
+"""scikit-learn estimators learning the anomalous exponent and the motion model of tracks.
+
+:class:`AlphaRegressor` predicts the anomalous exponent alpha (with a predictive standard
+deviation); :class:`ModelClassifier` predicts the motion model (calibrated probabilities).
+Both read tracks of any length ``>= 20`` points and any dimension 1-3, given as an array
+``(n_tracks, n_points, dim)`` in µm, a list of ``(n_points_i, dim)`` arrays, or a track table.
+
+Three representations (:mod:`sptmotion.represent`) with a learner designed for each:
+
+``"wavelet"``
+    Six-wavelet modulus scalograms ``(6, 24, T)`` per coordinate, log-transformed and
+    standardized per (wavelet, scale) row, read by a compact CNN
+    (:class:`~sptmotion.learn.nets.ScalogramCNN`) that pools over time, so any length works.
+    An ensemble of ``n_models`` CNNs (different seeds) gives the uncertainty.
+``"features"``
+    The 30 classical per-track features, read by gradient-boosted trees (LightGBM).
+``"trajectory"``
+    Normalized increments read by a WADNet-style network
+    (:class:`~sptmotion.learn.nets.WADNet`: gated dilated convolutions + bidirectional LSTM).
+
+Uncertainty and calibration
+---------------------------
+Regression networks have a Gaussian head (mean, log-variance) trained with the β-NLL loss;
+the ensemble's predictive variance is the mixture variance
+:math:`\\bar{\\sigma^2} + \\mathrm{Var}_k(\\mu_k)` (Lakshminarayanan et al., NeurIPS 2017),
+rescaled by one factor so that the mean squared z-score on the validation split is 1. LightGBM
+uses the 15.87 % / 84.13 % quantile models, ``std = (q84 - q16) / 2``, rescaled the same way.
+Class probabilities are the ensemble-mean probabilities with one temperature fitted on the
+validation split (Guo et al., ICML 2017).
+
+Examples
+--------
+>>> from sptmotion.learn import AlphaRegressor
+>>> reg = AlphaRegressor(representation="wavelet", random_state=0).fit(X_train, alpha_train)
+>>> alpha, alpha_std = reg.predict(X_test, return_std=True)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from .._checks import check_rng
+from ._torch_train import predict_net, torch_context, train_net
+from .nets import ScalogramCNN, WADNet
+
+__all__ = [
+    "AlphaRegressor",
+    "ModelClassifier",
+    "MIN_POINTS",
+    "REPRESENTATION_NAMES",
+    "check_tracks",
+]
+
+#: Shortest track the learners accept (points).
+MIN_POINTS = 20
+REPRESENTATION_NAMES = ("wavelet", "features", "trajectory")
+N_WAVELETS = 6
+N_SCALES = 24
+#: Offset of the log transform of the scalograms of standardized coordinates.
+LOG_EPS = 1e-3
+#: Above this many bytes, scalograms are computed per batch instead of stored.
+MAX_PRECOMPUTE_BYTES = 1.5e9
+#: Tracks per call of the representation at prediction time (bounds memory).
+PREDICT_CHUNK = 2048
+#: LightGBM settings (shrinkage, leaves, early-stopping rounds, maximal rounds).
+LGBM_PARAMS = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 10,
+    "feature_fraction": 0.9,
+}
+LGBM_MAX_ROUNDS = 2000
+LGBM_EARLY_STOP = 50
+#: Quantiles of the LightGBM uncertainty: mean +- one standard deviation of a Gaussian.
+Q_LOW, Q_HIGH = 0.15865525393145707, 0.8413447460685429
+
+
+# --------------------------------------------------------------------------------------
+# input checking and length groups
+# --------------------------------------------------------------------------------------
+Groups = dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def check_tracks(X, name: str = "X", *, dim: int | None = None) -> tuple[Groups, int, int]:
+    """Validate tracks and group them by length.
+
+    Parameters
+    ----------
+    X : array (n_tracks, n_points, dim), list of arrays (n_points_i, dim), or track table
+        Positions in µm; every track needs at least :data:`MIN_POINTS` points.
+    dim : int, optional
+        Required spatial dimension.
+
+    Returns
+    -------
+    groups : dict
+        ``{n_points: (indices, array (n, n_points, dim))}``.
+    n_tracks, dim : int
+    """
+    if isinstance(X, pd.DataFrame):
+        from ..datasets.tables import table_to_tracks
+
+        X, _ = table_to_tracks(X)
+    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim in (2, 3):
+        arr = np.asarray(X, dtype=np.float64)
+        if arr.ndim == 2:
+            arr = arr[None]
+        tracks: Sequence[np.ndarray] = []
+        groups_in = {arr.shape[1]: (np.arange(arr.shape[0]), arr)} if arr.shape[0] else {}
+        n = arr.shape[0]
+        dims = {arr.shape[2]}
+    else:
+        try:
+            tracks = [np.asarray(t, dtype=np.float64) for t in X]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be an array (n_tracks, n_points, dim) or a list of (n_points, dim) arrays"
+            ) from None
+        for i, t in enumerate(tracks):
+            if t.ndim != 2:
+                raise ValueError(
+                    f"{name}: track {i} must be an array (n_points, dim), got shape {t.shape}"
+                )
+        n = len(tracks)
+        dims = {t.shape[1] for t in tracks}
+        lengths = np.array([len(t) for t in tracks])
+        groups_in = {}
+        for L in np.unique(lengths):
+            idx = np.flatnonzero(lengths == L)
+            groups_in[int(L)] = (idx, np.stack([tracks[i] for i in idx]))
+    if n == 0:
+        raise ValueError(f"{name} holds no tracks")
+    if len(dims) != 1:
+        raise ValueError(f"{name}: all tracks need the same spatial dimension, got {sorted(dims)}")
+    d = dims.pop()
+    if d not in (1, 2, 3):
+        raise ValueError(f"{name}: tracks must have 1, 2 or 3 spatial dimensions, got {d}")
+    if dim is not None and d != dim:
+        raise ValueError(f"{name}: expected tracks of dim={dim}, got dim={d}")
+    short = min(groups_in)
+    if short < MIN_POINTS:
+        raise ValueError(
+            f"{name}: tracks need at least {MIN_POINTS} points, got a track of {short}"
+        )
+    for _, arr in groups_in.values():
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or inf positions")
+    return groups_in, n, d
+
+
+def _subset(groups: Groups, sel: np.ndarray) -> Groups:
+    """Groups restricted to the items ``sel`` (sorted), re-indexed 0..len(sel)-1."""
+    pos = np.full(max(int(idx.max()) for idx, _ in groups.values()) + 1, -1)
+    pos[sel] = np.arange(len(sel))
+    out = {}
+    for L, (idx, arr) in groups.items():
+        keep = pos[idx] >= 0
+        if keep.any():
+            out[L] = (pos[idx[keep]], arr[keep])
+    return out
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' requested but no CUDA GPU is available")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return device
+
+
+# --------------------------------------------------------------------------------------
+# data sources (representations as torch batches)
+# --------------------------------------------------------------------------------------
+def _wavelet(arr: np.ndarray) -> np.ndarray:
+    """Scalograms ``(n, dim, 6, 24, T)`` of one length group."""
+    from .. import represent
+
+    S = np.asarray(represent.wavelet(arr), dtype=np.float32)
+    n, _, d = arr.shape
+    # represent.wavelet stacks channels per dimension, then per wavelet: c = k * 6 + w
+    return S.reshape(n, d, N_WAVELETS, S.shape[-2], S.shape[-1])
+
+
+def _log_scalogram(S: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ((np.log(S + LOG_EPS) - mean[:, :, None]) / std[:, :, None]).astype(np.float32)
+
+
+class _WaveletSource:
+    """Normalized log-scalograms, stored or (for large sets) computed per batch."""
+
+    def __init__(self, groups: Groups, mean: np.ndarray, std: np.ndarray, augment: bool) -> None:
+        self.mean, self.std, self.augment = mean, std, augment
+        self.groups = {L: idx for L, (idx, _) in groups.items()}
+        self.rows = {}
+        self.data: dict[int, Any] = {}
+        n_bytes = sum(
+            arr.shape[0] * arr.shape[2] * N_WAVELETS * N_SCALES * L * 4
+            for L, (_, arr) in groups.items()
+        )
+        self.precomputed = n_bytes <= MAX_PRECOMPUTE_BYTES
+        for L, (idx, arr) in groups.items():
+            self.rows[L] = {int(i): r for r, i in enumerate(idx)}
+            if self.precomputed:
+                blocks = [
+                    _log_scalogram(_wavelet(arr[s : s + PREDICT_CHUNK]), mean, std)
+                    for s in range(0, len(arr), PREDICT_CHUNK)
+                ]
+                self.data[L] = torch.from_numpy(np.concatenate(blocks))
+            else:
+                self.data[L] = arr
+
+    def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None) -> torch.Tensor:
+        L = next(L for L, rows in self.rows.items() if int(idx[0]) in rows)
+        r = np.array([self.rows[L][int(i)] for i in idx])
+        if self.precomputed:
+            x = self.data[L][torch.from_numpy(r)]
+        else:
+            x = torch.from_numpy(_log_scalogram(_wavelet(self.data[L][r]), self.mean, self.std))
+        if train and self.augment and rng is not None:
+            # random time crop (75-100 % of the track): the network learns to read any length
+            T = x.shape[-1]
+            t_len = int(rng.integers(max(MIN_POINTS, int(0.75 * T)), T + 1))
+            t0 = int(rng.integers(0, T - t_len + 1))
+            x = x[..., t0 : t0 + t_len]
+        return x
+
+
+class _TrajectorySource:
+    """Normalized increments ``(n, dim, L - 1)`` (WADNet input)."""
+
+    def __init__(self, groups: Groups, augment: bool) -> None:
+        from .. import represent
+
+        self.augment = augment
+        self.groups = {L: idx for L, (idx, _) in groups.items()}
+        self.rows = {}
+        self.data = {}
+        for L, (idx, arr) in groups.items():
+            self.rows[L] = {int(i): r for r, i in enumerate(idx)}
+            inc = np.asarray(represent.trajectory(arr), dtype=np.float32)  # (n, L-1, dim)
+            self.data[L] = torch.from_numpy(np.ascontiguousarray(inc.transpose(0, 2, 1)))
+
+    def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None) -> torch.Tensor:
+        L = next(L for L, rows in self.rows.items() if int(idx[0]) in rows)
+        r = torch.from_numpy(np.array([self.rows[L][int(i)] for i in idx]))
+        x = self.data[L][r]
+        if train and self.augment and rng is not None:
+            # reflection x -> -x of each coordinate is a symmetry of every motion model
+            sign = torch.from_numpy(
+                rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=x.shape[:2])
+            )
+            x = x * sign[:, :, None]
+        return x
+
+
+def _wavelet_norm(
+    groups: Groups, rng: np.random.Generator, n_max: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per (wavelet, scale) of the log-scalograms of up to ``n_max`` tracks."""
+    n = sum(len(idx) for idx, _ in groups.values())
+    frac = min(1.0, n_max / n)
+    s1 = np.zeros((N_WAVELETS, N_SCALES))
+    s2 = np.zeros((N_WAVELETS, N_SCALES))
+    cnt = 0
+    for _, arr in groups.values():
+        k = max(1, int(round(frac * len(arr))))
+        sub = arr[np.sort(rng.choice(len(arr), size=k, replace=False))]
+        logS = np.log(_wavelet(sub).astype(np.float64) + LOG_EPS)  # (k, d, 6, 24, T)
+        s1 += logS.sum(axis=(0, 1, 4))
+        s2 += (logS**2).sum(axis=(0, 1, 4))
+        cnt += logS.shape[0] * logS.shape[1] * logS.shape[4]
+    mean = s1 / cnt
+    std = np.sqrt(np.maximum(s2 / cnt - mean**2, 1e-12))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _features(groups: Groups, n: int) -> np.ndarray:
+    from .. import represent
+
+    F = None
+    for idx, arr in groups.values():
+        f = np.asarray(represent.features(arr), dtype=np.float64)
+        if F is None:
+            F = np.empty((n, f.shape[1]))
+        F[idx] = f
+    F[~np.isfinite(F)] = np.nan  # LightGBM treats NaN as missing
+    return F
+
+
+# --------------------------------------------------------------------------------------
+# the common estimator
+# --------------------------------------------------------------------------------------
+class _TrackLearner(BaseEstimator):
+    """Shared fit/predict machinery (see :class:`AlphaRegressor` for the parameters)."""
+
+    _task = ""
+
+    def __init__(
+        self,
+        representation: str = "wavelet",
+        *,
+        n_models: int = 3,
+        max_epochs: int = 60,
+        patience: int = 8,
+        batch_size: int = 64,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1e-3,
+        validation_fraction: float = 0.15,
+        augment: bool = True,
+        backbone: str = "auto",
+        device: str = "auto",
+        n_threads: int | None = None,
+        random_state: int | np.random.Generator | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.representation = representation
+        self.n_models = n_models
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.augment = augment
+        self.backbone = backbone
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation of the hyperparameters ----------------------------------------------
+    def _check_params(self) -> None:
+        if self.representation not in REPRESENTATION_NAMES:
+            raise ValueError(
+                f"representation must be one of {', '.join(REPRESENTATION_NAMES)}, got {self.representation!r}"
+            )
+        for name in ("n_models", "max_epochs", "patience", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not 0.05 <= float(self.validation_fraction) <= 0.5:
+            raise ValueError(
+                f"validation_fraction must lie in [0.05, 0.5], got {self.validation_fraction!r}"
+            )
+        if self.backbone not in ("auto", "compact", "large"):
+            raise ValueError(
+                f"backbone must be 'auto', 'compact' or 'large', got {self.backbone!r}"
+            )
+        for name in ("learning_rate", "weight_decay"):
+            v = float(getattr(self, name))
+            if not np.isfinite(v) or v < 0 or (name == "learning_rate" and v == 0):
+                raise ValueError(f"{name} must be a finite positive number, got {v!r}")
+        _resolve_device(self.device)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "dim_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    # -- targets (task-specific) ---------------------------------------------------------
+    def _encode_y(self, y, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _n_out(self) -> int:
+        raise NotImplementedError
+
+    # -- fit -----------------------------------------------------------------------------
+    def fit(self, X, y, *, data_description: str | None = None):
+        """Fit on tracks ``X`` (µm) with targets ``y``.
+
+        Parameters
+        ----------
+        X : array (n_tracks, n_points, dim), list of (n_points_i, dim) arrays, or track table
+            Training tracks, at least 20 points each.
+        y : array_like (n_tracks,)
+            Anomalous exponents (regressor) or motion-model names (classifier).
+        data_description : str, optional
+            Free text stored with the model (where the training data came from).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        groups, n, dim = check_tracks(X)
+        if n < 10:
+            raise ValueError(f"need at least 10 training tracks, got {n}")
+        y_enc = self._encode_y(y, n)
+        rng = check_rng(self.random_state)
+        tr, va = self._split(n, y_enc, rng)
+        self.dim_ = dim
+        self.n_tracks_ = n
+        lengths = np.concatenate([np.full(len(idx), L) for L, (idx, _) in groups.items()])
+        self.training_data_ = {
+            "n_tracks": int(n),
+            "dim": int(dim),
+            "min_points": int(lengths.min()),
+            "max_points": int(lengths.max()),
+            "n_train": int(len(tr)),
+            "n_validation": int(len(va)),
+            "description": data_description or "",
+            **self._label_summary(y_enc),
+        }
+        if self.representation == "features":
+            self._fit_lgbm(groups, n, y_enc, tr, va, rng)
+        else:
+            self._fit_torch(groups, y_enc, tr, va, rng)
+        return self
+
+    def _split(
+        self, n: int, y_enc: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Train/validation split (stratified by class for the classifier)."""
+        frac = float(self.validation_fraction)
+        if self._task == "classification":
+            val = []
+            for c in np.unique(y_enc):
+                members = rng.permutation(np.flatnonzero(y_enc == c))
+                k = int(round(frac * len(members)))
+                if len(members) >= 2:
+                    k = min(max(k, 1), len(members) - 1)
+                val.append(members[:k])
+            va = np.sort(np.concatenate(val))
+        else:
+            va = np.sort(rng.permutation(n)[: max(2, int(round(frac * n)))])
+        tr = np.setdiff1d(np.arange(n), va)
+        return tr, va
+
+    def _make_source(self, groups: Groups, sel: np.ndarray, augment: bool):
+        sub = _subset(groups, sel) if sel is not None else groups
+        if self.representation == "wavelet":
+            return _WaveletSource(sub, self.norm_mean_, self.norm_std_, augment)
+        return _TrajectorySource(sub, augment)
+
+    def _new_net(self, device: str):
+        if self.representation == "wavelet":
+            large = self.backbone == "large" or (self.backbone == "auto" and device == "cuda")
+            return ScalogramCNN(self._n_out(), N_WAVELETS, N_SCALES, width=32 if large else 12)
+        return WADNet(self._n_out())
+
+    def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
+        device = _resolve_device(self.device)
+        if self.representation == "wavelet":
+            self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
+        src_tr = self._make_source(groups, tr, bool(self.augment))
+        src_va = self._make_source(groups, va, False)
+        y_fit = self._y_fit(y_enc, tr)
+        seeds = rng.integers(0, 2**31 - 1, size=int(self.n_models))
+        self.nets_, self.history_ = [], []
+        for k, seed in enumerate(seeds):
+            with torch_context(int(seed), self.n_threads):
+                net = self._new_net(device)
+                hist = train_net(
+                    net,
+                    self._task,
+                    src_tr,
+                    y_fit[tr],
+                    src_va,
+                    y_fit[va],
+                    max_epochs=int(self.max_epochs),
+                    patience=int(self.patience),
+                    batch_size=int(self.batch_size),
+                    learning_rate=float(self.learning_rate),
+                    weight_decay=float(self.weight_decay),
+                    rng=np.random.default_rng(int(seed)),
+                    device=device,
+                    verbose=bool(self.verbose),
+                    desc=f"{self.representation} {self._task} net {k + 1}/{len(seeds)}",
+                )
+            self.nets_.append(net.cpu().eval())
+            self.history_.append(hist)
+        self.net_name_ = "scalogram_cnn" if self.representation == "wavelet" else "wadnet"
+        self.net_config_ = dict(self.nets_[0].config)
+        with torch_context(None, self.n_threads):
+            outs = [predict_net(net, src_va, len(va), self._n_out()) for net in self.nets_]
+        self._calibrate_torch(outs, y_enc[va])
+
+    def _torch_outputs(self, groups: Groups, n: int) -> list[np.ndarray]:
+        device = _resolve_device(self.device)
+        outs = [np.empty((n, self._n_out())) for _ in self.nets_]
+        with torch_context(None, self.n_threads):
+            for idx, arr in groups.values():
+                for s in range(0, len(idx), PREDICT_CHUNK):
+                    chunk = {
+                        arr.shape[1]: (
+                            np.arange(min(PREDICT_CHUNK, len(idx) - s)),
+                            arr[s : s + PREDICT_CHUNK],
+                        )
+                    }
+                    src = self._make_source(chunk, None, False)
+                    for k, net in enumerate(self.nets_):
+                        net.to(device)
+                        outs[k][idx[s : s + PREDICT_CHUNK]] = predict_net(
+                            net, src, len(chunk[arr.shape[1]][0]), self._n_out(), device=device
+                        )
+                        net.cpu()
+        return outs
+
+    def _fit_lgbm(self, groups, n, y_enc, tr, va, rng) -> None:
+        import lightgbm as lgb
+
+        from .. import represent
+
+        F = _features(groups, n)
+        self.feature_names_ = list(
+            getattr(represent, "FEATURE_NAMES", [f"f{i}" for i in range(F.shape[1])])
+        )
+        if len(self.feature_names_) != F.shape[1]:
+            self.feature_names_ = [f"f{i}" for i in range(F.shape[1])]
+        seed = int(rng.integers(0, 2**31 - 1))
+        base = {
+            **LGBM_PARAMS,
+            "seed": seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbosity": -1,
+            "num_threads": int(self.n_threads or 0),
+        }
+
+        def train(params: dict, y: np.ndarray) -> lgb.Booster:
+            dtr = lgb.Dataset(F[tr], y[tr], free_raw_data=False)
+            dva = lgb.Dataset(F[va], y[va], reference=dtr, free_raw_data=False)
+            b = lgb.train(
+                {**base, **params},
+                dtr,
+                num_boost_round=LGBM_MAX_ROUNDS,
+                valid_sets=[dva],
+                callbacks=[lgb.early_stopping(LGBM_EARLY_STOP, verbose=False)],
+            )
+            # keep the best iteration only, as the saved model will
+            return lgb.Booster(model_str=b.model_to_string(num_iteration=b.best_iteration))
+
+        if self._task == "classification":
+            K = len(self.classes_)
+            self.boosters_ = {"classes": train({"objective": "multiclass", "num_class": K}, y_enc)}
+        else:
+            y = y_enc.astype(np.float64)
+            self.boosters_ = {
+                "mean": train({"objective": "regression"}, y),
+                "q_low": train({"objective": "quantile", "alpha": Q_LOW}, y),
+                "q_high": train({"objective": "quantile", "alpha": Q_HIGH}, y),
+            }
+        outs = self._lgbm_outputs(F[va])
+        self._calibrate_lgbm(outs, y_enc[va])
+
+    def _lgbm_outputs(self, F: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: b.predict(F, raw_score=True) for k, b in self.boosters_.items()}
+
+    # -- prediction plumbing ------------------------------------------------------------
+    def _raw(self, X):
+        self._check_fitted()
+        groups, n, _ = check_tracks(X)
+        if self.representation == "features":
+            return self._lgbm_outputs(_features(groups, n))
+        return self._torch_outputs(groups, n)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted estimator to one file (``.npz`` + JSON metadata, no pickle)."""
+        from .serialize import save_estimator
+
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Load an estimator saved with :meth:`save`."""
+        from .serialize import load_estimator
+
+        est = load_estimator(path)
+        if not isinstance(est, cls):
+            raise ValueError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    representation : {"wavelet", "features", "trajectory"}
+        Track representation and its learner (see the module docstring).
+    n_models : int
+        Networks in the ensemble (torch learners; LightGBM trains one booster per output).
+    max_epochs, patience : int
+        Epoch limit and early-stopping patience (epochs without a better validation loss).
+    batch_size : int
+        Tracks per mini-batch.
+    learning_rate, weight_decay : float
+        AdamW settings; the learning rate is halved when the validation loss stalls.
+    validation_fraction : float
+        Share of the training tracks held out for early stopping and calibration.
+    augment : bool
+        Random time crops of the scalograms / sign flips of the increments while training.
+    backbone : {"auto", "compact", "large"}
+        Width of the scalogram CNN; "auto" takes the large one only on a GPU.
+    device : {"auto", "cpu", "cuda"}
+        Where the networks run; a GPU is never required.
+    n_threads : int, optional
+        torch / LightGBM threads during fit and predict (default: leave as is).
+    random_state : int, Generator or None
+        Seed of the split, the initializations and the batches: a fixed seed gives
+        identical models on CPU.
+    verbose : bool
+        Show a progress bar per network.
+"""
+
+
+class AlphaRegressor(RegressorMixin, _TrackLearner):
+    """Predict the anomalous exponent alpha of tracks, with a predictive standard deviation."""
+
+    __doc__ = (
+        (__doc__ or "")
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    dim_ : int
+        Spatial dimension of the training tracks (networks also read other dimensions).
+    std_scale_ : float
+        Calibration factor of the predictive standard deviation (validation split).
+    training_data_ : dict
+        Description of the training set (size, lengths, alpha range, free text).
+    nets_ : list of torch.nn.Module
+        The trained ensemble (wavelet / trajectory).
+    boosters_ : dict of lightgbm.Booster
+        ``mean``, ``q_low``, ``q_high`` (features).
+    """
+    )
+
+    _task = "regression"
+
+    def _encode_y(self, y, n: int) -> np.ndarray:
+        try:
+            yy = np.asarray(y, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError("y must hold numeric anomalous exponents alpha") from None
+        if yy.shape != (n,):
+            raise ValueError(f"y has {yy.size} values for {n} tracks")
+        if not np.all(np.isfinite(yy)):
+            raise ValueError("y (alpha) contains NaN or inf")
+        self.y_mean_ = float(yy.mean())
+        self.y_std_ = float(yy.std()) or 1.0
+        return yy
+
+    def _label_summary(self, y: np.ndarray) -> dict:
+        return {
+            "alpha_min": float(y.min()),
+            "alpha_max": float(y.max()),
+            "alpha_mean": float(y.mean()),
+        }
+
+    def _y_fit(self, y: np.ndarray, tr: np.ndarray) -> np.ndarray:
+        return ((y - self.y_mean_) / self.y_std_).astype(np.float32)
+
+    def _n_out(self) -> int:
+        return 2
+
+    def _combine_torch(self, outs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        mu = np.stack([o[:, 0] for o in outs]) * self.y_std_ + self.y_mean_
+        var = np.exp(np.clip(np.stack([o[:, 1] for o in outs]), -12, 6)) * self.y_std_**2
+        return mu.mean(axis=0), var.mean(axis=0) + mu.var(axis=0)
+
+    def _calibrate_torch(self, outs, y_val) -> None:
+        mu, var = self._combine_torch(outs)
+        self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
+
+    def _combine_lgbm(self, outs: dict) -> tuple[np.ndarray, np.ndarray]:
+        half = 0.5 * np.abs(outs["q_high"] - outs["q_low"])
+        return outs["mean"], np.maximum(half, 1e-3) ** 2
+
+    def _calibrate_lgbm(self, outs, y_val) -> None:
+        mu, var = self._combine_lgbm(outs)
+        self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
+
+    def predict(self, X, return_std: bool = False):
+        """Anomalous exponents of tracks ``X``; with ``return_std`` also their std.
+
+        Returns
+        -------
+        alpha : ndarray (n_tracks,)
+        alpha_std : ndarray (n_tracks,), only with ``return_std=True``
+            Calibrated predictive standard deviation.
+        """
+        raw = self._raw(X)
+        mu, var = (
+            self._combine_lgbm(raw)
+            if self.representation == "features"
+            else self._combine_torch(raw)
+        )
+        if return_std:
+            return mu, self.std_scale_ * np.sqrt(var)
+        return mu
+
+
+class ModelClassifier(ClassifierMixin, _TrackLearner):
+    """Classify the motion model of tracks ('attm', 'ctrw', 'fbm', 'lw', 'sbm'[, 'bm']).
+
+    The classes are those present in the training labels, so BM becomes a sixth class
+    (the null model of normal diffusion) when the labels contain ``"bm"``.
+    """
+
+    __doc__ = (
+        (__doc__ or "")
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (sorted).
+    temperature_ : float
+        Temperature of the probability calibration (validation split).
+    training_data_ : dict
+        Description of the training set (size, lengths, class counts, free text).
+    """
+    )
+
+    _task = "classification"
+
+    def _encode_y(self, y, n: int) -> np.ndarray:
+        yy = np.asarray(y).ravel()
+        if yy.shape != (n,):
+            raise ValueError(f"y has {yy.size} labels for {n} tracks")
+        self.classes_, y_idx = np.unique(yy, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y needs at least two classes, got {list(self.classes_)}")
+        return y_idx
+
+    def _label_summary(self, y: np.ndarray) -> dict:
+        counts = np.bincount(y, minlength=len(self.classes_))
+        return {
+            "class_counts": {str(c): int(k) for c, k in zip(self.classes_, counts, strict=True)}
+        }
+
+    def _y_fit(self, y: np.ndarray, tr: np.ndarray) -> np.ndarray:
+        return y
+
+    def _n_out(self) -> int:
+        return len(self.classes_)
+
+    @staticmethod
+    def _fit_temperature(logp: np.ndarray, y: np.ndarray) -> float:
+        """Temperature T minimizing the validation NLL of ``softmax(log p / T)``."""
+
+        def nll(log_t: float) -> float:
+            return -float(
+                np.mean(log_softmax(logp / math.exp(log_t), axis=1)[np.arange(len(y)), y])
+            )
+
+        res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+        return float(math.exp(res.x))
+
+    def _logp_torch(self, outs: list[np.ndarray]) -> np.ndarray:
+        p = np.mean([softmax(o, axis=1) for o in outs], axis=0)
+        return np.log(np.maximum(p, 1e-12))
+
+    def _calibrate_torch(self, outs, y_val) -> None:
+        self.temperature_ = self._fit_temperature(self._logp_torch(outs), y_val)
+
+    def _calibrate_lgbm(self, outs, y_val) -> None:
+        self.temperature_ = self._fit_temperature(self._lgbm_logits(outs), y_val)
+
+    def _lgbm_logits(self, outs: dict) -> np.ndarray:
+        s = outs["classes"]
+        return s.reshape(len(s), -1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``."""
+        raw = self._raw(X)
+        logp = (
+            self._lgbm_logits(raw) if self.representation == "features" else self._logp_torch(raw)
+        )
+        return softmax(logp / self.temperature_, axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable motion model of each track."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,156 @@
+"""Save and load fitted learners as one file, without pickle.
+
+File format (``.sptm``): a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
+
+- ``__meta__``: UTF-8 JSON (as a uint8 array) with the format name and version, the estimator
+  class, its constructor parameters, the task, the representation, the classes, the
+  calibration constants, the training-data description, the package version and - for the
+  LightGBM learner - the boosters' model strings (LightGBM's own text format);
+- ``net{k}/{name}``: the tensors of the state dict of ensemble member ``k``;
+- ``norm_mean`` / ``norm_std``: the scalogram normalization of the wavelet learner.
+
+It is read back with ``numpy.load(..., allow_pickle=False)``, so loading a file never runs
+code. Numeric arrays are stored exactly: a loaded model predicts bit-identically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path
+
+__all__ = ["save_estimator", "load_estimator", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "sptmotion-learner"
+FORMAT_VERSION = 1
+
+_FITTED_SCALARS = {
+    "AlphaRegressor": ("dim_", "n_tracks_", "std_scale_", "y_mean_", "y_std_"),
+    "ModelClassifier": ("dim_", "n_tracks_", "temperature_"),
+}
+
+
+def _json_params(params: dict) -> dict:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, np.random.Generator):
+            v = None
+        elif isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.floating):
+            v = float(v)
+        out[k] = v
+    return out
+
+
+def save_estimator(est, path: str | os.PathLike) -> Path:
+    """Write a fitted :class:`AlphaRegressor` / :class:`ModelClassifier` to ``path`` (atomically)."""
+    from .. import __version__
+
+    est._check_fitted()
+    name = type(est).__name__
+    meta: dict = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "estimator": name,
+        "task": est._task,
+        "representation": est.representation,
+        "params": _json_params(est.get_params()),
+        "training_data": est.training_data_,
+        "fitted": {k: getattr(est, k) for k in _FITTED_SCALARS[name]},
+    }
+    if name == "ModelClassifier":
+        meta["classes"] = est.classes_.tolist()
+    arrays: dict[str, np.ndarray] = {}
+    if est.representation == "features":
+        meta["lightgbm"] = {k: b.model_to_string() for k, b in est.boosters_.items()}
+        meta["feature_names"] = list(est.feature_names_)
+    else:
+        meta["net"] = {"name": est.net_name_, "config": est.net_config_, "n_models": len(est.nets_)}
+        meta["history"] = est.history_
+        for k, net in enumerate(est.nets_):
+            for key, t in net.state_dict().items():
+                arrays[f"net{k}/{key}"] = t.detach().cpu().numpy()
+        if est.representation == "wavelet":
+            arrays["norm_mean"] = est.norm_mean_
+            arrays["norm_std"] = est.norm_std_
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    p = Path(path)
+    with atomic_path(p) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return p
+
+
+def load_estimator(path: str | os.PathLike):
+    """Read an estimator written by :func:`save_estimator`.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not a model file of this package, or damaged.
+    """
+    import torch
+
+    from .estimators import AlphaRegressor, ModelClassifier
+    from .nets import build_net
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"cannot read model: no such file {p}")
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
+        raise ValueError(
+            f"cannot read model file {p}: not an sptmotion model ({type(exc).__name__})"
+        ) from None
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"cannot read model file {p}: not an sptmotion model")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(
+            f"model file {p} has format version {meta['format_version']}, newer than this package"
+        )
+    cls = {"AlphaRegressor": AlphaRegressor, "ModelClassifier": ModelClassifier}.get(
+        meta.get("estimator")
+    )
+    if cls is None:
+        raise ValueError(f"model file {p} holds an unknown estimator {meta.get('estimator')!r}")
+    try:
+        est = cls(**meta["params"])
+        for k, v in meta["fitted"].items():
+            setattr(est, k, v)
+        est.training_data_ = meta["training_data"]
+        if cls is ModelClassifier:
+            est.classes_ = np.asarray(meta["classes"])
+        if meta["representation"] == "features":
+            import lightgbm as lgb
+
+            est.boosters_ = {k: lgb.Booster(model_str=s) for k, s in meta["lightgbm"].items()}
+            est.feature_names_ = meta["feature_names"]
+        else:
+            net_meta = meta["net"]
+            est.net_name_, est.net_config_ = net_meta["name"], net_meta["config"]
+            est.history_ = meta.get("history", [])
+            est.nets_ = []
+            for k in range(int(net_meta["n_models"])):
+                net = build_net(est.net_name_, est.net_config_)
+                prefix = f"net{k}/"
+                state = {
+                    key[len(prefix) :]: torch.from_numpy(a)
+                    for key, a in arrays.items()
+                    if key.startswith(prefix)
+                }
+                net.load_state_dict(state, strict=True)
+                est.nets_.append(net.eval())
+            if meta["representation"] == "wavelet":
+                est.norm_mean_, est.norm_std_ = arrays["norm_mean"], arrays["norm_std"]
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"model file {p} is damaged: {exc}") from None
+    return est
