@@ -642,7 +642,13 @@ def _subset_func(fun, inc_all, *extra):
     return f
 
 
-def _results_table(names, theta, cov, loglik, n_params) -> pd.DataFrame:
+def _results_table(names, theta, cov, loglik, n_params, inc) -> pd.DataFrame:
+    """Assemble the fit table; tracks that never move (all increments 0) get NaN."""
+    still = ~np.any(inc != 0.0, axis=(1, 2))
+    if np.any(still):
+        theta = np.where(still[:, None], np.nan, theta)
+        cov = np.where(still[:, None, None], np.nan, cov)
+        loglik = np.where(still, np.nan, loglik)
     out = {}
     for i, name in enumerate(names):
         out[name] = theta[:, i]
@@ -709,7 +715,7 @@ def _fit_bm(X: np.ndarray, dt: float, sigma_loc: float, drift: bool) -> pd.DataF
         theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 0)
     names = ["D"] + [f"v_{a}" for a in "xyz"[:d]] if drift else ["D"]
     ll = _bm_loglik_params(inc, theta, dt, sigma_loc, drift)
-    return _results_table(names, theta, cov, ll, len(names))
+    return _results_table(names, theta, cov, ll, len(names), inc)
 
 
 def _bm_loglik_params(inc, theta, dt, sigma_loc, drift):
@@ -803,7 +809,7 @@ def _fit_fbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
     _, _, hess = _num_hessian(f, theta_h, h)
     ll = f(theta)
     theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 1)
-    return _results_table(["alpha", "D"], theta, cov, ll, 2)
+    return _results_table(["alpha", "D"], theta, cov, ll, 2, inc)
 
 
 def _fit_sbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
@@ -853,4 +859,4 @@ def _fit_sbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
     _, _, hess = _num_hessian(f, theta_h, h)
     ll = f(theta)
     theta, cov = _log_to_linear_D(theta, _covariance_from_hessian(hess), 1)
-    return _results_table(["alpha", "D"], theta, cov, ll, 2)
+    return _results_table(["alpha", "D"], theta, cov, ll, 2, inc)

@@ -53,7 +53,8 @@ def select(
     pandas.DataFrame
         One row per track with, for each candidate ``m``: ``loglik_m``, ``n_params_m``,
         ``bic_m`` and ``p_m`` (approximate posterior probability, the ``p_*`` sum to 1), and
-        ``best``: the candidate with the smallest BIC.
+        ``best``: the candidate with the smallest BIC. A track where no candidate can be
+        fitted (all increments zero) gets NaN probabilities and ``best = None``.
 
     Examples
     --------
@@ -89,11 +90,13 @@ def select(
         out[f"n_params_{key}"] = k
         out[f"bic_{key}"] = bic[:, j]
     log_w = -0.5 * bic
-    norm = logsumexp(log_w, axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        prob = np.exp(log_w - norm)
-    prob = np.where(np.isfinite(prob), prob, 0.0)
+    defined = np.any(np.isfinite(bic), axis=1)  # e.g. a track that never moves: no fit at all
+    prob = np.full_like(bic, np.nan)
+    if np.any(defined):
+        lw = log_w[defined]
+        prob[defined] = np.exp(lw - logsumexp(lw, axis=1, keepdims=True))
     for j, key in enumerate(names):
         out[f"p_{key}"] = prob[:, j]
-    out["best"] = np.asarray(names, dtype=object)[np.argmin(bic, axis=1)]
+    best = np.asarray(names, dtype=object)[np.argmin(bic, axis=1)]
+    out["best"] = np.where(defined, best, None)
     return pd.DataFrame(out)
