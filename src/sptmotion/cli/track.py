@@ -1,9 +1,224 @@
-"""CLI commands of this stage (filled in by the issue that owns it)."""
+"""``sptmotion track``: tracks (with credible bounds) from a raw movie, Bayesian or modular."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import typer
+
+__all__ = ["register", "load_movie", "run_track"]
+
+
+def load_movie(path: str | Path):
+    """Read a TIFF stack and its JSON sidecar, with one-line errors for every kind of bad input.
+
+    Returns ``(stack, setup)``. Raises ValueError for: a missing file or sidecar, an unreadable
+    TIFF, a 2D image (not a stack), zero frames, a non-numeric dtype, a sidecar without the camera
+    parameters.
+    """
+    import tifffile
+
+    from ..optics.io import read_movie, sidecar_path
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"no such movie file: {p}")
+    try:
+        raw = tifffile.imread(p)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+        raise ValueError(f"cannot read TIFF {p}: {exc}") from None
+    raw = np.asarray(raw)
+    if raw.dtype.kind not in "uif":
+        raise ValueError(
+            f"movie {p.name} has pixel dtype {raw.dtype}; expected integer or float ADU"
+        )
+    if raw.ndim == 2:
+        raise ValueError(f"movie {p.name} is a single 2D image, not a stack of frames")
+    if raw.ndim != 3:
+        raise ValueError(
+            f"movie {p.name} must be a stack (frames, rows, cols), got shape {raw.shape}"
+        )
+    if raw.shape[0] == 0:
+        raise ValueError(f"movie {p.name} has zero frames")
+    side = sidecar_path(p)
+    if not side.is_file():
+        raise ValueError(
+            f"movie {p.name} has no JSON sidecar {side.name} with its camera and optics parameters"
+        )
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"bad movie sidecar {side.name}: {exc}") from None
+    cam = meta.get("setup", {}).get("camera") if isinstance(meta, dict) else None
+    if not isinstance(cam, dict) or "name" not in cam:
+        raise ValueError(f"movie sidecar {side.name} lacks the camera parameters (setup.camera)")
+    stack, setup, _ = read_movie(p)
+    return stack, setup
+
+
+def run_track(
+    movie: str | Path,
+    output: str | Path,
+    *,
+    method: str = "bayes",
+    iterations: int = 6000,
+    chains: int = 2,
+    seed: int | None = None,
+    ci: float = 0.98,
+    emitters: int = 1,
+    subframes: int = 1,
+    burn: float = 0.5,
+    fix_background: bool = False,
+    fix_emission_rate: bool = False,
+    refine: bool = True,
+    quiet: bool = True,
+) -> tuple[Path, Path]:
+    """Track a movie and write the table (CSV/Parquet) and its JSON summary beside it, atomically."""
+    from .._io import atomic_path
+    from ..datasets.tables import write_table
+    from ..tracking import track_bayes, track_modular
+    from ..tracking.posterior import check_ci
+
+    method = method.lower()
+    if method not in ("bayes", "modular"):
+        raise ValueError(f"--method must be 'bayes' or 'modular', got {method!r}")
+    ci = check_ci(ci)
+    out = Path(output)
+    if not out.parent.exists():
+        raise ValueError(f"output folder does not exist: {out.parent}")
+    stack, setup = load_movie(movie)
+    if method == "bayes":
+        bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=chains * iterations, desc="MCMC", unit="it", leave=False)
+            state = {"done": 0}
+
+            def progress(ch: int, it: int, lp: float) -> None:
+                done = ch * iterations + it + 1
+                bar.update(done - state["done"])
+                state["done"] = done
+                bar.set_postfix_str(f"chain {ch + 1}/{chains} log-posterior {lp:.6g}")
+
+        else:
+            progress = None
+        try:
+            post = track_bayes(
+                stack,
+                setup,
+                n_emitters=emitters,
+                subframes=subframes,
+                n_iterations=iterations,
+                n_chains=chains,
+                burn=burn,
+                seed=seed,
+                ci=ci,
+                fix_background=fix_background,
+                fix_emission_rate=fix_emission_rate,
+                progress=progress,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        table = post.to_table(ci)
+        summary = post.summary(ci)
+    else:
+        table = track_modular(stack, setup, refine=refine, ci=ci)
+        se = (table["x_hi"] - table["x_lo"]).to_numpy()
+        summary = {
+            "method": "modular",
+            "ci": ci,
+            "refine": bool(refine),
+            "n_tracks": int(table["particle"].nunique()) if len(table) else 0,
+            "n_localizations": int(len(table)),
+            "n_frames": int(stack.shape[0]),
+            "median_interval_width_x": float(np.nanmedian(se)) if len(se) else None,
+        }
+    summary["movie"] = str(movie)
+    summary["table"] = out.name
+    json_path = out.with_suffix(".json")
+    if json_path == out:
+        raise ValueError("the output table must not have the suffix .json (the summary goes there)")
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False))
+    try:
+        write_table(table, out)
+    except BaseException:
+        json_path.unlink(missing_ok=True)
+        raise
+    return out, json_path
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``track`` to the root app."""
+
+    @app.command("track")
+    def track(
+        movie: Path = typer.Argument(
+            ..., help="TIFF stack (frames, rows, cols) with its JSON sidecar."
+        ),
+        output: Path = typer.Option(
+            ..., "-o", "--output", help="Track table (.csv or .parquet); JSON summary beside it."
+        ),
+        method: str = typer.Option(
+            "bayes", "--method", help="bayes (MCMC posterior) or modular (detect-localize-link)."
+        ),
+        iterations: int = typer.Option(6000, "--iterations", min=2, help="MCMC sweeps per chain."),
+        chains: int = typer.Option(2, "--chains", min=1, help="Independent MCMC chains."),
+        seed: int = typer.Option(
+            None, "--seed", min=0, help="Random seed (same seed, same result)."
+        ),
+        ci: float = typer.Option(0.98, "--ci", help="Credible/confidence level of the bounds."),
+        emitters: int = typer.Option(
+            1, "--emitters", min=1, help="Known number of emitters (bayes)."
+        ),
+        subframes: int = typer.Option(
+            1, "--subframes", min=1, help="Positions per exposure K (bayes)."
+        ),
+        burn: float = typer.Option(0.5, "--burn", help="Burn-in fraction of each chain (bayes)."),
+        fix_background: bool = typer.Option(
+            False, "--fix-background", help="Keep F at the sidecar value."
+        ),
+        fix_emission_rate: bool = typer.Option(
+            False, "--fix-emission-rate", help="Keep H at the sidecar value."
+        ),
+        refine: bool = typer.Option(
+            True, "--refine/--no-refine", help="ML refinement of localizations (modular)."
+        ),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    ) -> None:
+        """Track particles in a raw movie: table of positions (µm) with credible bounds, and a JSON summary."""
+        table, js = run_track(
+            movie,
+            output,
+            method=method,
+            iterations=iterations,
+            chains=chains,
+            seed=seed,
+            ci=ci,
+            emitters=emitters,
+            subframes=subframes,
+            burn=burn,
+            fix_background=fix_background,
+            fix_emission_rate=fix_emission_rate,
+            refine=refine,
+            quiet=quiet,
+        )
+        typer.echo(f"wrote {table} and {js}")

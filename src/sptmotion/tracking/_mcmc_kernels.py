@@ -25,6 +25,8 @@ tail from a random frame on, 6 background flux F (log-scale random walk), 7 emis
 D is drawn by its conjugate inverse-gamma Gibbs step.
 """
 
+# numba supports only the legacy np.random API inside jitted code (seeded per sweep by the caller).
+# ruff: noqa: NPY002
 from __future__ import annotations
 
 import math

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._checks import check_positive
-from ..optics.camera import SCMOS, Camera, EMCCDGamma, EMCCDPGN
+from ..optics.camera import EMCCDPGN, SCMOS, Camera, EMCCDGamma
 from ..optics.setup import Setup, fine_times, trapezoid_weights
 from . import _mcmc_kernels as _k
 from .posterior import TrackPosterior, check_ci
