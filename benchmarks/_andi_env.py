@@ -36,7 +36,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".andi-venv"
 #: What the venv holds; andi-datasets needs numpy <= 1.26.4.
-REQUIREMENTS = ("numpy<=1.26.4", "andi-datasets")
+REQUIREMENTS = ("numpy<=1.26.4", "andi-datasets", "ipython")
 
 #: andi-datasets' model order in ``AnDi-1`` (index -> name), ``datasets_theory().avail_models_name``.
 ANDI_MODEL_NAMES = ("attm", "ctrw", "fbm", "lw", "sbm")
@@ -109,7 +109,13 @@ def run_in_andi_env(
 def andi_datasets_tracks(
     task: str | int, n: int, length: int, dim: int = 2, seed: int = 0, *, cpu: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AnDi-1 tracks made by ``andi_datasets.datasets_challenge.challenge_theory_dataset``.
+    """AnDi-1 tracks made by andi-datasets the way ``challenge_theory_dataset`` makes them.
+
+    The snippet runs the steps of ``andi_datasets.datasets_challenge.challenge_theory_dataset``
+    (class counts, ``create_dataset``, ``normalize``, localization noise, random diffusion
+    factor, per-task selection and shuffle) with andi-datasets' own functions, but keeps both
+    label columns (the original returns task 1 and task 2 in separate, differently shuffled
+    lists, so a track's model and alpha cannot both be recovered from it).
 
     Parameters
     ----------
@@ -131,17 +137,55 @@ def andi_datasets_tracks(
     model : ndarray (n,) of str
         Lowercase model names ('attm', 'ctrw', 'fbm', 'lw', 'sbm').
     """
+    task_id = {"alpha": 1, "model": 2, 1: 1, 2: 2}[task]
     code = f"""
     import numpy as np
-    import andi_datasets.datasets_challenge as dc
+    from andi_datasets.datasets_theory import datasets_theory
+    from andi_datasets.utils_trajectories import normalize
+    # The steps of andi_datasets.datasets_challenge.challenge_theory_dataset (tasks 1, 2) for
+    # one dimension and max_T = min_T + 1 = length + 1, keeping both label columns.
     np.random.seed({int(seed)})
-    n, T, d = {int(n)}, {int(length)}, {int(dim)}
-    X1, Y1, X2, Y2, X3, Y3 = dc.challenge_theory_dataset(
-        N=n, max_T=T, min_T=T, tasks=[1, 2], dimensions=[d], return_noise=False)
-    X = np.asarray(X1[d - 1], dtype=float).reshape(n, d, T).transpose(0, 2, 1)
-    a = np.asarray(Y1[d - 1], dtype=float).ravel()
-    m = np.asarray(Y2[d - 1], dtype=float).ravel().astype(int)
-    np.savez(OUT, X=X, alpha=a, model=m)
+    N, T, dim, task = {int(n)}, {int(length)}, {int(dim)}, {task_id}
+    max_T = T + 1
+    exponents = np.arange(0.05, 2.01, 0.05)
+    n_exp = len(exponents)
+    n_per_model = np.ceil(1.6 * N / 5)
+    subdif, superdif = n_exp // 2, n_exp // 2 + 1
+    n_per_class = np.zeros((5, n_exp))
+    n_per_class[:2, :subdif] = np.ceil(n_per_model / subdif)
+    n_per_class[2, :] = np.ceil(n_per_model / (n_exp - 1))
+    n_per_class[2, exponents == 2] = 0
+    n_per_class[3, subdif:] = np.ceil((n_per_model / superdif) * 0.8)
+    n_per_class[4, :] = np.ceil(n_per_model / n_exp)
+    dataset = datasets_theory().create_dataset(T=max_T, N_models=n_per_class, exponents=exponents,
+                                               dimension=dim, models=np.arange(5))
+    n_traj = dataset.shape[0]
+    norm_trajs = normalize(dataset[:, 2:].reshape(n_traj * dim, max_T))
+    dataset[:, 2:] = norm_trajs.reshape(dataset[:, 2:].shape)
+    loc_error_amplitude = np.random.choice(np.array([0.1, 0.5, 1]), size=n_traj).repeat(dim)
+    loc_error = (np.random.randn(n_traj * dim, int(max_T)).transpose() * loc_error_amplitude).transpose()
+    dataset = datasets_theory().create_noisy_localization_dataset(dataset, dimension=dim, T=max_T,
+                                                                  noise_func=loc_error)
+    trajs = dataset[:, 2:].reshape(n_traj * dim, max_T)
+    displacements = trajs[:, 1:] - trajs[:, :-1]
+    diffusion_coefficients = np.random.randn(n_traj).repeat(dim)
+    new_displacements = (displacements.transpose() * diffusion_coefficients).transpose()
+    new_trajs = np.cumsum(new_displacements, axis=1)
+    new_trajs = np.concatenate((np.zeros((new_trajs.shape[0], 1)), new_trajs), axis=1)
+    dataset[:, 2:] = new_trajs.reshape(dataset[:, 2:].shape)
+    parts = []
+    if task == 1:
+        n_exp_max = int(np.ceil(1.1 * N / n_exp))
+        for exponent in exponents:
+            parts.append(dataset[dataset[:, 1] == exponent][:n_exp_max])
+    else:
+        n_pm = max(1, int(1.1 * N / 5))
+        for model in range(5):
+            parts.append(dataset[dataset[:, 0] == model][:n_pm])
+    sel = np.concatenate(parts, axis=0)
+    sel = sel[np.random.permutation(sel.shape[0])][:N]
+    X = sel[:, 2:].reshape(-1, dim, max_T)[:, :, :T].transpose(0, 2, 1)
+    np.savez(OUT, X=X, alpha=np.around(sel[:, 1], 2), model=sel[:, 0].astype(int))
     """
     data = run_in_andi_env(code, cpu=cpu)
     names = np.asarray(ANDI_MODEL_NAMES)[data["model"]]
