@@ -1,0 +1,218 @@
+"""Camera noise models: exact log-densities, normalization, agreement with their samplers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import ive
+
+from sptmotion.optics import _kernels
+from sptmotion.optics.camera import (
+    CAMERAS,
+    EMCCDPGN,
+    SCMOS,
+    EMCCDGamma,
+    camera_from_dict,
+    get_camera,
+)
+
+N_KS = 3000
+# Kolmogorov-Smirnov critical value at significance 1e-3 for N_KS samples: 1.95 / sqrt(N).
+KS_CRIT = 1.95 / math.sqrt(N_KS)
+
+
+def _grid_cdf(cam, u, lo, hi, n=20001):
+    """CDF of cam's density on [lo, hi] by the trapezoid rule, and the total mass."""
+    x = np.linspace(lo, hi, n)
+    p = np.exp(cam.log_pdf(x, u))
+    c = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
+    return x, c
+
+
+def _ks(cam, u, lo, hi, seed):
+    x, c = _grid_cdf(cam, u, lo, hi)
+    s = np.sort(cam.sample(np.full(N_KS, u), seed))
+    F = np.interp(s, x, c)
+    i = np.arange(1, N_KS + 1) / N_KS
+    return max(np.max(i - F), np.max(F - (i - 1 / N_KS))), c[-1]
+
+
+# --- EMCCD Gamma -------------------------------------------------------------------------
+
+
+def test_gamma_logpdf_equals_scipy():
+    cam = EMCCDGamma(gain=350, conversion=3.5, qe=0.95, offset=10.0)
+    rng = np.random.default_rng(0)
+    # shape qe*u/2 from 0.05 (math.lgamma branch) to 5e3 (Stirling branch)
+    u = np.geomspace(0.1, 1e4, 400)
+    adu = cam.sample(u, rng) + 1e-9
+    ref = stats.gamma.logpdf(adu, a=0.95 * u / 2, scale=2 * 350 / 3.5, loc=10.0)
+    np.testing.assert_allclose(cam.log_pdf(adu, u), ref, rtol=1e-10, atol=1e-9)
+    assert cam.log_pdf_sum(adu, u) == pytest.approx(ref.sum(), rel=1e-11)
+
+
+def test_lgamma_fast_accuracy():
+    from scipy.special import gammaln
+
+    k = np.concatenate([np.linspace(0.01, 7, 500), np.geomspace(7, 1e8, 2000)])
+    err = np.array([_kernels.lgamma_fast(v) for v in k]) - gammaln(k)
+    assert np.max(np.abs(err)) < 5e-11  # stated bound 2.1e-11 plus rounding of the large terms
+
+
+@pytest.mark.parametrize("u", [3.0, 60.0])
+def test_gamma_normalized_and_matches_samples(u):
+    cam = EMCCDGamma()
+    hi = stats.gamma.ppf(1 - 1e-12, a=0.475 * u, scale=200.0)
+    f = lambda w: math.exp(cam.log_pdf(np.array([w]), u)[0])  # noqa: E731
+    mass = integrate.quad(f, 0, hi, points=[0.475 * u * 200.0], limit=200)[0]
+    assert mass == pytest.approx(1.0, abs=1e-6)
+    d, total = _ks(cam, u, 0.0, hi, seed=1)
+    assert total == pytest.approx(1.0, abs=1e-3)
+    assert d < KS_CRIT
+
+
+# --- EMCCD Poisson-Gamma-Normal ----------------------------------------------------------
+
+
+def test_pgn_series_matches_bessel_closed_form():
+    # sum_n Pois(n; lam) Gamma(m; n, G) = exp(-lam - m/G) sqrt(lam/(m G)) I_1(2 sqrt(lam m / G)):
+    # the adaptive series must agree to its stated relative error 2 rel_tol.
+    G = 350.0
+    for lam in (0.05, 1.0, 30.0, 400.0):
+        for m in (0.5, 50.0, 2e3, lam * G, 3 * lam * G + 100):
+            z = 2 * math.sqrt(lam * m / G)
+            ref = -lam - m / G + 0.5 * math.log(lam / (m * G)) + math.log(ive(1, z)) + z
+            got = _kernels._log_em_density(m, lam, G, 1e-10)
+            assert got == pytest.approx(ref, abs=1e-8)
+
+
+@pytest.mark.parametrize("u", [0.3, 5.0, 40.0])
+def test_pgn_normalized_and_matches_samples(u):
+    cam = EMCCDPGN(read_noise=50.0, spurious=0.005, offset=100.0)
+    lam = cam.qe * u + cam.spurious
+    sd = cam.read_noise / cam.conversion
+    lo = cam.offset - 12 * sd
+    hi = cam.offset + (lam + 12 * math.sqrt(2 * lam) + 30) * cam.gain / cam.conversion
+    d, total = _ks(cam, u, lo, hi, seed=2)
+    assert total == pytest.approx(1.0, abs=1e-3)
+    assert d < KS_CRIT
+
+
+def test_pgn_valid_at_low_counts_where_gamma_fails():
+    # at 0.2 expected photons most pixels hold no photoelectron: read noise puts about half of
+    # them below the offset, which the Gamma model declares impossible
+    pgn = EMCCDPGN(offset=100.0)
+    adu = pgn.sample(np.full(1000, 0.2), 5)
+    assert (adu < 100.0).mean() > 0.3
+    assert np.isfinite(pgn.log_pdf(adu, 0.2)).all()
+    with pytest.raises(ValueError, match="impossible"):
+        EMCCDGamma(offset=100.0).log_pdf(adu, 0.2)
+
+
+# --- sCMOS -------------------------------------------------------------------------------
+
+
+def test_scmos_series_matches_brute_force():
+    cam = SCMOS(gain=2.1, offset=100.0, read_var=3.0, qe=0.8)
+    for u in (0.2, 7.0, 300.0):
+        lam = 0.8 * u
+        for d in (95.0, 100.0, 103.3, 100 + 2.1 * lam, 100 + 2.1 * lam + 40):
+            n = np.arange(0, 2000)
+            ref = np.log(
+                np.sum(
+                    stats.poisson.pmf(n, lam)
+                    * stats.norm.pdf(d - 100 - 2.1 * n, scale=math.sqrt(3))
+                )
+            )
+            assert cam.log_pdf(np.array([d]), u)[0] == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("approx", ["exact", "gaussian"])
+@pytest.mark.parametrize("u", [0.5, 20.0, 500.0])
+def test_scmos_normalized_and_matches_samples(u, approx):
+    cam = SCMOS(gain=2.0, offset=100.0, read_var=4.0, qe=0.8, approx=approx)
+    lam = 0.8 * u
+    lo = 100 - 12 * 2.0 - (2 * 12 * math.sqrt(lam) if approx == "gaussian" else 0)
+    hi = 100 + 2.0 * (lam + 12 * math.sqrt(lam) + 12) + 24
+    x, c = _grid_cdf(cam, u, lo, hi, n=40001)
+    assert c[-1] == pytest.approx(1.0, abs=1e-3)
+    if approx == "exact" or u >= 20:  # the Gaussian approximation is only claimed at high counts
+        d, _ = _ks(cam, u, lo, hi, seed=3)
+        assert d < KS_CRIT
+
+
+def test_scmos_gaussian_approximation_close_at_high_counts():
+    exact = SCMOS(gain=2.0, read_var=4.0, approx="exact")
+    gauss = SCMOS(gain=2.0, read_var=4.0, approx="gaussian")
+    u = 2000.0
+    mean, sd = 100 + 2 * 0.8 * u, math.sqrt(4 * 0.8 * u + 4)
+    d = mean + sd * np.linspace(-2, 2, 41)
+    # skewness of the Poisson part ~ 1/sqrt(lam) = 0.025 -> log-density error O(0.025 * z^3/6)
+    assert np.max(np.abs(exact.log_pdf(d, u) - gauss.log_pdf(d, u))) < 0.05
+
+
+def test_scmos_pixel_maps():
+    rng = np.random.default_rng(4)
+    gain = rng.uniform(1.5, 2.5, (4, 5))
+    offset = rng.uniform(90, 110, (4, 5))
+    var = rng.uniform(1, 9, (4, 5))
+    cam = SCMOS(gain=gain, offset=offset, read_var=var, qe=0.7)
+    u = np.full((4000, 4, 5), 30.0)
+    adu = cam.sample(u, rng)
+    m_expected = offset + gain * 0.7 * 30
+    v_expected = gain**2 * 0.7 * 30 + var
+    # mean of 4000 frames: standard error sqrt(v / 4000); allow 5 standard errors per pixel
+    assert np.all(np.abs(adu.mean(axis=0) - m_expected) < 5 * np.sqrt(v_expected / 4000))
+    assert cam.log_pdf(adu[:3], u[:3]).shape == (3, 4, 5)
+    with pytest.raises(ValueError, match="maps"):
+        cam.log_pdf(np.zeros((2, 3, 3)), 1.0)
+
+
+# --- registry and validation -------------------------------------------------------------
+
+
+def test_registry_and_roundtrip():
+    assert set(CAMERAS) == {"emccd", "emccd-pgn", "scmos"}
+    for name in CAMERAS:
+        cam = get_camera(name)
+        assert camera_from_dict(cam.to_dict()) == cam
+    with pytest.raises(ValueError, match="unknown camera"):
+        get_camera("ccd")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EMCCDGamma(gain=0),
+        lambda: EMCCDGamma(gain=-5),
+        lambda: EMCCDGamma(conversion=0),
+        lambda: EMCCDGamma(qe=1.5),
+        lambda: EMCCDPGN(gain=0),
+        lambda: EMCCDPGN(read_noise=0),
+        lambda: SCMOS(gain=np.array([[1.0, 0.0]])),
+        lambda: SCMOS(read_var=-1),
+        lambda: SCMOS(approx="poisson"),
+    ],
+)
+def test_bad_parameters(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_bad_data():
+    cam = EMCCDGamma()
+    with pytest.raises(ValueError, match="NaN"):
+        cam.log_pdf(np.array([1.0, np.nan]), 5.0)
+    with pytest.raises(ValueError, match="NaN"):
+        cam.log_pdf_sum(np.array([[1.0, np.nan]]), np.array([[5.0, 5.0]]))
+    with pytest.raises(ValueError, match="impossible"):
+        cam.log_pdf_sum(np.array([[1.0, -3.0]]), np.array([[5.0, 5.0]]))
+    with pytest.raises(ValueError, match="broadcast"):
+        cam.log_pdf(np.ones((3, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="u"):
+        cam.sample(np.array([-1.0]), 0)
+    with pytest.raises(ValueError, match="NaN"):
+        EMCCDPGN().log_pdf(np.array([np.nan]), 1.0)
