@@ -29,6 +29,14 @@ Lim, S. C. & Muniandy, S. V. (2002). Self-similar Gaussian processes for modelin
 diffusion. Phys. Rev. E 66, 021114.
 Michalet, X. (2010). Mean square displacement analysis of single-particle trajectories with
 localization error. Phys. Rev. E 82, 041914.
+
+Examples
+--------
+>>> from sptmotion.motion import MODELS
+>>> m = MODELS["fbm"](alpha=0.6, D=0.1)                 # Dα in µm²/s^0.6
+>>> X, t = m.sample(100, 99, dim=2, dt=0.03, rng=0)       # (100, 100, 2) µm, (100,) s
+>>> ll = m.log_likelihood(X, dt=0.03, sigma_loc=0.02)     # (100,) exact log-densities
+>>> est = MODELS["fbm"].fit(X, dt=0.03)                   # alpha, alpha_se, D, D_se, ...
 """
 
 from __future__ import annotations
@@ -90,7 +98,7 @@ def _fgn_circulant_scale(alpha: float, n: int) -> np.ndarray | None:
     return s
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def _fgn_cholesky(alpha: float, n: int) -> np.ndarray:
     """Lower Cholesky factor of the ``n x n`` unit-fGn covariance (fallback sampler)."""
     cov = scipy.linalg.toeplitz(fgn_autocovariance(alpha, n))
@@ -108,7 +116,7 @@ def _robust_cholesky(cov: np.ndarray) -> np.ndarray:
         return V * np.sqrt(np.clip(w, 0.0, None))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=4)  # n x n factors can be large: keep few
 def _fbm_time_cholesky(alpha: float, times: tuple[float, ...]) -> np.ndarray:
     """Cholesky factor of the unit-Dα FBM position covariance at ``times[1:]``.
 
@@ -329,11 +337,8 @@ class FBM(MotionModel):
         dts = np.diff(times)
         if np.allclose(dts, dts[0], rtol=1e-12, atol=0.0):
             return self._log_likelihood(X, float(dts[0]), sigma_loc)
-        inc = np.diff(X, axis=1)
-        cov = self.D * _fbm_increment_cov_times(self._alpha, times)
-        if sigma_loc > 0:
-            cov = cov + _noise_matrix(inc.shape[1], sigma_loc)
-        return _dense_loglik(inc, cov)
+        factor = _fbm_times_factor(self._alpha, self.D, sigma_loc, tuple(float(t) for t in times))
+        return _dense_loglik(np.diff(X, axis=1), factor)
 
     @classmethod
     def _fit(cls, X, dt, sigma_loc):
@@ -489,12 +494,30 @@ def _fbm_loglik_regular(inc, alpha, D, dt, sigma_loc) -> np.ndarray:
     return _toeplitz_loglik(inc, _add_noise_acov(acov, sigma_loc))
 
 
-def _dense_loglik(inc: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Log-density with one dense covariance shared by all tracks and axes (Cholesky)."""
-    n, L, d = inc.shape
+@lru_cache(maxsize=4)  # the likelihood layer re-evaluates the same fine time grid many times
+def _fbm_times_factor(
+    alpha: float, D: float, sigma_loc: float, times: tuple[float, ...]
+) -> np.ndarray | None:
+    """Lower Cholesky factor of the FBM increment covariance on irregular ``times`` (or None)."""
+    t = np.asarray(times)
+    cov = D * _fbm_increment_cov_times(alpha, t)
+    if sigma_loc > 0:
+        cov = cov + _noise_matrix(len(t) - 1, sigma_loc)
     try:
-        c, low = scipy.linalg.cho_factor(cov, lower=True)
+        c = scipy.linalg.cholesky(cov, lower=True)
     except np.linalg.LinAlgError:
+        return None
+    c.setflags(write=False)
+    return c
+
+
+def _dense_loglik(inc: np.ndarray, c: np.ndarray | None) -> np.ndarray:
+    """Log-density with one dense covariance ``c cᵀ`` shared by all tracks and axes.
+
+    ``c``: lower Cholesky factor, or None for a covariance that is not positive definite.
+    """
+    n, L, d = inc.shape
+    if c is None:
         return np.full(n, -np.inf)
     x = inc.transpose(1, 0, 2).reshape(L, n * d)
     z = scipy.linalg.solve_triangular(c, x, lower=True)
@@ -775,7 +798,8 @@ def _fit_fbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
     evaluated for all tracks on a shared α grid (one Durbin-Levinson recursion per grid point,
     applied to every track) and refined per track by golden-section search. With noise the
     full likelihood is then maximized in (α, log Dα) from that start. Standard errors: the
-    inverse of the numerical Hessian of the full log-likelihood at the MLE.
+    inverse of the numerical Hessian of the full log-likelihood at the MLE (NaN when the
+    estimate sits on the edge of the searched range, alpha in [0.001, 1.999]).
     """
     inc = np.diff(X, axis=1)
     n, L, d = inc.shape
