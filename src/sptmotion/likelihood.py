@@ -485,6 +485,7 @@ def sweep_markdown(df) -> str:
                 f"| {r['total']:.4g} | {100 * r['emission_share']:.2f} % |"
             )
         lines.append("")
+    lines.extend(_sweep_summary(df))
     sub = df[df["group"] == "model"]
     if len(sub):
         lines.append(
@@ -501,6 +502,36 @@ def sweep_markdown(df) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def _sweep_summary(df) -> list[str]:
+    """Findings computed from the table (ranges, minima, sign changes of the motion part)."""
+    out = ["### Summary (computed from the rows above)\n"]
+    ref = SWEEP_REFERENCE
+    bm = df[df["group"] != "model"]
+    at_ref = bm[np.all([bm[k] == v for k, v in ref.items()], axis=0)]
+    if len(at_ref):
+        r = at_ref.iloc[0]
+        out.append(
+            f"- Reference settings ({ref['N']} frames of 32x32): ln P(data | r) = {r['emission']:.3g}, "
+            f"ln P(r | motion) = {r['motion']:.3g}, emission share {100 * r['emission_share']:.2f} %."
+        )
+    lo = bm.loc[bm["emission_share"].idxmin()]
+    hi = bm.loc[bm["emission_share"].idxmax()]
+    n99 = int((bm["emission_share"] >= 0.99).sum())
+    out.append(
+        f"- Emission share over all {len(bm)} BM settings: {100 * lo['emission_share']:.2f} % "
+        f"({lo['group']} = {lo['value']:g}) to {100 * hi['emission_share']:.2f} % ({hi['group']} = {hi['value']:g}); "
+        f">= 99 % in {n99} of {len(bm)}."
+    )
+    neg = bm[bm["motion"] < 0]
+    if len(neg):
+        where = ", ".join(f"{g} = {v:g}" for g, v in zip(neg["group"], neg["value"], strict=True))
+        out.append(f"- ln P(r | motion) is negative for: {where}.")
+    else:
+        out.append("- ln P(r | motion) is positive for every BM setting.")
+    out.append("")
+    return out
 
 
 def plot_sweep(df, path) -> None:
