@@ -43,13 +43,15 @@ except (KeyError, TypeError, ValueError):  # pragma: no cover - older pywt witho
 
 #: Tracks up to this length use the block-sparse matrix product; longer ones use FFTs.
 _GEMM_MAX_POINTS = 256
-#: Time-block size (samples) of the block-sparse product.
-_BLOCK = 20
 #: Relative |tap| mass that may be dropped from the tails of a filter (error <= this
 #: fraction of sum|g| times max|x|; far below the 1e-5 tolerance to pywt).
 _TAIL_MASS = 1e-10
+#: Time-block length (samples) of the block-sparse product.
+_BLOCK = 20
+#: Extra multiply-adds per signal accepted to merge two column groups into one product.
+_MERGE_SLACK = 1500
 #: Bound (bytes) on the temporary arrays of one chunk of signals.
-_CHUNK_BYTES = 32 * 2**20
+_CHUNK_BYTES = 8 * 2**20
 
 
 # --------------------------------------------------------------------------- filters
@@ -175,102 +177,146 @@ def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list
 
 
 @dataclass(frozen=True)
-class _Group:
-    k0: int
-    k1: int
-    matrix: np.ndarray  # (k1 - k0, n_cols) float32
-    e0: np.ndarray  # per unit: output offset of the block's first sample
-    col0: np.ndarray  # per unit: first column in the product
-    ncomp: np.ndarray  # per unit: 1 (real) or 2 (real, imaginary)
-    width: int  # block length
+class _GemmPlan:
+    """Block-sparse Toeplitz product for one track length.
+
+    The output samples of each (wavelet, scale) unit are cut into time blocks; a block
+    needs only the input window ``[k0, k1)`` that the filter taps reach. Blocks with
+    similar windows form a group, computed as one dense product
+    ``signals[:, k0:k1] @ matrix`` written into a column slice of one product row.
+    ``entries`` then map contiguous runs of product columns to output samples.
+    """
+
+    windows: np.ndarray  # (n_groups, 2) input window [k0, k1) of each group
+    matrices: tuple[np.ndarray, ...]  # per group (k1 - k0, n_cols) float32
+    col_offsets: np.ndarray  # (n_groups + 1,) first product column of each group
+    e0: np.ndarray  # per entry: first output sample (row offset in (n_wavelets, n_scales, T))
+    src: np.ndarray  # per entry: first product column (real part; imaginary follows)
+    ncomp: np.ndarray  # per entry: 1 (real) or 2 (real, imaginary)
+    width: np.ndarray  # per entry: number of samples
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.col_offsets[-1])
 
 
-def _gemm_plan(units: list[_Unit], T: int) -> list[_Group]:
-    """Block-sparse Toeplitz matrices: per time block, units grouped by input range."""
-    groups: list[_Group] = []
-    for t0 in range(0, T, _BLOCK):
-        t1 = min(T, t0 + _BLOCK)
-        B = t1 - t0
-        ranges = []
-        for u in units:
+def _blocks_for(u: _Unit, T: int) -> list[tuple[int, int, int, int]]:
+    """Time blocks (t0, t1, k0, k1) of one unit: _BLOCK-sample blocks, or one block when the
+    filter reaches almost the whole track anyway (dense Toeplitz matrix)."""
+    options = []
+    for B in (_BLOCK, T):
+        blocks = []
+        cost = 0.0
+        for t0 in range(0, T, B):
+            t1 = min(T, t0 + B)
             k0 = max(0, t0 + u.c0 - u.m_hi)
             k1 = min(T, t1 + u.c0 - u.m_lo)
             if k1 <= k0:  # the kept taps never reach the track: output is zero
                 k0, k1 = 0, 1
-            ranges.append((k0, k1))
-        order = sorted(range(len(units)), key=lambda i: (ranges[i][1] - ranges[i][0], ranges[i][0]))
-        members: list[list[int]] = []
-        lo = hi = 0
-        base = 0
-        for i in order:
-            k0, k1 = ranges[i]
-            if members and max(hi, k1) - min(lo, k0) <= 1.15 * base + 4:
-                members[-1].append(i)
-                lo, hi = min(lo, k0), max(hi, k1)
-            else:
-                members.append([i])
-                lo, hi, base = k0, k1, k1 - k0
-        for mem in members:
-            k0 = min(ranges[i][0] for i in mem)
-            k1 = max(ranges[i][1] for i in mem)
-            ncomp = np.array([len(units[i].parts) for i in mem], dtype=np.int64)
-            col0 = np.r_[0, np.cumsum(ncomp * B)[:-1]].astype(np.int64)
-            mat = np.zeros((k1 - k0, int(ncomp.sum()) * B), dtype=np.float64)
-            k = np.arange(k0, k1)[:, None]
+            blocks.append((t0, t1, k0, k1))
+            cost += len(u.parts) * (t1 - t0) * (k1 - k0)
+        options.append((cost, blocks))
+    (cost_blocked, blocked), (cost_whole, whole) = options
+    return whole if cost_whole <= 1.05 * cost_blocked else blocked
+
+
+def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
+    sets = []  # (unit index, t0, t1, k0, k1)
+    for i, u in enumerate(units):
+        sets.extend((i, *blk) for blk in _blocks_for(u, T))
+    # Group column sets of one time block whose input windows nearly coincide; a merge is
+    # accepted while the extra multiply-adds per signal stay below _MERGE_SLACK (the cost
+    # of one more BLAS call for a chunk of signals).
+    members: list[list[int]] = []
+    keyed = sorted(
+        range(len(sets)), key=lambda j: (sets[j][1], sets[j][2], sets[j][4] - sets[j][3])
+    )
+    lo = hi = cols = 0
+    prev_block = None
+    for j in keyed:
+        i, t0, t1, k0, k1 = sets[j]
+        c = len(units[i].parts) * (t1 - t0)
+        if members and prev_block == (t0, t1):
+            nlo, nhi = min(lo, k0), max(hi, k1)
+            extra = (nhi - nlo - (hi - lo)) * cols + (nhi - nlo - (k1 - k0)) * c
+            if extra <= _MERGE_SLACK:
+                members[-1].append(j)
+                lo, hi, cols = nlo, nhi, cols + c
+                continue
+        members.append([j])
+        lo, hi, cols, prev_block = k0, k1, c, (t0, t1)
+    windows, matrices, offsets = [], [], [0]
+    e0, src, ncomp, width = [], [], [], []
+    for mem in members:
+        k0 = min(sets[j][3] for j in mem)
+        k1 = max(sets[j][4] for j in mem)
+        n_cols = sum(len(units[sets[j][0]].parts) * (sets[j][2] - sets[j][1]) for j in mem)
+        mat = np.zeros((k1 - k0, n_cols), dtype=np.float64)
+        k = np.arange(k0, k1)[:, None]
+        col = 0
+        for j in mem:
+            i, t0, t1, _, _ = sets[j]
+            u = units[i]
             t = np.arange(t0, t1)[None, :]
-            for j, i in enumerate(mem):
-                u = units[i]
-                m = t + u.c0 - k
-                valid = (m >= 0) & (m < u.parts[0].size)
-                mc = np.clip(m, 0, u.parts[0].size - 1)
-                for p, g in enumerate(u.parts):
-                    c = col0[j] + p * B
-                    mat[:, c : c + B] = np.where(valid, g[mc], 0.0)
-            groups.append(
-                _Group(
-                    k0=k0,
-                    k1=k1,
-                    matrix=np.ascontiguousarray(mat, dtype=np.float32),
-                    e0=np.array([units[i].e0 + t0 for i in mem], dtype=np.int64),
-                    col0=col0,
-                    ncomp=ncomp,
-                    width=B,
-                )
-            )
-    return groups
+            m = t + u.c0 - k
+            valid = (m >= 0) & (m < u.parts[0].size)
+            mc = np.clip(m, 0, u.parts[0].size - 1)
+            e0.append(u.e0 + t0)
+            src.append(offsets[-1] + col)
+            ncomp.append(len(u.parts))
+            width.append(t1 - t0)
+            for g in u.parts:
+                mat[:, col : col + t1 - t0] = np.where(valid, g[mc], 0.0)
+                col += t1 - t0
+        windows.append((k0, k1))
+        matrices.append(np.asarray(mat, dtype=np.float32))
+        offsets.append(offsets[-1] + n_cols)
+    order_e = np.argsort(e0, kind="stable")  # write each output row front to back
+    return _GemmPlan(
+        windows=np.asarray(windows, dtype=np.int64),
+        matrices=tuple(matrices),
+        col_offsets=np.asarray(offsets, dtype=np.int64),
+        e0=np.asarray(e0, dtype=np.int64)[order_e],
+        src=np.asarray(src, dtype=np.int64)[order_e],
+        ncomp=np.asarray(ncomp, dtype=np.int64)[order_e],
+        width=np.asarray(width, dtype=np.int64)[order_e],
+    )
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _modulus_into(prod, out, e0, col0, ncomp, width):  # pragma: no cover - compiled
-    """Write |real| or sqrt(re² + im²) of each unit's block into the output rows."""
+def _modulus_into(prod, out, e0, src, ncomp, width):  # pragma: no cover - compiled
+    """Write |real| or sqrt(re² + im²) of each product run into the output rows."""
     n = prod.shape[0]
     for r in range(n):
-        for u in range(e0.size):
-            a = col0[u]
-            e = e0[u]
-            if ncomp[u] == 2:
-                for t in range(width):
-                    re = prod[r, a + t]
-                    im = prod[r, a + width + t]
-                    out[r, e + t] = np.sqrt(re * re + im * im)
+        p = prod[r]
+        o = out[r]
+        for j in range(e0.size):
+            a = src[j]
+            e = e0[j]
+            w = width[j]
+            if ncomp[j] == 2:
+                for t in range(w):
+                    re = p[a + t]
+                    im = p[a + w + t]
+                    o[e + t] = np.sqrt(re * re + im * im)
             else:
-                for t in range(width):
-                    out[r, e + t] = abs(prod[r, a + t])
+                for t in range(w):
+                    o[e + t] = abs(p[a + t])
 
 
-def _run_gemm(plan: list[_Group], sig: np.ndarray, out2d: np.ndarray) -> None:
+def _run_gemm(plan: _GemmPlan, sig: np.ndarray, out2d: np.ndarray) -> None:
     n, T = sig.shape
-    max_cols = max(g.matrix.shape[1] for g in plan)
-    chunk = max(16, min(n, _CHUNK_BYTES // (4 * max(max_cols, T) * 8)))
-    buf = np.empty(chunk * max_cols, dtype=np.float32)
+    chunk = max(8, min(n, _CHUNK_BYTES // (4 * (plan.n_cols + T))))
+    buf = np.empty((chunk, plan.n_cols), dtype=np.float32)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         xs = sig[a:b]
-        rows = out2d[a:b]
-        for g in plan:
-            prod = buf[: (b - a) * g.matrix.shape[1]].reshape(b - a, g.matrix.shape[1])
-            np.matmul(xs[:, g.k0 : g.k1], g.matrix, out=prod)
-            _modulus_into(prod, rows, g.e0, g.col0, g.ncomp, g.width)
+        prod = buf[: b - a]
+        for (k0, k1), mat, c0, c1 in zip(
+            plan.windows, plan.matrices, plan.col_offsets[:-1], plan.col_offsets[1:], strict=True
+        ):
+            np.matmul(xs[:, k0:k1], mat, out=prod[:, c0:c1])
+        _modulus_into(prod, out2d[a:b], plan.e0, plan.src, plan.ncomp, plan.width)
 
 
 # --------------------------------------------------------------------------- FFT plan
@@ -344,7 +390,7 @@ def _run_fft(plan: list[_FFTGroup], sig: np.ndarray, out2d: np.ndarray) -> None:
     n, T = sig.shape
     for g in plan:
         n_parts = g.spectra.shape[0]
-        chunk = max(1, min(n, _CHUNK_BYTES // (8 * n_parts * (g.n_fft // 2 + 1) * 3)))
+        chunk = max(1, min(n, 4 * _CHUNK_BYTES // (8 * n_parts * (g.n_fft // 2 + 1) * 3)))
         for a in range(0, n, chunk):
             b = min(n, a + chunk)
             spec = scipy.fft.rfft(sig[a:b], g.n_fft, axis=-1, workers=1)
