@@ -10,7 +10,7 @@ from scipy import integrate
 from scipy.special import erf
 
 from sptmotion.optics import _kernels
-from sptmotion.optics.psf import GaussianLorentzianPSF, gaussian_lorentzian_parameters, get_psf
+from sptmotion.optics.psf import PSF, GaussianLorentzianPSF, gaussian_lorentzian_parameters, get_psf
 
 A = 0.133  # pixel size (µm)
 
@@ -94,3 +94,68 @@ def test_bad_psf_parameters():
         GaussianLorentzianPSF(-1.0)
     with pytest.raises(ValueError, match="unknown PSF"):
         get_psf("airy")
+
+
+def test_window_origin_equals_slice_of_full_roi():
+    psf = GaussianLorentzianPSF()
+    rng = np.random.default_rng(5)
+    X, Y, Z = rng.uniform(0.5, 3.5, (3, 2, 8))
+    w = np.full(4, 0.25)
+    full = np.empty((2, 32, 32))
+    psf.add_to_stack(X, Y, Z * 0.2, w, 3.0, 100.0, A, full)
+    win = np.empty((2, 9, 13))
+    psf.add_to_stack(X, Y, Z * 0.2, w, 3.0, 100.0, A, win, origin=(11, 6))
+    np.testing.assert_array_equal(win, full[:, 11:20, 6:19])
+
+
+class _DenseGaussianPSF(PSF):
+    """A PSF plugged in from outside (numpy, erf on every pixel), as a tabulated PSF would be."""
+
+    name = "test-dense-gauss"
+
+    def __init__(self):
+        self.inner = GaussianLorentzianPSF()
+
+    @property
+    def params(self):
+        return {}
+
+    def add_to_stack(self, X, Y, Z, weights, background, scale, pixel_size, out, origin=(0, 0)):
+        N, R, C = out.shape
+        K = len(weights)
+        out[:] = background
+        cols = (origin[1] + np.arange(C + 1)) * pixel_size
+        rows = (origin[0] + np.arange(R + 1)) * pixel_size
+        for m in range(X.shape[0]):
+            for p in range(X.shape[1]):
+                s = math.sqrt(2) * float(self.inner.sigma(Z[m, p]))
+                fx = 0.5 * np.diff(erf((cols - X[m, p]) / s))
+                fy = 0.5 * np.diff(erf((rows - Y[m, p]) / s))
+                out[p // K] += scale * weights[p % K] * np.outer(fy, fx)
+
+
+def test_pluggable_psf_through_renderer_and_likelihood():
+    from sptmotion import likelihood, optics
+    from sptmotion.optics.psf import PSFS
+
+    PSFS[_DenseGaussianPSF.name] = _DenseGaussianPSF
+    try:
+        ref = optics.preset("hendrix2025", subframes=3)
+        alt = ref.replace(psf_model=_DenseGaussianPSF.name)
+        assert isinstance(alt.psf, _DenseGaussianPSF)
+        rng = np.random.default_rng(6)
+        X = np.concatenate(
+            [rng.uniform(1, 3, (2, 12, 2)), rng.uniform(-0.2, 0.2, (2, 12, 1))], axis=2
+        )
+        np.testing.assert_allclose(
+            optics.expected_photons(X, alt), optics.expected_photons(X, ref), rtol=1e-12
+        )
+        movie = optics.render(X, ref, rng=1)
+        e_ref = likelihood.decompose(movie, X, ref).emission
+        assert likelihood.decompose(movie, X, alt).emission == pytest.approx(e_ref, rel=1e-12)
+        f = X.reshape(2, 4, 3, 3)[:, 2]
+        got = likelihood.frame_loglik(movie[2, 4:20, 3:25], f, alt, row0=4, col0=3)
+        want = likelihood.frame_loglik(movie[2, 4:20, 3:25], f, ref, row0=4, col0=3)
+        assert got == pytest.approx(want, rel=1e-12)
+    finally:
+        del PSFS[_DenseGaussianPSF.name]

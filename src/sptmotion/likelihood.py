@@ -32,6 +32,7 @@ import numpy as np
 from .motion.base import MotionModel
 from .optics import _kernels
 from .optics.camera import EMCCDGamma
+from .optics.psf import GaussianLorentzianPSF
 from .optics.render import _expected, check_fine_tracks
 from .optics.setup import Setup
 
@@ -117,9 +118,21 @@ def emission_loglik(stack, fine_tracks, setup: Setup, *, allow_outside: bool = F
     return setup.camera.log_pdf_sum(w, _expected(X, setup))
 
 
-def _motion_part(X: np.ndarray, dims: int, setup: Setup, motion: MotionModel) -> float:
+def _check_times(times, n_points: int) -> np.ndarray:
+    t = np.asarray(times, dtype=np.float64)
+    if t.shape != (n_points,) or not np.isfinite(t).all() or np.any(np.diff(t) <= 0):
+        raise ValueError(
+            f"times must be {n_points} finite, strictly increasing instants (s), got shape {t.shape}"
+        )
+    return t
+
+
+def _motion_part(
+    X: np.ndarray, dims: int, setup: Setup, motion: MotionModel, times: np.ndarray | None = None
+) -> float:
     """Sum of ``motion.log_likelihood`` over emitters; NaN points (absent) are left out."""
-    times = setup.fine_times(X.shape[1] // setup.subframes)
+    if times is None:
+        times = setup.fine_times(X.shape[1] // setup.subframes)
     P = X[..., :dims]
     present = np.isfinite(P).all(axis=2)
     total = 0.0
@@ -134,7 +147,7 @@ def _motion_part(X: np.ndarray, dims: int, setup: Setup, motion: MotionModel) ->
     return total
 
 
-def motion_loglik(fine_tracks, setup: Setup, motion: MotionModel) -> float:
+def motion_loglik(fine_tracks, setup: Setup, motion: MotionModel, *, times=None) -> float:
     """``ln P(positions | r_0, motion)`` on the fine time grid of ``setup``.
 
     Parameters
@@ -145,10 +158,13 @@ def motion_loglik(fine_tracks, setup: Setup, motion: MotionModel) -> float:
         Gives the fine time grid (K, exposure, frame period).
     motion : MotionModel
         Any model with a likelihood (``MODELS["bm"](D=...)``, DBM, FBM, SBM).
+    times : array_like (N*K,), optional
+        Times (s) of the points; default ``setup.fine_times(N)``.
     """
     X = check_fine_tracks(fine_tracks, setup, allow_outside=True)
     dims = np.asarray(fine_tracks).shape[-1]
-    return _motion_part(X, dims, setup, _check_motion(motion))
+    t = None if times is None else _check_times(times, X.shape[1])
+    return _motion_part(X, dims, setup, _check_motion(motion), t)
 
 
 def initial_log_prior(
@@ -196,6 +212,7 @@ def decompose(
     *,
     prior_sigma_z: float = 0.5,
     allow_outside: bool = False,
+    times=None,
 ) -> Decomposition:
     """Decompose ``ln P(movie, positions)`` into initial, emission and motion parts.
 
@@ -213,6 +230,10 @@ def decompose(
         Standard deviation (µm) of the Gaussian prior of the first z.
     allow_outside : bool
         Accept positions far outside the ROI (see :func:`sptmotion.optics.render.check_fine_tracks`).
+    times : array_like (N*K,), optional
+        Times (s) of the fine points for the motion part; default ``setup.fine_times(N)`` (K points
+        spanning each exposure, then the dead time). Pass the tracks' own times when they were
+        sampled on another grid (e.g. ``sptmotion simulate --subframes K`` uses a uniform dt/K).
 
     Returns
     -------
@@ -246,7 +267,8 @@ def decompose(
     first = np.where(present.any(axis=1), present.argmax(axis=1), 0)
     r0 = X[np.arange(X.shape[0]), first]
     initial = initial_log_prior(r0, setup, prior_sigma_z=prior_sigma_z, dims=dims)
-    mot = _motion_part(X, dims, setup, motion)
+    t = None if times is None else _check_times(times, X.shape[1])
+    mot = _motion_part(X, dims, setup, motion, t)
     return Decomposition(
         initial=initial,
         emission=float(emission),
@@ -302,10 +324,18 @@ def frame_loglik(frame, frame_positions, setup: Setup, *, row0: int = 0, col0: i
         )
     if P.shape[2] == 2:
         P = np.concatenate([P, np.zeros(P.shape[:2] + (1,))], axis=2)
+    cam = setup.camera
+    psf = setup.psf
+    if not isinstance(psf, GaussianLorentzianPSF):  # any other PSF: its own add_to_stack
+        u = np.empty((1,) + a.shape)
+        psf.add_to_stack(
+            P[..., 0], P[..., 1], P[..., 2], setup.weights, setup.background_photons,
+            setup.photons_per_frame, setup.pixel_size, u, origin=(row0, col0),
+        )  # fmt: skip
+        return cam.log_pdf_sum(a, u[0])
     xs, ys, zs = (np.ascontiguousarray(P[..., i].ravel()) for i in range(3))
     ws = np.tile(setup.weights, P.shape[0])
-    sigma0, z0 = setup.psf.kernel_params
-    cam = setup.camera
+    sigma0, z0 = psf.kernel_params
     if isinstance(cam, EMCCDGamma):
         if not np.isfinite(a).all() or (a < cam.offset).any():
             raise ValueError("frame has NaN, inf or values below the camera offset")

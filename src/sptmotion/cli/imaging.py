@@ -60,6 +60,17 @@ def table_to_fine_tracks(
     return X, particles, K
 
 
+def _table_times(df: pd.DataFrame, n_points: int, K: int) -> np.ndarray | None:
+    """Times (s) of the fine points from the table's ``t`` column (None without one / if ragged)."""
+    if "t" not in df.columns:
+        return None
+    keys = ["frame"] + (["subframe"] if "subframe" in df.columns else [])
+    t = df.groupby(keys, sort=True)["t"].first().to_numpy(dtype=float)
+    if t.shape != (n_points,) or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        return None
+    return t - t[0]
+
+
 def _shift_for(X: np.ndarray, setup, origin: str) -> np.ndarray:
     """Offset (µm) added to the table's x, y so the tracks sit in ROI coordinates."""
     w, h = setup.roi_size
@@ -140,6 +151,16 @@ def render(
     base = get_preset(preset)
     setup = base.replace(subframes=K, camera=_camera_for(camera, base.camera))
     shift = _shift_for(X, setup, origin)
+    t = _table_times(df, X.shape[1], K)
+    if t is not None and not np.allclose(
+        t, setup.fine_times(X.shape[1] // K), rtol=1e-6, atol=1e-9
+    ):
+        typer.echo(
+            f"note: the table's times differ from the setup's sub-frame grid (frame period "
+            f"{setup.frame_period} s, exposure {setup.exposure} s, K = {K}); the K positions of each "
+            "frame are rendered as the positions during that frame's exposure",
+            err=True,
+        )
     movie = render_movie(X + shift, setup, rng=seed, allow_outside=allow_outside)
     meta = {
         "tracks": str(tracks),
@@ -197,7 +218,10 @@ def likelihood_eval(
         model = cls(**params)
     except TypeError as exc:
         raise ValueError(f"bad parameters for motion model {motion!r}: {exc}") from None
-    parts = decompose(stack, X + shift, setup, motion=model, allow_outside=allow_outside)
+    times = _table_times(df, X.shape[1], K)
+    parts = decompose(
+        stack, X + shift, setup, motion=model, allow_outside=allow_outside, times=times
+    )
     keys = ("initial", "emission", "motion", "total", "emission_share")
     d = parts.to_dict()
     if as_json:
@@ -206,7 +230,8 @@ def likelihood_eval(
     typer.echo(
         f"movie {movie} ({parts.n_frames} frames, {parts.n_emitters} emitter(s), K={parts.subframes})"
     )
-    typer.echo(f"motion model {model!r}")
+    grid = "the table's t column" if times is not None else "the setup's sub-frame grid"
+    typer.echo(f"motion model {model!r}, evaluated at the times of {grid}")
     typer.echo(f"  ln P(r0)                 initial   {d['initial']:16.3f}")
     typer.echo(f"  ln P(data | positions)   emission  {d['emission']:16.3f}")
     typer.echo(f"  ln P(positions | motion) motion    {d['motion']:16.3f}")

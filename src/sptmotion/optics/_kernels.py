@@ -142,7 +142,9 @@ def expected_photons_frame(
 
 
 @njit(cache=True)
-def expected_photons_stack(X, Y, Z, weights, background, scale, pixel_size, sigma0, z0, out):
+def expected_photons_stack(
+    X, Y, Z, weights, background, scale, pixel_size, sigma0, z0, row0, col0, out
+):
     """Expected photons of a stack from fine tracks.
 
     Parameters
@@ -154,6 +156,8 @@ def expected_photons_stack(X, Y, Z, weights, background, scale, pixel_size, sigm
         Trapezoid weights ``[1/2, 1, ..., 1, 1/2] / (K-1)`` (``[1]`` for K = 1).
     background, scale, pixel_size, sigma0, z0 : float
         As in :func:`expected_photons_frame`.
+    row0, col0 : int
+        Index of the window's first row / column within the ROI (0, 0 for the whole ROI).
     out : 3D float array (N, rows, cols)
         Overwritten with the expected photons per pixel and frame.
     """
@@ -174,7 +178,7 @@ def expected_photons_stack(X, Y, Z, weights, background, scale, pixel_size, sigm
                 ws[q] = weights[k]
                 q += 1
         expected_photons_frame(
-            xs, ys, zs, ws, background, scale, pixel_size, sigma0, z0, 0, 0, out[n]
+            xs, ys, zs, ws, background, scale, pixel_size, sigma0, z0, row0, col0, out[n]
         )
 
 

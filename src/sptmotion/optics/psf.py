@@ -88,10 +88,12 @@ class PSF(ABC):
         scale: float,
         pixel_size: float,
         out: np.ndarray,
+        origin: tuple[int, int] = (0, 0),
     ) -> None:
         """Fill ``out`` (N, rows, cols) with ``background + scale * sum_{m,k} w_k PSF_pix(r_{m,nK+k})``.
 
-        ``X, Y, Z`` are (M, N*K) positions in µm (NaN: absent), ``weights`` the K sub-frame weights.
+        ``X, Y, Z`` are (M, N*K) positions in µm (NaN: absent), ``weights`` the K sub-frame weights,
+        ``origin`` the (row, col) index in the ROI of ``out``'s first pixel (for windows).
         """
 
     def pixel_image(
@@ -135,7 +137,7 @@ class GaussianLorentzianPSF(PSF):
     --------
     >>> psf = GaussianLorentzianPSF(0.665, 1.45, 1.515)
     >>> round(psf.sigma0, 4), round(psf.z0, 4)
-    (0.0989, 0.2802)
+    (0.0989, 0.2801)
     """
 
     name = "gaussian-lorentzian"
@@ -166,7 +168,9 @@ class GaussianLorentzianPSF(PSF):
         z = np.asarray(z, dtype=float)
         return self.sigma0 * np.sqrt(1.0 + (z / self.z0) ** 2)
 
-    def add_to_stack(self, X, Y, Z, weights, background, scale, pixel_size, out) -> None:
+    def add_to_stack(
+        self, X, Y, Z, weights, background, scale, pixel_size, out, origin=(0, 0)
+    ) -> None:
         _kernels.expected_photons_stack(
             np.ascontiguousarray(X, dtype=np.float64),
             np.ascontiguousarray(Y, dtype=np.float64),
@@ -177,6 +181,8 @@ class GaussianLorentzianPSF(PSF):
             float(pixel_size),
             self.sigma0,
             self.z0,
+            int(origin[0]),
+            int(origin[1]),
             out,
         )
 
