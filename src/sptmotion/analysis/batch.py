@@ -32,7 +32,7 @@ import pandas as pd
 from .._io import atomic_path
 from .pipeline import COMPLETE_MARKER, _jsonable, _versions, _write_json, analyze_path, is_complete
 
-__all__ = ["expand_inputs", "output_names", "analyze_one", "analyze_batch"]
+__all__ = ["expand_inputs", "output_names", "analyze_one", "analyze_batch", "read_results"]
 
 
 def expand_inputs(patterns: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
@@ -94,11 +94,16 @@ def _one_torch_thread():
         torch.set_num_threads(n)
 
 
-def _read_results(folder: Path) -> pd.DataFrame:
-    df = pd.read_csv(folder / "results.csv")
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a ``results.csv`` (single or batch) with the ``error`` column as strings ("" = none)."""
+    df = pd.read_csv(path, dtype={"error": str})
     if "error" in df:
-        df["error"] = df["error"].fillna("").astype(str)
+        df["error"] = df["error"].fillna("")
     return df
+
+
+def _read_results(folder: Path) -> pd.DataFrame:
+    return read_results(folder / "results.csv")
 
 
 def analyze_one(

@@ -132,11 +132,12 @@ def _learned(models: LearnedModels, X: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _mle(X: np.ndarray, dt: float) -> pd.DataFrame:
     """Maximum-likelihood model selection and the FBM alpha for tracks ``X (n, L, dim)``."""
-    from .. import motion
     from ..motion import MODELS
+    from ..motion.msd import fit_tamsd_alpha
+    from ..motion.select import select
 
     out = pd.DataFrame(index=range(len(X)))
-    sel = motion.select(X, dt).reset_index(drop=True)
+    sel = select(X, dt).reset_index(drop=True)
     for col in sel.columns:
         if col.startswith("p_") or col.startswith("bic_"):
             out[f"mle_{col}"] = sel[col].to_numpy(dtype=float)
@@ -151,9 +152,7 @@ def _mle(X: np.ndarray, dt: float) -> pd.DataFrame:
     out["mle_alpha_hi"] = a + _Z * se
     if "D" in fbm:
         out["mle_D"] = fbm["D"].to_numpy(dtype=float)
-    tamsd = motion.msd.fit_tamsd_alpha(X, dt)
-    tamsd = tamsd["alpha"] if isinstance(tamsd, pd.DataFrame | dict) else tamsd
-    out["tamsd_alpha"] = np.asarray(tamsd, dtype=float).reshape(-1)
+    out["tamsd_alpha"] = fit_tamsd_alpha(X, dt)["alpha"].to_numpy(dtype=float)
     return out
 
 
@@ -425,6 +424,8 @@ def _figures_for_tracks(
         _report.plot_scalogram(
             sc,
             fig_dir / name,
+            wavelets=represent.WAVELETS,
+            scales=represent.SCALES,
             dt=trackset.dt,
             title=f"wavelet scalograms, track {results['particle'].iloc[i]}",
         )
@@ -545,8 +546,392 @@ def _write_outputs(
 # ----------------------------------------------------------------------------------------
 # movies
 # ----------------------------------------------------------------------------------------
-def analyze_movie(*args, **kwargs):  # filled in once the tracking layer lands
-    raise NotImplementedError
+def _load_movie(
+    path: Path,
+    *,
+    dt: float | None,
+    pixel_size: float | None,
+    preset: str | None,
+    camera: str | None,
+    gain: float | None,
+    conversion: float | None,
+    exposure: float | None,
+) -> tuple[np.ndarray, object, dict]:
+    """Read a TIFF movie and its imaging parameters (sidecar, or preset + flags)."""
+    from .. import optics
+    from ..optics.io import sidecar_path
+
+    overrides = {
+        k: v
+        for k, v in {"frame_period": dt, "pixel_size": pixel_size, "exposure": exposure}.items()
+        if v is not None
+    }
+    cam_changes = {
+        k: v for k, v in {"gain": gain, "conversion": conversion}.items() if v is not None
+    }
+    if sidecar_path(path).is_file():
+        stack, setup, meta = optics.read_movie(path)
+        source = "sidecar"
+    else:
+        if preset is None:
+            raise ValueError(
+                f"movie {path.name} has no JSON sidecar ({sidecar_path(path).name}) with its imaging "
+                "parameters; give them with --preset NAME (e.g. hendrix2025) and, where they differ, "
+                "--dt, --pixel-size, --exposure, --camera, --gain, --conversion"
+            )
+        import tifffile
+
+        try:
+            stack = np.asarray(tifffile.imread(path), dtype=np.float64)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+            raise ValueError(f"cannot read TIFF {path}: {exc}") from None
+        if stack.ndim == 2:
+            stack = stack[None]
+        if stack.ndim != 3:
+            raise ValueError(
+                f"movie {path.name} must be a stack (frames, rows, cols), got shape {stack.shape}"
+            )
+        setup = optics.preset(preset, rows=int(stack.shape[1]), cols=int(stack.shape[2]))
+        meta = {}
+        source = f"preset {preset}"
+    if camera is not None or cam_changes:
+        params = setup.camera.to_dict()
+        name = camera or params.pop("name")
+        params.pop("name", None)
+        if camera is not None and camera != setup.camera.name:
+            params = {}
+        params.update(cam_changes)
+        overrides["camera"] = optics.get_camera(name, **params)
+    if overrides:
+        setup = setup.replace(**overrides)
+    meta = {"parameters_from": source, "overrides": sorted(overrides), **meta}
+    return stack, setup, meta
+
+
+def _lateral(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(a)[..., :2])
+
+
+def _modular_trackset(table: pd.DataFrame, dt: float) -> TrackSet:
+    if table is None or len(table) == 0:
+        return TrackSet(tracks=[], particles=np.array([], dtype=int), dt=dt, source="modular")
+    df = table.sort_values(["particle", "frame"])
+    tracks, particles = [], []
+    for pid, g in df.groupby("particle", sort=True):
+        tracks.append(g[["x", "y"]].to_numpy(dtype=float))
+        particles.append(pid)
+    return TrackSet(tracks=tracks, particles=np.asarray(particles), dt=dt, source="modular")
+
+
+def _closest_modular(
+    table: pd.DataFrame | None, mean: np.ndarray, dt: float
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The modular track closest (mean lateral distance over shared frames) to a Bayesian track."""
+    if table is None or len(table) == 0:
+        return None, None
+    best, best_d = None, np.inf
+    N = len(mean)
+    for _, g in table.groupby("particle", sort=True):
+        f = g["frame"].to_numpy(dtype=int)
+        keep = (f >= 0) & (f < N)
+        if not keep.any():
+            continue
+        d = np.mean(
+            np.hypot(
+                g["x"].to_numpy()[keep] - mean[f[keep], 0],
+                g["y"].to_numpy()[keep] - mean[f[keep], 1],
+            )
+        )
+        if d < best_d:
+            best, best_d = g.sort_values("frame"), d
+    if best is None:
+        return None, None
+    xyz = np.column_stack(
+        [best[c].to_numpy(dtype=float) if c in best else np.full(len(best), np.nan) for c in "xyz"]
+    )
+    return xyz, best["frame"].to_numpy() * dt
+
+
+def analyze_movie(
+    movie: str | os.PathLike | np.ndarray,
+    output: str | os.PathLike | None = None,
+    *,
+    setup=None,
+    models: LearnedModels | str | os.PathLike | None = None,
+    seed: int = 0,
+    iterations: int = 2000,
+    chains: int = 2,
+    n_emitters: int = 1,
+    subframes: int = 1,
+    burn: float = 0.5,
+    ci: float = 0.98,
+    modular: bool = True,
+    max_samples: int = 50,
+    dt: float | None = None,
+    pixel_size: float | None = None,
+    preset: str | None = None,
+    camera: str | None = None,
+    gain: float | None = None,
+    conversion: float | None = None,
+    exposure: float | None = None,
+    truth: np.ndarray | None = None,
+    figures: bool = True,
+    title: str = "sptmotion analysis of a movie",
+) -> pd.DataFrame:
+    """Analyze a widefield movie end to end: track, decompose, characterize, report.
+
+    Steps: Bayesian tracking (:func:`sptmotion.tracking.track_bayes`, ``n_emitters`` known,
+    K = ``subframes`` positions per exposure), the modular tracker for comparison, the
+    likelihood decomposition at the posterior-mean fine track with Brownian motion at the
+    posterior-mean D, then :func:`characterize` on the lateral (x, y) tracks: posterior-aware
+    for the Bayesian tracks (``max_samples`` posterior sample tracks per emitter), on the
+    point estimates for the modular tracks.
+
+    Parameters
+    ----------
+    movie : path or ndarray (frames, rows, cols)
+        TIFF movie (with its JSON sidecar, or ``preset`` and flags) or an ADU stack with ``setup``.
+    output : path, optional
+        Report folder; nothing is written when None.
+    setup : sptmotion.optics.Setup, optional
+        Imaging parameters of an in-memory stack.
+    models : LearnedModels or path, optional
+        Learned models (bundled by default).
+    seed : int
+        Seed of the MCMC chains and of the choice of posterior samples.
+    iterations, chains, burn, ci
+        MCMC sweeps per chain, number of chains, burn-in fraction, credible level.
+    n_emitters, subframes : int
+        Known number of emitters M; sub-frame positions K of the tracking model.
+    modular : bool
+        Also run the modular tracker (trackpy + laptrack) and characterize its tracks.
+    dt, pixel_size, preset, camera, gain, conversion, exposure
+        Imaging parameters for a movie without sidecar (or overrides of the sidecar):
+        frame period (s), pixel size (µm), preset name, camera model name, EM gain,
+        conversion (e-/ADU), exposure (s).
+    truth : ndarray (M, N, 3), optional
+        True frame positions (simulations, e.g. the demo), drawn in the figures.
+
+    Returns
+    -------
+    DataFrame
+        One row per track (Bayesian then modular; column ``tracker``), with the columns of
+        :func:`analyze_table` plus the posterior-aware ``alpha_post*``, ``p_<model>_post*``
+        and the D posterior (``D_post_mean, D_post_lo, D_post_hi``, µm²/s).
+    """
+    from .. import likelihood, tracking
+    from ..motion import MODELS
+
+    t0 = time.perf_counter()
+    src = None
+    meta: dict = {}
+    if isinstance(movie, str | os.PathLike):
+        src = Path(movie)
+        if not src.is_file():
+            raise ValueError(f"cannot read movie: no such file {src}")
+        stack, setup, meta = _load_movie(
+            src,
+            dt=dt,
+            pixel_size=pixel_size,
+            preset=preset,
+            camera=camera,
+            gain=gain,
+            conversion=conversion,
+            exposure=exposure,
+        )
+    else:
+        if setup is None:
+            raise ValueError("an in-memory movie needs its setup (sptmotion.optics.Setup)")
+        stack = np.asarray(movie, dtype=np.float64)
+    if output is not None:
+        _check_output(Path(output))
+    models = models if isinstance(models, LearnedModels) else load_models(models)
+    n_frames = int(stack.shape[0]) if stack.ndim == 3 else 0
+    if n_frames < models.min_length:
+        raise ValueError(
+            f"the movie has {n_frames} frames; the learned models need tracks of at least "
+            f"{models.min_length} points"
+        )
+    seeds = np.random.SeedSequence(int(seed)).generate_state(3)
+    seed_bayes, seed_modular, seed_samples = (int(s) for s in seeds)
+    setup_k = setup.replace(subframes=int(subframes))
+    dt_frame = float(setup.frame_period)
+
+    # -- Bayesian tracking
+    t1 = time.perf_counter()
+    post = tracking.track_bayes(
+        stack,
+        setup,
+        n_emitters=n_emitters,
+        subframes=subframes,
+        n_iterations=iterations,
+        n_chains=chains,
+        burn=burn,
+        seed=seed_bayes,
+        ci=ci,
+    )
+    t_bayes = time.perf_counter() - t1
+    fs = post.frame_samples  # (chains, draws, M, N, 3)
+    flat = fs.reshape(-1, *fs.shape[2:])  # (S, M, N, 3)
+    mean = post.mean_track()
+    lo, hi = post.credible_interval(ci)
+    Dsum = post.D_summary(ci)
+    M = mean.shape[0]
+    bayes_ts = TrackSet(
+        tracks=[_lateral(mean[m]) for m in range(M)],
+        particles=np.arange(M),
+        dt=dt_frame,
+        source="bayes",
+        samples=[_lateral(flat[:, m]) for m in range(M)],
+        lower=[lo[m] for m in range(M)],
+        upper=[hi[m] for m in range(M)],
+        extra={
+            "D_post_mean": [Dsum["mean"]] * M,
+            "D_post_lo": [Dsum["lo"]] * M,
+            "D_post_hi": [Dsum["hi"]] * M,
+        },
+    )
+
+    # -- modular tracker
+    mod_table = None
+    t_mod = 0.0
+    mod_error = ""
+    if modular:
+        t1 = time.perf_counter()
+        try:
+            mod_table = tracking.track_modular(stack, setup)
+        except ValueError as exc:  # e.g. nothing detected: report it, keep the Bayesian result
+            mod_error = str(exc)
+        t_mod = time.perf_counter() - t1
+    mod_ts = _modular_trackset(mod_table, dt_frame)
+
+    # -- likelihood decomposition at the posterior mean
+    fine_mean = post.samples.mean(axis=(0, 1))  # (M, N*K, 3)
+    D_hat = max(Dsum["mean"], 1e-12)
+    parts = likelihood.decompose(
+        stack, fine_mean, setup_k, motion=MODELS["bm"](D=D_hat), allow_outside=True
+    )
+    parts_d = {
+        k: float(getattr(parts, k))
+        for k in ("initial", "emission", "motion", "total", "emission_share")
+    }
+
+    # -- per-track characterization
+    rng = np.random.default_rng(seed_samples)
+    res_b = characterize(bayes_ts, models, max_samples=max_samples, rng=rng)
+    frames = [res_b]
+    if mod_ts.tracks:
+        frames.append(characterize(mod_ts, models, rng=rng))
+    results = pd.concat(frames, ignore_index=True) if len(frames) > 1 else res_b
+    if results["error"].astype(bool).all():
+        raise ValueError(f"no track can be analyzed: {results['error'].iloc[0]}")
+    if output is None:
+        return results
+
+    post_summary = post.summary(ci)
+    summary = {
+        "input": {
+            "kind": "movie",
+            "path": str(src) if src else None,
+            "n_frames": n_frames,
+            "shape": list(stack.shape),
+            **meta,
+        },
+        "setup": setup.to_dict(),
+        "parameters": {
+            "iterations": int(iterations),
+            "chains": int(chains),
+            "burn": float(burn),
+            "ci": float(ci),
+            "n_emitters": int(n_emitters),
+            "subframes": int(subframes),
+            "max_posterior_samples": int(max_samples),
+            "alpha_ci": ALPHA_CI,
+            "modular": bool(modular),
+        },
+        "seeds": {
+            "seed": int(seed),
+            "bayes": seed_bayes,
+            "modular": seed_modular,
+            "posterior_samples": seed_samples,
+        },
+        "bayes": post_summary,
+        "modular": {
+            "n_tracks": len(mod_ts.tracks),
+            "n_localizations": 0 if mod_table is None else len(mod_table),
+            "error": mod_error,
+        },
+        "decomposition_at_posterior_mean": parts_d,
+        "timing_s": {"bayes": round(t_bayes, 2), "modular": round(t_mod, 2)},
+        "models": models.sources,
+        "classes": models.classes,
+        "min_length": models.min_length,
+        "versions": _versions(),
+    }
+    with staged_output(output) as tmp:
+        fig_dir = tmp / "figures"
+        fig_dir.mkdir()
+        extra = []
+        figs_ok = figures
+        if figs_ok:
+            _report.plot_movie_overlay(
+                stack.mean(axis=0),
+                [bayes_ts.tracks[m] for m in range(M)],
+                setup.pixel_size,
+                fig_dir / "movie_overlay.png",
+                labels=[f"Bayesian track {m}" for m in range(M)],
+                other_tracks=mod_ts.tracks,
+                title="mean frame of the movie with the posterior-mean tracks",
+            )
+            extra.append(
+                (
+                    "Movie with the tracks",
+                    "figures/movie_overlay.png",
+                    "Mean over frames of the movie (ADU) with the Bayesian posterior-mean tracks (solid, "
+                    "dot at the start) and the modular tracker's tracks (dashed white).",
+                )
+            )
+            t = post.frame_times
+            for m in range(M):
+                other, other_t = _closest_modular(mod_table, mean[m], dt_frame)
+                _report.plot_track_bands(
+                    t,
+                    mean[m],
+                    fig_dir / f"track_bands_{m}.png",
+                    lower=lo[m],
+                    upper=hi[m],
+                    samples=flat[:: max(1, len(flat) // 20), m],
+                    other=other,
+                    other_t=other_t,
+                    truth=None if truth is None else np.asarray(truth)[m],
+                    ci=ci,
+                    title=f"emitter {m}: posterior mean, {ci:.0%} credible band, 20 posterior samples",
+                )
+                extra.append((f"Track {m} with credible bands", f"figures/track_bands_{m}.png", ""))
+            mlp = post.mean_log_probabilities()
+            _report.plot_loglik_bars(parts_d, fig_dir / "loglik_bars.png")
+            extra.append(
+                (
+                    "Emission and motion log-likelihoods",
+                    "figures/loglik_bars.png",
+                    "ln P = initial + emission + motion at the posterior-mean track (BM at the posterior-mean "
+                    f"D). Means over the post-burn-in MCMC iterations: emission {mlp['emission']:.4g}, "
+                    f"motion {mlp['motion']:.4g} (emission share {mlp['emission_share']:.2%}); Hendrix, Xu, "
+                    "Pressé 2025: the emission part dominates by orders of magnitude.",
+                )
+            )
+        _write_outputs(
+            tmp,
+            results,
+            summary,
+            [bayes_ts, mod_ts],
+            models.classes,
+            figures=figs_ok,
+            t0=t0,
+            extra_figures=extra,
+            title=title,
+        )
+    return results
 
 
 def analyze_path(
@@ -557,6 +942,7 @@ def analyze_path(
     pixel_size: float | None = None,
     models: LearnedModels | str | os.PathLike | None = None,
     seed: int = 0,
+    figures: bool = True,
     **movie_options,
 ) -> pd.DataFrame:
     """Analyze one input file (movie or track table, chosen by suffix) into ``output``."""
@@ -567,10 +953,19 @@ def analyze_path(
     if suffix in TABLE_SUFFIXES:
         if dt is None:
             raise ValueError(f"{p.name}: a track table needs --dt (seconds per frame)")
-        return analyze_table(p, output, dt=dt, pixel_size=pixel_size, models=models, seed=seed)
+        return analyze_table(
+            p, output, dt=dt, pixel_size=pixel_size, models=models, seed=seed, figures=figures
+        )
     if suffix in MOVIE_SUFFIXES:
         return analyze_movie(
-            p, output, models=models, seed=seed, dt=dt, pixel_size=pixel_size, **movie_options
+            p,
+            output,
+            models=models,
+            seed=seed,
+            dt=dt,
+            pixel_size=pixel_size,
+            figures=figures,
+            **movie_options,
         )
     raise ValueError(
         f"{p.name}: unknown input type {suffix!r}; expected a movie ({', '.join(MOVIE_SUFFIXES)}) "

@@ -426,7 +426,7 @@ def write_html(
         "(BIC weights, BM as the null model) and the FBM MLE of alpha; verdict: the learned "
         "classifier's most probable model (posterior-averaged when posterior samples exist).</p>"
     )
-    parts.append(_df_html(results))
+    parts.append('<div style="overflow-x: auto">' + _df_html(results) + "</div>")
     for heading, rel, caption in figures:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(f'<img src="{html.escape(rel)}" alt="{html.escape(heading)}">')
@@ -435,7 +435,7 @@ def write_html(
     parts.append("<h2>Parameters, versions and seeds</h2>")
     parts.append(
         "<details><summary>summary.json</summary><pre>"
-        + html.escape(json.dumps(summary, indent=2, default=str))
+        + html.escape(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
         + "</pre></details>"
     )
     parts.append("</body></html>")

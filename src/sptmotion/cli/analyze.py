@@ -1,9 +1,139 @@
-"""CLI commands of this stage (filled in by the issue that owns it)."""
+"""``sptmotion analyze``: a movie or a track table (or many, on Dask) -> report folder."""
 
 from __future__ import annotations
+
+import glob
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``analyze`` to the root app."""
+
+    @app.command("analyze")
+    def analyze(
+        inputs: list[str] = typer.Argument(
+            ...,
+            metavar="INPUT...",
+            help="TIFF movie(s) with JSON sidecar, or track table(s) (CSV/Parquet, trackpy columns). "
+            "Quote glob patterns: 'movies/*.tif'.",
+        ),
+        output: Path = typer.Option(
+            Path("analysis"),
+            "--output",
+            "-o",
+            help="Report folder (batch: one sub-folder per input).",
+        ),
+        dt: float = typer.Option(
+            None, "--dt", help="Seconds per frame (tables; movies without sidecar)."
+        ),
+        pixel_size: float = typer.Option(
+            None,
+            "--pixel-size",
+            help="µm per pixel: table positions are in pixels / movie pixel size.",
+        ),
+        model: Path = typer.Option(
+            None, "--model", help="Learned model file or folder (default: the bundled one)."
+        ),
+        seed: int = typer.Option(
+            0, "--seed", help="Seed of every random step (MCMC, sample choice)."
+        ),
+        iterations: int = typer.Option(
+            2000, "--iterations", help="MCMC iterations per chain (movies)."
+        ),
+        chains: int = typer.Option(2, "--chains", help="MCMC chains (movies)."),
+        emitters: int = typer.Option(
+            1, "--emitters", help="Number of emitters in the movie (Bayesian tracker)."
+        ),
+        modular: bool = typer.Option(
+            True, "--modular/--no-modular", help="Also run the modular tracker (movies)."
+        ),
+        preset: str = typer.Option(
+            None,
+            "--preset",
+            help="Optics/camera preset for a movie without sidecar (e.g. hendrix2025).",
+        ),
+        camera: str = typer.Option(
+            None, "--camera", help="Camera model for a movie without sidecar (emccd, scmos...)."
+        ),
+        gain: float = typer.Option(None, "--gain", help="EM gain (movie without sidecar)."),
+        conversion: float = typer.Option(
+            None, "--conversion", help="e-/ADU (movie without sidecar)."
+        ),
+        exposure: float = typer.Option(
+            None, "--exposure", help="Exposure time in s (movie without sidecar)."
+        ),
+        workers: int = typer.Option(
+            0, "--workers", help="Local Dask worker processes (batch); 0: serial."
+        ),
+        scheduler: str = typer.Option(
+            None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."
+        ),
+    ) -> None:
+        """Analyze a movie or a track table end to end and write a report.
+
+        For a movie: Bayesian tracking (+ the modular tracker), the likelihood decomposition,
+        then per track alpha with an interval, model probabilities (BM as the null model), MLE
+        model selection and the wavelet model's verdict, posterior-aware. For a table: the same
+        from the representation on. Output: results.csv, summary.json, report.html, figures/.
+        """
+        from ..analysis import batch, pipeline
+
+        movie_options = {
+            "iterations": iterations,
+            "chains": chains,
+            "n_emitters": emitters,
+            "modular": modular,
+            "preset": preset,
+            "camera": camera,
+            "gain": gain,
+            "conversion": conversion,
+            "exposure": exposure,
+        }
+        options = {"dt": dt, "pixel_size": pixel_size, "models": model, "seed": seed}
+        is_batch = (
+            len(inputs) > 1 or any(glob.has_magic(s) for s in inputs) or workers > 0 or scheduler
+        )
+        if not is_batch:
+            path = Path(inputs[0])
+            if path.suffix.lower() in pipeline.MOVIE_SUFFIXES:
+                options.update(movie_options)
+            results = pipeline.analyze_path(path, output, **options)
+            _print_summary(results, output / "report.html")
+            return
+        paths = batch.expand_inputs(inputs)
+        if any(p.suffix.lower() in pipeline.MOVIE_SUFFIXES for p in paths):
+            options.update(movie_options)
+        table = batch.analyze_batch(paths, output, workers=workers, scheduler=scheduler, **options)
+        status = table.groupby("input", sort=False)["status"].first()
+        n_fail = int((status == "failed").sum())
+        typer.echo(
+            f"{len(status)} inputs: {int((status == 'done').sum())} analyzed, "
+            f"{int((status == 'cached').sum())} already finished, {n_fail} failed"
+        )
+        for inp, err in table.loc[table["status"] == "failed", ["input", "error"]].itertuples(
+            index=False
+        ):
+            typer.echo(f"  failed: {inp}: {err}", err=True)
+        typer.echo(f"table: {output / 'results.csv'}")
+
+
+def _print_summary(results, report: Path) -> None:
+    import numpy as np
+
+    for r in results.itertuples(index=False):
+        if getattr(r, "error", ""):
+            typer.echo(f"{r.tracker} track {r.particle}: skipped ({r.error})")
+            continue
+        post = np.isfinite(getattr(r, "alpha_post", np.nan))
+        a, lo, hi = (
+            (r.alpha_post, r.alpha_post_lo, r.alpha_post_hi)
+            if post
+            else (r.alpha, r.alpha_lo, r.alpha_hi)
+        )
+        typer.echo(
+            f"{r.tracker} track {r.particle}: alpha {a:.2f} [{lo:.2f}, {hi:.2f}], verdict {r.verdict} "
+            f"(p={r.verdict_p:.2f}), MLE {getattr(r, 'mle_best', '?')}"
+        )
+    typer.echo(f"report: {report}")

@@ -1,0 +1,193 @@
+"""End-to-end analysis of track tables and movies (``sptmotion analyze``), and bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sptmotion.analysis import analyze_table, is_complete, load_models
+from sptmotion.analysis import pipeline as pl
+from sptmotion.cli import main
+from sptmotion.datasets import tracks_to_table, write_table
+from sptmotion.motion import MODELS
+
+DT = 0.03  # s per frame
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_models()
+
+
+def _table(seed: int, n: int = 4, length: int = 100) -> pd.DataFrame:
+    """n BM tracks (alpha = 1) followed by n subdiffusive FBM tracks (alpha = 0.4), in µm."""
+    rng = np.random.default_rng(seed)
+    Xb, _ = MODELS["bm"](D=0.1).sample(n, length - 1, dim=2, dt=DT, rng=rng)
+    Xf, _ = MODELS["fbm"](alpha=0.4, D=0.1).sample(n, length - 1, dim=2, dt=DT, rng=rng)
+    return tracks_to_table(np.concatenate([Xb, Xf]), labels={"alpha": [1.0] * n + [0.4] * n})
+
+
+def test_table_end_to_end_cli(tmp_path: Path, models):
+    """A track table goes through the CLI to a complete report folder with one row per track.
+
+    Physics checked: the FBM maximum-likelihood alpha separates the BM tracks (alpha = 1) from
+    the subdiffusive FBM tracks (alpha = 0.4). Its standard error for 100 points in 2D is
+    about 0.06-0.08, so the group means (4 tracks each) differ by 0.6 with an error of
+    ~0.05: requiring a difference > 0.3 has negligible chance of failing by noise. The learned
+    regressor (trained on AnDi-style data with noise) must order the groups the same way.
+    """
+    csv = tmp_path / "tracks.csv"
+    write_table(_table(1), csv)
+    out = tmp_path / "report"
+    assert main(["analyze", str(csv), "--dt", str(DT), "-o", str(out)]) == 0
+    assert is_complete(out)
+    res = pd.read_csv(out / "results.csv")
+    assert len(res) == 8 and list(res["particle"]) == list(range(8))
+    classes = models.classes
+    assert "bm" in classes
+    P = res[[f"p_{c}" for c in classes]].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-6)
+    mle_p = res[[c for c in res.columns if c.startswith("mle_p_")]].to_numpy()
+    np.testing.assert_allclose(mle_p.sum(axis=1), 1.0, atol=1e-6)
+    assert res["mle_alpha"][:4].mean() - res["mle_alpha"][4:].mean() > 0.3
+    assert res["alpha"][:4].mean() > res["alpha"][4:].mean()
+    assert np.all(res["alpha_lo"] < res["alpha"]) and np.all(res["alpha"] < res["alpha_hi"])
+    assert set(res["verdict"]) <= set(classes)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["dt_s"] == DT
+    assert summary["seeds"]["seed"] == 0
+    assert {"sptmotion", "numpy", "torch"} <= set(summary["versions"])
+    assert set(summary["models"]) == {"alpha", "model"}
+
+
+def test_pixel_units_are_converted(tmp_path: Path, models):
+    """Positions in pixels with --pixel-size give the same analysis as positions in µm.
+
+    alpha is scale invariant (the wavelet representation standardizes each coordinate, the FBM
+    likelihood's alpha does not depend on the length unit), while the MLE of Dα scales as
+    pixel_size² — both hold to floating-point precision.
+    """
+    px = 0.133
+    df = _table(2, n=2, length=60)
+    res_um = analyze_table(df, dt=DT, models=models)
+    dfp = df.copy()
+    dfp[["x", "y"]] /= px
+    res_px = analyze_table(dfp, dt=DT, pixel_size=px, models=models)
+    np.testing.assert_allclose(res_px["mle_alpha"], res_um["mle_alpha"], rtol=1e-6)
+    np.testing.assert_allclose(res_px["alpha"], res_um["alpha"], rtol=1e-4, atol=1e-5)
+    res_raw = analyze_table(dfp, dt=DT, models=models)
+    np.testing.assert_allclose(res_raw["mle_D"] * px**2, res_um["mle_D"], rtol=1e-4)
+
+
+def test_posterior_aware_spread(models):
+    """Posterior sample tracks widen the alpha interval by the spread they add.
+
+    The samples are the mean track plus independent Gaussian localization noise (30 nm):
+    the posterior-aware std is sqrt(mean predictive var + var across samples), so it is at
+    least the mean-track std up to the difference of predictive stds between samples, and
+    the averaged model probabilities still sum to 1.
+    """
+    rng = np.random.default_rng(3)
+    X, _ = MODELS["bm"](D=0.05).sample(2, 59, dim=2, dt=DT, rng=rng)
+    samples = [x + 0.03 * rng.standard_normal((40, *x.shape)) for x in X]
+    ts = pl.TrackSet(tracks=list(X), particles=np.arange(2), dt=DT, source="bayes", samples=samples)
+    res = pl.characterize(ts, models, max_samples=30, rng=0)
+    assert np.all(res["n_posterior_samples"] == 30)
+    assert np.all(res["alpha_post_spread"] > 0)
+    assert np.all(res["alpha_post_std"] >= res["alpha_post_spread"])
+    P = res[[f"p_{c}_post" for c in models.classes]].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-6)
+    # the sample choice is seeded: same seed, same numbers
+    res2 = pl.characterize(ts, models, max_samples=30, rng=0)
+    pd.testing.assert_frame_equal(res, res2)
+
+
+# -- bad inputs -------------------------------------------------------------------------------
+def _err(capsys) -> str:
+    return capsys.readouterr().err
+
+
+def test_empty_table_message(tmp_path: Path, capsys):
+    csv = tmp_path / "empty.csv"
+    csv.write_text("particle,frame,x,y\n")
+    assert main(["analyze", str(csv), "--dt", "0.03", "-o", str(tmp_path / "o")]) == 1
+    assert "is empty" in _err(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_short_track_message(tmp_path: Path, capsys, models):
+    """A table whose tracks are all shorter than the models' minimum length is refused; in a
+    mixed table the short track gets a row with the reason and the others are analyzed."""
+    short = _table(4, n=1, length=10)
+    csv = tmp_path / "short.csv"
+    write_table(short, csv)
+    assert main(["analyze", str(csv), "--dt", "0.03", "-o", str(tmp_path / "o")]) == 1
+    err = _err(capsys)
+    assert f"at least {models.min_length}" in err and "10 points" in err
+    mixed = pd.concat(
+        [short, _table(5, n=1, length=40).assign(particle=lambda d: d["particle"] + 10)]
+    )
+    res = analyze_table(mixed, dt=DT, models=models)
+    # _table(n=1) holds one BM and one FBM track: two short tracks, then two usable ones
+    assert all(e.startswith("track has 10 points") for e in res["error"].iloc[:2])
+    assert (res["error"].iloc[2:] == "").all()
+    assert np.isnan(res["alpha"].iloc[:2]).all() and np.isfinite(res["alpha"].iloc[2:]).all()
+
+
+def test_missing_dt_and_unknown_suffix(tmp_path: Path, capsys):
+    csv = tmp_path / "t.csv"
+    write_table(_table(6, n=1, length=30), csv)
+    assert main(["analyze", str(csv), "-o", str(tmp_path / "o")]) == 1
+    assert "--dt" in _err(capsys)
+    other = tmp_path / "t.txt"
+    other.write_text("hello")
+    assert main(["analyze", str(other), "-o", str(tmp_path / "o")]) == 1
+    assert "unknown input type" in _err(capsys)
+
+
+def test_movie_without_sidecar_message(tmp_path: Path, capsys):
+    """A TIFF without its JSON sidecar and without camera/optics flags is refused clearly."""
+    import tifffile
+
+    tif = tmp_path / "bare.tif"
+    tifffile.imwrite(tif, np.ones((5, 8, 8), dtype=np.float32))
+    assert main(["analyze", str(tif), "-o", str(tmp_path / "o")]) == 1
+    err = _err(capsys)
+    assert "sidecar" in err and "--preset" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_failure_leaves_no_partial_output(tmp_path: Path, monkeypatch, models):
+    """If writing the report fails half-way, no output folder (and no temp folder) remains, and
+    an existing finished report is left untouched."""
+    df = _table(7, n=1, length=40)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    out = tmp_path / "o"
+    monkeypatch.setattr(pl._report, "write_html", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        analyze_table(df, out, dt=DT, models=models)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    analyze_table(df, out, dt=DT, models=models)
+    before = (out / "results.csv").read_text()
+    monkeypatch.setattr(pl._report, "write_html", boom)
+    with pytest.raises(RuntimeError):
+        analyze_table(_table(8, n=1, length=40), out, dt=DT, models=models)
+    assert (out / "results.csv").read_text() == before and is_complete(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def test_refuses_foreign_output_folder(tmp_path: Path, models):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match="not a finished sptmotion analysis"):
+        analyze_table(_table(9, n=1, length=30), out, dt=DT, models=models)
+    assert (out / "thesis.tex").read_text() == "precious"
