@@ -13,19 +13,12 @@ long-form track table, and need at least 20 points per track.
 """
 
 from ._input import MIN_POINTS
+from .features import FEATURE_NAMES, feature_columns, features
 from .trajectory import trajectory
 from .wavelet import SCALES, WAVELETS, wavelet, wavelet_filters
 
-try:  # features are added in a later commit
-    from .features import FEATURE_NAMES, features
-except ImportError:  # pragma: no cover
-    FEATURE_NAMES = ()
-    features = None
-
 #: Registry: representation name -> function.
-REPRESENTATIONS = {"wavelet": wavelet, "trajectory": trajectory}
-if features is not None:
-    REPRESENTATIONS["features"] = features
+REPRESENTATIONS = {"wavelet": wavelet, "features": features, "trajectory": trajectory}
 
 __all__ = [
     "FEATURE_NAMES",
@@ -33,6 +26,7 @@ __all__ = [
     "REPRESENTATIONS",
     "SCALES",
     "WAVELETS",
+    "feature_columns",
     "features",
     "trajectory",
     "wavelet",
