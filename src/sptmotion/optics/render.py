@@ -12,6 +12,8 @@ turns ``u`` into ADU (it applies the quantum efficiency).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._checks import check_rng
@@ -53,17 +55,29 @@ def check_fine_tracks(
         raise ValueError(
             f"{name} has {L} points per emitter, not a positive multiple of K = {K} subframes"
         )
-    if np.isinf(X).any():
-        raise ValueError(f"{name} contains inf positions")
     if X.shape[2] == 2:
         X = np.concatenate([X, np.zeros(X.shape[:2] + (1,))], axis=2)
-    # an emitter absent at an instant has NaN in all axes
-    X[np.isnan(X).any(axis=2)] = np.nan
+    finite = np.isfinite(X)
+    all_finite = bool(finite.all())
+    if not all_finite:
+        if np.isinf(X).any():
+            raise ValueError(f"{name} contains inf positions")
+        # an emitter absent at an instant has NaN in all axes
+        X[~finite.all(axis=2)] = np.nan
     if not allow_outside:
         w, h = setup.roi_size
-        with np.errstate(invalid="ignore"):
-            far = (X[..., 0] < -w) | (X[..., 0] > 2 * w) | (X[..., 1] < -h) | (X[..., 1] > 2 * h)
-        if far.any():
+        xy = X[..., :2]
+        if all_finite:
+            lo, hi = xy.min(axis=(0, 1)), xy.max(axis=(0, 1))
+        else:
+            with warnings.catch_warnings():  # an all-NaN (absent) emitter is fine
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, hi = np.nanmin(xy, axis=(0, 1)), np.nanmax(xy, axis=(0, 1))
+        if lo[0] < -w or lo[1] < -h or hi[0] > 2 * w or hi[1] > 2 * h:
+            with np.errstate(invalid="ignore"):
+                far = (
+                    (X[..., 0] < -w) | (X[..., 0] > 2 * w) | (X[..., 1] < -h) | (X[..., 1] > 2 * h)
+                )
             m, p = np.argwhere(far)[0]
             raise ValueError(
                 f"{name}: emitter {m} at point {p} is at (x, y) = ({X[m, p, 0]:.3g}, {X[m, p, 1]:.3g}) µm, "

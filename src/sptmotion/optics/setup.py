@@ -139,6 +139,9 @@ class Setup:
         if not isinstance(self.camera, Camera):
             raise ValueError(f"camera must be a Camera object, got {type(self.camera).__name__}")
         object.__setattr__(self, "_psf", self._make_psf())
+        weights = trapezoid_weights(self.subframes)
+        weights.flags.writeable = False
+        object.__setattr__(self, "_weights", weights)
 
     def _make_psf(self) -> PSF:
         if self.psf_model == "gaussian-lorentzian":
@@ -173,8 +176,8 @@ class Setup:
 
     @property
     def weights(self) -> np.ndarray:
-        """Trapezoid weights of the K sub-frame positions."""
-        return trapezoid_weights(self.subframes)
+        """Trapezoid weights of the K sub-frame positions (read-only array)."""
+        return self._weights  # type: ignore[attr-defined]
 
     def fine_times(self, n_frames: int) -> np.ndarray:
         """Times (s) of the ``n_frames * K`` fine-grid positions (see the module docstring)."""
