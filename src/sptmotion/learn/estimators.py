@@ -133,6 +133,10 @@ def check_tracks(X, name: str = "X", *, dim: int | None = None) -> tuple[Groups,
                 )
         n = len(tracks)
         dims = {t.shape[1] for t in tracks}
+        if len(dims) > 1:
+            raise ValueError(
+                f"{name}: all tracks need the same spatial dimension, got {sorted(dims)}"
+            )
         lengths = np.array([len(t) for t in tracks])
         groups_in = {}
         for L in np.unique(lengths):
@@ -562,7 +566,11 @@ class _TrackLearner(BaseEstimator):
     # -- prediction plumbing ------------------------------------------------------------
     def _raw(self, X):
         self._check_fitted()
-        groups, n, _ = check_tracks(X)
+        groups, n, dim = check_tracks(X)
+        if self.representation == "features" and dim != self.dim_:
+            raise ValueError(
+                f"X: this features model was trained on dim={self.dim_} tracks, got dim={dim}"
+            )
         if self.representation == "features":
             return self._lgbm_outputs(_features(groups, n))
         return self._torch_outputs(groups, n)

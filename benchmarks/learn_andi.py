@@ -1,0 +1,111 @@
+"""Learning curves on AnDi-1 data: wavelet vs features vs trajectory learners (issue 5, points 3-4).
+
+Training tracks come from :func:`sptmotion.datasets.andi`; every learner is tested on
+
+- ``heldout``: tracks of the same generator with another seed, and
+- ``andi_datasets``: 1000 tracks made by andi-datasets' ``challenge_theory_dataset`` (task 1
+  tracks for alpha, task 2 tracks for the model, as in the AnDi challenge), produced in the
+  benchmark's own venv (``benchmarks/_andi_env.py``; andi-datasets never enters the package).
+
+FBM maximum likelihood and the TAMSD log-log fit are the non-learned alpha references.
+
+Run (heavy: nice it)::
+
+    nice .venv/bin/python benchmarks/learn_andi.py --train-sizes 1000 --seeds 1
+    nice .venv/bin/python benchmarks/learn_andi.py --train-sizes 1000,10000 --stem learn_andi_large
+
+Writes ``benchmarks/results/<stem>.md``, ``.json`` and ``.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+CACHE = HERE / ".cache"
+RESULTS = HERE / "results"
+
+
+def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
+    """Task-1 (alpha) and task-2 (model) test tracks from andi-datasets, cached as .npz."""
+    from _andi_env import ANDI_MODEL_NAMES, run_in_andi_env
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"andi_datasets_test_d{dim}_L{length}_n{n}_seed{seed}.npz"
+    if path.exists():
+        return path
+    # min_T = length, max_T = length + 1: andi-datasets draws the cut length with
+    # randint(min_T, max_T), so every track keeps exactly `length` points.
+    code = f"""
+    import numpy as np
+    import andi_datasets.datasets_challenge as dc
+    np.random.seed({int(seed)})
+    n, T, d = {int(n)}, {int(length)}, {int(dim)}
+    X1, Y1, X2, Y2, X3, Y3 = dc.challenge_theory_dataset(
+        N=n, min_T=T, max_T=T + 1, tasks=[1, 2], dimensions=[d], return_noise=False)
+    def arr(X):
+        return np.asarray(X[d - 1], dtype=float).reshape(n, d, T).transpose(0, 2, 1)
+    np.savez(OUT, X_alpha=arr(X1), alpha=np.asarray(Y1[d - 1], dtype=float).ravel(),
+             X_model=arr(X2), model=np.asarray(Y2[d - 1], dtype=float).ravel().astype(int))
+    """
+    data = run_in_andi_env(code)
+    model = np.asarray(ANDI_MODEL_NAMES)[data.pop("model")]
+    np.savez(path, **data, model=model.astype("U4"))
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dim", type=int, default=2)
+    ap.add_argument("--length", type=int, default=100)
+    ap.add_argument("--train-sizes", default="1000")
+    ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--representations", default="wavelet,features,trajectory")
+    ap.add_argument("--n-test", type=int, default=1000)
+    ap.add_argument("--test-seed", type=int, default=20261123)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stem", default="learn_andi")
+    ap.add_argument("--params", default="{}", help="JSON {representation: {estimator params}}")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from sptmotion.cli.learn import andi_report, run_andi_benchmark
+
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    andi_file = andi_datasets_test_sets(args.n_test, args.length, args.dim, args.test_seed)
+    print(f"andi-datasets test sets: {andi_file} ({time.time() - t0:.0f} s)", flush=True)
+    res = run_andi_benchmark(
+        args.dim,
+        args.length,
+        tuple(int(s) for s in args.train_sizes.split(",")),
+        args.seeds,
+        tuple(args.representations.split(",")),
+        args.n_test,
+        andi_file,
+        estimator_params=json.loads(args.params),
+        n_threads=args.threads,
+        verbose=args.verbose,
+        log=lambda s: print(s, flush=True),
+    )
+    res["settings"]["wall_s"] = time.time() - t0
+    res["settings"]["test_seed_andi_datasets"] = args.test_seed
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.stem}.json").write_text(json.dumps(res, indent=1))
+    andi_report(res, RESULTS / f"{args.stem}.md", RESULTS / f"{args.stem}.png")
+    print(f"wrote {RESULTS / args.stem}.md/.json/.png in {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

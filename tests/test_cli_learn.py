@@ -1,0 +1,152 @@
+"""CLI of the learning stage: `sptmotion train` / `sptmotion predict` round trip and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sptmotion.cli import main
+from sptmotion.datasets.tables import tracks_to_table
+from sptmotion.motion import MODELS
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """Training table (2D FBM, 40 points, alpha and model columns) and a tracks table."""
+    d = tmp_path_factory.mktemp("cli_learn")
+    rng = np.random.default_rng(11)
+    alphas = np.repeat(np.linspace(0.4, 1.6, 6), 6)
+    X = np.concatenate(
+        [MODELS["fbm"](alpha=a, D=1.0).sample(1, 39, 2, 1.0, rng)[0] for a in alphas]
+    )
+    model = np.where(alphas < 1, "sub", "super")
+    tracks_to_table(X, labels={"alpha": alphas, "model": model}).to_csv(
+        d / "train.csv", index=False
+    )
+    tracks_to_table(X[:5]).to_csv(d / "tracks.csv", index=False)
+    pd.DataFrame({"particle": np.arange(len(X)), "model": model}).to_csv(
+        d / "labels.csv", index=False
+    )
+    return d
+
+
+FAST = ["--n-models", "1", "--max-epochs", "2", "--quiet", "--device", "cpu"]
+
+
+def test_train_predict_alpha_round_trip(tables):
+    d = tables
+    model = d / "alpha.sptm"
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "alpha",
+                "--representation",
+                "wavelet",
+                "--train",
+                str(d / "train.csv"),
+                "-o",
+                str(model),
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    out = d / "pred_alpha.csv"
+    assert main(["predict", str(model), str(d / "tracks.csv"), "-o", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["particle", "alpha", "alpha_std"]
+    assert list(pred["particle"]) == [0, 1, 2, 3, 4]
+    assert np.all(np.isfinite(pred["alpha"])) and np.all(pred["alpha_std"] > 0)
+
+
+def test_train_predict_model_with_label_file(tables):
+    d = tables
+    tab = pd.read_csv(d / "train.csv").drop(columns=["model", "alpha"])
+    tab.to_csv(d / "train_nolabels.csv", index=False)
+    model = d / "model.sptm"
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "model",
+                "--representation",
+                "features",
+                "--train",
+                str(d / "train_nolabels.csv"),
+                "--labels",
+                str(d / "labels.csv"),
+                "-o",
+                str(model),
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    out = d / "pred_model.csv"
+    assert main(["predict", str(model), str(d / "tracks.csv"), "-o", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["particle", "model", "p_sub", "p_super"]
+    np.testing.assert_allclose(pred[["p_sub", "p_super"]].sum(axis=1), 1.0, rtol=1e-9)
+
+
+def test_bad_input_gives_one_line_error_and_no_output(tables, tmp_path, capsys):
+    d = tables
+    tab = pd.read_csv(d / "train.csv").drop(columns=["alpha"])
+    tab.to_csv(tmp_path / "noalpha.csv", index=False)
+    out = tmp_path / "m.sptm"
+    # missing label column
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "alpha",
+                "--train",
+                str(tmp_path / "noalpha.csv"),
+                "-o",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "alpha" in err and "\n" not in err
+    assert not out.exists()
+    # tracks shorter than 20 points
+    short = pd.read_csv(d / "train.csv")
+    short[short["frame"] < 15].to_csv(tmp_path / "short.csv", index=False)
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "alpha",
+                "--train",
+                str(tmp_path / "short.csv"),
+                "-o",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 1
+    )
+    assert "at least 20 points" in capsys.readouterr().err
+    assert not out.exists()
+    # unreadable model file
+    junk = tmp_path / "junk.sptm"
+    junk.write_text("nonsense")
+    pred = tmp_path / "p.csv"
+    assert main(["predict", str(junk), str(d / "tracks.csv"), "-o", str(pred)]) == 1
+    assert "not an sptmotion model" in capsys.readouterr().err
+    assert not pred.exists()
+    # unknown task
+    assert (
+        main(["train", "--task", "speed", "--train", str(d / "train.csv"), "-o", str(out), *FAST])
+        == 1
+    )
+    assert not out.exists()

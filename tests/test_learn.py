@@ -1,0 +1,176 @@
+"""Tests of the learners (sptmotion.learn): estimator contract, save/load, determinism, learnability.
+
+The training runs are tiny (a few epochs, one network) so the file stays fast on 2 CPU cores;
+the learnability checks use physically well-separated classes (BM vs strongly superdiffusive
+FBM) and a wide range of exponents, where any working learner must succeed.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+
+from sptmotion.learn import AlphaRegressor, ModelClassifier, load
+from sptmotion.motion import MODELS
+
+FAST = {"n_models": 1, "max_epochs": 3, "patience": 2, "n_threads": 1}
+
+
+def _fbm(alphas, n_each, n_points, dim, rng):
+    """FBM tracks, ``n_each`` per exponent, with their exponents."""
+    X = [
+        MODELS["fbm"](alpha=a, D=1.0).sample(n_each, n_points - 1, dim, 1.0, rng)[0] for a in alphas
+    ]
+    return np.concatenate(X), np.repeat(np.asarray(alphas, float), n_each)
+
+
+def _bm_vs_fbm(n, n_points, rng, alpha=1.8):
+    Xb, _ = MODELS["bm"](D=1.0).sample(n, n_points - 1, 2, 1.0, rng)
+    Xf, _ = MODELS["fbm"](alpha=alpha, D=1.0).sample(n, n_points - 1, 2, 1.0, rng)
+    return np.concatenate([Xb, Xf]), np.array(["bm"] * n + ["fbm"] * n)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    rng = np.random.default_rng(1)
+    X, a = _fbm(np.linspace(0.3, 1.7, 8), 8, 30, 2, rng)
+    m = np.where(a > 1, "super", "sub")
+    return X, a, m
+
+
+def test_init_only_stores_and_clone():
+    est = AlphaRegressor("trajectory", n_models=2, random_state=3)
+    params = est.get_params()
+    assert (
+        params["representation"] == "trajectory"
+        and params["n_models"] == 2
+        and params["random_state"] == 3
+    )
+    c = clone(ModelClassifier("features", max_epochs=5))
+    assert c.get_params()["max_epochs"] == 5
+    # nothing is validated in __init__ (scikit-learn contract), everything in fit
+    bad = AlphaRegressor("nonsense")
+    with pytest.raises(ValueError, match="representation"):
+        bad.fit(np.zeros((12, 30, 2)), np.zeros(12))
+
+
+@pytest.mark.parametrize("rep", ["wavelet", "features", "trajectory"])
+def test_fit_predict_shapes_and_save_load(rep, small_data, tmp_path):
+    X, a, m = small_data
+    reg = AlphaRegressor(rep, random_state=0, **FAST).fit(X, a)
+    mu, sd = reg.predict(X[:5], return_std=True)
+    assert mu.shape == (5,) and sd.shape == (5,) and np.all(sd > 0)
+    clf = ModelClassifier(rep, random_state=0, **FAST).fit(X, m)
+    p = clf.predict_proba(X[:5])
+    assert p.shape == (5, 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    assert set(clf.predict(X[:5])) <= {"sub", "super"}
+    # mixed lengths >= 20 in one call (list input)
+    mixed = [X[0][:20], X[1], X[2][:25]]
+    assert reg.predict(mixed).shape == (3,)
+    # save/load: one file, a zip of .npy arrays (no pickle), identical predictions
+    for est, out in ((reg, reg.predict(X, return_std=True)), (clf, clf.predict_proba(X))):
+        path = tmp_path / f"{rep}.sptm"
+        est.save(path)
+        with zipfile.ZipFile(path) as z:
+            assert all(name.endswith(".npy") for name in z.namelist())
+        back = load(path)
+        assert type(back) is type(est) and back.get_params()["representation"] == rep
+        again = (
+            back.predict(X, return_std=True)
+            if isinstance(back, AlphaRegressor)
+            else back.predict_proba(X)
+        )
+        np.testing.assert_array_equal(np.asarray(again), np.asarray(out))
+
+
+@pytest.mark.parametrize("rep", ["wavelet", "trajectory"])
+def test_networks_read_any_dim(rep):
+    """The networks share one trunk across coordinates: a model fitted in 2D reads 1D and 3D."""
+    rng = np.random.default_rng(2)
+    X, a = _fbm([0.5, 1.5], 8, 24, 2, rng)
+    reg = AlphaRegressor(rep, random_state=0, **FAST).fit(X, a)
+    for dim in (1, 3):
+        X_d, _ = _fbm([1.0], 3, 40, dim, rng)
+        assert reg.predict(X_d).shape == (3,)
+    X1, a1 = _fbm([0.5, 1.5], 8, 24, 1, rng)
+    assert AlphaRegressor(rep, random_state=0, **FAST).fit(X1, a1).predict(X1[:2]).shape == (2,)
+
+
+def test_bad_input():
+    rng = np.random.default_rng(3)
+    X, a = _fbm([0.5, 1.5], 8, 30, 2, rng)
+    with pytest.raises(ValueError, match="at least 20 points"):
+        AlphaRegressor(**FAST).fit(X[:, :15], a)
+    with pytest.raises(ValueError, match="values for"):
+        AlphaRegressor(**FAST).fit(X, a[:-1])
+    with pytest.raises(ValueError, match="two classes"):
+        ModelClassifier(**FAST).fit(X, np.array(["fbm"] * len(X)))
+    bad = X.copy()
+    bad[0, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        AlphaRegressor(**FAST).fit(bad, a)
+    with pytest.raises(ValueError, match="same spatial dimension"):
+        AlphaRegressor(**FAST).fit([X[0], X[1][:, :1]] * 6, a[:12])
+
+
+def test_unreadable_model_file(tmp_path):
+    p = tmp_path / "junk.sptm"
+    p.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not an sptmotion model"):
+        load(p)
+    with pytest.raises(ValueError, match="no such file"):
+        load(tmp_path / "missing.sptm")
+
+
+def test_random_state_makes_cpu_runs_repeatable(small_data):
+    X, a, _ = small_data
+    p1 = AlphaRegressor("wavelet", random_state=7, **FAST).fit(X, a).predict(X, return_std=True)
+    p2 = AlphaRegressor("wavelet", random_state=7, **FAST).fit(X, a).predict(X, return_std=True)
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_cross_val_score_works(small_data):
+    X, _, m = small_data
+    scores = cross_val_score(ModelClassifier("features", random_state=0, n_threads=1), X, m, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_classifier_separates_bm_from_superdiffusive_fbm():
+    """BM (alpha = 1, independent increments) vs FBM alpha = 1.8 (increment correlation
+    2^(alpha-1) - 1 = 0.74 at lag 1): 40-point tracks are separable almost surely. With 200
+    test tracks, an accuracy of 0.9 is > 4 binomial standard deviations (sqrt(0.9*0.1/200)
+    = 0.021) below the ~0.99 a working learner reaches, so the check is not flaky."""
+    rng = np.random.default_rng(4)
+    X, y = _bm_vs_fbm(80, 40, rng)
+    Xt, yt = _bm_vs_fbm(100, 40, rng)
+    clf = ModelClassifier(
+        "wavelet", n_models=1, max_epochs=6, patience=3, batch_size=16, random_state=0, n_threads=1
+    )
+    clf.fit(X, y)
+    assert clf.score(Xt, yt) >= 0.9
+    # calibrated probabilities: the mean predicted probability of the true class is close to
+    # the accuracy (within the same 4-sigma margin)
+    p_true = clf.predict_proba(Xt)[np.arange(len(yt)), np.searchsorted(clf.classes_, yt)]
+    assert abs(p_true.mean() - clf.score(Xt, yt)) < 0.1
+
+
+def test_regressor_tracks_alpha_with_uncertainty():
+    """FBM exponents 0.2-1.8 on 40-point tracks: the MLE has sd ~0.1-0.15 at this length, so
+    a learner must correlate strongly with the truth (r > 0.8 leaves wide room for the
+    few-epoch training), and the calibrated std must be of the size of the actual errors
+    (rms z-score between 0.5 and 2 over 160 test tracks: its sampling sd is ~0.1)."""
+    rng = np.random.default_rng(5)
+    X, a = _fbm(np.linspace(0.2, 1.8, 16), 15, 40, 2, rng)
+    Xt, at = _fbm(np.linspace(0.25, 1.75, 16), 10, 40, 2, rng)
+    reg = AlphaRegressor(
+        "wavelet", n_models=1, max_epochs=8, patience=3, batch_size=16, random_state=0, n_threads=1
+    )
+    mu, sd = reg.fit(X, a).predict(Xt, return_std=True)
+    assert np.corrcoef(mu, at)[0, 1] > 0.8
+    z = (mu - at) / sd
+    assert 0.5 < np.sqrt(np.mean(z**2)) < 2.0
