@@ -62,6 +62,8 @@ MOVE_NAMES = (
 )
 TARGET_ACCEPT = 0.3
 _LOG2PI = math.log(2.0 * math.pi)
+#: Positions or PSF widths beyond this (µm) put an emitter far outside any ROI.
+_FAR = 1.0e6
 
 
 @njit(cache=True)
@@ -80,6 +82,13 @@ def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
     s = gl_sigma(z, psf_par[0], psf_par[1])
     ex[:] = 0.0
     ey[:] = 0.0
+    if not (abs(x) < _FAR and abs(y) < _FAR and s < _FAR):
+        # far outside the ROI (or not finite): no photons, and no integer overflow of pixel indices
+        rng_xy[0] = 0
+        rng_xy[1] = 0
+        rng_xy[2] = 0
+        rng_xy[3] = 0
+        return
     c_lo, c_hi = pixel_fractions_1d(x, s, pixel_size, 0, ex.shape[0], ex)
     r_lo, r_hi = pixel_fractions_1d(y, s, pixel_size, 0, ey.shape[0], ey)
     rng_xy[0] = c_lo

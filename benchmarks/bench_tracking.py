@@ -1,0 +1,438 @@
+"""Benchmark of the Bayesian tracker against the modular (detect-localize-link) baseline.
+
+Acceptance points of issue 4, measured on movies rendered with the reference parameters of
+Hendrix, Xu & Pressé (2025) (``optics.preset("hendrix2025")``: 32x32 pixels of 133 nm, 50 frames,
+33 ms frame period, 30 ms exposure, EMCCD Gamma G = 350, F = 1e5 /µm²/s, H = 1e4 /s, motion
+blur from K = 10 sub-frame positions per exposure):
+
+1. coverage: fraction of the true in-frame lateral positions (exposure-averaged, per coordinate)
+   inside the 98% credible interval, over 17 trajectories (10 BM with D from 0.05 to 1 µm²/s,
+   DBM, FBM alpha 0.5 and 1.5, SBM, CTRW, ATTM, LW);
+2. precision: RMS lateral error of the posterior mean of slow particles (BM, D < 0.1 µm²/s)
+   relative to the Cramér-Rao bound of the same blurred PSF and EMCCD (excess-noise factor 2),
+   and the same ratio for the modular tracker;
+3. D: the 98% credible interval of D contains the truth in >= 9 of the 10 BM movies;
+4. speed: 6000 iterations on one 50-frame 32x32 movie under ``taskset -c 0`` for (M, K) = (1, 1),
+   (1, 5), (3, 1).
+
+Run (from the repository root)::
+
+    nice .venv/bin/python benchmarks/bench_tracking.py --iterations 3000 --chains 2
+    .venv/bin/python benchmarks/bench_tracking.py --speed        # the timing part only
+
+Results go to ``benchmarks/results/tracking.{md,json}`` (and ``tracking_speed.{md,json}``); the
+JSON is rewritten after every movie so a partial run keeps its numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sptmotion import optics
+from sptmotion.motion import MODELS
+from sptmotion.tracking import track_bayes, track_modular
+
+RESULTS = Path(__file__).parent / "results"
+N_FRAMES = 50
+
+
+def trajectories() -> list[tuple[str, str, dict]]:
+    """(label, model name, parameters) of the benchmark trajectories."""
+    out = [(f"BM D={D:.3g}", "bm", {"D": float(D)}) for D in np.geomspace(0.05, 1.0, 10)]
+    out += [
+        ("DBM D=0.1 v=1", "dbm", {"D": 0.1, "v": (1.0, 0.5, 0.0)}),
+        ("FBM a=0.5 D=0.1", "fbm", {"alpha": 0.5, "D": 0.1}),
+        ("FBM a=1.5 D=0.5", "fbm", {"alpha": 1.5, "D": 0.5}),
+        ("SBM a=0.5 D=0.2", "sbm", {"alpha": 0.5, "D": 0.2}),
+        ("CTRW a=0.6 D=0.5", "ctrw", {"alpha": 0.6, "D": 0.5, "tau0": 0.01}),
+        ("ATTM a=0.6 D=0.5", "attm", {"alpha": 0.6, "D": 0.5, "tau0": 0.01}),
+        ("LW a=1.5 v=1", "lw", {"alpha": 1.5, "v": 1.0, "tau0": 0.01}),
+    ]
+    return out
+
+
+def make_movie(setup, model: str, params: dict, rng: np.random.Generator, n_frames: int = N_FRAMES):
+    """Render one movie: 3D track on the fine grid (K = setup.subframes) starting near the ROI centre."""
+    times = setup.fine_times(n_frames)
+    X, _ = MODELS[model](**params).sample(1, len(times) - 1, dim=3, times=times, rng=rng)
+    w, h = setup.roi_size
+    start = np.array([w / 2, h / 2, 0.0]) + np.array([0.3, 0.3, 0.2]) * rng.uniform(-1, 1, 3)
+    fine = X + start
+    movie = optics.render(fine, setup, rng=rng, allow_outside=True)
+    K = setup.subframes
+    exposure_mean = np.einsum("nka,k->na", fine[0].reshape(n_frames, K, 3), setup.weights)
+    return movie, fine, exposure_mean
+
+
+def crb_lateral(fine: np.ndarray, setup) -> np.ndarray:
+    """Cramér-Rao bound (µm, per lateral axis, RMS of x and y) of each frame's lateral position.
+
+    Fisher information of a common lateral shift of the K sub-frame positions of one frame, with
+    z, F and H known: ``I_xx = sum_pixels (du/dx)^2 beta / (2 u)`` (EMCCD, excess-noise factor 2),
+    du/dx by central differences of the exact pixel-integrated expected photons.
+    """
+    qe = setup.camera.qe
+    h = 1e-4
+    info = []
+    for axis in (0, 1):
+        dp = fine.copy()
+        dm = fine.copy()
+        dp[..., axis] += h
+        dm[..., axis] -= h
+        du = (
+            optics.expected_photons(dp, setup, allow_outside=True)
+            - optics.expected_photons(dm, setup, allow_outside=True)
+        ) / (2 * h)
+        u = optics.expected_photons(fine, setup, allow_outside=True)
+        info.append(np.sum(du**2 * qe / (2 * u), axis=(1, 2)))
+    info = np.array(info)
+    with np.errstate(divide="ignore"):
+        return np.sqrt(0.5 * (1 / info[0] + 1 / info[1]))
+
+
+def in_roi(pos: np.ndarray, setup) -> np.ndarray:
+    w, h = setup.roi_size
+    return (pos[:, 0] >= 0) & (pos[:, 0] <= w) & (pos[:, 1] >= 0) & (pos[:, 1] <= h)
+
+
+def run_movie(label, model, params, seed, args, setup):
+    rng = np.random.default_rng(seed)
+    movie, fine, truth = make_movie(setup, model, params, rng)
+    track_setup = setup.replace(subframes=1)
+    inside = in_roi(truth, setup)
+    t0 = time.perf_counter()
+    post = track_bayes(
+        movie,
+        track_setup,
+        n_iterations=args.iterations,
+        n_chains=args.chains,
+        seed=seed,
+        subframes=args.K,
+    )
+    t_bayes = time.perf_counter() - t0
+    mean = post.mean_track()[0]
+    lo, hi = post.credible_interval(0.98)
+    lo, hi = lo[0], hi[0]
+    cov = (truth[:, :2] >= lo[:, :2]) & (truth[:, :2] <= hi[:, :2])
+    err = mean[:, :2] - truth[:, :2]
+    crb = crb_lateral(fine, setup)
+    diag = post.diagnostics()
+    Ds = post.D_summary(0.98)
+    res = {
+        "label": label,
+        "model": model,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        "seed": seed,
+        "n_in_frame": int(inside.sum()),
+        "bayes": {
+            "covered_coords": int(cov[inside].sum()),
+            "n_coords": int(2 * inside.sum()),
+            "covered_joint": int(cov[inside].all(axis=1).sum()),
+            "rmse_lateral": float(np.sqrt(np.mean(err[inside] ** 2))),
+            "mean_ci_width": float(np.mean((hi - lo)[inside, :2])),
+            "D": Ds,
+            "rhat_max_positions": diag["positions"]["rhat"],
+            "ess_min_positions": diag["positions"]["ess"],
+            "rhat_D": diag["D"]["rhat"],
+            "ess_D": diag["D"]["ess"],
+            "acceptance": {
+                k: float(np.mean(v)) for k, v in post.acceptance.items() if np.all(np.isfinite(v))
+            },
+            "mean_log_probabilities": post.mean_log_probabilities(),
+            "seconds": t_bayes,
+        },
+        "crb_rms": float(np.sqrt(np.mean(crb[inside] ** 2))) if inside.any() else None,
+    }
+    # modular baseline on the same movie
+    t0 = time.perf_counter()
+    tab = track_modular(movie, track_setup, ci=0.98)
+    t_mod = time.perf_counter() - t0
+    if len(tab):
+        # keep the longest track (the movie has one emitter)
+        best = tab.groupby("particle").size().idxmax()
+        tab = tab[tab["particle"] == best]
+        fr = tab["frame"].to_numpy()
+        ok = inside[fr]
+        tr = truth[fr]
+        e = tab[["x", "y"]].to_numpy() - tr[:, :2]
+        cv = (tr[:, 0] >= tab["x_lo"].to_numpy()) & (tr[:, 0] <= tab["x_hi"].to_numpy())
+        cvy = (tr[:, 1] >= tab["y_lo"].to_numpy()) & (tr[:, 1] <= tab["y_hi"].to_numpy())
+        res["modular"] = {
+            "n_frames_tracked": int(len(tab)),
+            "n_in_frame_tracked": int(ok.sum()),
+            "covered_coords": int(cv[ok].sum() + cvy[ok].sum()),
+            "n_coords": int(2 * ok.sum()),
+            "rmse_lateral": float(np.sqrt(np.mean(e[ok] ** 2))) if ok.any() else None,
+            "crb_rms_tracked": float(np.sqrt(np.mean(crb[fr][ok] ** 2))) if ok.any() else None,
+            "seconds": t_mod,
+        }
+    else:
+        res["modular"] = {
+            "n_frames_tracked": 0,
+            "n_in_frame_tracked": 0,
+            "covered_coords": 0,
+            "n_coords": 0,
+        }
+    return res
+
+
+def summarize(rows: list[dict], args) -> dict:
+    cov = sum(r["bayes"]["covered_coords"] for r in rows)
+    n = sum(r["bayes"]["n_coords"] for r in rows)
+    joint = sum(r["bayes"]["covered_joint"] for r in rows)
+    nf = sum(r["n_in_frame"] for r in rows)
+    mcov = sum(r["modular"]["covered_coords"] for r in rows)
+    mn = sum(r["modular"]["n_coords"] for r in rows)
+    bm = [r for r in rows if r["model"] == "bm"]
+    d_in = sum(r["bayes"]["D"]["lo"] <= r["params"]["D"] <= r["bayes"]["D"]["hi"] for r in bm)
+    slow = [r for r in bm if r["params"]["D"] < 0.1]
+    prec = {}
+    if slow:
+        b = np.sqrt(np.mean([r["bayes"]["rmse_lateral"] ** 2 for r in slow]))
+        c = np.sqrt(np.mean([r["crb_rms"] ** 2 for r in slow]))
+        ms = [r for r in slow if r["modular"].get("rmse_lateral") is not None]
+        m = (
+            np.sqrt(np.mean([r["modular"]["rmse_lateral"] ** 2 for r in ms]))
+            if ms
+            else float("nan")
+        )
+        mc = (
+            np.sqrt(np.mean([r["modular"]["crb_rms_tracked"] ** 2 for r in ms]))
+            if ms
+            else float("nan")
+        )
+        prec = {
+            "bayes_rmse": float(b),
+            "crb": float(c),
+            "bayes_over_crb": float(b / c),
+            "modular_rmse": float(m),
+            "modular_crb_tracked": float(mc),
+            "modular_over_crb": float(m / mc),
+        }
+    return {
+        "n_movies": len(rows),
+        "coverage": {
+            "covered": cov,
+            "n": n,
+            "fraction": cov / n if n else None,
+            "joint_covered": joint,
+            "joint_n": nf,
+        },
+        "modular_coverage": {"covered": mcov, "n": mn, "fraction": mcov / mn if mn else None},
+        "D": {"contained": int(d_in), "n": len(bm)},
+        "precision_slow": prec,
+        "iterations": args.iterations,
+        "chains": args.chains,
+        "K_model": args.K,
+    }
+
+
+def write_results(rows, args, setup, t_start):
+    summ = summarize(rows, args)
+    meta = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_1min": os.getloadavg()[0],
+        "wall_seconds": time.perf_counter() - t_start,
+        "setup": setup.to_dict(),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tracking.json").write_text(
+        json.dumps({"summary": summ, "movies": rows, "meta": meta}, indent=2, default=str)
+    )
+    c = summ["coverage"]
+    lines = [
+        "# Bayesian tracker vs modular tracker (issue 4)",
+        "",
+        f"Movies: preset `hendrix2025` (32x32 px, {N_FRAMES} frames, K = 10 motion blur in the rendering), one emitter.",
+        f"Bayesian tracker: {args.iterations} iterations x {args.chains} chains, model K = {args.K}, burn-in half,",
+        "start from the brightest pixels. Modular: trackpy + ML refinement (EMCCD Gamma) + laptrack.",
+        f"Truth = exposure-averaged true position. Wall time {meta['wall_seconds']:.0f} s, load average {meta['load_average_1min']:.1f} (shared CPU).",
+        "",
+        "## Summary",
+        "",
+        f"- **Coverage** (per lateral coordinate, in-frame, 98% CI): {c['covered']}/{c['n']} = {100 * (c['fraction'] or 0):.2f}% "
+        f"(target >= 98%); both x and y inside: {c['joint_covered']}/{c['joint_n']}.",
+    ]
+    mc = summ["modular_coverage"]
+    if mc["n"]:
+        lines.append(
+            f"- Modular 98% Fisher confidence intervals: {mc['covered']}/{mc['n']} = {100 * mc['fraction']:.2f}% (tracked in-frame coordinates only)."
+        )
+    d = summ["D"]
+    lines.append(
+        f"- **D**: 98% credible interval contains the true D in {d['contained']}/{d['n']} BM movies (target >= 9/10)."
+    )
+    p = summ["precision_slow"]
+    if p:
+        lines.append(
+            f"- **Precision** (BM, D < 0.1 µm²/s): Bayesian RMS lateral error {1000 * p['bayes_rmse']:.1f} nm = "
+            f"{p['bayes_over_crb']:.2f} x CRB ({1000 * p['crb']:.1f} nm; target <= 1.5); modular "
+            f"{1000 * p['modular_rmse']:.1f} nm = {p['modular_over_crb']:.2f} x CRB on its tracked frames."
+        )
+    lines += [
+        "",
+        "## Per movie",
+        "",
+        "| trajectory | in-frame | Bayes covered | Bayes RMSE (nm) | CRB (nm) | D 98% CI | R-hat max (pos) | ESS min (pos) | s | modular covered | modular RMSE (nm) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        b = r["bayes"]
+        m = r["modular"]
+        crb = f"{1000 * r['crb_rms']:.1f}" if r["crb_rms"] is not None else "-"
+        mr = f"{1000 * m['rmse_lateral']:.1f}" if m.get("rmse_lateral") is not None else "-"
+        lines.append(
+            f"| {r['label']} | {r['n_in_frame']} | {b['covered_coords']}/{b['n_coords']} | {1000 * b['rmse_lateral']:.1f} | {crb} | "
+            f"[{b['D']['lo']:.3g}, {b['D']['hi']:.3g}] (mean {b['D']['mean']:.3g}) | {b['rhat_max_positions']:.3f} | "
+            f"{b['ess_min_positions']:.0f} | {b['seconds']:.0f} | {m['covered_coords']}/{m['n_coords']} | {mr} |"
+        )
+    lines += [
+        "",
+        f"Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py --iterations {args.iterations} --chains {args.chains}`",
+        "",
+    ]
+    (RESULTS / "tracking.md").write_text("\n".join(lines))
+    return summ
+
+
+def speed_one(args) -> None:
+    """One timed run (called in a subprocess under taskset)."""
+    setup = optics.preset("hendrix2025")
+    rng = np.random.default_rng(7)
+    movies = []
+    for _ in range(args.M):
+        movies.append(make_movie(setup, "bm", {"D": 0.1}, rng)[1])
+    fine = np.concatenate(movies, axis=0)
+    movie = optics.render(fine, setup, rng=rng, allow_outside=True)
+    ts = setup.replace(subframes=1)
+    track_bayes(
+        movie, ts, n_iterations=4, n_chains=1, seed=0, subframes=args.K, n_emitters=args.M
+    )  # compile
+    t0 = time.perf_counter()
+    post = track_bayes(
+        movie,
+        ts,
+        n_iterations=args.iterations,
+        n_chains=1,
+        seed=0,
+        subframes=args.K,
+        n_emitters=args.M,
+    )
+    dt = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "M": args.M,
+                "K": args.K,
+                "iterations": args.iterations,
+                "seconds": dt,
+                "acceptance": {k: float(v[0]) for k, v in post.acceptance.items()},
+            }
+        )
+    )
+
+
+def speed(args) -> None:
+    rows = []
+    for M, K in ((1, 1), (1, 5), (3, 1)):
+        cmd = [
+            "taskset",
+            "-c",
+            "0",
+            sys.executable,
+            __file__,
+            "--speed-one",
+            "--M",
+            str(M),
+            "--K",
+            str(K),
+            "--iterations",
+            str(args.iterations),
+        ]
+        load = os.getloadavg()[0]
+        out = (
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        r = json.loads(out)
+        r["load_average_1min_before"] = load
+        rows.append(r)
+        print(r, flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tracking_speed.json").write_text(json.dumps(rows, indent=2))
+    lines = [
+        "# Speed of the Bayesian tracker (issue 4)",
+        "",
+        f"One chain of {args.iterations} iterations (sweeps) on a 50-frame 32x32 movie (preset hendrix2025), "
+        "pinned to one core with `taskset -c 0`, numba compiled beforehand. The machine (2 cores) was shared "
+        "with other jobs: the load average is given.",
+        "",
+        "| M emitters | K sub-frames | seconds | target | load average |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        tgt = "<= 120 s" if (r["M"], r["K"]) == (1, 1) else "(reported)"
+        lines.append(
+            f"| {r['M']} | {r['K']} | {r['seconds']:.1f} | {tgt} | {r['load_average_1min_before']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/bench_tracking.py --speed --iterations {args.iterations}`",
+        "",
+    ]
+    (RESULTS / "tracking_speed.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--iterations", type=int, default=3000)
+    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--K", type=int, default=1, help="sub-frame points of the tracking model")
+    ap.add_argument("--M", type=int, default=1)
+    ap.add_argument(
+        "--only", type=str, default=None, help="comma-separated indices of trajectories to run"
+    )
+    ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--speed-one", action="store_true")
+    args = ap.parse_args()
+    if args.speed_one:
+        speed_one(args)
+        return
+    if args.speed:
+        speed(args)
+        return
+    setup = optics.preset("hendrix2025")
+    trajs = trajectories()
+    idx = range(len(trajs)) if args.only is None else [int(i) for i in args.only.split(",")]
+    rows = []
+    t_start = time.perf_counter()
+    for i in idx:
+        label, model, params = trajs[i]
+        r = run_movie(label, model, params, 1000 + i, args, setup)
+        rows.append(r)
+        b = r["bayes"]
+        print(
+            f"{label}: covered {b['covered_coords']}/{b['n_coords']}, rmse {1000 * b['rmse_lateral']:.1f} nm, "
+            f"D [{b['D']['lo']:.3g}, {b['D']['hi']:.3g}], rhat {b['rhat_max_positions']:.3f}, {b['seconds']:.0f} s; "
+            f"modular {r['modular']['covered_coords']}/{r['modular']['n_coords']}",
+            flush=True,
+        )
+        write_results(rows, args, setup, t_start)
+    print(json.dumps(summarize(rows, args), indent=2))
+
+
+if __name__ == "__main__":
+    main()
