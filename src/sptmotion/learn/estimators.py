@@ -375,7 +375,7 @@ class _TrackLearner(BaseEstimator):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     # -- targets (task-specific) ---------------------------------------------------------
-    def _encode_y(self, y, n: int) -> np.ndarray:
+    def _encode_y(self, y, n: int, refit: bool = True) -> np.ndarray:
         raise NotImplementedError
 
     def _n_out(self) -> int:
@@ -456,17 +456,25 @@ class _TrackLearner(BaseEstimator):
         return WADNet(self._n_out())
 
     def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
-        device = _resolve_device(self.device)
         if self.representation == "wavelet":
             self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
+        self.nets_ = None
+        self.history_ = self._train_nets(groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs))
+        self.net_name_ = "scalogram_cnn" if self.representation == "wavelet" else "wadnet"
+        self.net_config_ = dict(self.nets_[0].config)
+
+    def _train_nets(self, groups, y_enc, tr, va, rng, learning_rate: float, max_epochs: int) -> list[dict]:
+        """Train new networks (``nets_`` is None) or continue training them; calibrate on ``va``."""
+        device = _resolve_device(self.device)
         src_tr = self._make_source(groups, tr, bool(self.augment))
         src_va = self._make_source(groups, va, False)
         y_fit = self._y_fit(y_enc, tr)
-        seeds = rng.integers(0, 2**31 - 1, size=int(self.n_models))
-        self.nets_, self.history_ = [], []
+        n_nets = int(self.n_models) if self.nets_ is None else len(self.nets_)
+        seeds = rng.integers(0, 2**31 - 1, size=n_nets)
+        nets, history = [], []
         for k, seed in enumerate(seeds):
             with torch_context(int(seed), self.n_threads):
-                net = self._new_net(device)
+                net = self._new_net(device) if self.nets_ is None else self.nets_[k]
                 hist = train_net(
                     net,
                     self._task,
@@ -474,23 +482,75 @@ class _TrackLearner(BaseEstimator):
                     y_fit[tr],
                     src_va,
                     y_fit[va],
-                    max_epochs=int(self.max_epochs),
+                    max_epochs=max_epochs,
                     patience=int(self.patience),
                     batch_size=int(self.batch_size),
-                    learning_rate=float(self.learning_rate),
+                    learning_rate=learning_rate,
                     weight_decay=float(self.weight_decay),
                     rng=np.random.default_rng(int(seed)),
                     device=device,
                     verbose=bool(self.verbose),
                     desc=f"{self.representation} {self._task} net {k + 1}/{len(seeds)}",
                 )
-            self.nets_.append(net.cpu().eval())
-            self.history_.append(hist)
-        self.net_name_ = "scalogram_cnn" if self.representation == "wavelet" else "wadnet"
-        self.net_config_ = dict(self.nets_[0].config)
+            nets.append(net.cpu().eval())
+            history.append(hist)
+        self.nets_ = nets
         with torch_context(None, self.n_threads):
             outs = [predict_net(net, src_va, len(va), self._n_out()) for net in self.nets_]
         self._calibrate_torch(outs, y_enc[va])
+        return history
+
+    def fine_tune(
+        self,
+        X,
+        y,
+        *,
+        learning_rate: float | None = None,
+        max_epochs: int | None = None,
+        data_description: str | None = None,
+    ):
+        """Continue training the fitted networks on new tracks (transfer learning).
+
+        The networks, the scalogram normalization and (for alpha) the target scaling are
+        kept; the networks are trained further on ``X, y`` with their own validation split,
+        early stopping and a smaller learning rate (default: a third of ``learning_rate``),
+        and the uncertainty / probability calibration is refitted on the new validation split.
+
+        Parameters
+        ----------
+        X, y
+            As in :meth:`fit`; for the classifier the labels must be among ``classes_``.
+        learning_rate : float, optional
+            Initial learning rate of the fine-tuning.
+        max_epochs : int, optional
+            Epoch limit (default ``max_epochs``).
+        data_description : str, optional
+            Free text stored with the model.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        if self.representation == "features":
+            raise ValueError("fine_tune needs a network learner (representation 'wavelet' or 'trajectory')")
+        groups, n, dim = check_tracks(X)
+        if n < 10:
+            raise ValueError(f"need at least 10 tracks to fine-tune, got {n}")
+        y_enc = self._encode_y(y, n, refit=False)
+        rng = check_rng(self.random_state)
+        tr, va = self._split(n, y_enc, rng)
+        lr = float(learning_rate) if learning_rate is not None else float(self.learning_rate) / 3
+        hist = self._train_nets(groups, y_enc, tr, va, rng, lr, int(max_epochs or self.max_epochs))
+        self.history_ = list(self.history_) + hist
+        self.training_data_ = dict(self.training_data_)
+        self.training_data_["fine_tuned_on"] = {
+            "n_tracks": int(n),
+            "dim": int(dim),
+            "description": data_description or "",
+            **self._label_summary(y_enc),
+        }
+        return self
 
     def _torch_outputs(self, groups: Groups, n: int) -> list[np.ndarray]:
         device = _resolve_device(self.device)
@@ -647,7 +707,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
 
     _task = "regression"
 
-    def _encode_y(self, y, n: int) -> np.ndarray:
+    def _encode_y(self, y, n: int, refit: bool = True) -> np.ndarray:
         try:
             yy = np.asarray(y, dtype=np.float64).ravel()
         except (TypeError, ValueError):
@@ -656,8 +716,9 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
             raise ValueError(f"y has {yy.size} values for {n} tracks")
         if not np.all(np.isfinite(yy)):
             raise ValueError("y (alpha) contains NaN or inf")
-        self.y_mean_ = float(yy.mean())
-        self.y_std_ = float(yy.std()) or 1.0
+        if refit:
+            self.y_mean_ = float(yy.mean())
+            self.y_std_ = float(yy.std()) or 1.0
         return yy
 
     def _label_summary(self, y: np.ndarray) -> dict:
@@ -734,10 +795,15 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
 
     _task = "classification"
 
-    def _encode_y(self, y, n: int) -> np.ndarray:
+    def _encode_y(self, y, n: int, refit: bool = True) -> np.ndarray:
         yy = np.asarray(y).ravel()
         if yy.shape != (n,):
             raise ValueError(f"y has {yy.size} labels for {n} tracks")
+        if not refit:
+            unknown = np.setdiff1d(yy, self.classes_)
+            if len(unknown):
+                raise ValueError(f"y has labels the model does not know: {', '.join(map(str, unknown[:5]))}")
+            return np.searchsorted(self.classes_, yy)
         self.classes_, y_idx = np.unique(yy, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y needs at least two classes, got {list(self.classes_)}")
