@@ -133,3 +133,22 @@ def test_sweep_small_grid():
     assert (df["emission"] < 0).all()
     md = likelihood.sweep_markdown(df)
     assert "emission share" in md and "fbm" in md
+
+
+def test_absent_emitter_frames(data):
+    # NaN marks frames where an emitter is absent: it adds no photons there, and its motion part
+    # is the likelihood of the frames where it is present (times measured from its first point)
+    s, bm, X, movie, _ = data
+    K = s.subframes
+    Y = X.copy()
+    Y[1, : 5 * K] = np.nan
+    parts = likelihood.decompose(movie, Y, s, motion=bm)
+    t = s.fine_times(20)
+    ref_m = (
+        bm.log_likelihood(X[:1], times=t).sum()
+        + bm.log_likelihood(X[1:, 5 * K :], times=t[5 * K :] - t[5 * K]).sum()
+    )
+    assert parts.motion == pytest.approx(ref_m, rel=1e-12)
+    u = optics.expected_photons(Y, s)
+    np.testing.assert_allclose(u[:5], optics.expected_photons(X[:1, : 5 * K], s), rtol=1e-12)
+    assert parts.emission == pytest.approx(s.camera.log_pdf(movie, u).sum(), rel=1e-12)
