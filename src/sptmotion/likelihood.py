@@ -502,6 +502,13 @@ def sweep_markdown(df) -> str:
     lines.append(
         f"Reference: hendrix2025 preset, BM in 3D, {ref}. One parameter varied at a time.\n"
     )
+    lines.append(
+        "Units: ln P(data | r) is a density over ADU (continuous, EMCCD Gamma model) and "
+        "ln P(r | motion) a density over µm; both parts shift with the units (e.g. by -ln(phi) per "
+        "pixel if the data were in electrons), so the emission share refers to these conventional "
+        "units, as in the paper. The motion part grows with K (3 axes x K points per frame) and is "
+        "negative only when the typical step variance 2 D dt exceeds 1/(2 pi e) µm².\n"
+    )
     head = "| {} | ln P(r0) | ln P(data \\| r) | ln P(r \\| motion) | total | emission share |"
     sep = "|---|---:|---:|---:|---:|---:|"
     for group in [g for g in df["group"].unique() if g != "model"]:
