@@ -27,6 +27,8 @@ GRANIK2019_FILES: dict[str, str] = {
 }
 
 _ENV_VAR = "SPTMOTION_GRANIK_DIR"
+#: First particle id of each environment (ids stay the same whichever subset is loaded).
+_PARTICLE_OFFSET = {"actin": 0, "glycerol": 10_000}
 
 
 def _default_dirs() -> list[Path]:
@@ -101,8 +103,8 @@ def load_granik2019(
     Returns
     -------
     DataFrame
-        Long-form track table, one row per point: ``particle`` (0-based, unique over
-        both environments; actin first), ``frame`` (0-based index within the track),
+        Long-form track table, one row per point: ``particle`` (actin tracks 0..866,
+        glycerol tracks 10000..13419, whichever subset is loaded), ``frame`` (0-based index within the track),
         ``x``, ``y`` (**camera pixels**; frame rate and pixel size are not stored),
         ``environment`` ("actin": beads in a 625 nm-mesh F-actin network, 867 tracks of
         200-1943 frames; "glycerol": beads in glycerol, 3420 tracks of 2-597 frames) and
@@ -127,7 +129,6 @@ def load_granik2019(
     folder = _find_dir(path)
     order = [e for e in GRANIK2019_FILES if e in envs]
     frames = []
-    offset = 0
     for env in order:
         file = folder / GRANIK2019_FILES[env]
         if not file.is_file():
@@ -142,7 +143,7 @@ def load_granik2019(
         frames.append(
             pd.DataFrame(
                 {
-                    "particle": run + offset,
+                    "particle": run + _PARTICLE_OFFSET[env],
                     "frame": frame,
                     "x": tr[:, 0],
                     "y": tr[:, 1],
@@ -153,7 +154,6 @@ def load_granik2019(
                 }
             )
         )
-        offset += first.size
     df = pd.concat(frames, ignore_index=True)
     df.attrs["units"] = {"x": "pixel", "y": "pixel", "frame": "frame (rate not stored)"}
     df.attrs["source"] = "Granik et al. 2019, Biophys. J. 117, 185 (AnomDiffDB/DB)"

@@ -123,7 +123,8 @@ def _series_features(S: np.ndarray) -> np.ndarray:
     out[:, col["log_D"]] = intercept - np.log(2.0)  # 1D: rho = 2 D tau^alpha
     out[:, col["msd_r2"]] = r2
     out[:, col["mean_msd"]] = rho.mean(axis=1)
-    ratio = _safe_div(rho[:, :-1], rho[:, 1:], fill=1.0) - lags[:-1] / lags[1:]
+    lag_ratio = lags[:-1] / lags[1:]
+    ratio = np.where(rho[:, 1:] > _TINY, _safe_div(rho[:, :-1], rho[:, 1:]), lag_ratio) - lag_ratio
     out[:, col["msd_ratio"]] = ratio.mean(axis=1)
     # rho(n)/rho(1) = a n + b n² by least squares (no intercept)
     y = _safe_div(rho, rho[:, :1], fill=0.0)
@@ -158,8 +159,10 @@ def _series_features(S: np.ndarray) -> np.ndarray:
     var = np.mean(Sc * Sc, axis=1)
     out[:, col["asymmetry"]] = _safe_div(np.mean(Sc**3, axis=1), var**1.5)
     out[:, col["kurtosis"]] = _safe_div(np.mean(Sc**4, axis=1), var**2)
-    lr = np.log(_safe_div(n_steps * rng_, path, fill=1.0).clip(min=1.0))
-    out[:, col["fractal_dimension"]] = np.log(n_steps) / np.maximum(lr, 1e-3)
+    # (N-1) d / L >= 1; a motionless axis counts as a straight path (dimension 1), and the
+    # dimension is capped at 20 for paths that retrace one step back and forth
+    lr = np.log(_safe_div(n_steps * rng_, path, fill=float(n_steps)).clip(min=1.0))
+    out[:, col["fractal_dimension"]] = np.log(n_steps) / np.maximum(lr, np.log(n_steps) / 20.0)
     # Saxton (1993): P = 1 - exp(0.2048 - 0.25117 D t / r²), D from rho(1..4) = 2 D n,
     # t = duration, r = half the largest distance between positions
     D_lin = rho[:, :4] @ lags[:4] / (2.0 * np.sum(lags[:4] ** 2))
