@@ -1,0 +1,138 @@
+"""``sptmotion track``: round trip on a rendered movie, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from sptmotion import optics
+from sptmotion.cli import main
+from sptmotion.tracking import TABLE_COLUMNS
+
+SETUP = optics.preset("hendrix2025", rows=12, cols=12, subframes=1, emission_rate=3e4)
+
+
+@pytest.fixture(scope="module")
+def movie_path(tmp_path_factory):
+    d = tmp_path_factory.mktemp("movie")
+    rng = np.random.default_rng(0)
+    X = np.array([0.8, 0.8, 0.1]) + np.cumsum(rng.normal(0, 0.01, (5, 3)), axis=0)
+    movie = optics.render(X[None], SETUP, rng=rng)
+    p = d / "m.tif"
+    optics.write_movie(p, movie, SETUP)
+    return p, X
+
+
+def _run(args):
+    return main([str(a) for a in args])
+
+
+def test_bayes_round_trip(movie_path, tmp_path):
+    """Table columns, bounds around the truth, JSON summary; same seed gives the same table."""
+    p, X = movie_path
+    out = tmp_path / "track.csv"
+    args = [
+        "track",
+        p,
+        "--method",
+        "bayes",
+        "--iterations",
+        60,
+        "--chains",
+        2,
+        "--seed",
+        1,
+        "--quiet",
+    ]
+    assert _run([*args, "-o", out]) == 0
+    tab = pd.read_csv(out)
+    assert list(tab.columns[: len(TABLE_COLUMNS)]) == list(TABLE_COLUMNS)
+    assert len(tab) == 5
+    js = json.loads(out.with_suffix(".json").read_text())
+    for key in ("D", "diagnostics", "acceptance", "mean_log_probabilities"):
+        assert key in js
+    assert js["D"]["lo"] <= js["D"]["hi"]
+    assert js["mean_log_probabilities"]["emission"] < 0
+    # short chains, but the posterior mean is already within 60 nm of a bright static emitter
+    assert np.all(np.hypot(tab["x"] - X[:, 0], tab["y"] - X[:, 1]) < 0.06)
+    out2 = tmp_path / "track2.csv"
+    assert _run([*args, "-o", out2]) == 0
+    pd.testing.assert_frame_equal(tab, pd.read_csv(out2))
+
+
+def test_modular_round_trip(movie_path, tmp_path):
+    p, X = movie_path
+    out = tmp_path / "mod.csv"
+    assert _run(["track", p, "--method", "modular", "-o", out, "--ci", 0.9]) == 0
+    tab = pd.read_csv(out)
+    assert list(tab.columns[: len(TABLE_COLUMNS)]) == list(TABLE_COLUMNS)
+    assert len(tab) >= 4
+    js = json.loads(out.with_suffix(".json").read_text())
+    assert js["method"] == "modular" and js["ci"] == 0.9
+
+
+def _assert_failed(capsys, rc, out, match):
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and match in err and "\n" not in err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_not_a_stack(tmp_path, capsys):
+    p = tmp_path / "img.tif"
+    tifffile.imwrite(p, np.full((12, 12), 100.0, dtype=np.float32))
+    (tmp_path / "img.json").write_text(json.dumps({"setup": SETUP.to_dict()}))
+    out = tmp_path / "t.csv"
+    _assert_failed(
+        capsys, _run(["track", p, "-o", out, "--iterations", 5, "--quiet"]), out, "not a stack"
+    )
+
+
+def test_wrong_dtype(tmp_path, capsys):
+    p = tmp_path / "c.tif"
+    tifffile.imwrite(p, np.ones((3, 12, 12), dtype=np.complex64), photometric="minisblack")
+    (tmp_path / "c.json").write_text(json.dumps({"setup": SETUP.to_dict()}))
+    out = tmp_path / "t.csv"
+    _assert_failed(capsys, _run(["track", p, "-o", out, "--quiet"]), out, "dtype")
+
+
+def test_missing_sidecar(movie_path, tmp_path, capsys):
+    p, _ = movie_path
+    q = tmp_path / "nosidecar.tif"
+    q.write_bytes(p.read_bytes())
+    out = tmp_path / "t.csv"
+    _assert_failed(capsys, _run(["track", q, "-o", out, "--quiet"]), out, "sidecar")
+
+
+def test_missing_camera_parameters(movie_path, tmp_path, capsys):
+    p, _ = movie_path
+    q = tmp_path / "nocam.tif"
+    q.write_bytes(p.read_bytes())
+    d = SETUP.to_dict()
+    del d["camera"]
+    (tmp_path / "nocam.json").write_text(json.dumps({"setup": d}))
+    out = tmp_path / "t.csv"
+    _assert_failed(capsys, _run(["track", q, "-o", out, "--quiet"]), out, "camera")
+
+
+@pytest.mark.filterwarnings("ignore:.*zero-size")
+def test_zero_frames_and_missing_file(tmp_path, capsys):
+    p = tmp_path / "z.tif"
+    tifffile.imwrite(p, np.zeros((0, 12, 12), dtype=np.float32))
+    (tmp_path / "z.json").write_text(json.dumps({"setup": SETUP.to_dict()}))
+    out = tmp_path / "t.csv"
+    rc = _run(["track", p, "-o", out, "--quiet"])
+    assert rc == 1
+    assert capsys.readouterr().err.startswith("error:")
+    assert not out.exists()
+    _assert_failed(capsys, _run(["track", tmp_path / "nope.tif", "-o", out]), out, "no such")
+
+
+def test_bad_method(movie_path, tmp_path, capsys):
+    p, _ = movie_path
+    out = tmp_path / "t.csv"
+    _assert_failed(capsys, _run(["track", p, "--method", "magic", "-o", out]), out, "method")
