@@ -221,7 +221,16 @@ def _increments_andi(
             return scale * rng.standard_normal((m, n_steps, dim))
         return scale * rng.standard_normal((m, n_steps, 1)) * _sphere(rng, (m, n_steps))
     if model == "lw":
-        return _lw_andi_kernel(_kernel_seed(rng), alpha, T, dim)[:, 1:]
+        # speed 10·U(0, 1) as in andi-datasets; positions by a float cumulative sum and the
+        # increments of the mean-subtracted positions, as andi-datasets' ``normalize`` computes
+        # them: a single straight flight then has increments that are constant up to round-off
+        # (~1e-16 relative), and dividing by their std blows the track up to steps ~1e15, exactly
+        # the andi-datasets artifact (see docs/andi_differences.md)
+        steps = _lw_andi_kernel(_kernel_seed(rng), alpha, T, dim)
+        steps *= 10.0 * rng.random(m)[:, None, None]
+        P = np.cumsum(steps, axis=1) - steps[:, :1]
+        P -= P.mean(axis=1, keepdims=True)
+        return np.diff(P, axis=1)
     # Gaussian models: the exact samplers; andi-datasets' SBM drops the first increment, i.e.
     # is SBM aged by one step (t_age = 1).
     inc = np.empty((m, n_steps, dim))
@@ -242,8 +251,8 @@ def _increments_andi(
 def _postprocess_kernel(inc, noise_z, sigma, scale, X):
     """AnDi-1 post-processing in one pass, written into ``X`` ``(n, T, dim)``.
 
-    Per track and axis: increments divided by their std (ddof 0; a zero std is left as 1,
-    as andi-datasets' ``normalize``), cumulated from 0; then localization noise
+    Per track and axis: increments divided by their std (ddof 0, two-pass; an exactly zero
+    std is replaced by 1, as in andi-datasets' ``normalize``), cumulated from 0; then localization noise
     ``sigma·z`` added to every point (re-referenced so the track starts at 0, as the
     random-diffusion step of andi-datasets does); then everything times ``scale``.
     """
@@ -251,16 +260,14 @@ def _postprocess_kernel(inc, noise_z, sigma, scale, X):
     for i in range(n):
         for k in range(dim):
             s1 = 0.0
+            for j in range(L):
+                s1 += inc[i, j, k]
+            mean = s1 / L
             s2 = 0.0
             for j in range(L):
-                v = inc[i, j, k]
-                s1 += v
-                s2 += v * v
-            mean = s1 / L
-            var = s2 / L - mean * mean
-            sd = np.sqrt(var) if var > 0 else 1.0
-            if var > 0 and sd < 1e-12 * (abs(mean) + 1e-300):
-                sd = 1.0
+                dv = inc[i, j, k] - mean
+                s2 += dv * dv
+            sd = np.sqrt(s2 / L) if s2 > 0 else 1.0
             c = scale[i] / sd
             e0 = sigma[i] * noise_z[i, 0, k]
             acc = 0.0
