@@ -185,3 +185,14 @@ def test_bad_arguments():
         track_bayes(movie, SETUP, ci=1.5, n_iterations=5)
     with pytest.raises(ValueError, match="init"):
         track_bayes(movie, SETUP, init=np.zeros((1, 2, 2)), n_iterations=5)
+    with pytest.raises(ValueError, match="init"):
+        track_bayes(movie, SETUP, init="truth", n_iterations=5)
+
+
+def test_start_from_modular_tracker():
+    """init='modular' starts the chains from the modular tracker's track (here near the truth)."""
+    movie, X = _movie()
+    post = track_bayes(movie, SETUP, init="modular", n_iterations=40, n_chains=1, seed=2)
+    assert post.settings["init"] == "modular"
+    err = np.hypot(*(post.mean_track()[0, :, :2] - X[:, :2]).T)
+    assert np.all(err < 0.1)

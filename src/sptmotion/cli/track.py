@@ -73,6 +73,7 @@ def run_track(
     fix_background: bool = False,
     fix_emission_rate: bool = False,
     refine: bool = True,
+    init: str = "brightest",
     quiet: bool = True,
 ) -> tuple[Path, Path]:
     """Track a movie and write the table (CSV/Parquet) and its JSON summary beside it, atomically."""
@@ -118,6 +119,7 @@ def run_track(
                 ci=ci,
                 fix_background=fix_background,
                 fix_emission_rate=fix_emission_rate,
+                init=init,
                 progress=progress,
             )
         finally:
@@ -202,6 +204,9 @@ def register(app: typer.Typer) -> None:
         refine: bool = typer.Option(
             True, "--refine/--no-refine", help="ML refinement of localizations (modular)."
         ),
+        init: str = typer.Option(
+            "brightest", "--init", help="MCMC start: brightest (pixels) or modular (tracker)."
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Track particles in a raw movie: table of positions (µm) with credible bounds, and a JSON summary."""
@@ -219,6 +224,7 @@ def register(app: typer.Typer) -> None:
             fix_background=fix_background,
             fix_emission_rate=fix_emission_rate,
             refine=refine,
+            init=init,
             quiet=quiet,
         )
         typer.echo(f"wrote {table} and {js}")

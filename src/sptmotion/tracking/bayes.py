@@ -42,7 +42,14 @@ from ..optics.setup import Setup, fine_times, trapezoid_weights
 from . import _mcmc_kernels as _k
 from .posterior import TrackPosterior, check_ci
 
-__all__ = ["track_bayes", "check_stack", "camera_spec", "BayesModel", "initial_positions"]
+__all__ = [
+    "track_bayes",
+    "check_stack",
+    "camera_spec",
+    "BayesModel",
+    "initial_positions",
+    "modular_start",
+]
 
 
 def check_stack(stack, name: str = "stack") -> np.ndarray:
@@ -240,6 +247,30 @@ def initial_positions(photons: np.ndarray, n_emitters: int, pixel_size: float) -
     return out
 
 
+def modular_start(
+    adu: np.ndarray, setup: Setup, n_emitters: int, fallback: np.ndarray
+) -> np.ndarray:
+    """Starting track (M, N, 3) µm from the M longest tracks of the modular tracker.
+
+    Frames a track misses are filled by linear interpolation in time (constant beyond its ends);
+    emitters without a track keep ``fallback`` (M, N, 2). z starts at the ML |z| (0.1 µm if absent).
+    """
+    from .modular import track_modular
+
+    N = adu.shape[0]
+    start = np.concatenate([fallback, np.full(fallback.shape[:2] + (1,), 0.1)], axis=2)
+    tab = track_modular(adu, setup)
+    if len(tab) == 0:
+        return start
+    sizes = tab.groupby("particle").size().sort_values(ascending=False, kind="stable")
+    frames = np.arange(N)
+    for m, pid in enumerate(sizes.index[:n_emitters]):
+        t = tab[tab["particle"] == pid].sort_values("frame")
+        for a, col in enumerate("xyz"):
+            start[m, :, a] = np.interp(frames, t["frame"].to_numpy(), t[col].to_numpy())
+    return start
+
+
 def track_bayes(
     stack,
     setup: Setup,
@@ -258,7 +289,7 @@ def track_bayes(
     D_prior: tuple[float, float] = (1.0, 0.01),
     flux_prior_sd: float = 1.0,
     position_prior_sd: tuple[float, float] | None = None,
-    init: np.ndarray | None = None,
+    init: np.ndarray | str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrackPosterior:
     """Sample the posterior of M emitter tracks given an image stack (MCMC, several chains).
@@ -299,9 +330,10 @@ def track_bayes(
     position_prior_sd : (lateral, axial), optional
         Standard deviations (µm) of the Gaussian prior of the first position, centred on the ROI
         centre and the focal plane (default: the ROI's larger side, and 1 µm).
-    init : ndarray (M, N, 2) or (M, N, 3), optional
-        Starting positions (µm), e.g. from :func:`sptmotion.tracking.modular.track_modular`;
-        default: brightest pixels (:func:`initial_positions`). Never the truth in benchmarks.
+    init : {"brightest", "modular"} or ndarray (M, N, 2) or (M, N, 3), optional
+        Starting positions: the brightest pixels (default, :func:`initial_positions`), the M longest
+        tracks of the modular tracker (:func:`modular_start`), or given positions (µm). Each chain
+        starts from them with a small random lateral offset and a random sign of z.
     progress : callable(chain, iteration, log_posterior), optional
         Called every few iterations.
 
@@ -356,9 +388,15 @@ def track_bayes(
     H_ref = setup.emission_rate if setup.emission_rate > 0 else H0
     f_prior = np.array([np.log(F_ref), flux_sd])
     h_prior = np.array([np.log(H_ref), flux_sd])
-    if init is None:
+    if init is None or (isinstance(init, str) and init == "brightest"):
         start_xy = initial_positions(photons, M, a)
         start = np.concatenate([start_xy, np.full((M, N, 1), 0.1)], axis=2)
+    elif isinstance(init, str) and init == "modular":
+        start = modular_start(adu, setup, M, fallback=initial_positions(photons, M, a))
+    elif isinstance(init, str):
+        raise ValueError(
+            f"init must be 'brightest', 'modular' or an array of positions, got {init!r}"
+        )
     else:
         start = np.asarray(init, dtype=float)
         if start.ndim != 3 or start.shape[:2] != (M, N) or start.shape[2] not in (2, 3):
@@ -471,6 +509,7 @@ def track_bayes(
         "fix_background": bool(fix_background),
         "fix_emission_rate": bool(fix_emission_rate),
         "blur_correction": bool(blur_correction and K == 1),
+        "init": init if isinstance(init, str) else ("brightest" if init is None else "given"),
         "D_prior": [a_D, b_D],
         "flux_prior_sd": flux_sd,
         "position_prior_mean": mu0.tolist(),

@@ -121,13 +121,6 @@ class TrackPosterior:
         lo, hi = np.quantile(flat, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
         return lo, hi
 
-    def lateral_radius_interval(self, ci: float | None = None) -> np.ndarray:
-        """Not used by the tables; radius (µm) containing ``ci`` of the lateral posterior mass per frame."""
-        ci = check_ci(self.ci if ci is None else ci)
-        fs = self.frame_samples.reshape(-1, *self.frame_samples.shape[2:])
-        d = np.hypot(fs[..., 0] - fs[..., 0].mean(0), fs[..., 1] - fs[..., 1].mean(0))
-        return np.quantile(d, ci, axis=0)
-
     # -- D ---------------------------------------------------------------------------------
     def D_summary(self, ci: float | None = None) -> dict:
         """Posterior mean, median and equal-tailed credible interval of D (µm²/s)."""
