@@ -136,3 +136,18 @@ def test_bad_method(movie_path, tmp_path, capsys):
     p, _ = movie_path
     out = tmp_path / "t.csv"
     _assert_failed(capsys, _run(["track", p, "--method", "magic", "-o", out]), out, "method")
+
+
+def test_classification_bias_study_rows():
+    """The study classifies truth, Bayesian and modular tracks of each movie (tiny run)."""
+    from sptmotion.cli.study import _longest_run, bias_table, classification_bias
+
+    assert _longest_run(np.array([0, 1, 2, 5, 6, 7, 8, 10])) == (3, 4)
+    df = classification_bias(
+        n_movies=1, iterations=20, chains=1, seed=3, conditions=(("BM D=1", "bm", {"D": 1.0}),)
+    )
+    assert list(df["source"]) == ["truth", "bayes", "modular"]
+    truth = df.iloc[0]
+    assert truth["n_points"] == 50 and truth["best"] in ("bm", "dbm", "fbm", "sbm")
+    assert 0 < truth["alpha"] < 2 and truth["alpha_se"] > 0
+    assert "| BM D=1 | truth |" in bias_table(df)
