@@ -340,6 +340,17 @@ def track_bayes(
     Returns
     -------
     TrackPosterior
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sptmotion import optics
+    >>> from sptmotion.tracking import track_bayes
+    >>> setup = optics.preset("hendrix2025", subframes=1)
+    >>> movie = optics.render(np.full((1, 20, 3), [2.1, 2.1, 0.1]), setup, rng=0)
+    >>> post = track_bayes(movie, setup, n_iterations=200, n_chains=2, seed=1)  # doctest: +SKIP
+    >>> post.to_table().head()           # particle, frame, x, y, z, x_lo, ... (µm)  # doctest: +SKIP
+    >>> post.D_summary()["mean"], post.diagnostics()["D"]["rhat"]                 # doctest: +SKIP
     """
     adu = check_stack(stack)
     if not isinstance(setup, Setup):
