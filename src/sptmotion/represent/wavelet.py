@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import pywt
 import scipy.fft
+from numpy.lib.stride_tricks import as_strided
 
 from ._input import MIN_POINTS, as_track_groups, standardize
 
@@ -42,14 +43,14 @@ except (KeyError, TypeError, ValueError):  # pragma: no cover - older pywt witho
     _PRECISION = 10
 
 #: Tracks up to this length use the block-sparse matrix product; longer ones use FFTs.
-_GEMM_MAX_POINTS = 256
+_GEMM_MAX_POINTS = 200
 #: Relative |tap| mass that may be dropped from the tails of a filter (error <= this
 #: fraction of sum|g| times max|x|; far below the 1e-5 tolerance to pywt).
 _TAIL_MASS = 1e-10
-#: Time-block length (samples) of the block-sparse product.
-_BLOCK = 20
-#: Extra multiply-adds per signal accepted to merge two column groups into one product.
-_MERGE_SLACK = 1500
+#: Price of one more BLAS call, in multiply-adds per signal (choice of the block length).
+_CALL_COST = 2000
+#: Signals (track coordinates) per chunk of the matrix products.
+_CHUNK_ROWS = 512
 #: Bound (bytes) on the temporary arrays of one chunk of signals.
 _CHUNK_BYTES = 8 * 2**20
 
@@ -177,146 +178,187 @@ def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list
 
 
 @dataclass(frozen=True)
-class _GemmPlan:
-    """Block-sparse Toeplitz product for one track length.
+class _Op:
+    """One (batched) product ``window @ matrix`` written straight into the output layout.
 
-    The output samples of each (wavelet, scale) unit are cut into time blocks; a block
-    needs only the input window ``[k0, k1)`` that the filter taps reach. Blocks with
-    similar windows form a group, computed as one dense product
-    ``signals[:, k0:k1] @ matrix`` written into a column slice of one product row.
-    ``entries`` then map contiguous runs of product columns to output samples.
+    Output samples ``t0 + b*B .. t0 + b*B + B - 1`` (``b < n_blocks``) of one unit part
+    need the padded-input window starting at ``k_start + b*B`` of length ``K``; every
+    block uses the same Toeplitz matrix (the filter does not change along the track), so
+    the blocks form one strided batch for ``np.matmul``.
     """
 
-    windows: np.ndarray  # (n_groups, 2) input window [k0, k1) of each group
-    matrices: tuple[np.ndarray, ...]  # per group (k1 - k0, n_cols) float32
-    col_offsets: np.ndarray  # (n_groups + 1,) first product column of each group
-    e0: np.ndarray  # per entry: first output sample (row offset in (n_wavelets, n_scales, T))
-    src: np.ndarray  # per entry: first product column (real part; imaginary follows)
-    ncomp: np.ndarray  # per entry: 1 (real) or 2 (real, imaginary)
-    width: np.ndarray  # per entry: number of samples
-
-    @property
-    def n_cols(self) -> int:
-        return int(self.col_offsets[-1])
+    imag: bool  # writes the imaginary part (scratch array) instead of the real part
+    e0: int  # first column: in a signal's (n_wavelets*n_scales*T) output row, or scratch row
+    width: int  # B, samples per block
+    n_blocks: int
+    k_start: int  # first column of the window in the zero-padded input
+    matrix: np.ndarray  # (K, B) float32
 
 
-def _blocks_for(u: _Unit, T: int) -> list[tuple[int, int, int, int]]:
-    """Time blocks (t0, t1, k0, k1) of one unit: _BLOCK-sample blocks, or one block when the
-    filter reaches almost the whole track anyway (dense Toeplitz matrix)."""
-    options = []
-    for B in (_BLOCK, T):
-        blocks = []
-        cost = 0.0
-        for t0 in range(0, T, B):
-            t1 = min(T, t0 + B)
-            k0 = max(0, t0 + u.c0 - u.m_hi)
-            k1 = min(T, t1 + u.c0 - u.m_lo)
-            if k1 <= k0:  # the kept taps never reach the track: output is zero
-                k0, k1 = 0, 1
-            blocks.append((t0, t1, k0, k1))
-            cost += len(u.parts) * (t1 - t0) * (k1 - k0)
-        options.append((cost, blocks))
-    (cost_blocked, blocked), (cost_whole, whole) = options
-    return whole if cost_whole <= 1.05 * cost_blocked else blocked
+@dataclass(frozen=True)
+class _GemmPlan:
+    """Banded Toeplitz products for one track length (see :func:`_gemm_plan`)."""
+
+    ops: tuple[_Op, ...]
+    pad_left: int
+    pad_right: int
+    runs: np.ndarray  # (n_runs, 4): output start, length, complex flag, scratch start
+    n_imag: int  # columns of the imaginary-part scratch
 
 
-def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
-    sets = []  # (unit index, t0, t1, k0, k1)
-    for i, u in enumerate(units):
-        sets.extend((i, *blk) for blk in _blocks_for(u, T))
-    # Group column sets of one time block whose input windows nearly coincide; a merge is
-    # accepted while the extra multiply-adds per signal stay below _MERGE_SLACK (the cost
-    # of one more BLAS call for a chunk of signals).
-    members: list[list[int]] = []
-    keyed = sorted(
-        range(len(sets)), key=lambda j: (sets[j][1], sets[j][2], sets[j][4] - sets[j][3])
-    )
-    lo = hi = cols = 0
-    prev_block = None
-    for j in keyed:
-        i, t0, t1, k0, k1 = sets[j]
-        c = len(units[i].parts) * (t1 - t0)
-        if members and prev_block == (t0, t1):
-            nlo, nhi = min(lo, k0), max(hi, k1)
-            extra = (nhi - nlo - (hi - lo)) * cols + (nhi - nlo - (k1 - k0)) * c
-            if extra <= _MERGE_SLACK:
-                members[-1].append(j)
-                lo, hi, cols = nlo, nhi, cols + c
+def _toeplitz_block(g: np.ndarray, c0: int, k_lo: int, K: int, B: int) -> np.ndarray:
+    """Matrix ``M[k, t] = g[t + c0 - (k_lo + k)]`` (zero outside the taps), K x B."""
+    k = np.arange(k_lo, k_lo + K)[:, None]
+    t = np.arange(B)[None, :]
+    m = t + c0 - k
+    valid = (m >= 0) & (m < g.size)
+    return np.where(valid, g[np.clip(m, 0, g.size - 1)], 0.0).astype(np.float32)
+
+
+def _gemm_plan(units: list[_Unit], T: int, n_scales: int) -> _GemmPlan:
+    """Cut each unit's output into time blocks of B samples; a block needs only the
+    ``K = B + width - 1`` input samples its (tail-trimmed) taps reach. B is chosen per
+    unit to minimize multiply-adds plus a per-call cost; wide filters use one block
+    (B = T, the whole track). A last, overlapping block covers ``T mod B``."""
+    ops = []
+    for u in units:
+        w = u.m_hi - u.m_lo + 1
+        best = None
+        for B in (8, 10, 16, 20, 25, 32, 50, T):
+            if B > T:
                 continue
-        members.append([j])
-        lo, hi, cols, prev_block = k0, k1, c, (t0, t1)
-    windows, matrices, offsets = [], [], [0]
-    e0, src, ncomp, width = [], [], [], []
-    for mem in members:
-        k0 = min(sets[j][3] for j in mem)
-        k1 = max(sets[j][4] for j in mem)
-        n_cols = sum(len(units[sets[j][0]].parts) * (sets[j][2] - sets[j][1]) for j in mem)
-        mat = np.zeros((k1 - k0, n_cols), dtype=np.float64)
-        k = np.arange(k0, k1)[:, None]
-        col = 0
-        for j in mem:
-            i, t0, t1, _, _ = sets[j]
-            u = units[i]
-            t = np.arange(t0, t1)[None, :]
-            m = t + u.c0 - k
-            valid = (m >= 0) & (m < u.parts[0].size)
-            mc = np.clip(m, 0, u.parts[0].size - 1)
-            e0.append(u.e0 + t0)
-            src.append(offsets[-1] + col)
-            ncomp.append(len(u.parts))
-            width.append(t1 - t0)
-            for g in u.parts:
-                mat[:, col : col + t1 - t0] = np.where(valid, g[mc], 0.0)
-                col += t1 - t0
-        windows.append((k0, k1))
-        matrices.append(np.asarray(mat, dtype=np.float32))
-        offsets.append(offsets[-1] + n_cols)
-    order_e = np.argsort(e0, kind="stable")  # write each output row front to back
+            nb, rem = divmod(T, B)
+            K = T if B == T else B + w - 1
+            calls = 1 + (rem > 0)
+            cost = (T + (B - rem if rem else 0)) * min(K, 2 * T) + _CALL_COST * calls
+            if best is None or cost < best[0]:
+                best = (cost, B)
+        B = best[1]
+        for p, g in enumerate(u.parts):
+            imag = p == 1
+            if B == T:
+                ops.append(_Op(imag, u.e0, T, 1, 0, _toeplitz_block(g, u.c0, 0, T, T)))
+                continue
+            nb, rem = divmod(T, B)
+            k_lo = u.c0 - u.m_hi
+            M = _toeplitz_block(g, u.c0, k_lo, B + w - 1, B)
+            ops.append(_Op(imag, u.e0, B, nb, k_lo, M))
+            if rem:
+                ops.append(_Op(imag, u.e0 + T - B, B, 1, k_lo + T - B, M))
+    # runs of consecutive units of one kind (real / complex); complex runs own a slice of
+    # the imaginary-part scratch, so the modulus is a few long vectorized loops
+    runs: list[list[int]] = []
+    im_col = {}
+    n_imag = 0
+    for u in units:
+        cplx = int(len(u.parts) == 2)
+        if runs and runs[-1][2] == cplx:
+            runs[-1][1] += T
+        else:
+            runs.append([u.e0, T, cplx, n_imag])
+        if cplx:
+            im_col[u.e0] = n_imag
+            n_imag += T
+    lo = min([op.k_start for op in ops] + [0])
+    hi = max([op.k_start + (op.n_blocks - 1) * op.width + op.matrix.shape[0] for op in ops] + [T])
+    pad_left, pad_right = -lo, hi - T
+
+    def _shift(op: _Op) -> _Op:
+        e0 = op.e0
+        if op.imag:  # same unit: e0 - unit start + scratch start
+            start = e0 - (e0 % T)
+            e0 = im_col[start] + e0 - start
+        return _Op(op.imag, e0, op.width, op.n_blocks, op.k_start + pad_left, op.matrix)
+
     return _GemmPlan(
-        windows=np.asarray(windows, dtype=np.int64),
-        matrices=tuple(matrices),
-        col_offsets=np.asarray(offsets, dtype=np.int64),
-        e0=np.asarray(e0, dtype=np.int64)[order_e],
-        src=np.asarray(src, dtype=np.int64)[order_e],
-        ncomp=np.asarray(ncomp, dtype=np.int64)[order_e],
-        width=np.asarray(width, dtype=np.int64)[order_e],
+        tuple(_shift(op) for op in ops),
+        pad_left,
+        pad_right,
+        np.asarray(runs, dtype=np.int64),
+        n_imag,
     )
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _modulus_into(prod, out, e0, src, ncomp, width):  # pragma: no cover - compiled
-    """Write |real| or sqrt(re² + im²) of each product run into the output rows."""
-    n = prod.shape[0]
-    for r in range(n):
-        p = prod[r]
+def _modulus_inplace(out, im, runs):  # pragma: no cover - compiled
+    """out <- |out| over real runs, sqrt(out² + im²) over complex runs."""
+    for r in range(out.shape[0]):
         o = out[r]
-        for j in range(e0.size):
-            a = src[j]
-            e = e0[j]
-            w = width[j]
-            if ncomp[j] == 2:
-                for t in range(w):
-                    re = p[a + t]
-                    im = p[a + w + t]
-                    o[e + t] = np.sqrt(re * re + im * im)
+        for j in range(runs.shape[0]):
+            a = runs[j, 0]
+            n = runs[j, 1]
+            if runs[j, 2]:
+                q = im[r, runs[j, 3] : runs[j, 3] + n]
+                oo = o[a : a + n]
+                for t in range(n):
+                    re = oo[t]
+                    ii = q[t]
+                    oo[t] = np.sqrt(re * re + ii * ii)
             else:
-                for t in range(w):
-                    o[e + t] = abs(p[a + t])
+                oo = o[a : a + n]
+                for t in range(n):
+                    oo[t] = abs(oo[t])
 
 
-def _run_gemm(plan: _GemmPlan, sig: np.ndarray, out2d: np.ndarray) -> None:
-    n, T = sig.shape
-    chunk = max(8, min(n, _CHUNK_BYTES // (4 * (plan.n_cols + T))))
-    buf = np.empty((chunk, plan.n_cols), dtype=np.float32)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        xs = sig[a:b]
-        prod = buf[: b - a]
-        for (k0, k1), mat, c0, c1 in zip(
-            plan.windows, plan.matrices, plan.col_offsets[:-1], plan.col_offsets[1:], strict=True
-        ):
-            np.matmul(xs[:, k0:k1], mat, out=prod[:, c0:c1])
-        _modulus_into(prod, out2d[a:b], plan.e0, plan.src, plan.ncomp, plan.width)
+@numba.njit(cache=True, nogil=True)
+def _standardize_into(X, xp, pad_left):  # pragma: no cover - compiled
+    """Standardized coordinates of tracks X (n, T, dim) into rows i*dim + d of xp.
+
+    Mean and population std in float64; a constant coordinate gives zeros."""
+    n, T, dim = X.shape
+    for i in range(n):
+        for d in range(dim):
+            s = 0.0
+            mx = 0.0
+            for t in range(T):
+                s += X[i, t, d]
+                mx = max(mx, abs(X[i, t, d]))
+            mean = s / T
+            v = 0.0
+            for t in range(T):
+                c = X[i, t, d] - mean
+                v += c * c
+            std = np.sqrt(v / T)
+            row = i * dim + d
+            if std > 1e-12 * max(mx, 1e-300):
+                inv = 1.0 / std
+                for t in range(T):
+                    xp[row, pad_left + t] = (X[i, t, d] - mean) * inv
+            else:
+                for t in range(T):
+                    xp[row, pad_left + t] = 0.0
+
+
+def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
+    """Scalograms of tracks ``X`` (n, T, dim) into ``out2d`` (n*dim, n_units*T)."""
+    n, T, dim = X.shape
+    width = plan.pad_left + T + plan.pad_right
+    chunk_tracks = max(1, min(n, _CHUNK_ROWS // dim))
+    rows = chunk_tracks * dim
+    xp = np.zeros((rows, width), dtype=np.float32)
+    im = np.empty((rows, max(plan.n_imag, 1)), dtype=np.float32)
+    for a in range(0, n, chunk_tracks):
+        b = min(n, a + chunk_tracks)
+        m = (b - a) * dim
+        _standardize_into(X[a:b], xp, plan.pad_left)
+        x = xp[:m]
+        o = out2d[a * dim : b * dim]
+        q = im[:m]
+        for op in plan.ops:
+            dest = q if op.imag else o
+            if op.n_blocks == 1:
+                K = op.matrix.shape[0]
+                np.matmul(
+                    x[:, op.k_start : op.k_start + K],
+                    op.matrix,
+                    out=dest[:, op.e0 : op.e0 + op.width],
+                )
+            else:
+                K, B = op.matrix.shape
+                xv = as_strided(x[:, op.k_start :], (op.n_blocks, m, K), (4 * B, x.strides[0], 4))
+                ov = as_strided(dest[:, op.e0 :], (op.n_blocks, m, B), (4 * B, dest.strides[0], 4))
+                np.matmul(xv, op.matrix, out=ov)
+        _modulus_inplace(o, q, plan.runs)
 
 
 # --------------------------------------------------------------------------- FFT plan
@@ -419,7 +461,7 @@ def _plan(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> tuple
         return _PLANS[key]
     units = _units(wavelets, scales, T)
     if T <= _GEMM_MAX_POINTS:
-        plan = ("gemm", _gemm_plan(units, T))
+        plan = ("gemm", _gemm_plan(units, T, len(scales)))
     else:
         plan = ("fft", _fft_plan(units, T))
     _PLANS[key] = plan
@@ -437,16 +479,14 @@ def _transform_batch(
     nw, ns = len(wavelets), len(scales)
     out = np.empty((n, dim * nw, ns, T), dtype=np.float32)
     out2d = out.reshape(n * dim, nw * ns * T)  # row i*dim + d: channels d*nw .. d*nw + nw-1
-    step = max(1, (64 * 2**20) // (8 * T * dim * 3))  # standardize in slices of bounded memory
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        sig = standardize(X[a:b]).transpose(0, 2, 1).reshape((b - a) * dim, T)
-        sig = np.ascontiguousarray(sig, dtype=np.float32)
-        rows = out2d[a * dim : b * dim]
-        if kind == "gemm":
-            _run_gemm(plan, sig, rows)
-        else:
-            _run_fft(plan, sig, rows)
+    if kind == "gemm":
+        _run_gemm(plan, np.ascontiguousarray(X, dtype=np.float64), out2d)
+    else:
+        step = max(1, (64 * 2**20) // (8 * T * dim * 3))  # standardize in bounded slices
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            sig = standardize(X[a:b]).transpose(0, 2, 1).reshape((b - a) * dim, T)
+            _run_fft(plan, np.ascontiguousarray(sig, dtype=np.float32), out2d[a * dim : b * dim])
     return out if np.dtype(dtype) == np.float32 else out.astype(dtype)
 
 
