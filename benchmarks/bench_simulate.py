@@ -256,7 +256,7 @@ def main() -> None:
         "",
         "## Per model, 2D, length 100 (alpha uniform over the model's AnDi grid)",
         "",
-        "| model | datasets.andi generator + post-processing (tracks/s) | andi-datasets create_dataset (tracks/s) | ratio |",
+        "| model | datasets.andi generator + normalization + noise (tracks/s) | andi-datasets create_dataset, generation only (tracks/s) | ratio |",
         "|---|---|---|---|",
     ]
     for model, r in res["per_model"].items():
