@@ -262,6 +262,7 @@ class CTRW(MotionModel):
         counts = self.jump_counts(n_tracks, times, rng)
         inc = rng.standard_normal((n_tracks, len(times) - 1, dim))
         inc *= np.sqrt(2.0 * self.D * self.tau0 * counts)[:, :, None]
+        inc += 0.0  # no -0.0 where there was no jump
         return _positions_from_increments(inc)
 
 
