@@ -94,7 +94,7 @@ def plot_movie_overlay(
         if tr.ndim != 2 or tr.shape[1] < 2:
             continue
         lab = labels[i] if labels is not None else f"track {i}"
-        ax.plot(tr[:, 0], tr[:, 1], "-", color=colors[i], lw=1.2, label=lab)
+        ax.plot(tr[:, 0], tr[:, 1], "-", color=colors[i], lw=1.8, label=lab)
         ax.plot(tr[0, 0], tr[0, 1], "o", color=colors[i], ms=4)
     for j, tr in enumerate(other_tracks or ()):
         tr = np.asarray(tr, dtype=float)
@@ -275,6 +275,8 @@ def plot_alpha_and_probabilities(
     ax_a, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
     y = np.arange(n)
     names = [str(p) for p in res.get("particle", pd.Series(range(n)))]
+    if "tracker" in res and res["tracker"].nunique() > 1:
+        names = [f"{t} {p}" for t, p in zip(res["tracker"], names, strict=True)]
 
     def _bar(col, lo, hi, offset, color, label):
         if col not in res:
@@ -289,14 +291,24 @@ def plot_alpha_and_probabilities(
 
     _bar("alpha", "alpha_lo", "alpha_hi", -0.2, "C0", "wavelet CNN, mean track")
     _bar("alpha_post", "alpha_post_lo", "alpha_post_hi", 0.0, "C3", "wavelet CNN, posterior-aware")
-    _bar("mle_alpha", "mle_alpha_lo", "mle_alpha_hi", 0.2, "C2", "FBM MLE")
+    _bar("mle_alpha", "mle_alpha_lo", "mle_alpha_hi", 0.2, "C2", "FBM MLE, mean track")
+    _bar(
+        "mle_alpha_post",
+        "mle_alpha_post_lo",
+        "mle_alpha_post_hi",
+        0.3,
+        "C4",
+        "FBM MLE, posterior-aware",
+    )
     ax_a.axvline(1.0, color="k", lw=0.8, ls=":")
     ax_a.set_yticks(y, names)
-    ax_a.set_ylabel("particle")
+    ax_a.set_ylabel("track")
     ax_a.set_xlabel("alpha")
     ax_a.set_xlim(0, 2.05)
     ax_a.invert_yaxis()
-    ax_a.legend(fontsize=7, loc="lower right")
+    ax_a.legend(
+        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.4 / max(n, 3)), ncol=2
+    )
     ax_a.set_title("anomalous exponent (95% intervals)", fontsize=9)
 
     left = np.zeros(n)
