@@ -65,7 +65,7 @@ def _split_environments(data) -> dict[str, list[np.ndarray]]:
         c for c in ("environment", "sample", "condition", "dataset", "medium") if c in df.columns
     )
     out = {}
-    for env, sub in df.groupby(col):
+    for env, sub in df.groupby(col, observed=True):
         key = "actin" if "actin" in str(env).lower() or "625" in str(env) else "glycerol"
         out[key] = table_to_tracks(sub)[0]
     return out

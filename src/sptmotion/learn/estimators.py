@@ -290,17 +290,21 @@ def _wavelet_norm(
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def _features(groups: Groups, n: int) -> np.ndarray:
+def _features(groups: Groups, n: int) -> tuple[np.ndarray, list[str] | None]:
+    """Feature matrix ``(n, n_features)`` (NaN where undefined) and the feature names."""
     from .. import represent
 
-    F = None
+    F, names = None, None
     for idx, arr in groups.values():
-        f = np.asarray(represent.features(arr), dtype=np.float64)
+        f = represent.features(arr)
+        if hasattr(f, "columns"):
+            names = [str(c) for c in f.columns]
+        f = np.asarray(f, dtype=np.float64)
         if F is None:
             F = np.empty((n, f.shape[1]))
         F[idx] = f
     F[~np.isfinite(F)] = np.nan  # LightGBM treats NaN as missing
-    return F
+    return F, names
 
 
 # --------------------------------------------------------------------------------------
@@ -459,11 +463,15 @@ class _TrackLearner(BaseEstimator):
         if self.representation == "wavelet":
             self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
         self.nets_ = None
-        self.history_ = self._train_nets(groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs))
+        self.history_ = self._train_nets(
+            groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs)
+        )
         self.net_name_ = "scalogram_cnn" if self.representation == "wavelet" else "wadnet"
         self.net_config_ = dict(self.nets_[0].config)
 
-    def _train_nets(self, groups, y_enc, tr, va, rng, learning_rate: float, max_epochs: int) -> list[dict]:
+    def _train_nets(
+        self, groups, y_enc, tr, va, rng, learning_rate: float, max_epochs: int
+    ) -> list[dict]:
         """Train new networks (``nets_`` is None) or continue training them; calibrate on ``va``."""
         device = _resolve_device(self.device)
         src_tr = self._make_source(groups, tr, bool(self.augment))
@@ -533,7 +541,9 @@ class _TrackLearner(BaseEstimator):
         """
         self._check_fitted()
         if self.representation == "features":
-            raise ValueError("fine_tune needs a network learner (representation 'wavelet' or 'trajectory')")
+            raise ValueError(
+                "fine_tune needs a network learner (representation 'wavelet' or 'trajectory')"
+            )
         groups, n, dim = check_tracks(X)
         if n < 10:
             raise ValueError(f"need at least 10 tracks to fine-tune, got {n}")
@@ -576,14 +586,8 @@ class _TrackLearner(BaseEstimator):
     def _fit_lgbm(self, groups, n, y_enc, tr, va, rng) -> None:
         import lightgbm as lgb
 
-        from .. import represent
-
-        F = _features(groups, n)
-        self.feature_names_ = list(
-            getattr(represent, "FEATURE_NAMES", [f"f{i}" for i in range(F.shape[1])])
-        )
-        if len(self.feature_names_) != F.shape[1]:
-            self.feature_names_ = [f"f{i}" for i in range(F.shape[1])]
+        F, names = _features(groups, n)
+        self.feature_names_ = names or [f"f{i}" for i in range(F.shape[1])]
         seed = int(rng.integers(0, 2**31 - 1))
         base = {
             **LGBM_PARAMS,
@@ -632,7 +636,7 @@ class _TrackLearner(BaseEstimator):
                 f"X: this features model was trained on dim={self.dim_} tracks, got dim={dim}"
             )
         if self.representation == "features":
-            return self._lgbm_outputs(_features(groups, n))
+            return self._lgbm_outputs(_features(groups, n)[0])
         return self._torch_outputs(groups, n)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -802,7 +806,9 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         if not refit:
             unknown = np.setdiff1d(yy, self.classes_)
             if len(unknown):
-                raise ValueError(f"y has labels the model does not know: {', '.join(map(str, unknown[:5]))}")
+                raise ValueError(
+                    f"y has labels the model does not know: {', '.join(map(str, unknown[:5]))}"
+                )
             return np.searchsorted(self.classes_, yy)
         self.classes_, y_idx = np.unique(yy, return_inverse=True)
         if len(self.classes_) < 2:
