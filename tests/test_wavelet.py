@@ -26,7 +26,7 @@ def _walks(n, L, dim, seed):
     return np.random.default_rng(seed).normal(size=(n, L, dim)).cumsum(axis=1)
 
 
-# lengths cover the block-sparse product (<= 256 points) and the FFT path (> 256), the
+# lengths cover the banded Toeplitz products (<= 200 points) and the FFT path (> 200), the
 # shortest allowed track (20) and odd lengths
 @pytest.mark.parametrize(
     ("L", "dim"),
