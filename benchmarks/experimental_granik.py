@@ -124,7 +124,10 @@ def main(argv=None) -> int:
     ap.add_argument("--test-fraction", type=float, default=0.4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--n-models", type=int, default=3)
+    ap.add_argument("--n-models", type=int, default=3, help="wavelet ensemble size")
+    ap.add_argument("--traj-models", type=int, default=1, help="WADNet ensemble size")
+    ap.add_argument("--max-epochs", type=int, default=40)
+    ap.add_argument("--patience", type=int, default=6)
     ap.add_argument("--representations", default="wavelet,features,trajectory")
     ap.add_argument("--stem", default="experimental_granik")
     args = ap.parse_args(argv)
@@ -185,7 +188,16 @@ def main(argv=None) -> int:
     }
     print(info, flush=True)
     common = {"n_threads": args.threads, "random_state": args.seed}
-    net_params = {"n_models": args.n_models}
+    net_params = {
+        "n_models": args.n_models,
+        "max_epochs": args.max_epochs,
+        "patience": args.patience,
+    }
+    rep_params = {
+        "wavelet": net_params,
+        "features": {},
+        "trajectory": {**net_params, "n_models": args.traj_models},
+    }
     results = {"settings": vars(args), "data": info, "classification": [], "regression": []}
 
     def clf_row(name, pred, t_fit):
@@ -232,7 +244,7 @@ def main(argv=None) -> int:
     reps = args.representations.split(",")
     for rep in reps:
         t0 = time.time()
-        clf = ModelClassifier(rep, **common, **(net_params if rep != "features" else {}))
+        clf = ModelClassifier(rep, **common, **rep_params[rep])
         clf.fit(X[train_idx], env[train_idx], data_description="Granik 2019 segments")
         clf_row(f"{rep} (experimental)", clf.predict(X[test_idx]), time.time() - t0)
         save()
@@ -245,7 +257,7 @@ def main(argv=None) -> int:
         if rep not in reps:
             continue
         t0 = time.time()
-        reg = AlphaRegressor(rep, **common, **(net_params if rep != "features" else {}))
+        reg = AlphaRegressor(rep, **common, **rep_params[rep])
         reg.fit(X[train_idx], alpha[train_idx])
         mu, sd = reg.predict(X[test_idx], return_std=True)
         reg_row(f"{rep} (experimental)", mu, time.time() - t0, sd)

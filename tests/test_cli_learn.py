@@ -150,3 +150,30 @@ def test_bad_input_gives_one_line_error_and_no_output(tables, tmp_path, capsys):
         == 1
     )
     assert not out.exists()
+
+
+def test_benchmark_andi_smoke(tmp_path):
+    """`sptmotion benchmark andi` runs end to end on a tiny set and writes .md, .json, .png."""
+    stem = tmp_path / "bench"
+    rc = main(
+        [
+            "benchmark",
+            "andi",
+            "--train-sizes",
+            "40",
+            "--n-test",
+            "30",
+            "--representations",
+            "features",
+            "--threads",
+            "1",
+            "-o",
+            str(stem),
+        ]
+    )
+    assert rc == 0
+    md = (tmp_path / "bench.md").read_text()
+    assert "features" in md and "tamsd_fit" in md
+    assert (tmp_path / "bench.png").stat().st_size > 0
+    assert main(["benchmark", "andi", "--train-sizes", "ten", "-o", str(tmp_path / "x")]) == 1
+    assert not (tmp_path / "x.md").exists()

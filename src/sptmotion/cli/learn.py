@@ -352,7 +352,9 @@ def benchmark_andi(
     representations: str = typer.Option("wavelet,features,trajectory", "--representations"),
     n_test: int = typer.Option(1000, "--n-test", help="Tracks per test set."),
     andi_file: Path | None = typer.Option(
-        None, "--andi-file", help=".npz test set (X, alpha, model) made by andi-datasets."
+        None,
+        "--andi-file",
+        help=".npz test sets made by andi-datasets (X_alpha, alpha, X_model, model; see benchmarks/learn_andi.py).",
     ),
     output: Path = typer.Option(
         Path("learn_andi"), "-o", "--output", help="Output stem: writes .md, .json, .png."
