@@ -51,34 +51,33 @@ _TAIL_MASS = 1e-10
 _CALL_COST = 2000
 #: Signals (track coordinates) per chunk of the matrix products.
 _CHUNK_ROWS = 512
-#: Bound (bytes) on the temporary arrays of one chunk of signals.
-_CHUNK_BYTES = 8 * 2**20
+#: Bound (bytes) on the temporary spectra of one chunk of signals (FFT path).
+_FFT_CHUNK_BYTES = 32 * 2**20
 
 
 # --------------------------------------------------------------------------- filters
 
 
+def _is_continuous(name) -> bool:
+    if not isinstance(name, str):
+        return False
+    try:
+        return isinstance(pywt.DiscreteContinuousWavelet(name), pywt.ContinuousWavelet)
+    except (ValueError, TypeError):
+        return False
+
+
 def _check_wavelet_names(wavelets) -> tuple[str, ...]:
-    if isinstance(wavelets, str):
-        wavelets = (wavelets,)
-    names = tuple(wavelets)
+    names = (wavelets,) if isinstance(wavelets, str) else tuple(wavelets)
     if not names:
         raise ValueError("wavelets must name at least one continuous wavelet")
     for w in names:
-        if not isinstance(w, str) or w not in _continuous_names(w):
+        if not _is_continuous(w):
             raise ValueError(
                 f"unknown continuous wavelet {w!r}; use names from pywt.wavelist(kind='continuous') "
                 f"with their parameters, e.g. {', '.join(WAVELETS)}"
             )
     return names
-
-
-def _continuous_names(name: str) -> set[str]:
-    try:
-        wav = pywt.DiscreteContinuousWavelet(name)
-    except (ValueError, TypeError):
-        return set()
-    return {name} if isinstance(wav, pywt.ContinuousWavelet) else set()
 
 
 def _check_scales(scales) -> tuple[float, ...]:
@@ -432,7 +431,7 @@ def _run_fft(plan: list[_FFTGroup], sig: np.ndarray, out2d: np.ndarray) -> None:
     n, T = sig.shape
     for g in plan:
         n_parts = g.spectra.shape[0]
-        chunk = max(1, min(n, 4 * _CHUNK_BYTES // (8 * n_parts * (g.n_fft // 2 + 1) * 3)))
+        chunk = max(1, min(n, _FFT_CHUNK_BYTES // (8 * n_parts * (g.n_fft // 2 + 1) * 3)))
         for a in range(0, n, chunk):
             b = min(n, a + chunk)
             spec = scipy.fft.rfft(sig[a:b], g.n_fft, axis=-1, workers=1)
