@@ -57,6 +57,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 _AXES = ("x", "y", "z")
+#: Bound on the number of float64 values of the largest temporary array per chunk.
+_CHUNK_VALUES = 4_000_000
 _TINY = 1e-300
 
 
@@ -288,10 +290,15 @@ def features(X) -> pd.DataFrame:
     batch = as_track_groups(X, name="X", min_points=MIN_POINTS)
     dim = batch.dim
     values = np.empty((batch.n_tracks, dim * len(FEATURE_NAMES)))
+    n_feat = dim * len(FEATURE_NAMES)
     for idx, arr in batch.groups:
         n, N, _ = arr.shape
-        S = arr.transpose(0, 2, 1).reshape(n * dim, N)
-        values[idx] = _series_features(S).reshape(n, dim * len(FEATURE_NAMES))
+        # chunks of tracks bound the temporaries (windows of m+1 points per start: ~N*m/10)
+        step = max(1, _CHUNK_VALUES // (dim * N * max(4, N // 10)))
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            S = arr[a:b].transpose(0, 2, 1).reshape((b - a) * dim, N)
+            values[idx[a:b]] = _series_features(S).reshape(b - a, n_feat)
     if not np.all(np.isfinite(values)):  # pragma: no cover - guarded above; last resort
         values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     index = pd.Index(batch.particles, name="particle") if batch.particles is not None else None
