@@ -146,7 +146,7 @@ def test_classification_bias_study_rows():
     df = classification_bias(
         n_movies=1, iterations=20, chains=1, seed=3, conditions=(("BM D=1", "bm", {"D": 1.0}),)
     )
-    assert list(df["source"]) == ["truth", "bayes", "modular"]
+    assert list(df["source"]) == ["truth", "bayes", "bayes_draw", "modular"]
     truth = df.iloc[0]
     assert truth["n_points"] == 50 and truth["best"] in ("bm", "dbm", "fbm", "sbm")
     assert 0 < truth["alpha"] < 2 and truth["alpha_se"] > 0

@@ -9,6 +9,8 @@ lateral tracks are classified per movie:
   exposure-averaged positions would carry the motion-blur correlation of the increments);
 - ``bayes``: the posterior mean of :func:`sptmotion.tracking.track_bayes` (all 50 frames, the
   frames outside the ROI filled in by the Brownian prior);
+- ``bayes_draw``: one posterior draw of the same run (the last draw of the first chain): the
+  posterior mean averages many paths and is smoother than any of them, a draw is not;
 - ``modular``: the longest gap-free segment of the longest track of
   :func:`sptmotion.tracking.track_modular` (at least 5 frames, else "not tracked").
 
@@ -92,6 +94,7 @@ def classification_bias(
                 seed=int(rng.integers(2**31)),
             )
             tracks["bayes"] = post.mean_track()[0, :, :2]
+            tracks["bayes_draw"] = post.frame_samples[0, -1, 0, :, :2]
             tab = track_modular(movie, track_setup)
             if len(tab):
                 best_p = tab.groupby("particle").size().idxmax()
@@ -99,7 +102,7 @@ def classification_bias(
                 s, n = _longest_run(t["frame"].to_numpy())
                 if n >= 5:
                     tracks["modular"] = t[["x", "y"]].to_numpy()[s : s + n]
-            for source in ("truth", "bayes", "modular"):
+            for source in ("truth", "bayes", "bayes_draw", "modular"):
                 row = {"condition": label, "true_model": model, "movie": mv, "source": source}
                 if source not in tracks:
                     row.update(n_points=0, best="not tracked")
@@ -185,7 +188,7 @@ def register(app: typer.Typer) -> None:
                 "# Classification bias of tracked trajectories (Hendrix, Xu & Pressé 2025, Table 1)",
                 "",
                 f"Movies: preset hendrix2025 (32x32 px of 133 nm, 50 frames, 33 ms, K = 10 motion blur), {movies} per condition, seed {seed}.",
-                f"Bayesian tracker: {iterations} iterations x {chains} chains (posterior mean); modular: trackpy + ML + laptrack "
+                f"Bayesian tracker: {iterations} iterations x {chains} chains (`bayes`: posterior mean, `bayes_draw`: one posterior draw); modular: trackpy + ML + laptrack "
                 "(longest gap-free segment, >= 5 frames). Classifier: BIC model selection among BM, DBM, FBM, SBM "
                 "(`sptmotion.motion.select`, no localization-noise term) and the FBM maximum-likelihood alpha.",
                 "",
