@@ -9,6 +9,7 @@ all tracks of one length are transformed at once with precomputed filters.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from math import floor
@@ -214,7 +215,7 @@ def _toeplitz_block(g: np.ndarray, c0: int, k_lo: int, K: int, B: int) -> np.nda
     return np.where(valid, g[np.clip(m, 0, g.size - 1)], 0.0).astype(np.float32)
 
 
-def _gemm_plan(units: list[_Unit], T: int, n_scales: int) -> _GemmPlan:
+def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
     """Cut each unit's output into time blocks of B samples; a block needs only the
     ``K = B + width - 1`` input samples its (tail-trimmed) taps reach. B is chosen per
     unit to minimize multiply-adds plus a per-call cost; wide filters use one block
@@ -451,21 +452,25 @@ def _run_fft(plan: list[_FFTGroup], sig: np.ndarray, out2d: np.ndarray) -> None:
 
 _PLANS: OrderedDict[tuple, tuple[str, list]] = OrderedDict()
 _MAX_PLANS = 16
+_PLANS_LOCK = threading.Lock()
 
 
 def _plan(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> tuple[str, list]:
+    """Filters of every (wavelet, scale) for tracks of T points, built once and cached."""
     key = (wavelets, scales, T)
-    if key in _PLANS:
-        _PLANS.move_to_end(key)
-        return _PLANS[key]
+    with _PLANS_LOCK:
+        if key in _PLANS:
+            _PLANS.move_to_end(key)
+            return _PLANS[key]
     units = _units(wavelets, scales, T)
     if T <= _GEMM_MAX_POINTS:
-        plan = ("gemm", _gemm_plan(units, T, len(scales)))
+        plan = ("gemm", _gemm_plan(units, T))
     else:
         plan = ("fft", _fft_plan(units, T))
-    _PLANS[key] = plan
-    if len(_PLANS) > _MAX_PLANS:
-        _PLANS.popitem(last=False)
+    with _PLANS_LOCK:
+        _PLANS[key] = plan
+        if len(_PLANS) > _MAX_PLANS:
+            _PLANS.popitem(last=False)
     return plan
 
 
