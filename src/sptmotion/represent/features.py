@@ -277,9 +277,9 @@ def features(X) -> pd.DataFrame:
       along the axis (the per-axis analogue of the gyration-tensor features);
       ``residence_mean`` = 1 / number of runs and ``residence_max`` = longest run / N of
       the positions on one side of their mean;
-    * ``msd_quadratic``: b of the least squares :math:`\rho(n)/\rho(1) = a n + b n^2`;
-      ``mean_msd``: mean of :math:`\rho(n)`; ``vacf1``:
-      :math:`\\langle\\Delta x_i\\Delta x_{i+1}\rangle / \\langle\\Delta x^2\rangle`;
+    * ``msd_quadratic``: b of the least squares :math:`\\rho(n)/\\rho(1) = a n + b n^2`;
+      ``mean_msd``: mean of :math:`\\rho(n)`; ``vacf1``:
+      :math:`\\langle\\Delta x_i\\Delta x_{i+1}\\rangle / \\langle\\Delta x^2\\rangle`;
     * ``max_excursion``: :math:`\\max_i|\\Delta x_i| / (\\max x - \\min x)`;
       ``mean_max_excursion``: mean over start points of
       :math:`\\max_{0<k\\le m}|x_{i+k} - x_i|`, divided by :math:`\\sqrt{m\\,\\overline{\\Delta x^2}}`;
@@ -287,7 +287,7 @@ def features(X) -> pd.DataFrame:
       ``ks_logp``: log p-value of Kolmogorov-Smirnov's test of the standardized steps
       against N(0, 1) (Stephens' finite-n approximation of the Kolmogorov distribution);
       both 0 for an axis without motion;
-    * ``mean_step`` :math:`\\langle|\\Delta x|\rangle`, ``length`` N.
+    * ``mean_step`` :math:`\\langle|\\Delta x|\\rangle`, ``length`` N.
 
     Divisions by zero (a track that does not move along an axis) give 0 (``log_D`` the log
     of a 1e-300 floor, ``fractal_dimension`` 1), never NaN.
