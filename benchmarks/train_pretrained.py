@@ -13,8 +13,8 @@ length >= 20; fixed lengths keep the training batches full, which matters on 2 C
 
 Both are saved as one ``.npz`` + JSON file each (no pickle) and evaluated on a held-out set
 generated with another seed; the numbers go to ``benchmarks/results/pretrained.md`` (and
-``.json``) next to the peer references of the same run (TAMSD-fit alpha and BIC model selection
-among bm/fbm/sbm/dbm on the same test tracks).
+``.json``) next to the peer reference of the same run (TAMSD-fit alpha; chance level for the
+six-class model task).
 
 Usage::
 

@@ -191,3 +191,75 @@ def test_refuses_foreign_output_folder(tmp_path: Path, models):
     with pytest.raises(ValueError, match="not a finished sptmotion analysis"):
         analyze_table(_table(9, n=1, length=30), out, dt=DT, models=models)
     assert (out / "thesis.tex").read_text() == "precious"
+
+
+# -- bundled models ---------------------------------------------------------------------------
+def test_bundled_models_are_small_and_pickle_free(tmp_path: Path, models):
+    """The shipped models are small .npz archives read with allow_pickle=False, include BM as a
+    class, and --model FOLDER replaces them."""
+    import shutil
+
+    from sptmotion.analysis import bundled_model_paths
+
+    for path in bundled_model_paths():
+        assert path.stat().st_size < 5e6
+        with np.load(path, allow_pickle=False) as z:  # raises if anything needs unpickling
+            assert "__meta__" in z.files
+    assert "bm" in models.classes and models.min_length >= 20
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copy(bundled_model_paths()[1], folder / "model.sptm")
+    mine = load_models(folder)
+    assert mine.sources["model"]["path"] == str(folder / "model.sptm")
+    assert not mine.sources["model"]["bundled"] and mine.sources["alpha"]["bundled"]
+    with pytest.raises(ValueError, match="neither alpha.sptm nor model.sptm"):
+        load_models(tmp_path)
+
+
+# -- movies: the demo pipeline with a tiny MCMC ----------------------------------------------
+def test_demo_seed_changes_numbers_consistently(tmp_path: Path, models):
+    """The demo renders, tracks and analyzes a movie; its numbers are computed, not canned.
+
+    Two seeds give two different movies, hence different numbers, which must agree with the
+    physics of each movie: both Bayesian tracks follow their own true particle (mean lateral
+    distance < 0.1 µm, i.e. < 1 pixel, against a particle separation > 1 µm, even with a
+    short 60-iteration MCMC since the spots have ~300 photons over a ~50-photon background per
+    pixel), the emission part dominates the log-likelihood (share > 99%, Hendrix et al. 2025:
+    |ln P(data|r)| ~ 1e5 vs |ln P(r|motion)| ~ 1e2-1e3), and the emission log-likelihood per
+    pixel, an average over 24*32*32 pixels, differs by less than 1% between the seeds.
+    """
+    out = {}
+    for seed in (1, 2):
+        res = pl.run_demo(
+            tmp_path / f"demo{seed}",
+            seed=seed,
+            n_frames=24,
+            iterations=60,
+            chains=2,
+            models=models,
+            verbose=False,
+        )
+        rep = tmp_path / f"demo{seed}" / "report"
+        assert is_complete(rep) and (tmp_path / f"demo{seed}" / "movie.json").is_file()
+        html = (rep / "report.html").read_text()
+        for fig in (
+            "movie_overlay",
+            "track_bands_0",
+            "track_bands_1",
+            "loglik_bars",
+            "alpha_probabilities",
+        ):
+            assert f"figures/{fig}.png" in html and (rep / "figures" / f"{fig}.png").is_file()
+        bayes = res[res["tracker"] == "bayes"]
+        assert len(bayes) == 2 and sorted(bayes["true_particle"]) == [0, 1]
+        assert (bayes["true_distance_um"] < 0.1).all()
+        assert set(bayes["true_model"]) == {"fbm", "bm"}
+        assert np.isfinite(bayes["alpha_post"]).all() and (bayes["alpha_post_spread"] > 0).all()
+        summary = json.loads((rep / "summary.json").read_text())
+        assert summary["seeds"]["seed"] == seed
+        dec = summary["decomposition_at_posterior_mean"]
+        assert dec["emission_share"] > 0.99
+        out[seed] = (res, dec["emission"] / (24 * 32 * 32))
+    (r1, e1), (r2, e2) = out[1], out[2]
+    assert not np.allclose(r1["alpha"].to_numpy()[:2], r2["alpha"].to_numpy()[:2])
+    assert e1 != e2 and abs(e1 - e2) < 0.01 * abs(e1)
