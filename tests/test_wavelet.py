@@ -26,7 +26,7 @@ def _walks(n, L, dim, seed):
     return np.random.default_rng(seed).normal(size=(n, L, dim)).cumsum(axis=1)
 
 
-# lengths cover the banded Toeplitz products (<= 200 points) and the FFT path (> 200), the
+# lengths cover the banded Toeplitz products (<= 1024 points) and the FFT path (> 1024), the
 # shortest allowed track (20) and odd lengths
 @pytest.mark.parametrize(
     ("L", "dim"),
@@ -41,6 +41,7 @@ def _walks(n, L, dim, seed):
         (201, 1),
         (600, 3),
         (1000, 2),
+        (1100, 1),
     ],
 )
 def test_equals_pywt_all_wavelets(L, dim):

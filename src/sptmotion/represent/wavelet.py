@@ -44,7 +44,7 @@ except (KeyError, TypeError, ValueError):  # pragma: no cover - older pywt witho
     _PRECISION = 10
 
 #: Tracks up to this length use banded Toeplitz products (BLAS); longer ones use FFTs.
-_GEMM_MAX_POINTS = 200
+_GEMM_MAX_POINTS = 1024
 #: Relative |tap| mass that may be dropped from the tails of a filter (error <= this
 #: fraction of sum|g| times max|x|; far below the 1e-5 tolerance to pywt).
 _TAIL_MASS = 1e-10
@@ -535,7 +535,7 @@ def wavelet(
     keeps the central ``n_points`` samples. That chain is one linear filter per
     (wavelet, scale) (:func:`wavelet_filters`); here the filters of all wavelets and
     scales are precomputed once per track length and applied to all signals of that
-    length together. For tracks up to 200 points the filters act as banded Toeplitz
+    length together. For tracks up to 1024 points the filters act as banded Toeplitz
     matrices: each (wavelet, scale) output is cut into time blocks of B samples (16, 32
     or 48, or the whole track for wide filters); a block needs only the ``B + width - 1``
     input samples its taps reach, and all blocks share one matrix, so one strided batch
