@@ -30,6 +30,7 @@ def inputs(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_batch_on_local_cluster_equals_serial(inputs: Path, tmp_path: Path):
     pattern = str(inputs / "tracks*")
     # figures=False: the PNGs are tested in test_report.py; here only the tables matter

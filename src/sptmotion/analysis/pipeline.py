@@ -1073,7 +1073,7 @@ def run_demo(
     seed: int = 0,
     *,
     n_frames: int = 60,
-    iterations: int = 800,
+    iterations: int = 1000,
     chains: int = 2,
     models: LearnedModels | str | os.PathLike | None = None,
     verbose: bool = True,
