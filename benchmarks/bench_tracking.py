@@ -246,7 +246,7 @@ def write_results(rows, args, setup, t_start):
         "setup": setup.to_dict(),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracking.json").write_text(
+    (RESULTS / f"tracking{args.tag}.json").write_text(
         json.dumps({"summary": summ, "movies": rows, "meta": meta}, indent=2, default=str)
     )
     c = summ["coverage"]
@@ -298,10 +298,12 @@ def write_results(rows, args, setup, t_start):
         )
     lines += [
         "",
-        f"Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py --iterations {args.iterations} --chains {args.chains}`",
+        "Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py "
+        f"--iterations {args.iterations} --chains {args.chains} --K {args.K}"
+        + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
-    (RESULTS / "tracking.md").write_text("\n".join(lines))
+    (RESULTS / f"tracking{args.tag}.md").write_text("\n".join(lines))
     return summ
 
 
