@@ -84,8 +84,8 @@ def _row(res: pd.DataFrame, method: str, D: float, movie: int, classes) -> dict:
         "alpha_hi": float(hi),
         "p_bm": float(P[classes.index("bm")]),
         "verdict": verdict,
-        "labelled_bm": verdict == "bm",
-        "bm_compatible": verdict == "bm" or (lo <= 1.0 <= hi),
+        "labelled_bm": bool(verdict == "bm"),
+        "bm_compatible": bool(verdict == "bm" or (lo <= 1.0 <= hi)),
         "mle_best": r.get("mle_best", ""),
         "mle_alpha": float(r.get("mle_alpha_post" if post else "mle_alpha", np.nan)),
     }
@@ -115,8 +115,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--model", default=None, help="learned models (default: bundled)")
     ap.add_argument("--out", type=Path, default=RESULTS / "posterior_verdict")
+    ap.add_argument("--from-csv", action="store_true", help="only rebuild the table from OUT.csv")
     args = ap.parse_args(argv)
 
+    if args.from_csv:
+        meta = json.loads(args.out.with_suffix(".json").read_text())
+        df = pd.read_csv(args.out.with_suffix(".csv"))
+        return write_tables(
+            df, args, load_models(args.model).classes, float(meta.get("elapsed_s", np.nan))
+        )
     models = load_models(args.model)
     classes = models.classes
     Ds = [float(v) for v in args.D.split(",")]
@@ -171,7 +178,25 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
+    elapsed = time.perf_counter() - t_start
+    args.out.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "config": {k: str(v) for k, v in vars(args).items()},
+                "elapsed_s": elapsed,
+                "rows": rows,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    return write_tables(df, args, classes, elapsed)
 
+
+def write_tables(df: pd.DataFrame, args, classes, elapsed: float) -> pd.DataFrame:
+    """Aggregate the per-movie rows into the markdown table (also ``--from-csv``)."""
+    for col in ("usable", "labelled_bm", "bm_compatible"):
+        df[col] = df[col].map(lambda v: str(v) == "True").astype(bool)
     agg = []
     for (D, method), g in df.groupby(["D", "method"], sort=False):
         u = g[g["usable"]]
@@ -201,7 +226,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         f"{args.subframes} rendering sub-frames, z = 0, ROI = track bounding box + 0.8 µm; Bayesian "
         f"tracker {args.chains} chains x {args.iterations} iterations (K = 1), {args.samples} posterior "
         f"sample tracks; bundled learned models (classes {', '.join(classes)}). Seed {args.seed}. "
-        f"Total {time.perf_counter() - t_start:.0f} s on this machine (2 shared cores).",
+        f"Total {elapsed:.0f} s on this machine (2 shared cores).",
         "",
         _markdown(tab),
         "",
@@ -216,15 +241,31 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 f"| {m} | {int(tot.loc[m, 'labelled_bm']) if m in tot.index else 0}/{n_all[m]} | "
                 f"{int(tot.loc[m, 'bm_compatible']) if m in tot.index else 0}/{n_all[m]} |"
             )
-    lines.append("")
-    args.out.with_suffix(".md").write_text("\n".join(lines))
-    args.out.with_suffix(".json").write_text(
-        json.dumps(
-            {"config": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
-            indent=2,
-            default=str,
-        )
+    lost = df[(df["method"] == "posterior") & (df["error_nm"] > 500)]
+    lost_by_D = (
+        ", ".join(f"D={D:g}: {len(g)}/{args.movies}" for D, g in lost.groupby("D")) or "none"
     )
+    mod_ok = df[(df["method"] == "modular") & df["usable"]]
+    lines += [
+        "",
+        "Reading the table:",
+        "",
+        "- The posterior-aware verdict labels more BM movies BM than the same classifier on the modular "
+        "tracker's tracks (totals above). Most of the gap comes from the modular tracker giving no "
+        "track of >= 20 frames (the learned models' minimum) at D >= 5 µm²/s: trackpy misses the motion-blurred "
+        f"spots and the links break (usable modular tracks: {len(mod_ok)}/{len(df[df['method'] == 'modular'])}). "
+        "Where the modular tracker works (D = 1), both give the same number of BM labels.",
+        "- 'BM or alpha CI ∋ 1' is weak evidence: the learned 95% alpha intervals of 30-point tracks are "
+        "~±0.8 wide, so nearly every usable track passes it; 'labelled BM' is the discriminating column.",
+        f"- Bayesian tracks that lost the particle (mean lateral error > 500 nm): {lost_by_D}. Their "
+        "verdicts are not about the true track; at D = 10 µm²/s (~0.8 µm per frame and axis, ~6 pixels "
+        "of motion blur) the tracker with 2 x 1000 iterations does not follow the particle reliably.",
+        "- Posterior-aware vs posterior-mean: the mean track is smoother than any posterior sample "
+        "(averaging removes the localization noise and part of the motion), which pushes alpha above 1 "
+        "(mean alpha column); the samples restore the roughness of a real BM path.",
+        "",
+    ]
+    args.out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
     return df
 

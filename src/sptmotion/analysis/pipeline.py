@@ -680,6 +680,12 @@ def _closest_modular(
     return xyz, best["frame"].to_numpy() * dt
 
 
+def _true_index(results: pd.DataFrame, m: int) -> int:
+    """Index of the true particle matched to Bayesian emitter ``m``."""
+    row = results[(results["tracker"] == "bayes") & (results["particle"] == m)]
+    return int(row["true_particle"].iloc[0]) if "true_particle" in row and len(row) else m
+
+
 def _match_truth(
     results: pd.DataFrame,
     tracksets: Sequence[TrackSet],
@@ -964,7 +970,7 @@ def analyze_movie(
                     samples=flat[:: max(1, len(flat) // 20), m],
                     other=other,
                     other_t=other_t,
-                    truth=None if truth is None else np.asarray(truth)[m],
+                    truth=None if truth is None else np.asarray(truth)[_true_index(results, m)],
                     ci=ci,
                     title=f"emitter {m}: posterior mean, {ci:.0%} credible band, 20 posterior samples",
                 )
