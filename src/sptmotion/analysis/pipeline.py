@@ -410,7 +410,27 @@ def _table_trackset(df: pd.DataFrame, dt: float, pixel_size: float | None) -> Tr
             if ax in df:
                 df[ax] = df[ax] * px
     tracks, particles = table_to_tracks(df)
-    return TrackSet(tracks=tracks, particles=particles, dt=dt, source="table")
+    # frames skipped inside a track (trackpy's memory, gap closing) are filled by linear
+    # interpolation so every track sits on the regular frame grid the models assume
+    frames = df["frame"].to_numpy(dtype=int)
+    starts = np.r_[0, np.cumsum([len(tr) for tr in tracks])[:-1]]
+    n_filled = []
+    for i, s0 in enumerate(starts):
+        f = frames[s0 : s0 + len(tracks[i])]
+        n_filled.append(int(f[-1] - f[0] + 1 - len(f)))
+        if n_filled[-1]:
+            grid = np.arange(f[0], f[-1] + 1)
+            tracks[i] = np.column_stack(
+                [np.interp(grid, f, tracks[i][:, k]) for k in range(tracks[i].shape[1])]
+            )
+    return TrackSet(
+        tracks=tracks,
+        particles=particles,
+        dt=dt,
+        source="table",
+        extra={"n_interpolated": n_filled},
+        first_frames=[int(frames[s0]) for s0 in starts],
+    )
 
 
 def _figures_for_tracks(
