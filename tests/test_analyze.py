@@ -278,3 +278,29 @@ def test_demo_seed_changes_numbers_consistently(tmp_path: Path, models):
     (r1, e1), (r2, e2) = out[1], out[2]
     assert not np.allclose(r1["alpha"].to_numpy()[:2], r2["alpha"].to_numpy()[:2])
     assert e1 != e2 and abs(e1 - e2) < 0.01 * abs(e1)
+
+
+def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
+    """A tiny movie (20 frames, one BM emitter) goes through `sptmotion analyze` with its
+    sidecar, and without it when --preset is given; the flags reach the summary."""
+    from sptmotion import optics
+
+    setup = optics.preset("hendrix2025", subframes=2, rows=16, cols=16)
+    X, _ = MODELS["bm"](D=0.05).sample(1, 0, dim=3, rng=0, times=setup.fine_times(20))
+    X[..., 2] *= 0.2
+    X += [1.06, 1.06, 0.0]
+    tif = tmp_path / "m.tif"
+    optics.write_movie(tif, optics.render(X, setup, rng=1), setup)
+    args = ["--iterations", "30", "--chains", "2", "--no-modular", "--seed", "4"]
+    assert main(["analyze", str(tif), "-o", str(tmp_path / "a"), *args]) == 0
+    res = pd.read_csv(tmp_path / "a" / "results.csv")
+    assert list(res["tracker"]) == ["bayes"] and np.isfinite(res["alpha_post"]).all()
+    s = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert s["parameters"]["iterations"] == 30 and s["seeds"]["seed"] == 4
+    assert s["setup"]["rows"] == 16 and s["input"]["parameters_from"] == "sidecar"
+    (tmp_path / "m.json").unlink()
+    extra = ["--preset", "hendrix2025", "--gain", "300"]
+    assert main(["analyze", str(tif), "-o", str(tmp_path / "b"), *args, *extra]) == 0
+    s = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert s["input"]["parameters_from"] == "preset hendrix2025"
+    assert s["setup"]["camera"]["gain"] == 300 and s["setup"]["cols"] == 16
