@@ -314,14 +314,19 @@ def plot_alpha_and_probabilities(
     left = np.zeros(n)
     post = all(f"p_{c}_post" in res for c in classes)
     for i, c in enumerate(classes):
-        col = f"p_{c}_post" if post else f"p_{c}"
-        if col not in res:
+        if f"p_{c}" not in res:
             continue
-        v = np.nan_to_num(res[col].to_numpy(dtype=float))
+        v = res[f"p_{c}"].to_numpy(dtype=float)
+        s = np.zeros(n)
+        if post:  # posterior-averaged where posterior samples exist, else the point estimate
+            vp = res[f"p_{c}_post"].to_numpy(dtype=float)
+            has = np.isfinite(vp)
+            v = np.where(has, vp, v)
+            if f"p_{c}_post_std" in res:
+                s = np.where(has, np.nan_to_num(res[f"p_{c}_post_std"].to_numpy(dtype=float)), 0.0)
+        v = np.nan_to_num(v)
         ax_p.barh(y, v, left=left, color=f"C{i % 10}", label=c, height=0.7)
-        std_col = f"p_{c}_post_std"
-        if post and std_col in res:
-            s = np.nan_to_num(res[std_col].to_numpy(dtype=float))
+        if post:
             ax_p.errorbar(left + v, y, xerr=s, fmt="none", ecolor="k", elinewidth=0.7, capsize=1.5)
         left = left + v
     ax_p.set_xlim(0, 1)
