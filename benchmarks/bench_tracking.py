@@ -412,6 +412,9 @@ def main() -> None:
     ap.add_argument("--K", type=int, default=1, help="sub-frame points of the tracking model")
     ap.add_argument("--M", type=int, default=1)
     ap.add_argument(
+        "--tag", type=str, default="", help="suffix of the result files (tracking<tag>.md)"
+    )
+    ap.add_argument(
         "--only", type=str, default=None, help="comma-separated indices of trajectories to run"
     )
     ap.add_argument("--speed", action="store_true")
