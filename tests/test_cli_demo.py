@@ -30,7 +30,20 @@ def test_run_motion_demo_table():
 
 def test_demo_cli_writes_table(tmp_path, capsys):
     out = tmp_path / "demo"
-    rc = main(["demo", "--output", str(out), "--n-tracks", "20", "--n-steps", "30", "--seed", "1"])
+    rc = main(
+        [
+            "demo",
+            "--output",
+            str(out),
+            "--motion-only",
+            "--n-tracks",
+            "20",
+            "--n-steps",
+            "30",
+            "--seed",
+            "1",
+        ]
+    )
     assert rc == 0
     table = pd.read_csv(out / "models.csv")
     assert list(table["model"]) == list(MODELS)
