@@ -74,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--stem", default="learn_andi")
     ap.add_argument("--params", default="{}", help="JSON {representation: {estimator params}}")
+    ap.add_argument("--tasks", default="alpha,model")
+    ap.add_argument("--merge", default=None, help="earlier result JSON whose other rows are kept")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -97,7 +99,32 @@ def main(argv=None) -> int:
         n_threads=args.threads,
         verbose=args.verbose,
         log=lambda s: print(s, flush=True),
+        tasks=tuple(args.tasks.split(",")),
     )
+    if args.merge:
+        # keep the earlier rows of the representations / tasks not re-run here
+        old = json.loads(Path(args.merge).read_text())
+        new_keys = {(r["representation"], r["train_size"], r["test"]) for r in res["rows"]}
+        merged = []
+        for r in old["rows"]:
+            key = (r["representation"], r["train_size"], r["test"])
+            if key in new_keys:
+                nr = next(
+                    x
+                    for x in res["rows"]
+                    if (x["representation"], x["train_size"], x["test"]) == key
+                )
+                for task, cols in (
+                    ("alpha", ("mae", "z_rms", "fit_s_alpha")),
+                    ("model", ("f1_micro", "fit_s_model")),
+                ):
+                    if task not in args.tasks.split(","):
+                        for c in cols:
+                            nr[c] = r[c]
+            else:
+                merged.append(r)
+        res["rows"] = merged + res["rows"]
+        res["settings"]["merged_from"] = old["settings"]
     res["settings"]["wall_s"] = time.time() - t0
     res["settings"]["test_seed_andi_datasets"] = args.test_seed
     RESULTS.mkdir(exist_ok=True)
