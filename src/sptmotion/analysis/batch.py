@@ -30,7 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import atomic_path
-from .pipeline import COMPLETE_MARKER, _jsonable, _versions, _write_json, analyze_path, is_complete
+from .._io import jsonable as _jsonable
+from .pipeline import COMPLETE_MARKER, _versions, _write_json, analyze_path, is_complete
 
 __all__ = ["expand_inputs", "output_names", "analyze_one", "analyze_batch", "read_results"]
 

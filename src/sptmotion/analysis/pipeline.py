@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_positive, check_rng
+from .._io import jsonable as _jsonable
 from ..datasets.tables import AXES, check_table, read_table, table_to_tracks
 from . import report as _report
 from .pretrained import LearnedModels, load_models
@@ -354,22 +355,6 @@ def _versions() -> dict:
         with contextlib.suppress(md.PackageNotFoundError):
             out[pkg] = md.version(pkg)
     return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def _write_json(path: Path, obj) -> None:

@@ -78,6 +78,7 @@ def run_track(
 ) -> tuple[Path, Path]:
     """Track a movie and write the table (CSV/Parquet) and its JSON summary beside it, atomically."""
     from .._io import atomic_path
+    from .._io import jsonable as _jsonable
     from ..datasets.tables import write_table
     from ..tracking import track_bayes, track_modular
     from ..tracking.posterior import check_ci
@@ -152,20 +153,6 @@ def run_track(
         json_path.unlink(missing_ok=True)
         raise
     return out, json_path
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def register(app: typer.Typer) -> None:
