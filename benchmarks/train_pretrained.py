@@ -86,18 +86,19 @@ def main(argv: list[str] | None = None) -> dict:
         "config": vars(args) | {"output": str(args.output), "results": str(args.results)}
     }
 
-    # -- alpha regressor (AnDi task 1)
-    t0 = time.perf_counter()
-    Xtr, atr, _ = _dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
-    Xte, ate, _ = _dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
-    reg = AlphaRegressor(
-        "wavelet",
+    train_params = dict(
         n_models=args.n_models,
         max_epochs=args.max_epochs,
         patience=args.patience,
         random_state=args.seed,
         verbose=True,
     )
+
+    # -- alpha regressor (AnDi task 1)
+    t0 = time.perf_counter()
+    Xtr, atr, _ = _dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
+    Xte, ate, _ = _dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
+    reg = AlphaRegressor("wavelet", **train_params)
     reg.fit(Xtr, atr, data_description=desc % "'alpha'")
     reg.save(args.output / names[0])
     t_reg = time.perf_counter() - t0
@@ -119,14 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     Xtr, _, mtr = _dataset(args.n_train, lengths, args.dim, "model", args.seed + 2)
     Xte, _, truth = _dataset(args.n_test, lengths, args.dim, "model", args.seed + 3)
-    clf = ModelClassifier(
-        "wavelet",
-        n_models=args.n_models,
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        random_state=args.seed,
-        verbose=True,
-    )
+    clf = ModelClassifier("wavelet", **train_params)
     clf.fit(Xtr, mtr, data_description=desc % "'model'")
     clf.save(args.output / names[1])
     t_clf = time.perf_counter() - t0

@@ -28,7 +28,7 @@ from numba import njit
 
 from .._checks import BLOCK_SIZE, check_dim, check_rng, spawn_block_rngs
 from ..motion.gaussian import _fgn_cholesky, _sbm_weights
-from ..motion.jumps import _ctrw_counts_kernel, _kernel_seed
+from ..motion.jumps import _ctrw_counts_kernel, _kernel_seed, _unit_vector
 from .tables import tracks_to_table
 
 __all__ = ["andi", "AndiData", "ANDI_MODELS", "ALPHA_GRID", "andi_class_weights"]
@@ -178,19 +178,7 @@ def _lw_andi_kernel(seed, alpha, speed, T, dim):
             if tau > T:
                 tau = T + 1.0
             m = int(tau)
-            if dim == 1:
-                u[0] = 1.0 if np.random.random() < 0.5 else -1.0
-            elif dim == 2:
-                phi = 2.0 * np.pi * np.random.random()
-                u[0] = np.cos(phi)
-                u[1] = np.sin(phi)
-            else:
-                z = 2.0 * np.random.random() - 1.0
-                phi = 2.0 * np.pi * np.random.random()
-                r = np.sqrt(1.0 - z * z)
-                u[0] = r * np.cos(phi)
-                u[1] = r * np.sin(phi)
-                u[2] = z
+            _unit_vector(dim, u)
             for _ in range(m):
                 if j < T:
                     for k in range(dim):
