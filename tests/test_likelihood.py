@@ -127,12 +127,20 @@ def test_sweep_small_grid():
         repeats=1,
         grid={"D": [0.05, 10.0]},
         other_models={"fbm": ("fbm", {"alpha": 0.5, "D": 0.05})},
+        sign_map={"K": [1], "N": [2], "D": [0.001, 10.0]},
     )
-    assert list(df["group"]) == ["D", "D", "model"]
+    assert list(df["group"]) == ["D", "D", "model", "sign", "sign"]
     assert df.loc[0, "motion"] > 0 > df.loc[1, "motion"]
     assert (df["emission"] < 0).all()
+    assert np.allclose(df["motion_r0"], df["initial"] + df["motion"])
+    # K = 1, N = 2: one 33 ms step, 3 axes. Expected motion part per axis (-ln(4 pi D dt) - 1)/2:
+    # +3.4 at D = 0.001, -1.2 at D = 10 (sd 0.71 per axis, 1.2 for 3); the initial prior is a
+    # constant -3.6 (start at the ROI centre). So ln P(r0) + motion is about +6.6 and -7.2: both
+    # signs hold at > 5 sd.
+    signs = df[df["group"] == "sign"]["motion_r0"].to_numpy()
+    assert signs[0] > 0 > signs[1]
     md = likelihood.sweep_markdown(df)
-    assert "emission share" in md and "fbm" in md
+    assert "emission share" in md and "fbm" in md and "sign of the motion part" in md
 
 
 def test_absent_emitter_frames(data):

@@ -250,15 +250,16 @@ def likelihood_sweep_cmd(
     repeats: int = typer.Option(3, help="Movies per setting (the table holds means)."),
     quick: bool = typer.Option(False, help="A small grid (for smoke tests)."),
 ) -> None:
-    """Sweep D, N, H, F, G, K (and generating models) and tabulate the likelihood's parts."""
+    """Sweep D, N, H, F, G, K (and generating models, and few frames x D) and tabulate the likelihood's parts."""
     from .._io import atomic_path
     from ..likelihood import SWEEP_OTHER_MODELS, likelihood_sweep, plot_sweep, sweep_markdown
 
-    grid = other = None
+    grid = other = signs = None
     if quick:
         grid = {"D": [0.05, 10.0], "N": [2, 8]}
         other = {k: SWEEP_OTHER_MODELS[k] for k in ("bm", "fbm (alpha=0.5)")}
-    df = likelihood_sweep(seed=seed, repeats=repeats, grid=grid, other_models=other)
+        signs = {"K": [1], "N": [2], "D": [0.01, 10.0]}
+    df = likelihood_sweep(seed=seed, repeats=repeats, grid=grid, other_models=other, sign_map=signs)
     out = Path(output)
     from .. import __version__
 
