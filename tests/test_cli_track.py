@@ -64,6 +64,21 @@ def test_bayes_round_trip(movie_path, tmp_path):
     pd.testing.assert_frame_equal(tab, pd.read_csv(out2))
 
 
+def test_blur_psf_flag_recorded(movie_path, tmp_path):
+    """--no-blur-psf switches the blur-aware K = 1 emission off; the JSON settings record it
+    (on by default for K = 1)."""
+    p, _ = movie_path
+    base = ["track", p, "--iterations", 6, "--chains", 1, "--seed", 2, "--quiet"]
+    out_on = tmp_path / "on.csv"
+    out_off = tmp_path / "off.csv"
+    assert _run([*base, "-o", out_on]) == 0
+    assert _run([*base, "--no-blur-psf", "-o", out_off]) == 0
+    on = json.loads(out_on.with_suffix(".json").read_text())
+    off = json.loads(out_off.with_suffix(".json").read_text())
+    assert on["settings"]["blur_psf"] is True and on["settings"]["blur_psf_coef_s"] > 0
+    assert off["settings"]["blur_psf"] is False and off["settings"]["blur_psf_coef_s"] == 0
+
+
 def test_modular_round_trip(movie_path, tmp_path):
     p, X = movie_path
     out = tmp_path / "mod.csv"

@@ -74,6 +74,7 @@ def run_track(
     fix_emission_rate: bool = False,
     refine: bool = True,
     init: str = "brightest",
+    blur_psf: bool | str = "auto",
     quiet: bool = True,
 ) -> tuple[Path, Path]:
     """Track a movie and write the table (CSV/Parquet) and its JSON summary beside it, atomically."""
@@ -121,6 +122,7 @@ def run_track(
                 fix_background=fix_background,
                 fix_emission_rate=fix_emission_rate,
                 init=init,
+                blur_psf=blur_psf,
                 progress=progress,
             )
         finally:
@@ -194,6 +196,12 @@ def register(app: typer.Typer) -> None:
         init: str = typer.Option(
             "brightest", "--init", help="MCMC start: brightest (pixels) or modular (tracker)."
         ),
+        blur_psf: bool | None = typer.Option(
+            None,
+            "--blur-psf/--no-blur-psf",
+            help="Widen the K = 1 PSF by the motion blur D*t_E/3 (bayes; default: on for K = 1).",
+            show_default=False,
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Track particles in a raw movie: table of positions (µm) with credible bounds, and a JSON summary."""
@@ -212,6 +220,7 @@ def register(app: typer.Typer) -> None:
             fix_emission_rate=fix_emission_rate,
             refine=refine,
             init=init,
+            blur_psf="auto" if blur_psf is None else blur_psf,
             quiet=quiet,
         )
         typer.echo(f"wrote {table} and {js}")

@@ -21,8 +21,9 @@ Move types (index into the acceptance counters): 0 lateral block random walk (al
 emitter in one frame shifted together), 1 axial block random walk, 2 block independence proposal from the
 Brownian conditional prior (bridge between the neighbouring frames; acceptance = emission ratio only),
 3 z sign flip of one frame block, 4 single-point random walk (K > 1), 5 z sign flip of the whole track
-tail from a random frame on, 6 background flux F (log-scale random walk), 7 emission rate H (log scale).
-D is drawn by its conjugate inverse-gamma Gibbs step.
+tail from a random frame on, 6 background flux F (log-scale random walk), 7 emission rate H (log scale),
+8 D under the blur-aware emission (Metropolis-Hastings, see :func:`sweep`). Without it, D is drawn by
+its conjugate inverse-gamma Gibbs step.
 """
 
 # numba supports only the legacy np.random API inside jitted code (seeded per sweep by the caller).
@@ -49,7 +50,7 @@ CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigm
 CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
 CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
 
-N_MOVES = 8
+N_MOVES = 9
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -59,6 +60,7 @@ MOVE_NAMES = (
     "tail_flip",
     "background",
     "emission_rate",
+    "blur_D",
 )
 TARGET_ACCEPT = 0.3
 _LOG2PI = math.log(2.0 * math.pi)
@@ -76,10 +78,17 @@ def seed_numba(seed: int) -> None:
 def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
     """Pixel-integrated PSF factors of one point: ``ex (C,)`` along x, ``ey (R,)`` along y.
 
+    ``psf_par = [sigma0, z0, blur_var]``: the lateral Gaussian width is
+    ``sqrt(sigma(z)^2 + blur_var)`` with the Gaussian-Lorentzian ``sigma(z)`` of
+    :func:`sptmotion.optics._kernels.gl_sigma` (``blur_var = 0``: the PSF itself).
+
     Entries outside the non-zero window are set to 0; ``rng_xy = [c_lo, c_hi, r_lo, r_hi]``
     receives the window (half-open column and row ranges).
     """
     s = gl_sigma(z, psf_par[0], psf_par[1])
+    if psf_par[2] > 0.0:
+        # motion-blur variance of the exposure-averaged image (blur-aware K = 1 emission)
+        s = math.sqrt(s * s + psf_par[2])
     ex[:] = 0.0
     ey[:] = 0.0
     if not (abs(x) < _FAR and abs(y) < _FAR and s < _FAR):
@@ -289,6 +298,87 @@ def _bridge_draw(pos, m, j0, j1, times, D, mu0, s0, newpts):
 
 
 @njit(cache=True)
+def _blur_d_step(
+    D_new,
+    blur_coef,
+    pos,
+    EX,
+    EY,
+    WIN,
+    S,
+    ll,
+    theta,
+    K,
+    adu,
+    pixel_size,
+    psf_par,
+    cw,
+    bg,
+    h,
+    cam_code,
+    cam_par,
+    cam_maps,
+    acc,
+    prop,
+):
+    """Metropolis-Hastings step of D under the blur-aware emission (independence proposal D_new).
+
+    Target ``p(D | r, data) ∝ p(D) p(r | D) p(data | r, D)``; proposal
+    ``q(D') ∝ p(D') p(r | D')`` (the conjugate inverse-gamma conditional of the motion part), so
+    ``log alpha = ln p(data | r, D') - ln p(data | r, D)``, evaluated over the whole stack.
+    """
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N = L // K
+    par_new = psf_par.copy()
+    par_new[2] = blur_coef * D_new
+    EX2 = np.empty_like(EX)
+    EY2 = np.empty_like(EY)
+    WIN2 = np.empty_like(WIN)
+    S2 = np.empty_like(S)
+    ll2 = np.empty_like(ll)
+    init_state(
+        pos,
+        K,
+        pixel_size,
+        par_new,
+        cw,
+        adu,
+        bg,
+        h,
+        cam_code,
+        cam_par,
+        cam_maps,
+        EX2,
+        EY2,
+        WIN2,
+        S2,
+        ll2,
+    )
+    log_r = 0.0
+    for n in range(N):
+        log_r += ll2[n] - ll[n]
+    prop[8] += 1.0
+    if log_r >= 0.0 or np.random.random() < math.exp(log_r):
+        acc[8] += 1.0
+        theta[0] = D_new
+        psf_par[2] = par_new[2]
+        for m in range(M):
+            for j in range(L):
+                for c in range(EX.shape[2]):
+                    EX[m, j, c] = EX2[m, j, c]
+                for r in range(EY.shape[2]):
+                    EY[m, j, r] = EY2[m, j, r]
+                for q in range(4):
+                    WIN[m, j, q] = WIN2[m, j, q]
+        for n in range(N):
+            ll[n] = ll2[n]
+            for r in range(S.shape[1]):
+                for c in range(S.shape[2]):
+                    S[n, r, c] = S2[n, r, c]
+
+
+@njit(cache=True)
 def sweep(
     seed,
     adapt_gain,
@@ -321,14 +411,22 @@ def sweep(
     glob_scales,
     acc,
     prop,
+    blur_coef,
 ):
     """One MCMC sweep: every move type on every frame and emitter, then D, F and H.
 
     ``adapt_gain > 0`` adapts the proposal scales (Robbins-Monro, towards ``TARGET_ACCEPT``);
     0 freezes them (after burn-in). ``sample_flags = [sample_D, sample_F, sample_H]``.
     ``log_scales (N, M, 3)``: per frame and emitter log proposal scales of the lateral, axial and
-    single-point moves; ``glob_scales (2,)``: log scales of the F and H moves. ``acc``/``prop`` (8,)
+    single-point moves; ``glob_scales (2,)``: log scales of the F and H moves. ``acc``/``prop`` (N_MOVES,)
     accumulate accepted/proposed moves per type.
+
+    ``blur_coef`` (s): 0 for the plain emission model; > 0 for the blur-aware K = 1 emission, whose
+    PSF variance ``psf_par[2] = blur_coef * D`` (µm², ``blur_coef = t_E / 3``) depends on D. Then the
+    D step is Metropolis-Hastings: D' is drawn from the conjugate inverse-gamma conditional of the
+    motion part (independence proposal), so the acceptance ratio is the ratio of the whole-stack
+    emission likelihoods at D' and D (one full recomputation per sweep); on acceptance
+    ``psf_par[2]`` and all caches are updated. Acceptance counted under move index 8.
     """
     np.random.seed(seed)
     M = pos.shape[0]
@@ -481,7 +579,33 @@ def sweep(
                     d = pos[m, j + 1, a] - pos[m, j, a]
                     d2 += d * d
                 b_post += d2 / (4.0 * dts[j])
-        theta[0] = b_post / np.random.gamma(a_post, 1.0)
+        D_new = b_post / np.random.gamma(a_post, 1.0)
+        if blur_coef > 0.0:
+            _blur_d_step(
+                D_new,
+                blur_coef,
+                pos,
+                EX,
+                EY,
+                WIN,
+                S,
+                ll,
+                theta,
+                K,
+                adu,
+                pixel_size,
+                psf_par,
+                cw,
+                bg,
+                h,
+                cam_code,
+                cam_par,
+                cam_maps,
+                acc,
+                prop,
+            )
+        else:
+            theta[0] = D_new
     # F and H: random walk on log scale, log-normal priors N(log mean, sd) on the log
     ll_prop = np.empty(N)
     for which in range(2):
