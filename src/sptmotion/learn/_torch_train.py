@@ -73,9 +73,11 @@ def gaussian_beta_nll(out: torch.Tensor, y: torch.Tensor, beta: float = 0.5) -> 
     return nll.mean()
 
 
-def _loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _loss(
+    task: str, out: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
     if task == "classification":
-        return F.cross_entropy(out, y)
+        return F.cross_entropy(out, y, label_smoothing=label_smoothing)
     return gaussian_beta_nll(out, y)
 
 
@@ -136,6 +138,7 @@ def train_net(
     batch_size: int = 64,
     learning_rate: float = 2e-3,
     weight_decay: float = 1e-3,
+    label_smoothing: float = 0.0,
     rng: np.random.Generator,
     device: str = "cpu",
     verbose: bool = False,
@@ -156,6 +159,8 @@ def train_net(
     learning_rate, weight_decay : float
         AdamW settings; the learning rate is halved after ``patience // 3 + 1`` epochs
         without improvement.
+    label_smoothing : float
+        Label smoothing of the cross-entropy (classification; Szegedy et al., CVPR 2016).
     rng : numpy.random.Generator
         Shuffling and augmentation randomness.
 
@@ -182,7 +187,7 @@ def train_net(
                 continue
             xb = train.batch(idx, True, rng).to(device)
             opt.zero_grad(set_to_none=True)
-            loss = _loss(task, net(xb), yt[idx].to(device))
+            loss = _loss(task, net(xb), yt[idx].to(device), label_smoothing)
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()

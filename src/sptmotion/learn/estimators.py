@@ -72,6 +72,14 @@ LOG_EPS = 1e-3
 MAX_PRECOMPUTE_BYTES = 1.5e9
 #: Tracks per call of the representation at prediction time (bounds memory).
 PREDICT_CHUNK = 2048
+#: Training augmentation of the wavelet learner (see :func:`augment_tracks`): random
+#: rotations of the tracks, and random windows of at least this fraction of the points.
+AUGMENT_ROTATE = True
+AUGMENT_MIN_FRACTION = 0.75
+#: Global time pooling of new scalogram CNNs (see :class:`~sptmotion.learn.nets.ScalogramCNN`).
+POOLING = "mean,max"
+#: Label smoothing of the classifier's cross-entropy.
+LABEL_SMOOTHING = 0.0
 #: LightGBM settings (shrinkage, leaves, early-stopping rounds, maximal rounds).
 LGBM_PARAMS = {
     "learning_rate": 0.05,
@@ -201,44 +209,108 @@ def _log_scalogram(S: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarr
     return ((np.log(S + LOG_EPS) - mean[:, :, None]) / std[:, :, None]).astype(np.float32)
 
 
+def random_rotations(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` Haar-uniform random orthogonal matrices ``(n, dim, dim)`` (rotations and reflections).
+
+    QR decomposition of a matrix of i.i.d. standard normals, with the signs of ``R``'s
+    diagonal moved into ``Q``, gives a Haar-distributed orthogonal matrix (Mezzadri,
+    "How to generate random matrices from the classical compact groups", Notices AMS 54,
+    592 (2007)).
+    """
+    G = rng.standard_normal((n, dim, dim))
+    Q, R = np.linalg.qr(G)
+    return Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
+
+
+def augment_tracks(
+    arr: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    rotate: bool = True,
+    min_fraction: float = 1.0,
+) -> np.ndarray:
+    """Physically valid random variants of tracks ``(n, n_points, dim)`` of one length.
+
+    - ``rotate``: every track is multiplied by its own random orthogonal matrix
+      (:func:`random_rotations`). All AnDi motion models are isotropic, so the rotated track
+      has the same model and the same alpha, but its coordinates - the signals the wavelet
+      transform reads one by one - are new projections of the motion.
+    - ``min_fraction < 1``: one random window of ``T'`` consecutive points, ``T'`` uniform in
+      ``[max(MIN_POINTS, min_fraction * n_points), n_points]``, common to the batch: a part of
+      a track is a track of the same model and exponent (the models used here have
+      stationary increments or, for SBM / ATTM, are read through the time-averaged MSD over
+      any window; see the AnDi challenge definition, Muñoz-Gil et al. 2021).
+    """
+    n, T, d = arr.shape
+    out = arr
+    if min_fraction < 1.0:
+        t_len = int(rng.integers(max(MIN_POINTS, int(math.ceil(min_fraction * T))), T + 1))
+        t0 = int(rng.integers(0, T - t_len + 1))
+        out = out[:, t0 : t0 + t_len]
+    if rotate and d >= 2:
+        out = np.einsum("ntj,nij->nti", out, random_rotations(n, d, rng))
+    return np.ascontiguousarray(out)
+
+
+def _tta_rotations(dim: int, k: int) -> np.ndarray:
+    """``k`` fixed rotations ``(k, dim, dim)`` for test-time augmentation (identity first).
+
+    2D: angles ``j * (pi / 2) / k``; the per-coordinate scalogram network is already
+    invariant to quarter turns and reflections (they swap or negate the coordinates, and the
+    modulus of the transform of a standardized coordinate ignores its sign), so ``[0, pi/2)``
+    covers all orientations. 3D: the identity and ``k - 1`` Haar-random rotations of a fixed
+    seed. Fixed matrices keep predictions deterministic and independent of the batch.
+    """
+    if dim == 2:
+        th = np.arange(k) * (0.5 * np.pi / k)
+        c, s = np.cos(th), np.sin(th)
+        return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], 1)
+    R = random_rotations(k, dim, np.random.default_rng(0))
+    R[0] = np.eye(dim)
+    return R
+
+
 class _WaveletSource:
-    """Normalized log-scalograms, stored or (for large sets) computed per batch."""
+    """Normalized log-scalograms, stored or (for large sets) computed per batch.
+
+    With ``augment`` (training), every batch is transformed on the fly from randomly rotated
+    and cropped tracks (:func:`augment_tracks`); the transform costs ~0.1 ms per track, far
+    less than the network's forward and backward pass.
+    """
 
     def __init__(self, groups: Groups, mean: np.ndarray, std: np.ndarray, augment: bool) -> None:
         self.mean, self.std, self.augment = mean, std, augment
         self.groups = {L: idx for L, (idx, _) in groups.items()}
         self.rows = {}
         self.data: dict[int, Any] = {}
+        self.tracks: dict[int, np.ndarray] = {}
         n_bytes = sum(
             arr.shape[0] * arr.shape[2] * N_WAVELETS * N_SCALES * L * 4
             for L, (_, arr) in groups.items()
         )
-        self.precomputed = n_bytes <= MAX_PRECOMPUTE_BYTES
+        self.precomputed = (not augment) and n_bytes <= MAX_PRECOMPUTE_BYTES
         for L, (idx, arr) in groups.items():
             self.rows[L] = {int(i): r for r, i in enumerate(idx)}
+            self.tracks[L] = arr
             if self.precomputed:
                 blocks = [
                     _log_scalogram(_wavelet(arr[s : s + PREDICT_CHUNK]), mean, std)
                     for s in range(0, len(arr), PREDICT_CHUNK)
                 ]
                 self.data[L] = torch.from_numpy(np.concatenate(blocks))
-            else:
-                self.data[L] = arr
 
     def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None) -> torch.Tensor:
         L = next(L for L, rows in self.rows.items() if int(idx[0]) in rows)
         r = np.array([self.rows[L][int(i)] for i in idx])
-        if self.precomputed:
-            x = self.data[L][torch.from_numpy(r)]
-        else:
-            x = torch.from_numpy(_log_scalogram(_wavelet(self.data[L][r]), self.mean, self.std))
         if train and self.augment and rng is not None:
-            # random time crop (75-100 % of the track): the network learns to read any length
-            T = x.shape[-1]
-            t_len = int(rng.integers(max(MIN_POINTS, int(0.75 * T)), T + 1))
-            t0 = int(rng.integers(0, T - t_len + 1))
-            x = x[..., t0 : t0 + t_len]
-        return x
+            arr = augment_tracks(
+                self.tracks[L][r], rng, rotate=AUGMENT_ROTATE, min_fraction=AUGMENT_MIN_FRACTION
+            )
+            return torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
+        if self.precomputed:
+            return self.data[L][torch.from_numpy(r)]
+        arr = self.tracks[L][r]
+        return torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
 
 
 class _TrajectorySource:
@@ -327,6 +399,7 @@ class _TrackLearner(BaseEstimator):
         weight_decay: float = 1e-3,
         validation_fraction: float = 0.15,
         augment: bool = True,
+        test_rotations: int = 4,
         backbone: str = "auto",
         device: str = "auto",
         n_threads: int | None = None,
@@ -342,6 +415,7 @@ class _TrackLearner(BaseEstimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.augment = augment
+        self.test_rotations = test_rotations
         self.backbone = backbone
         self.device = device
         self.n_threads = n_threads
@@ -354,7 +428,7 @@ class _TrackLearner(BaseEstimator):
             raise ValueError(
                 f"representation must be one of {', '.join(REPRESENTATION_NAMES)}, got {self.representation!r}"
             )
-        for name in ("n_models", "max_epochs", "patience", "batch_size"):
+        for name in ("n_models", "max_epochs", "patience", "batch_size", "test_rotations"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -456,7 +530,13 @@ class _TrackLearner(BaseEstimator):
     def _new_net(self, device: str):
         if self.representation == "wavelet":
             large = self.backbone == "large" or (self.backbone == "auto" and device == "cuda")
-            return ScalogramCNN(self._n_out(), N_WAVELETS, N_SCALES, width=32 if large else 12)
+            return ScalogramCNN(
+                self._n_out(),
+                N_WAVELETS,
+                N_SCALES,
+                width=32 if large else 12,
+                pooling=POOLING,
+            )
         return WADNet(self._n_out())
 
     def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
@@ -495,6 +575,7 @@ class _TrackLearner(BaseEstimator):
                     batch_size=int(self.batch_size),
                     learning_rate=learning_rate,
                     weight_decay=float(self.weight_decay),
+                    label_smoothing=LABEL_SMOOTHING if self._task == "classification" else 0.0,
                     rng=np.random.default_rng(int(seed)),
                     device=device,
                     verbose=bool(self.verbose),
@@ -504,7 +585,7 @@ class _TrackLearner(BaseEstimator):
             history.append(hist)
         self.nets_ = nets
         with torch_context(None, self.n_threads):
-            outs = [predict_net(net, src_va, len(va), self._n_out()) for net in self.nets_]
+            outs = self._torch_outputs(_subset(groups, va), len(va))
         self._calibrate_torch(outs, y_enc[va])
         return history
 
@@ -563,25 +644,43 @@ class _TrackLearner(BaseEstimator):
         return self
 
     def _torch_outputs(self, groups: Groups, n: int) -> list[np.ndarray]:
+        """Raw outputs ``(n, n_out)`` of every ensemble member.
+
+        Wavelet learner on tracks of ``dim >= 2``: test-time augmentation over
+        ``test_rotations`` fixed rotations (:func:`_tta_rotations`); the outputs are
+        averaged per network (regression: mean of the means, log of the mean variance;
+        classification: log of the mean probabilities).
+        """
         device = _resolve_device(self.device)
-        outs = [np.empty((n, self._n_out())) for _ in self.nets_]
+        n_out = self._n_out()
+        dim = next(iter(groups.values()))[1].shape[2]
+        rots = (
+            _tta_rotations(dim, int(self.test_rotations))
+            if self.representation == "wavelet" and dim >= 2 and int(self.test_rotations) > 1
+            else None
+        )
+        n_rot = 1 if rots is None else len(rots)
+        outs = [np.empty((n_rot, n, n_out)) for _ in self.nets_]
         with torch_context(None, self.n_threads):
             for idx, arr in groups.values():
                 for s in range(0, len(idx), PREDICT_CHUNK):
-                    chunk = {
-                        arr.shape[1]: (
-                            np.arange(min(PREDICT_CHUNK, len(idx) - s)),
-                            arr[s : s + PREDICT_CHUNK],
-                        )
-                    }
-                    src = self._make_source(chunk, None, False)
-                    for k, net in enumerate(self.nets_):
-                        net.to(device)
-                        outs[k][idx[s : s + PREDICT_CHUNK]] = predict_net(
-                            net, src, len(chunk[arr.shape[1]][0]), self._n_out(), device=device
-                        )
-                        net.cpu()
-        return outs
+                    part = arr[s : s + PREDICT_CHUNK]
+                    for j in range(n_rot):
+                        x = part if rots is None else np.einsum("ntj,ij->nti", part, rots[j])
+                        chunk = {x.shape[1]: (np.arange(len(x)), x)}
+                        src = self._make_source(chunk, None, False)
+                        for k, net in enumerate(self.nets_):
+                            net.to(device)
+                            outs[k][j, idx[s : s + PREDICT_CHUNK]] = predict_net(
+                                net, src, len(x), n_out, device=device
+                            )
+                            net.cpu()
+        if n_rot == 1:
+            return [o[0] for o in outs]
+        return [self._average_tta(o) for o in outs]
+
+    def _average_tta(self, o: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def _fit_lgbm(self, groups, n, y_enc, tr, va, rng) -> None:
         import lightgbm as lgb
@@ -672,7 +771,12 @@ _PARAMS_DOC = """
     validation_fraction : float
         Share of the training tracks held out for early stopping and calibration.
     augment : bool
-        Random time crops of the scalograms / sign flips of the increments while training.
+        Training augmentation. Wavelet: every batch is transformed from randomly rotated
+        tracks (isotropic motion: same model and alpha; new coordinate projections) cut to a
+        random window of 75-100 % of their points. Trajectory: sign flips of the increments.
+    test_rotations : int
+        Wavelet learner on tracks of dim >= 2: predictions are averaged over this many fixed
+        rotations of each track (test-time augmentation; 1 switches it off).
     backbone : {"auto", "compact", "large"}
         Width of the scalogram CNN; "auto" takes the large one only on a GPU.
     device : {"auto", "cpu", "cuda"}
@@ -737,6 +841,10 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
 
     def _n_out(self) -> int:
         return 2
+
+    def _average_tta(self, o: np.ndarray) -> np.ndarray:
+        var = np.exp(np.clip(o[:, :, 1], -12, 6)).mean(axis=0)
+        return np.stack([o[:, :, 0].mean(axis=0), np.log(var)], axis=1)
 
     def _combine_torch(self, outs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         mu = np.stack([o[:, 0] for o in outs]) * self.y_std_ + self.y_mean_
@@ -838,6 +946,9 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
 
         res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
         return float(math.exp(res.x))
+
+    def _average_tta(self, o: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(softmax(o, axis=2).mean(axis=0), 1e-12))
 
     def _logp_torch(self, outs: list[np.ndarray]) -> np.ndarray:
         p = np.mean([softmax(o, axis=1) for o in outs], axis=0)

@@ -23,6 +23,14 @@ from torch import nn
 __all__ = ["ScalogramCNN", "WADNet", "build_net", "NETS"]
 
 
+#: Global pooling over time (last axis) of the temporal features.
+_POOLS = {
+    "mean": lambda h: h.mean(dim=-1),
+    "max": lambda h: h.amax(dim=-1),
+    "std": lambda h: h.std(dim=-1, unbiased=False),
+}
+
+
 def _conv2d_block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
     layers: list[nn.Module] = [
         nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
@@ -59,15 +67,21 @@ class ScalogramCNN(nn.Module):
         n_scales: int = 24,
         width: int = 12,
         dropout: float = 0.2,
+        pooling: str = "mean,max",
     ) -> None:
         super().__init__()
         w = int(width)
+        pools = tuple(pooling.split(","))
+        if not pools or any(q not in _POOLS for q in pools):
+            raise ValueError(f"pooling must list some of {', '.join(_POOLS)}, got {pooling!r}")
+        self.pools = pools
         self.config = {
             "n_out": int(n_out),
             "n_wavelets": int(n_wavelets),
             "n_scales": int(n_scales),
             "width": w,
             "dropout": float(dropout),
+            "pooling": ",".join(pools),
         }
         self.blocks = nn.Sequential(
             _conv2d_block(n_wavelets, w, (2, 2)),
@@ -89,7 +103,7 @@ class ScalogramCNN(nn.Module):
         )
         self.head = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(2 * c2, 64),
+            nn.Linear(len(pools) * c2, 64),
             nn.GELU(),
             nn.Linear(64, n_out),
         )
@@ -98,7 +112,7 @@ class ScalogramCNN(nn.Module):
         b, d = x.shape[:2]
         h = self.blocks(x.flatten(0, 1))  # (b*d, 4w, rows, T')
         h = self.temporal(h.flatten(1, 2))  # (b*d, c2, T')
-        h = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
+        h = torch.cat([_POOLS[q](h) for q in self.pools], dim=1)
         h = h.view(b, d, -1).mean(dim=1)
         return self.head(h)
 
