@@ -174,3 +174,52 @@ def test_regressor_tracks_alpha_with_uncertainty():
     assert np.corrcoef(mu, at)[0, 1] > 0.8
     z = (mu - at) / sd
     assert 0.5 < np.sqrt(np.mean(z**2)) < 2.0
+
+
+def test_augmentation_is_a_rigid_motion_of_a_window():
+    """Training augmentation of the wavelet learner: a random orthogonal map of a contiguous
+    window of each track. Rotations keep every pairwise distance between the points of a
+    track (isotropic motion: same model, same alpha), and the window keeps the point order."""
+    from sptmotion.learn.estimators import augment_tracks, random_rotations
+
+    rng = np.random.default_rng(6)
+    for dim in (2, 3):
+        Q = random_rotations(2000, dim, rng)
+        np.testing.assert_allclose(
+            np.einsum("nij,nkj->nik", Q, Q), np.broadcast_to(np.eye(dim), Q.shape), atol=1e-12
+        )
+        # Haar measure on O(dim): det = +1 and -1 equally often; 2000 draws give a
+        # binomial sd of sqrt(0.25 / 2000) = 0.011, so 0.45-0.55 is a > 4-sigma band
+        assert 0.45 < np.mean(np.linalg.det(Q) > 0) < 0.55
+        # and the first column is uniform on the sphere: mean ~0 (sd 1/sqrt(dim * 2000))
+        assert np.all(np.abs(Q[:, :, 0].mean(axis=0)) < 4 / np.sqrt(dim * 2000))
+        X = rng.normal(size=(7, 50, dim)).cumsum(axis=1)
+        A = augment_tracks(X, rng, min_fraction=0.6)
+        n_win = A.shape[1]
+        assert A.shape[0] == 7 and 30 <= n_win <= 50
+        dA = np.linalg.norm(A[:, :, None] - A[:, None], axis=-1)
+        # the window starts somewhere in the track: find it from the step lengths
+        found = [
+            t0
+            for t0 in range(50 - n_win + 1)
+            if np.allclose(
+                dA,
+                np.linalg.norm(X[:, t0 : t0 + n_win, None] - X[:, None, t0 : t0 + n_win], axis=-1),
+            )
+        ]
+        assert len(found) == 1
+
+
+def test_test_time_rotations_are_deterministic_and_switchable(small_data):
+    """Predictions averaged over fixed rotations do not depend on the batch a track is in,
+    and test_rotations=1 reads the tracks as given."""
+    X, a, _ = small_data
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    full = reg.predict(X)
+    np.testing.assert_allclose(reg.predict(X[5:9]), full[5:9], rtol=1e-5, atol=1e-6)
+    plain = reg.set_params(test_rotations=1).predict(X)
+    assert not np.allclose(plain, full)
+    with pytest.raises(ValueError, match="test_rotations"):
+        AlphaRegressor(test_rotations=0, **FAST).fit(X, a)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        ModelClassifier(label_smoothing=1.0, **FAST).fit(X, np.where(a > 1, "a", "b"))

@@ -78,8 +78,6 @@ AUGMENT_ROTATE = True
 AUGMENT_MIN_FRACTION = 0.75
 #: Global time pooling of new scalogram CNNs (see :class:`~sptmotion.learn.nets.ScalogramCNN`).
 POOLING = "mean,max"
-#: Label smoothing of the classifier's cross-entropy.
-LABEL_SMOOTHING = 0.0
 #: LightGBM settings (shrinkage, leaves, early-stopping rounds, maximal rounds).
 LGBM_PARAMS = {
     "learning_rate": 0.05,
@@ -400,6 +398,7 @@ class _TrackLearner(BaseEstimator):
         validation_fraction: float = 0.15,
         augment: bool = True,
         test_rotations: int = 4,
+        label_smoothing: float = 0.1,
         backbone: str = "auto",
         device: str = "auto",
         n_threads: int | None = None,
@@ -416,6 +415,7 @@ class _TrackLearner(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.augment = augment
         self.test_rotations = test_rotations
+        self.label_smoothing = label_smoothing
         self.backbone = backbone
         self.device = device
         self.n_threads = n_threads
@@ -444,6 +444,8 @@ class _TrackLearner(BaseEstimator):
             v = float(getattr(self, name))
             if not np.isfinite(v) or v < 0 or (name == "learning_rate" and v == 0):
                 raise ValueError(f"{name} must be a finite positive number, got {v!r}")
+        if not 0.0 <= float(self.label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
         _resolve_device(self.device)
 
     def _check_fitted(self) -> None:
@@ -575,7 +577,9 @@ class _TrackLearner(BaseEstimator):
                     batch_size=int(self.batch_size),
                     learning_rate=learning_rate,
                     weight_decay=float(self.weight_decay),
-                    label_smoothing=LABEL_SMOOTHING if self._task == "classification" else 0.0,
+                    label_smoothing=float(self.label_smoothing)
+                    if self._task == "classification"
+                    else 0.0,
                     rng=np.random.default_rng(int(seed)),
                     device=device,
                     verbose=bool(self.verbose),
@@ -777,6 +781,10 @@ _PARAMS_DOC = """
     test_rotations : int
         Wavelet learner on tracks of dim >= 2: predictions are averaged over this many fixed
         rotations of each track (test-time augmentation; 1 switches it off).
+    label_smoothing : float
+        Label smoothing of the networks' cross-entropy (classifier; Szegedy et al., CVPR 2016):
+        the target puts ``1 - label_smoothing`` on the true class and spreads the rest evenly.
+        The probabilities are recalibrated by the temperature afterwards.
     backbone : {"auto", "compact", "large"}
         Width of the scalogram CNN; "auto" takes the large one only on a GPU.
     device : {"auto", "cpu", "cuda"}
