@@ -11,7 +11,9 @@ Three representations (:mod:`sptmotion.represent`) with a learner designed for e
     Six-wavelet modulus scalograms ``(6, 24, T)`` per coordinate, log-transformed and
     standardized per (wavelet, scale) row, read by a compact CNN
     (:class:`~sptmotion.learn.nets.ScalogramCNN`) that pools over time, so any length works.
-    An ensemble of ``n_models`` CNNs (different seeds) gives the uncertainty.
+    An ensemble of ``n_models`` CNNs (different seeds) gives the uncertainty. Training
+    batches are transformed on the fly from randomly rotated, randomly cut tracks
+    (:func:`augment_tracks`); predictions average over ``test_rotations`` fixed rotations.
 ``"features"``
     The 30 classical per-track features, read by gradient-boosted trees (LightGBM).
 ``"trajectory"``
@@ -399,6 +401,7 @@ class _TrackLearner(BaseEstimator):
         augment: bool = True,
         test_rotations: int = 4,
         label_smoothing: float = 0.1,
+        lr_schedule: str = "plateau",
         backbone: str = "auto",
         device: str = "auto",
         n_threads: int | None = None,
@@ -416,6 +419,7 @@ class _TrackLearner(BaseEstimator):
         self.augment = augment
         self.test_rotations = test_rotations
         self.label_smoothing = label_smoothing
+        self.lr_schedule = lr_schedule
         self.backbone = backbone
         self.device = device
         self.n_threads = n_threads
@@ -446,6 +450,8 @@ class _TrackLearner(BaseEstimator):
                 raise ValueError(f"{name} must be a finite positive number, got {v!r}")
         if not 0.0 <= float(self.label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
         _resolve_device(self.device)
 
     def _check_fitted(self) -> None:
@@ -580,6 +586,7 @@ class _TrackLearner(BaseEstimator):
                     label_smoothing=float(self.label_smoothing)
                     if self._task == "classification"
                     else 0.0,
+                    lr_schedule=str(self.lr_schedule),
                     rng=np.random.default_rng(int(seed)),
                     device=device,
                     verbose=bool(self.verbose),
@@ -781,6 +788,10 @@ _PARAMS_DOC = """
     test_rotations : int
         Wavelet learner on tracks of dim >= 2: predictions are averaged over this many fixed
         rotations of each track (test-time augmentation; 1 switches it off).
+    lr_schedule : {"plateau", "cosine"}
+        "plateau": the learning rate is halved when the validation score stalls, with early
+        stopping after ``patience`` epochs. "cosine": cosine annealing over exactly
+        ``max_epochs`` epochs and the final weights (see :func:`~sptmotion.learn._torch_train.train_net`).
     label_smoothing : float
         Label smoothing of the networks' cross-entropy (classifier; Szegedy et al., CVPR 2016):
         the target puts ``1 - label_smoothing`` on the true class and spreads the rest evenly.

@@ -52,7 +52,8 @@ class ScalogramCNN(nn.Module):
                    -> conv3x3(4w) + BN + GELU, maxpool (2, 1)   -> (4w, 3, T/2)
                    -> flatten scales into channels               -> (12w, T/2)
                    -> conv1d k3 (dilation 1, 2) + BN + GELU      -> (c, T/2)
-                   -> mean and max over time (any T), mean over coordinates
+                   -> global pooling over time (any T): ``pooling`` lists
+                      "mean", "max" and/or "std"; mean over coordinates
                    -> dropout -> linear(64) -> GELU -> linear(n_out)
 
     The scale axis has only 24 rows, so it is halved three times down to 3 rows and then
