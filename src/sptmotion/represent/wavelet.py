@@ -18,7 +18,6 @@ import numba
 import numpy as np
 import pywt
 import scipy.fft
-from numpy.lib.stride_tricks import as_strided
 
 from ._input import MIN_POINTS, as_track_groups, standardize
 
@@ -52,6 +51,12 @@ _TAIL_MASS = 1e-10
 _CALL_COST = 2000
 #: Signals (track coordinates) per chunk of the matrix products.
 _CHUNK_ROWS = 512
+#: Candidate time-block widths of the banded products (multiples of the SIMD width).
+_BLOCKS = (16, 32, 48)
+#: Output columns of a group of whole-track / banded units: their products fill a
+#: scratch of (chunk rows x columns) that stays in cache until the group's modulus.
+_GROUP_COLS = 800
+_BANDED_GROUP_COLS = 400
 #: Bound (bytes) on the temporary spectra of one chunk of signals (FFT path).
 _FFT_CHUNK_BYTES = 32 * 2**20
 
@@ -179,31 +184,43 @@ def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list
 
 @dataclass(frozen=True)
 class _Op:
-    """One (batched) product ``window @ matrix`` written straight into the output layout.
+    """One (batched) product ``window @ matrix`` written into its group's scratch.
 
-    Output samples ``t0 + b*B .. t0 + b*B + B - 1`` (``b < n_blocks``) of one unit part
-    need the padded-input window starting at ``k_start + b*B`` of length ``K``; every
-    block uses the same Toeplitz matrix (the filter does not change along the track), so
-    the blocks form one strided batch for ``np.matmul``.
+    Output samples ``t0 + b*S .. t0 + b*S + B - 1`` (``b < n_blocks``, step S) of one
+    unit part need the padded-input window starting at ``k_start + b*S`` of length
+    ``K``; every block uses the same Toeplitz matrix (the filter does not change along
+    the track), so the blocks form one strided batch for ``np.matmul``.
     """
 
-    imag: bool  # writes the imaginary part (scratch array) instead of the real part
-    e0: int  # first column: in a signal's (n_wavelets*n_scales*T) output row, or scratch row
+    imag: bool  # imaginary part (scratch ``im``) instead of real part (scratch ``re``)
+    e0: int  # first scratch column (the unit's offset j*T inside its group)
     width: int  # B, samples per block
     n_blocks: int
+    step: int  # samples between block starts (<= B)
     k_start: int  # first column of the window in the zero-padded input
     matrix: np.ndarray  # (K, B) float32
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Consecutive units of one kind whose products fill the scratch (``re`` and, for
+    complex wavelets, ``im``), followed at once by their modulus into the output while
+    the scratch is still in cache."""
+
+    ops: tuple[_Op, ...]
+    start: int  # first output column of the group
+    size: int  # output (and scratch) columns of the group
+    cplx: bool
 
 
 @dataclass(frozen=True)
 class _GemmPlan:
     """Banded Toeplitz products for one track length (see :func:`_gemm_plan`)."""
 
-    ops: tuple[_Op, ...]
+    groups: tuple[_Group, ...]
     pad_left: int
     pad_right: int
-    runs: np.ndarray  # (n_runs, 4): output start, length, complex flag, scratch start
-    n_imag: int  # columns of the imaginary-part scratch
+    n_scratch: int  # columns of the scratch (widest group)
 
 
 def _toeplitz_block(g: np.ndarray, c0: int, k_lo: int, K: int, B: int) -> np.ndarray:
@@ -215,113 +232,126 @@ def _toeplitz_block(g: np.ndarray, c0: int, k_lo: int, K: int, B: int) -> np.nda
     return np.where(valid, g[np.clip(m, 0, g.size - 1)], 0.0).astype(np.float32)
 
 
+def _block_schedule(u: _Unit, T: int) -> tuple[int, int, int, bool]:
+    """Time blocks of one unit: width B, count, step between block starts, and whether
+    a last block at ``T - B`` completes them; fewest multiply-adds plus call costs.
+
+    Blocks may overlap (step < B) so that equally spaced blocks end exactly at T: one
+    strided batch covers the track (overlapping samples are written twice, with the
+    same value up to rounding). B = T: one block, the whole track (wide filters)."""
+    w = u.m_hi - u.m_lo + 1
+    best = (T * T + _CALL_COST, T, 1, T, False)
+    for B in _BLOCKS:
+        if B >= T:
+            continue
+        K = B + w - 1
+        nb0 = T // B
+        options = [(nb0, B, T % B > 0)]
+        for nb in range(-(-T // B), -(-T // B) + 3):
+            if (T - B) % (nb - 1) == 0:
+                options.append((nb, (T - B) // (nb - 1), False))
+                break
+        for nb, step, tail in options:
+            cost = (nb + tail) * B * K + _CALL_COST * (1 + tail)
+            if cost < best[0]:
+                best = (cost, B, nb, step, tail)
+    return best[1:]
+
+
+def _unit_ops(u: _Unit, T: int, e0: int) -> list[_Op]:
+    """Products of one unit (unpadded input coordinates) into scratch columns from e0."""
+    B, nb, step, tail = _block_schedule(u, T)
+    ops = []
+    for p, g in enumerate(u.parts):
+        imag = p == 1
+        if B == T:
+            ops.append(_Op(imag, e0, T, 1, T, 0, _toeplitz_block(g, u.c0, 0, T, T)))
+            continue
+        w = u.m_hi - u.m_lo + 1
+        k_lo = u.c0 - u.m_hi
+        M = _toeplitz_block(g, u.c0, k_lo, B + w - 1, B)
+        ops.append(_Op(imag, e0, B, nb, step, k_lo, M))
+        if tail:
+            ops.append(_Op(imag, e0 + T - B, B, 1, B, k_lo + T - B, M))
+    return ops
+
+
 def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
     """Cut each unit's output into time blocks of B samples; a block needs only the
-    ``K = B + width - 1`` input samples its (tail-trimmed) taps reach. B is chosen per
-    unit to minimize multiply-adds plus a per-call cost; wide filters use one block
-    (B = T, the whole track). A last, overlapping block covers ``T mod B``."""
-    ops = []
+    ``K = B + width - 1`` input samples its (tail-trimmed) taps reach. B and the block
+    spacing are chosen per unit to minimize multiply-adds plus a per-call cost
+    (:func:`_block_schedule`); wide filters use one block (B = T, the whole track).
+
+    Consecutive units of one kind (real or complex; banded or whole-track) form groups
+    of at most ``_GROUP_COLS`` / ``_BANDED_GROUP_COLS`` output columns; the whole-track
+    products of a group are joined into one wide product per part (one BLAS call with
+    many columns runs faster). A group's products fill a small scratch and its modulus
+    is written to the output right after them, while the scratch is still in cache."""
+    kinds = []
     for u in units:
-        w = u.m_hi - u.m_lo + 1
-        best = None
-        for B in (16, 32, 48, T):
-            if B > T:
-                continue
-            nb, rem = divmod(T, B)
-            K = T if B == T else B + w - 1
-            calls = 1 + (rem > 0)
-            cost = (T + (B - rem if rem else 0)) * min(K, 2 * T) + _CALL_COST * calls
-            if best is None or cost < best[0]:
-                best = (cost, B)
-        B = best[1]
-        for p, g in enumerate(u.parts):
-            imag = p == 1
-            if B == T:
-                ops.append(_Op(imag, u.e0, T, 1, 0, _toeplitz_block(g, u.c0, 0, T, T)))
-                continue
-            nb, rem = divmod(T, B)
-            k_lo = u.c0 - u.m_hi
-            M = _toeplitz_block(g, u.c0, k_lo, B + w - 1, B)
-            ops.append(_Op(imag, u.e0, B, nb, k_lo, M))
-            if rem:
-                ops.append(_Op(imag, u.e0 + T - B, B, 1, k_lo + T - B, M))
-    # runs of consecutive units of one kind (real / complex); complex runs own a slice of
-    # the imaginary-part scratch, so the modulus is a few long vectorized loops
-    runs: list[list[int]] = []
-    im_col = {}
-    n_imag = 0
-    for u in units:
-        cplx = int(len(u.parts) == 2)
-        if runs and runs[-1][2] == cplx:
-            runs[-1][1] += T
+        B = _block_schedule(u, T)[0]
+        kinds.append((B == T, len(u.parts) == 2, B))
+    groups_u: list[list[int]] = []
+    for i, (dense, cplx, _) in enumerate(kinds):
+        prev = groups_u[-1] if groups_u else None
+        if (
+            prev is not None
+            and kinds[prev[-1]][:2] == (dense, cplx)
+            and units[prev[-1]].e0 + T == units[i].e0
+            and (len(prev) + 1) * T <= (_GROUP_COLS if dense else _BANDED_GROUP_COLS)
+        ):
+            prev.append(i)
         else:
-            runs.append([u.e0, T, cplx, n_imag])
-        if cplx:
-            im_col[u.e0] = n_imag
-            n_imag += T
-    lo = min([op.k_start for op in ops] + [0])
-    hi = max([op.k_start + (op.n_blocks - 1) * op.width + op.matrix.shape[0] for op in ops] + [T])
+            groups_u.append([i])
+    groups = []
+    for idx in groups_u:
+        dense, cplx, _ = kinds[idx[0]]
+        start = units[idx[0]].e0
+        ops: list[_Op] = []
+        for j, i in enumerate(idx):
+            ops.extend(_unit_ops(units[i], T, j * T))
+        if dense:  # one wide product per part
+            ops = [
+                _Op(
+                    imag,
+                    0,
+                    T * len(idx),
+                    1,
+                    T * len(idx),
+                    0,
+                    np.concatenate([op.matrix for op in ops if op.imag == imag], axis=1),
+                )
+                for imag in ((False, True) if cplx else (False,))
+            ]
+        groups.append(_Group(tuple(ops), start, T * len(idx), cplx))
+    all_ops = [op for g in groups for op in g.ops]
+    lo = min([op.k_start for op in all_ops] + [0])
+    hi = max(
+        [op.k_start + (op.n_blocks - 1) * op.step + op.matrix.shape[0] for op in all_ops] + [T]
+    )
     pad_left, pad_right = -lo, hi - T
 
     def _shift(op: _Op) -> _Op:
-        e0 = op.e0
-        if op.imag:  # same unit: e0 - unit start + scratch start
-            start = e0 - (e0 % T)
-            e0 = im_col[start] + e0 - start
-        return _Op(op.imag, e0, op.width, op.n_blocks, op.k_start + pad_left, op.matrix)
+        return _Op(op.imag, op.e0, op.width, op.n_blocks, op.step, op.k_start + pad_left, op.matrix)
 
-    return _GemmPlan(
-        _merge_dense(tuple(_shift(op) for op in ops), T),
-        pad_left,
-        pad_right,
-        np.asarray(runs, dtype=np.int64),
-        n_imag,
-    )
-
-
-def _merge_dense(ops: tuple[_Op, ...], T: int) -> tuple[_Op, ...]:
-    """Join whole-track products of neighbouring units (consecutive output columns, same
-    input window) into one wide product: one BLAS call with many columns runs faster."""
-    merged: list[_Op] = []
-    for op in sorted(ops, key=lambda o: (o.n_blocks != 1 or o.width != T, o.imag, o.e0)):
-        prev = merged[-1] if merged else None
-        if (
-            prev is not None
-            and op.n_blocks == 1
-            and op.width == T
-            and prev.n_blocks == 1
-            and prev.imag == op.imag
-            and prev.k_start == op.k_start
-            and prev.matrix.shape[0] == op.matrix.shape[0]
-            and prev.e0 + prev.width == op.e0
-            and prev.matrix.shape[1] % T == 0
-        ):
-            matrix = np.concatenate([prev.matrix, op.matrix], axis=1)
-            merged[-1] = _Op(op.imag, prev.e0, prev.width + T, 1, prev.k_start, matrix)
-        else:
-            merged.append(op)
-    return tuple(merged)
+    groups = [_Group(tuple(_shift(op) for op in g.ops), g.start, g.size, g.cplx) for g in groups]
+    n_scratch = max(g.size for g in groups)
+    return _GemmPlan(tuple(groups), pad_left, pad_right, n_scratch)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _modulus_inplace(out, im, runs):  # pragma: no cover - compiled
-    """out <- |out| over real runs, sqrt(out² + im²) over complex runs."""
+def _modulus_group(out, re, im, a, n, cplx):  # pragma: no cover - compiled
+    """out[:, a:a+n] <- sqrt(re² + im²) (complex) or |re| (real), from the scratch."""
     for r in range(out.shape[0]):
-        o = out[r]
-        for j in range(runs.shape[0]):
-            a = runs[j, 0]
-            n = runs[j, 1]
-            if runs[j, 2]:
-                q = im[r, runs[j, 3] : runs[j, 3] + n]
-                oo = o[a : a + n]
-                for t in range(n):
-                    re = oo[t]
-                    ii = q[t]
-                    oo[t] = np.sqrt(re * re + ii * ii)
-            else:
-                oo = o[a : a + n]
-                for t in range(n):
-                    oo[t] = abs(oo[t])
+        oo = out[r, a : a + n]
+        x = re[r, :n]
+        if cplx:
+            y = im[r, :n]
+            for t in range(n):
+                oo[t] = np.sqrt(x[t] * x[t] + y[t] * y[t])
+        else:
+            for t in range(n):
+                oo[t] = abs(x[t])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -360,29 +390,39 @@ def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
     chunk_tracks = max(1, min(n, _CHUNK_ROWS // dim))
     rows = chunk_tracks * dim
     xp = np.zeros((rows, width), dtype=np.float32)
-    im = np.empty((rows, max(plan.n_imag, 1)), dtype=np.float32)
+    re = np.empty((rows, plan.n_scratch), dtype=np.float32)
+    im = np.empty((rows, plan.n_scratch), dtype=np.float32)
+    f4 = np.dtype(np.float32)
+    # every product reads a window of xp and writes a window of re / im: views made once
+    views = []
+    for grp in plan.groups:
+        vs = []
+        for op in grp.ops:
+            K = op.matrix.shape[0]
+            dest = im if op.imag else re
+            if op.n_blocks == 1:
+                xv = xp[:, op.k_start : op.k_start + K]
+                ov = dest[:, op.e0 : op.e0 + op.width]
+            else:
+                st = (4 * op.step, xp.strides[0], 4)
+                xv = np.ndarray((op.n_blocks, rows, K), f4, xp, 4 * op.k_start, st)
+                st = (4 * op.step, dest.strides[0], 4)
+                ov = np.ndarray((op.n_blocks, rows, op.width), f4, dest, 4 * op.e0, st)
+            vs.append((xv, ov, op.matrix))
+        views.append(vs)
     for a in range(0, n, chunk_tracks):
         b = min(n, a + chunk_tracks)
         m = (b - a) * dim
         _standardize_into(X[a:b], xp, plan.pad_left)
-        x = xp[:m]
         o = out2d[a * dim : b * dim]
-        q = im[:m]
-        for op in plan.ops:
-            dest = q if op.imag else o
-            if op.n_blocks == 1:
-                K = op.matrix.shape[0]
-                np.matmul(
-                    x[:, op.k_start : op.k_start + K],
-                    op.matrix,
-                    out=dest[:, op.e0 : op.e0 + op.width],
-                )
+        for grp, vs in zip(plan.groups, views, strict=True):
+            if m == rows:
+                for xv, ov, mat in vs:
+                    np.matmul(xv, mat, out=ov)
             else:
-                K, B = op.matrix.shape
-                xv = as_strided(x[:, op.k_start :], (op.n_blocks, m, K), (4 * B, x.strides[0], 4))
-                ov = as_strided(dest[:, op.e0 :], (op.n_blocks, m, B), (4 * B, dest.strides[0], 4))
-                np.matmul(xv, op.matrix, out=ov)
-        _modulus_inplace(o, q, plan.runs)
+                for xv, ov, mat in vs:
+                    np.matmul(xv[..., :m, :], mat, out=ov[..., :m, :])
+            _modulus_group(o, re, im, grp.start, grp.size, grp.cplx)
 
 
 # --------------------------------------------------------------------------- FFT plan
@@ -561,11 +601,14 @@ def wavelet(
     scales are precomputed once per track length and applied to all signals of that
     length together. For tracks up to 1024 points the filters act as banded Toeplitz
     matrices: each (wavelet, scale) output is cut into time blocks of B samples (16, 32
-    or 48, or the whole track for wide filters); a block needs only the ``B + width - 1``
-    input samples its taps reach, and all blocks share one matrix, so one strided batch
-    of BLAS products per filter part writes the coefficients straight into the output
-    array (the signal is zero-padded, which is exact); a final pass takes ``|re|`` or
-    ``sqrt(re² + im²)``. Longer tracks use real FFTs padded to avoid wrap-around.
+    or 48, equally spaced and possibly overlapping so that they end at the last sample,
+    or the whole track for wide filters); a block needs only the ``B + width - 1`` input
+    samples its taps reach, and all blocks share one matrix, so one strided batch of
+    BLAS products per filter part computes the coefficients (the signal is zero-padded,
+    which is exact). Neighbouring (wavelet, scale) pairs are processed in groups whose
+    coefficients fit in cache; right after a group's products, ``|re|`` or
+    ``sqrt(re² + im²)`` is written to the output, which is thus written once.
+    Longer tracks use real FFTs padded to avoid wrap-around.
     Complex wavelets (cgau, cmor, shan, fbsp) are applied as two real filters.
     Filter taps whose summed magnitude is below 1e-10 of the filter's total are skipped.
     The result agrees with pywt to ~1e-6 of the array maximum (float32 arithmetic).
