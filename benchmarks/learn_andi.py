@@ -13,6 +13,10 @@ Run (heavy: nice it)::
 
     nice .venv/bin/python benchmarks/learn_andi.py --train-sizes 1000 --seeds 1
     nice .venv/bin/python benchmarks/learn_andi.py --train-sizes 1000,10000 --stem learn_andi_large
+    # the two tasks side by side (one core each), then merged:
+    nice .venv/bin/python benchmarks/learn_andi.py --tasks alpha --stem part_a &
+    nice .venv/bin/python benchmarks/learn_andi.py --tasks model --stem part_m; wait
+    .venv/bin/python benchmarks/learn_andi.py --combine results/part_a.json,results/part_m.json
 
 Writes ``benchmarks/results/<stem>.md``, ``.json`` and ``.png``.
 """
@@ -62,6 +66,36 @@ def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
     return path
 
 
+def combine(paths: list[str], stem: str) -> int:
+    """Merge result JSONs row by row: for each (representation, train size, repeat, test set)
+    a column that is NaN in one file is taken from the file that has it."""
+    from sptmotion.cli.learn import andi_report
+
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    key = ("representation", "train_size", "repeat", "test")
+    rows: dict[tuple, dict] = {}
+    for run in runs:
+        for r in run["rows"]:
+            k = tuple(r[c] for c in key)
+            if k not in rows:
+                rows[k] = dict(r)
+                continue
+            for c, v in r.items():
+                old = rows[k].get(c)
+                if isinstance(old, float) and np.isnan(old) and not np.isnan(v):
+                    rows[k][c] = v
+    res = {
+        "settings": {**runs[0]["settings"], "combined_from": [str(p) for p in paths]},
+        "rows": list(rows.values()),
+        "references": runs[0]["references"],
+    }
+    res["settings"]["wall_s"] = max(r["settings"].get("wall_s", 0.0) for r in runs)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    andi_report(res, RESULTS / f"{stem}.md", RESULTS / f"{stem}.png")
+    print(f"wrote {RESULTS / stem}.md/.json/.png from {', '.join(paths)}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dim", type=int, default=2)
@@ -76,8 +110,17 @@ def main(argv=None) -> int:
     ap.add_argument("--params", default="{}", help="JSON {representation: {estimator params}}")
     ap.add_argument("--tasks", default="alpha,model")
     ap.add_argument("--merge", default=None, help="earlier result JSON whose other rows are kept")
+    ap.add_argument(
+        "--combine",
+        default=None,
+        help="comma-separated result JSONs of runs of other tasks (e.g. --tasks alpha and "
+        "--tasks model run side by side): merge their rows and write <stem>.md/.json/.png "
+        "without training anything",
+    )
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.combine:
+        return combine(args.combine.split(","), args.stem)
 
     import torch
 
