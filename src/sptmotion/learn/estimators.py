@@ -78,8 +78,10 @@ PREDICT_CHUNK = 2048
 #: rotations of the tracks, and random windows of at least this fraction of the points.
 AUGMENT_ROTATE = True
 AUGMENT_MIN_FRACTION = 0.75
-#: Global time pooling of new scalogram CNNs (see :class:`~sptmotion.learn.nets.ScalogramCNN`).
+#: Global time pooling of new scalogram CNNs and their per-(wavelet, scale) time statistics
+#: branch (see :class:`~sptmotion.learn.nets.ScalogramCNN`; saved models keep their own).
 POOLING = "mean,max"
+SCALE_STATS = True
 #: LightGBM settings (shrinkage, leaves, early-stopping rounds, maximal rounds).
 LGBM_PARAMS = {
     "learning_rate": 0.05,
@@ -544,6 +546,7 @@ class _TrackLearner(BaseEstimator):
                 N_SCALES,
                 width=32 if large else 12,
                 pooling=POOLING,
+                scale_stats=SCALE_STATS,
             )
         return WADNet(self._n_out())
 

@@ -53,10 +53,17 @@ class ScalogramCNN(nn.Module):
                    -> flatten scales into channels               -> (12w, T/2)
                    -> conv1d k3 (dilation 1, 2) + BN + GELU      -> (c, T/2)
                    -> global pooling over time (any T): ``pooling`` lists
-                      "mean", "max" and/or "std"; mean over coordinates
+                      "mean", "max" and/or "std"
+                   [+ ``scale_stats``: time mean and std of each of the 6 x 24 input
+                      rows -> linear(64) + LayerNorm + GELU, concatenated]
+                   -> mean over coordinates
                    -> dropout -> linear(64) -> GELU -> linear(n_out)
 
-    The scale axis has only 24 rows, so it is halved three times down to 3 rows and then
+    With ``scale_stats`` the head also sees the time-averaged log-modulus and its spread per
+    (wavelet, scale): for a self-similar process the mean log-modulus grows linearly in
+    log(scale) with slope ``(alpha + 1) / 2`` (positions; Abry & Veitch, IEEE Trans. Inf.
+    Theory 44, 2 (1998)), a global-over-time quantity that the max-pooled convolutional path
+    only approximates. The scale axis has only 24 rows, so it is halved three times down to 3 rows and then
     folded into channels; the time axis is pooled once and finally globally, so the same
     network reads tracks of any length.
     """
@@ -69,6 +76,7 @@ class ScalogramCNN(nn.Module):
         width: int = 12,
         dropout: float = 0.2,
         pooling: str = "mean,max",
+        scale_stats: bool = False,
     ) -> None:
         super().__init__()
         w = int(width)
@@ -83,6 +91,7 @@ class ScalogramCNN(nn.Module):
             "width": w,
             "dropout": float(dropout),
             "pooling": ",".join(pools),
+            "scale_stats": bool(scale_stats),
         }
         self.blocks = nn.Sequential(
             _conv2d_block(n_wavelets, w, (2, 2)),
@@ -102,18 +111,32 @@ class ScalogramCNN(nn.Module):
             nn.BatchNorm1d(c2),
             nn.GELU(),
         )
+        n_stats = 0
+        if scale_stats:
+            # time mean and std of every (wavelet, scale) row of the input scalogram
+            n_stats = 64
+            self.stats = nn.Sequential(
+                nn.Linear(2 * n_wavelets * n_scales, n_stats),
+                nn.LayerNorm(n_stats),
+                nn.GELU(),
+            )
         self.head = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(len(pools) * c2, 64),
+            nn.Linear(len(pools) * c2 + n_stats, 64),
             nn.GELU(),
             nn.Linear(64, n_out),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, d = x.shape[:2]
-        h = self.blocks(x.flatten(0, 1))  # (b*d, 4w, rows, T')
+        xs = x.flatten(0, 1)  # (b*d, n_wavelets, n_scales, T)
+        h = self.blocks(xs)  # (b*d, 4w, rows, T')
         h = self.temporal(h.flatten(1, 2))  # (b*d, c2, T')
-        h = torch.cat([_POOLS[q](h) for q in self.pools], dim=1)
+        parts = [_POOLS[q](h) for q in self.pools]
+        if self.config["scale_stats"]:
+            rows = xs.flatten(1, 2)  # (b*d, n_wavelets * n_scales, T)
+            parts.append(self.stats(torch.cat([rows.mean(-1), rows.std(-1, unbiased=False)], 1)))
+        h = torch.cat(parts, dim=1)
         h = h.view(b, d, -1).mean(dim=1)
         return self.head(h)
 
