@@ -63,6 +63,25 @@ def test_custom_wavelets_and_scales_equal_pywt():
     assert np.max(np.abs(got - ref)) <= 1e-5 * np.max(np.abs(ref))
 
 
+@pytest.mark.parametrize(("n", "L", "dim"), [(150, 100, 2), (90, 64, 3), (130, 57, 2)])
+def test_many_signals_across_chunks_equal_pywt(n, L, dim):
+    # several chunks of signals (the last one partial): whole-track filters of even lengths
+    # use the Karatsuba even/odd split and banded ones overlapping 16-sample blocks; the
+    # transform is linear per signal, so the chunking must not change any value; the
+    # reference is pywt's batched call (same filters as the per-signal call)
+    X = _walks(n, L, dim, seed=n + L)
+    got = wavelet(X)
+    Z = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    ref = np.empty(got.shape)
+    for d in range(dim):
+        for w, name in enumerate(WAVELETS):
+            coef, _ = pywt.cwt(np.ascontiguousarray(Z[:, :, d]), SCALES, name, axis=-1)
+            ref[:, d * len(WAVELETS) + w] = np.abs(coef).transpose(1, 0, 2)
+    assert np.max(np.abs(got - ref)) <= 1e-5 * np.max(np.abs(ref))
+    # each track alone gives the same maps as inside the batch (float32 rounding only)
+    np.testing.assert_allclose(wavelet(X[-3:]), got[-3:], rtol=0, atol=1e-6 * np.max(got))
+
+
 def test_standardization_removes_offset_and_scale():
     # each coordinate is standardized: an affine change of units leaves the maps unchanged
     X = _walks(4, 80, 2, seed=5)

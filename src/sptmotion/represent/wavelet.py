@@ -50,13 +50,16 @@ _TAIL_MASS = 1e-10
 #: Price of one more BLAS call, in multiply-adds per signal (choice of the block length).
 _CALL_COST = 2000
 #: Signals (track coordinates) per chunk of the matrix products.
-_CHUNK_ROWS = 512
+_CHUNK_ROWS = 256
 #: Candidate time-block widths of the banded products (multiples of the SIMD width).
 _BLOCKS = (16, 32, 48)
 #: Output columns of a group of whole-track / banded units: their products fill a
 #: scratch of (chunk rows x columns) that stays in cache until the group's modulus.
-_GROUP_COLS = 800
+_GROUP_COLS = 400
 _BANDED_GROUP_COLS = 400
+#: Whole-track products use the Karatsuba split (3 half products instead of 4) when
+#: the track length is even and half of it is at least this long.
+_KARA_MIN_HALF = 20
 #: Bound (bytes) on the temporary spectra of one chunk of signals (FFT path).
 _FFT_CHUNK_BYTES = 32 * 2**20
 
@@ -211,6 +214,7 @@ class _Group:
     start: int  # first output column of the group
     size: int  # output (and scratch) columns of the group
     cplx: bool
+    kara: tuple[np.ndarray, ...] = ()  # whole-track units: (P, Q1, Q2) matrices, see _kara_mats
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,39 @@ def _unit_ops(u: _Unit, T: int, e0: int) -> list[_Op]:
     return ops
 
 
+def _kara_mats(units: list[_Unit], T: int, cplx: bool) -> tuple[np.ndarray, ...]:
+    """Karatsuba split of the whole-track products of a group of units (T even).
+
+    With the even / odd samples ``X0``, ``X1`` of a signal and the even / odd output
+    samples ``Y0``, ``Y1``, the Toeplitz product ``y_t = sum_k x_k f(t - k)``
+    (``f(d) = g[d + c0]``) reads ``Y_b = sum_a X_a M_ab`` with H x H Toeplitz blocks
+    ``M_ab[k, t] = f(2 (t - k) + b - a)``, ``M_00 = M_11``. Hence
+
+    .. math:: P = (X_0 + X_1) M_{00},\\quad Y_0 = P + X_1 (M_{10} - M_{00}),\\quad
+              Y_1 = P + X_0 (M_{01} - M_{00}),
+
+    three products of H x H instead of four (Karatsuba). Returns the three (H, cols)
+    matrices, columns ``(part * n_units + j) * H + t``.
+    """
+    H = T // 2
+    k = np.arange(H)[:, None]
+    t = np.arange(H)[None, :]
+    mats = []
+    for gen in ({0: 1.0}, {-1: 1.0, 0: -1.0}, {1: 1.0, 0: -1.0}):
+        cols = []
+        for p in range(2 if cplx else 1):
+            for u in units:
+                g = u.parts[p]
+                W = np.zeros((H, H))
+                for sh, c in gen.items():
+                    m = 2 * (t - k) + sh + u.c0
+                    ok = (m >= 0) & (m < g.size)
+                    W += c * np.where(ok, g[np.clip(m, 0, g.size - 1)], 0.0)
+                cols.append(W)
+        mats.append(np.ascontiguousarray(np.concatenate(cols, axis=1), dtype=np.float32))
+    return tuple(mats)
+
+
 def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
     """Cut each unit's output into time blocks of B samples; a block needs only the
     ``K = B + width - 1`` input samples its (tail-trimmed) taps reach. B and the block
@@ -307,6 +344,10 @@ def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
     for idx in groups_u:
         dense, cplx, _ = kinds[idx[0]]
         start = units[idx[0]].e0
+        if dense and T % 2 == 0 and T // 2 >= _KARA_MIN_HALF:
+            kara = _kara_mats([units[i] for i in idx], T, cplx)
+            groups.append(_Group((), start, T * len(idx), cplx, kara))
+            continue
         ops: list[_Op] = []
         for j, i in enumerate(idx):
             ops.extend(_unit_ops(units[i], T, j * T))
@@ -334,7 +375,9 @@ def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
     def _shift(op: _Op) -> _Op:
         return _Op(op.imag, op.e0, op.width, op.n_blocks, op.step, op.k_start + pad_left, op.matrix)
 
-    groups = [_Group(tuple(_shift(op) for op in g.ops), g.start, g.size, g.cplx) for g in groups]
+    groups = [
+        _Group(tuple(_shift(op) for op in g.ops), g.start, g.size, g.cplx, g.kara) for g in groups
+    ]
     n_scratch = max(g.size for g in groups)
     return _GemmPlan(tuple(groups), pad_left, pad_right, n_scratch)
 
@@ -352,6 +395,30 @@ def _modulus_group(out, re, im, a, n, cplx):  # pragma: no cover - compiled
         else:
             for t in range(n):
                 oo[t] = abs(x[t])
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _kara_modulus(prods, out, start, n_units, n_parts, H, s0, s1):  # pragma: no cover
+    """Even / odd samples ``P + Q1`` / ``P + Q2`` of every unit of a Karatsuba group,
+    modulus, interleaved into ``out[:, start : start + n_units * 2H]``."""
+    nc = n_units * n_parts * H
+    ncu = n_units * H
+    for r in range(out.shape[0]):
+        p = prods[0, r]
+        q1 = prods[1, r]
+        q2 = prods[2, r]
+        for c in range(nc):
+            s0[c] = p[c] + q1[c]
+            s1[c] = p[c] + q2[c]
+        o = out[r, start : start + 2 * ncu]
+        if n_parts == 2:
+            for c in range(ncu):
+                o[2 * c] = np.sqrt(s0[c] * s0[c] + s0[ncu + c] * s0[ncu + c])
+                o[2 * c + 1] = np.sqrt(s1[c] * s1[c] + s1[ncu + c] * s1[ncu + c])
+        else:
+            for c in range(ncu):
+                o[2 * c] = abs(s0[c])
+                o[2 * c + 1] = abs(s1[c])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -410,12 +477,34 @@ def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
                 ov = np.ndarray((op.n_blocks, rows, op.width), f4, dest, 4 * op.e0, st)
             vs.append((xv, ov, op.matrix))
         views.append(vs)
+    kara = [g for g in plan.groups if g.kara]
+    if kara:
+        H = T // 2
+        nc = max(g.kara[0].shape[1] for g in kara)
+        z = np.empty((3, rows, H), dtype=np.float32)
+        prods = np.empty((3, rows, nc), dtype=np.float32)
+        s0 = np.empty(nc, dtype=np.float32)
+        s1 = np.empty(nc, dtype=np.float32)
+        x0 = xp[:, plan.pad_left : plan.pad_left + T : 2]
+        x1 = xp[:, plan.pad_left + 1 : plan.pad_left + T : 2]
     for a in range(0, n, chunk_tracks):
         b = min(n, a + chunk_tracks)
         m = (b - a) * dim
         _standardize_into(X[a:b], xp, plan.pad_left)
         o = out2d[a * dim : b * dim]
+        if kara:
+            np.add(x0[:m], x1[:m], out=z[0, :m])
+            z[1, :m] = x1[:m]
+            z[2, :m] = x0[:m]
         for grp, vs in zip(plan.groups, views, strict=True):
+            if grp.kara:
+                nc = grp.kara[0].shape[1]
+                for p in range(3):
+                    np.matmul(z[p, :m], grp.kara[p], out=prods[p, :m, :nc])
+                n_parts = 2 if grp.cplx else 1
+                n_units = grp.size // T
+                _kara_modulus(prods, o, grp.start, n_units, n_parts, H, s0, s1)
+                continue
             if m == rows:
                 for xv, ov, mat in vs:
                     np.matmul(xv, mat, out=ov)
@@ -605,7 +694,9 @@ def wavelet(
     or the whole track for wide filters); a block needs only the ``B + width - 1`` input
     samples its taps reach, and all blocks share one matrix, so one strided batch of
     BLAS products per filter part computes the coefficients (the signal is zero-padded,
-    which is exact). Neighbouring (wavelet, scale) pairs are processed in groups whose
+    which is exact). Whole-track products of even-length tracks are split into even and
+    odd samples and computed as three half-size products instead of four (Karatsuba,
+    :func:`_kara_mats`). Neighbouring (wavelet, scale) pairs are processed in groups whose
     coefficients fit in cache; right after a group's products, ``|re|`` or
     ``sqrt(re² + im²)`` is written to the output, which is thus written once.
     Longer tracks use real FFTs padded to avoid wrap-around.
