@@ -161,8 +161,9 @@ class BayesModel:
             # The K = 1 position stands for the exposure average of a moving emitter. Increments of
             # the exposure-averaged Brownian path have variance 2 D (dt - t_E / 3) per axis
             # (Berglund, Phys. Rev. E 82, 011917, 2010: motion-blur factor 1 - 2R, R = t_E / (6 dt)),
-            # so the prior uses that effective time step (moment matching; the weak correlation
-            # t_E / (6 (dt - t_E / 3)) of consecutive averaged increments is neglected).
+            # so the prior uses that effective time step (moment matching; the correlation
+            # t_E / (6 (dt - t_E / 3)) of consecutive averaged increments, 0.22 for 30 ms exposures
+            # every 33 ms, is neglected).
             self.dts = np.full(self.L - 1, setup.frame_period - setup.exposure / 3.0)
         # "motion clock": cumulative effective time of each point (what the bridge proposals use,
         # consistent with the increments' variances 2 D dts of the prior)
