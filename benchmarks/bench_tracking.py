@@ -500,7 +500,7 @@ def calibration(args) -> None:
         }
         print(mode, out[mode], flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracking_calibration.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / f"tracking_calibration{args.tag}.json").write_text(json.dumps(out, indent=2))
     lines = [
         "# Calibration of the Bayesian tracker's 98% intervals on short movies (issue 4, diagnostic)",
         "",
@@ -520,10 +520,11 @@ def calibration(args) -> None:
     lines += [
         "",
         "Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py --calibration "
-        f"{args.calibration} --iterations {args.iterations} --chains {args.chains}`",
+        f"{args.calibration} --iterations {args.iterations} --chains {args.chains}"
+        + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
-    (RESULTS / "tracking_calibration.md").write_text("\n".join(lines))
+    (RESULTS / f"tracking_calibration{args.tag}.md").write_text("\n".join(lines))
 
 
 def main() -> None:
