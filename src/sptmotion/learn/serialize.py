@@ -123,7 +123,10 @@ def load_estimator(path: str | os.PathLike):
     if cls is None:
         raise ValueError(f"model file {p} holds an unknown estimator {meta.get('estimator')!r}")
     try:
-        est = cls(**meta["params"])
+        params = dict(meta["params"])
+        # files written before test-time rotations existed predicted without them: keep that
+        params.setdefault("test_rotations", 1)
+        est = cls(**params)
         for k, v in meta["fitted"].items():
             setattr(est, k, v)
         est.training_data_ = meta["training_data"]
