@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n-models", type=int, default=2, help="CNNs per ensemble")
     ap.add_argument("--max-epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument(
+        "--lr-schedule", default="cosine", help="'cosine' (max_epochs, final weights) or 'plateau'"
+    )
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--output", type=Path, default=DATA, help="folder of the model files")
     ap.add_argument(
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         n_models=args.n_models,
         max_epochs=args.max_epochs,
         patience=args.patience,
+        lr_schedule=args.lr_schedule,
         random_state=args.seed,
         verbose=True,
     )
@@ -148,8 +152,13 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         f"Training: {args.n_train} tracks per task from `datasets.andi` (AnDi-1 recipe + BM as a sixth "
         f"class, localization noise), lengths {lengths}, dim {args.dim}, wavelet "
-        f"representation, ensemble of {args.n_models} compact CNNs, <= {args.max_epochs} epochs "
-        f"(early stopping, patience {args.patience}), seed {args.seed}. Test: {args.n_test} held-out "
+        f"representation, ensemble of {args.n_models} compact CNNs, "
+        + (
+            f"{args.max_epochs} epochs (cosine schedule, final weights; rotated and cut tracks)"
+            if args.lr_schedule == "cosine"
+            else f"<= {args.max_epochs} epochs (early stopping, patience {args.patience})"
+        )
+        + f", seed {args.seed}. Test: {args.n_test} held-out "
         "tracks per task from another seed, same recipe.",
         "",
         "| quantity | wavelet CNN (bundled) | peer in the same run |",
