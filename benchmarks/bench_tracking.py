@@ -462,7 +462,7 @@ def calibration(args) -> None:
     for mode in ("exact", "blur"):
         zs, cov = [], []
         for i in range(args.calibration):
-            rng = np.random.default_rng(500 + i)
+            rng = np.random.default_rng(args.calibration_seed + i)
             start = np.array([1.06, 1.06, 0.1])
             if mode == "exact":
                 dtp = base.frame_period - base.exposure / 3
@@ -504,7 +504,8 @@ def calibration(args) -> None:
     lines = [
         "# Calibration of the Bayesian tracker's 98% intervals on short movies (issue 4, diagnostic)",
         "",
-        f"{args.calibration} movies of {nf} frames, 16x16 px, BM D = {D} µm²/s near focus, hendrix2025 optics; "
+        f"{args.calibration} movies of {nf} frames, 16x16 px, BM D = {D} µm²/s near focus, hendrix2025 optics "
+        f"(movie seeds {args.calibration_seed}..{args.calibration_seed + args.calibration - 1}); "
         f"{args.iterations} iterations x {args.chains} chains per movie.",
         "`exact`: K = 1 images at positions drawn from the tracker's own motion prior (plain emission); "
         "`blur`: K = 10 motion-blurred movies, blur-aware K = 1 emission. Truth = exposure-averaged position.",
@@ -521,6 +522,7 @@ def calibration(args) -> None:
         "",
         "Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py --calibration "
         f"{args.calibration} --iterations {args.iterations} --chains {args.chains}"
+        + (f" --calibration-seed {args.calibration_seed}" if args.calibration_seed != 500 else "")
         + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
@@ -554,6 +556,12 @@ def main() -> None:
         type=int,
         default=0,
         help="run the short-movie calibration diagnostic on this many movies per mode",
+    )
+    ap.add_argument(
+        "--calibration-seed",
+        type=int,
+        default=500,
+        help="movie i of the calibration diagnostic is drawn with seed calibration_seed + i",
     )
     args = ap.parse_args()
     if args.calibration:
