@@ -373,8 +373,10 @@ def track_bayes(
     width ``sigma(z)`` convolved with it is a Gaussian of variance ``sigma(z)^2 + D t_E / 3``,
     which the blur-aware emission uses (pixel-integrated with
     erf as the PSF itself). At D = 0.7 µm²/s and t_E = 30 ms the blur is 84 nm rms per axis, about
-    the in-focus PSF width (~0.1 µm), so ignoring it makes the K = 1 intervals too narrow for fast
-    particles. Because the emission then depends on D, D is updated by Metropolis-Hastings with
+    the in-focus PSF width (~0.1 µm); the plain K = 1 model explains the wider spot by defocus
+    instead (|z| about ``z0 sqrt(D t_E / 3) / sigma0``, 0.28 µm at D = 1 µm²/s for a particle in
+    focus), which the blur term removes; the lateral intervals hardly change
+    (``benchmarks/results/tracking.md``). Because the emission then depends on D, D is updated by Metropolis-Hastings with
     the conjugate inverse-gamma conditional of the motion part as an independence proposal (the
     acceptance ratio is the ratio of the whole-stack emission likelihoods, one evaluation per
     sweep); position moves use the current D's blur and stay frame-local.
