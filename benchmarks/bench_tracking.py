@@ -64,12 +64,22 @@ def trajectories() -> list[tuple[str, str, dict]]:
     return out
 
 
-def make_movie(setup, model: str, params: dict, rng: np.random.Generator, n_frames: int = N_FRAMES):
-    """Render one movie: 3D track on the fine grid (K = setup.subframes) starting near the ROI centre."""
+def make_movie(
+    setup,
+    model: str,
+    params: dict,
+    rng: np.random.Generator,
+    n_frames: int = N_FRAMES,
+    start: np.ndarray | None = None,
+):
+    """Render one movie: 3D track on the fine grid (K = setup.subframes) starting near the ROI
+    centre (random offset), or at ``start`` (µm) if given. Returns the movie, the fine track and
+    the exposure-averaged positions (the truth)."""
     times = setup.fine_times(n_frames)
     X, _ = MODELS[model](**params).sample(1, len(times) - 1, dim=3, times=times, rng=rng)
-    w, h = setup.roi_size
-    start = np.array([w / 2, h / 2, 0.0]) + np.array([0.3, 0.3, 0.2]) * rng.uniform(-1, 1, 3)
+    if start is None:
+        w, h = setup.roi_size
+        start = np.array([w / 2, h / 2, 0.0]) + np.array([0.3, 0.3, 0.2]) * rng.uniform(-1, 1, 3)
     fine = X + start
     movie = optics.render(fine, setup, rng=rng, allow_outside=True)
     K = setup.subframes
@@ -470,11 +480,7 @@ def calibration(args) -> None:
                 truth = start + np.concatenate([np.zeros((1, 3)), np.cumsum(inc, axis=0)])
                 movie = optics.render(truth[None], one, rng=rng, allow_outside=True)
             else:
-                times = base.fine_times(nf)
-                X, _ = MODELS["bm"](D=D).sample(1, len(times) - 1, dim=3, times=times, rng=rng)
-                fine = X + start
-                truth = np.einsum("nka,k->na", fine[0].reshape(nf, base.subframes, 3), base.weights)
-                movie = optics.render(fine, base, rng=rng, allow_outside=True)
+                movie, _, truth = make_movie(base, "bm", {"D": D}, rng, nf, start=start)
             post = track_bayes(
                 movie,
                 one,

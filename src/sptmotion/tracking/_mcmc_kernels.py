@@ -327,9 +327,6 @@ def _blur_d_step(
     ``q(D') ∝ p(D') p(r | D')`` (the conjugate inverse-gamma conditional of the motion part), so
     ``log alpha = ln p(data | r, D') - ln p(data | r, D)``, evaluated over the whole stack.
     """
-    M = pos.shape[0]
-    L = pos.shape[1]
-    N = L // K
     par_new = psf_par.copy()
     par_new[2] = blur_coef * D_new
     EX2 = np.empty_like(EX)
@@ -356,26 +353,18 @@ def _blur_d_step(
         ll2,
     )
     log_r = 0.0
-    for n in range(N):
+    for n in range(ll.shape[0]):
         log_r += ll2[n] - ll[n]
     prop[8] += 1.0
     if log_r >= 0.0 or np.random.random() < math.exp(log_r):
         acc[8] += 1.0
         theta[0] = D_new
         psf_par[2] = par_new[2]
-        for m in range(M):
-            for j in range(L):
-                for c in range(EX.shape[2]):
-                    EX[m, j, c] = EX2[m, j, c]
-                for r in range(EY.shape[2]):
-                    EY[m, j, r] = EY2[m, j, r]
-                for q in range(4):
-                    WIN[m, j, q] = WIN2[m, j, q]
-        for n in range(N):
-            ll[n] = ll2[n]
-            for r in range(S.shape[1]):
-                for c in range(S.shape[2]):
-                    S[n, r, c] = S2[n, r, c]
+        EX[...] = EX2
+        EY[...] = EY2
+        WIN[...] = WIN2
+        S[...] = S2
+        ll[...] = ll2
 
 
 @njit(cache=True)
