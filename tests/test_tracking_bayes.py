@@ -118,7 +118,7 @@ def test_frame_local_updates_equal_full_recomputation(K):
             it, 0.1, pos, EX, EY, WIN, S, ll, theta, K, model.adu, model.pixel_size, model.psf_par, model.cw,
             model.area_te, model.t_e, model.cam_code, model.cam_par, model.cam_maps, model.clock, model.dts,
             mu0, s0, np.array([1.0, 0.01]), np.array([np.log(F), 1.0]), np.array([np.log(H), 1.0]),
-            np.array([True, True, True]), log_scales, glob, acc, prop, 0.0,
+            np.array([True, True, True]), log_scales, glob, acc, prop, 0.0, model.qband,
         )  # fmt: skip
     assert acc[:3].sum() > 0  # some moves were accepted, so the caches were updated locally
     _, _, _, S_full, ll_full = model.new_state(pos.copy(), theta[1], theta[2])
@@ -326,7 +326,7 @@ def test_blur_psf_caches_stay_consistent():
             model.area_te, model.t_e, model.cam_code, model.cam_par, model.cam_maps, model.clock, model.dts,
             np.array([0.66, 0.66, 0.0]), np.ones(3), np.array([1.0, 0.01]), np.array([np.log(F), 1.0]),
             np.array([np.log(H), 1.0]), np.array([True, True, True]), np.log(np.full((N_FRAMES, 1, 3), 0.02)),
-            np.log(np.array([0.02, 0.05])), acc, prop, model.blur_coef,
+            np.log(np.array([0.02, 0.05])), acc, prop, model.blur_coef, model.qband,
         )  # fmt: skip
     assert prop[8] == 30 and acc[8] > 0  # the D step ran every sweep and accepted some
     assert psf_par[2] == pytest.approx(model.blur_coef * theta[0], rel=1e-12)

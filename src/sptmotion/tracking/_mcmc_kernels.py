@@ -17,9 +17,15 @@ Expected photons of pixel (r, c) in frame n: ``u = F*A_pix*t_E + H*t_E*S_n[r, c]
 the quantum efficiency. The PSF factors and the camera log-densities are those of
 :mod:`sptmotion.optics._kernels` (the one place where the PSF and the camera models live).
 
+Motion prior: with K >= 2 the sub-frame points follow the Markov Brownian prior (increments
+``N(0, 2 D dt_j)``); with K = 1 each point is an exposure-averaged position, whose increments are
+correlated (MA(1)), so the prior is a Gaussian with the banded precision ``Q / (2 D)`` per axis of
+:func:`sptmotion.tracking.bayes.brownian_precision_band` (``qband``).
+
 Move types (index into the acceptance counters): 0 lateral block random walk (all K points of one
 emitter in one frame shifted together), 1 axial block random walk, 2 block independence proposal from the
-Brownian conditional prior (bridge between the neighbouring frames; acceptance = emission ratio only),
+Brownian conditional prior (the bridge between the neighbouring frames; with K = 1 the Gaussian
+conditional of the point given all others under the banded prior; acceptance = emission ratio only),
 3 z sign flip of one frame block, 4 single-point random walk (K > 1), 5 z sign flip of the whole track
 tail from a random frame on, 6 background flux F (log-scale random walk), 7 emission rate H (log scale),
 8 D under the blur-aware emission (Metropolis-Hastings, see :func:`sweep`). Without it, D is drawn by
@@ -252,6 +258,99 @@ def increments_lp(pos, dts, D):
 
 
 @njit(cache=True)
+def _band_offdiag(pos, m, n, a, qband):
+    """``sum_{j != n} Q[n, j] x_j`` along axis a of emitter m (banded precision ``qband``)."""
+    L = pos.shape[1]
+    W = qband.shape[1] - 1
+    out = 0.0
+    for k in range(1, W + 1):
+        if n + k < L:
+            out += qband[n, k] * pos[m, n + k, a]
+        if n - k >= 0:
+            out += qband[n - k, k] * pos[m, n - k, a]
+    return out
+
+
+@njit(cache=True)
+def band_point_lp(pos, m, n, qband, D, mu0, s0):
+    """Terms of the K = 1 motion log-prior that involve point n of emitter m.
+
+    The prior is ``-x^T Q x / (4 D)`` per axis plus the initial-position term (see
+    :func:`sptmotion.tracking.bayes.brownian_precision_band`); the terms without ``x_n`` are
+    left out, so differences between two values of ``x_n`` are exact.
+    """
+    quad = 0.0
+    for a in range(3):
+        x = pos[m, n, a]
+        quad += qband[n, 0] * x * x + 2.0 * x * _band_offdiag(pos, m, n, a, qband)
+    out = -quad / (4.0 * D)
+    if n == 0:
+        out += _init_lp(pos, m, mu0, s0)
+    return out
+
+
+@njit(cache=True)
+def band_quad(pos, qband):
+    """``sum_m sum_axes x^T Q x`` over all emitters (banded precision)."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    W = qband.shape[1] - 1
+    tot = 0.0
+    for m in range(M):
+        for a in range(3):
+            for j in range(L):
+                x = pos[m, j, a]
+                s = qband[j, 0] * x
+                for k in range(1, W + 1):
+                    if j + k < L:
+                        s += 2.0 * qband[j, k] * pos[m, j + k, a]
+                tot += x * s
+    return tot
+
+
+@njit(cache=True)
+def band_motion_lp(pos, qband, logdet_t, D, mu0, s0):
+    """Full K = 1 motion log-prior: initial positions plus the (correlated) Brownian increments."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    out = -band_quad(pos, qband) / (4.0 * D)
+    for m in range(M):
+        out += _init_lp(pos, m, mu0, s0)
+    if L > 1:
+        out -= 1.5 * M * ((L - 1) * (_LOG2PI + math.log(2.0 * D)) + logdet_t)
+    return out
+
+
+@njit(cache=True)
+def _band_cond_draw(pos, m, n, qband, D, mu0, s0, newpt):
+    """Draw point n of emitter m from its Gaussian conditional prior given all other points.
+
+    Per axis the precision is ``Q_nn / (2 D)`` (plus ``1/s0^2`` at n = 0) and the mean
+    ``-sum_{j != n} Q_nj x_j / Q_nn`` (combined with the initial prior at n = 0).
+    """
+    for a in range(3):
+        prec = qband[n, 0] / (2.0 * D)
+        lin = -_band_offdiag(pos, m, n, a, qband) / (2.0 * D)
+        if n == 0:
+            p0 = 1.0 / (s0[a] * s0[a])
+            prec += p0
+            lin += mu0[a] * p0
+        newpt[0, a] = lin / prec + math.sqrt(1.0 / prec) * np.random.standard_normal()
+
+
+@njit(cache=True)
+def _band_tail_cross(pos, m, j0, qband):
+    """``sum_{i < j0 <= j} Q_ij z_i z_j`` (z axis): the cross terms a tail flip from j0 negates."""
+    L = pos.shape[1]
+    W = qband.shape[1] - 1
+    out = 0.0
+    for i in range(max(0, j0 - W), j0):
+        for j in range(j0, min(L, i + W + 1)):
+            out += qband[i, j - i] * pos[m, i, 2] * pos[m, j, 2]
+    return out
+
+
+@njit(cache=True)
 def _bridge_draw(pos, m, j0, j1, times, D, mu0, s0, newpts):
     """Draw points j0..j1 of emitter m from their Brownian conditional prior given the rest.
 
@@ -401,6 +500,7 @@ def sweep(
     acc,
     prop,
     blur_coef,
+    qband,
 ):
     """One MCMC sweep: every move type on every frame and emitter, then D, F and H.
 
@@ -416,11 +516,16 @@ def sweep(
     motion part (independence proposal), so the acceptance ratio is the ratio of the whole-stack
     emission likelihoods at D' and D (one full recomputation per sweep); on acceptance
     ``psf_par[2]`` and all caches are updated. Acceptance counted under move index 8.
+
+    ``qband (L, w + 1)``: with K = 1, the banded precision of the exposure-averaged Brownian prior
+    (:func:`sptmotion.tracking.bayes.brownian_precision_band`), used by every move and the D step
+    (``times``/``dts`` unused); empty ``(0, 1)`` for K >= 2 (Markov Brownian prior on ``dts``).
     """
     np.random.seed(seed)
     M = pos.shape[0]
     L = pos.shape[1]
     N = L // K
+    band = qband.shape[0] > 0
     R = S.shape[1]
     C = S.shape[2]
     D = theta[0]
@@ -449,7 +554,10 @@ def sweep(
                     a0 = j0
                     a1 = j1
                 nb = a1 - a0 + 1
-                lp_old = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
+                if band:
+                    lp_old = band_point_lp(pos, m, a0, qband, D, mu0, s0)
+                else:
+                    lp_old = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
                 for i in range(nb):
                     for a in range(3):
                         old_pts[i, a] = pos[m, a0 + i, a]
@@ -466,7 +574,10 @@ def sweep(
                     for i in range(nb):
                         pos[m, a0 + i, 2] += dz
                 elif move == 2:
-                    _bridge_draw(pos, m, a0, a1, times, D, mu0, s0, new_pts)
+                    if band:
+                        _band_cond_draw(pos, m, a0, qband, D, mu0, s0, new_pts)
+                    else:
+                        _bridge_draw(pos, m, a0, a1, times, D, mu0, s0, new_pts)
                     for i in range(nb):
                         for a in range(3):
                             pos[m, a0 + i, a] = new_pts[i, a]
@@ -477,7 +588,10 @@ def sweep(
                     sc = math.exp(log_scales[n, m, 2])
                     for a in range(3):
                         pos[m, a0, a] += sc * np.random.standard_normal()
-                lp_new = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
+                if band:
+                    lp_new = band_point_lp(pos, m, a0, qband, D, mu0, s0)
+                else:
+                    lp_new = block_motion_lp(pos, m, a0, a1, dts, D, mu0, s0)
                 if move == 3:
                     # |z| is unchanged, so is the PSF: the emission term cancels exactly.
                     log_r = lp_new - lp_old
@@ -537,18 +651,24 @@ def sweep(
                         log_scales[n, m, 1] += adapt_gain * (alpha - TARGET_ACCEPT)
                     elif move == 4:
                         log_scales[n, m, 2] += adapt_gain * (alpha - TARGET_ACCEPT)
-    # tail flip: z -> -z for every point from a random frame on (one increment changes)
+    # tail flip: z -> -z for every point from a random frame on (only the terms that couple the
+    # points before and after the flip change: one increment, or the band's cross terms)
     for m in range(M):
         n = np.random.randint(0, N)
         j0 = n * K
         if j0 == 0:
             lp_old = _init_lp(pos, m, mu0, s0)
+        elif band:
+            # -z^T Q z / (4 D): the cross terms 2 C between the two parts change sign
+            lp_old = -2.0 * _band_tail_cross(pos, m, j0, qband) / (4.0 * D)
         else:
             lp_old = _incr_lp(pos, m, j0 - 1, dts, D)
         for j in range(j0, L):
             pos[m, j, 2] = -pos[m, j, 2]
         if j0 == 0:
             lp_new = _init_lp(pos, m, mu0, s0)
+        elif band:
+            lp_new = -2.0 * _band_tail_cross(pos, m, j0, qband) / (4.0 * D)
         else:
             lp_new = _incr_lp(pos, m, j0 - 1, dts, D)
         prop[5] += 1.0
@@ -561,13 +681,16 @@ def sweep(
     if sample_flags[0]:
         a_post = d_prior[0] + 1.5 * M * (L - 1)
         b_post = d_prior[1]
-        for m in range(M):
-            for j in range(L - 1):
-                d2 = 0.0
-                for a in range(3):
-                    d = pos[m, j + 1, a] - pos[m, j, a]
-                    d2 += d * d
-                b_post += d2 / (4.0 * dts[j])
+        if band:
+            b_post += band_quad(pos, qband) / 4.0
+        else:
+            for m in range(M):
+                for j in range(L - 1):
+                    d2 = 0.0
+                    for a in range(3):
+                        d = pos[m, j + 1, a] - pos[m, j, a]
+                        d2 += d * d
+                    b_post += d2 / (4.0 * dts[j])
         D_new = b_post / np.random.gamma(a_post, 1.0)
         if blur_coef > 0.0:
             _blur_d_step(

@@ -5,6 +5,8 @@ positions ``r_{m,j}`` at the K sub-frame instants ``t_j`` of each of N frames (`
 
 - initial position prior ``r_{m,0} ~ N(mu0, diag(s0^2))``;
 - Brownian motion ``r_{m,j+1} - r_{m,j} ~ N(0, 2 D (t_{j+1} - t_j) I_3)``, D ~ InvGamma(a_D, b_D);
+  with K = 1 the point of a frame is the exposure-averaged position, whose increments are
+  correlated (MA(1)): the exact Gaussian prior of :func:`brownian_precision_band`;
 - emission: expected photons ``u_n = F a^2 t_E + H t_E sum_{m,k} c_k PSF_pix(r_{m,nK+k})``
   with the pixel-integrated Gaussian-Lorentzian PSF and the trapezoid weights c_k of
   :mod:`sptmotion.optics`, and the calibrated camera's density ``p(adu | u)`` per pixel
@@ -20,7 +22,8 @@ conditional prior (the bridge between the neighbouring frames), single-point mov
 (the PSF depends on |z| only, so the posterior is symmetric under z -> -z up to the motion prior),
 the conjugate inverse-gamma Gibbs step of D,
 
-``D | r ~ InvGamma(a_D + 3 M (NK - 1) / 2, b_D + sum_{m,j} |r_{m,j+1} - r_{m,j}|^2 / (4 dt_j))``,
+``D | r ~ InvGamma(a_D + 3 M (NK - 1) / 2, b_D + sum_{m,j} |r_{m,j+1} - r_{m,j}|^2 / (4 dt_j))``
+(K = 1: ``b_D + sum_{m,axes} x^T Q x / 4``),
 
 and log-scale random walks for F and H. Proposal scales are adapted during burn-in only
 (Robbins-Monro towards 30 % acceptance). A one-frame move recomputes only that frame's PSF factors
@@ -52,6 +55,7 @@ __all__ = [
     "BayesModel",
     "initial_positions",
     "modular_start",
+    "brownian_precision_band",
 ]
 
 
@@ -130,6 +134,101 @@ def photons_estimate(stack: np.ndarray, camera: Camera) -> np.ndarray:
     return (stack - m0) / (m1 - m0)
 
 
+def brownian_precision_band(
+    n_frames: int, frame_period: float, exposure: float = 0.0
+) -> tuple[np.ndarray, float]:
+    """Prior precision of the exposure-averaged positions of a Brownian track (one axis).
+
+    The K = 1 position of frame n stands for the exposure average ``xbar_n`` of the path over
+    ``[n dt, n dt + t_E]``. For Brownian motion of diffusion coefficient D the increments
+    ``Delta_n = xbar_{n+1} - xbar_n`` are Gaussian with covariance ``2 D T``, T tridiagonal
+    (an MA(1) process; Berglund, Phys. Rev. E 82, 011917, 2010)::
+
+        T_nn = dt - t_E / 3,    T_n,n+1 = t_E / 6
+
+    (from the MSD of averaged positions, ``2 D (k dt - t_E / 3)`` at lag ``k >= 1``). So
+    ``ln p(x | D) = ln p(x_0) - (N-1)/2 ln(4 pi D) - ln det T / 2 - x^T Q x / (4 D)`` with
+    ``Q = A^T T^-1 A`` (A: first differences). The moment-matched Markov prior with step
+    ``dt - t_E/3`` gets the one-frame variance right but, neglecting the correlation
+    ``t_E / (6 dt - 2 t_E)`` (0.22 for 30 ms every 33 ms), under-disperses a gap of k frames:
+    ``2 D k (dt - t_E/3)`` instead of ``2 D (k dt - t_E/3)``, 30 % too little variance over
+    long gaps (defocused stretches, where only the prior links the frames). ``exposure = 0``
+    gives the plain Brownian prior (T diagonal, Q tridiagonal).
+
+    ``T^-1`` decays geometrically off the diagonal (ratio ``theta``, the MA(1) root,
+    ``theta / (1 + theta^2) = T_n,n+1 / T_nn <= 1/4``, so ``theta <= 0.27``); its band is computed
+    exactly by banded solves on windows and truncated where ``theta^k < 1e-17``.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of frames N.
+    frame_period : float
+        dt (s).
+    exposure : float
+        t_E (s), ``0 <= t_E <= dt``.
+
+    Returns
+    -------
+    qband : ndarray (N, w + 1)
+        ``qband[i, k] = Q[i, i + k]`` (1/s; zero-padded past the end).
+    logdet_t : float
+        ``ln det T`` (T in s).
+    """
+    from scipy.linalg import cholesky_banded, solve_banded
+
+    dt = check_positive(frame_period, "frame_period")
+    t_e = float(exposure)
+    if not 0.0 <= t_e <= dt:
+        raise ValueError(f"exposure must lie in [0, frame_period], got {t_e!r}")
+    N = int(n_frames)
+    n = N - 1  # number of increments
+    if n < 1:
+        return np.zeros((max(N, 0), 1)), 0.0
+    diag, off = dt - t_e / 3.0, t_e / 6.0
+    rho = off / diag
+    if rho > 0:
+        theta = (1.0 - np.sqrt(1.0 - 4.0 * rho * rho)) / (2.0 * rho)
+        W = min(n - 1, int(np.ceil(np.log(1e-17) / np.log(theta))) + 1)
+    else:
+        W = 0
+    ab = np.zeros((3, n))  # banded storage of T for solve_banded (upper, diagonal, lower)
+    ab[0, 1:], ab[1], ab[2, :-1] = off, diag, off
+    # band of G = T^-1: gb[i, k] = G[i, i + k], by solves on windows of columns (the entries
+    # outside a window of half-width P > 2W are below theta^(P-W), i.e. exactly 0 in float64)
+    gb = np.zeros((n, W + 1))
+    P, chunk = 2 * W + 4, 256
+    for c0 in range(0, n, chunk):
+        c1 = min(n, c0 + chunk)
+        r0, r1 = max(0, c0 - P), min(n, c1 + P)
+        rhs = np.zeros((r1 - r0, c1 - c0))
+        rhs[np.arange(c0, c1) - r0, np.arange(c1 - c0)] = 1.0
+        sol = solve_banded((1, 1), ab[:, r0:r1], rhs)
+        for k in range(W + 1):
+            cols = np.arange(c0, c1)
+            rows = cols - k  # G[i, i + k] with i + k = column
+            ok = rows >= 0
+            gb[rows[ok], k] = sol[rows[ok] - r0, (cols - c0)[ok]]
+
+    def g(i, j):
+        """G[i, j] for index arrays (0 outside [0, n) or the band)."""
+        lo, d = np.minimum(i, j), np.abs(i - j)
+        ok = (i >= 0) & (i < n) & (j >= 0) & (j < n) & (d <= W)
+        out = np.zeros(np.broadcast(i, j).shape)
+        out[ok] = gb[lo[ok], d[ok]]
+        return out
+
+    Wq = W + 1
+    qband = np.zeros((N, Wq + 1))
+    i = np.arange(N)
+    for k in range(Wq + 1):
+        j = i + k
+        qband[:, k] = np.where(j < N, g(i - 1, j - 1) - g(i - 1, j) - g(i, j - 1) + g(i, j), 0.0)
+    chol = cholesky_banded(ab[:2].copy())
+    logdet_t = float(2.0 * np.sum(np.log(chol[-1])))
+    return qband, logdet_t
+
+
 class BayesModel:
     """The arrays of one tracking problem, shared by all chains (built by :func:`track_bayes`)."""
 
@@ -157,17 +256,16 @@ class BayesModel:
         self.cw = trapezoid_weights(subframes)
         self.times = fine_times(N, setup.frame_period, setup.exposure, subframes).astype(float)
         self.dts = np.diff(self.times) if self.L > 1 else np.ones(1)
-        if subframes == 1 and blur_correction and self.L > 1:
-            # The K = 1 position stands for the exposure average of a moving emitter. Increments of
-            # the exposure-averaged Brownian path have variance 2 D (dt - t_E / 3) per axis
-            # (Berglund, Phys. Rev. E 82, 011917, 2010: motion-blur factor 1 - 2R, R = t_E / (6 dt)),
-            # so the prior uses that effective time step (moment matching; the correlation
-            # t_E / (6 (dt - t_E / 3)) of consecutive averaged increments, 0.22 for 30 ms exposures
-            # every 33 ms, is neglected).
-            self.dts = np.full(self.L - 1, setup.frame_period - setup.exposure / 3.0)
-        # "motion clock": cumulative effective time of each point (what the bridge proposals use,
-        # consistent with the increments' variances 2 D dts of the prior)
+        # "motion clock": cumulative time of each point (what the K >= 2 bridge proposals use)
         self.clock = np.concatenate([[0.0], np.cumsum(self.dts)])[: self.L]
+        #: K = 1: band of the prior precision of each coordinate's track (time units, see
+        #: :func:`brownian_precision_band`) and ln det of the increments' covariance / (2 D);
+        #: empty for K >= 2, whose sub-frame points follow the Markov Brownian prior on ``dts``.
+        self.qband = np.zeros((0, 1))
+        self.logdet_t = 0.0
+        if subframes == 1:
+            t_e = float(setup.exposure) if blur_correction else 0.0
+            self.qband, self.logdet_t = brownian_precision_band(N, setup.frame_period, t_e)
         self.frame_times = setup.frame_period * np.arange(N)
         self.t_e = float(setup.exposure)
         self.area_te = self.pixel_size**2 * self.t_e
@@ -212,6 +310,12 @@ class BayesModel:
             ll,
         )
         return EX, EY, WIN, S, ll
+
+    def motion_lp(self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray) -> float:
+        """ln P(positions | D): Gaussian initial position plus the Brownian prior (µm, µm²/s)."""
+        if self.K == 1:
+            return float(_k.band_motion_lp(pos, self.qband, self.logdet_t, D, mu0, s0))
+        return float(_k.motion_lp(pos, self.dts, D, mu0, s0))
 
     def emission_loglik(self, pos: np.ndarray, F: float, H: float, D: float = 0.0) -> float:
         """ln P(stack | positions, F, H[, D]), recomputed from scratch (all frames)."""
@@ -334,9 +438,11 @@ def track_bayes(
     fix_background, fix_emission_rate : bool
         Keep F (photons/µm²/s) or H (photons/s) at the setup's values instead of sampling them.
     blur_correction : bool
-        With K = 1, use the effective time step ``dt - t_E/3`` of exposure-averaged Brownian
-        positions in the motion prior (unbiased D under motion blur); set False for data without
-        motion during the exposure.
+        With K = 1, the motion prior is that of exposure-averaged Brownian positions (increment
+        variance ``2 D (dt - t_E/3)``, covariance ``2 D t_E / 6`` between consecutive increments,
+        :func:`brownian_precision_band`): unbiased D and the right spread over gaps of weakly
+        measured frames under motion blur. False: the plain Brownian prior of instantaneous
+        positions (data without motion during the exposure).
     blur_psf : {"auto", True, False}
         Blur-aware K = 1 emission: widen the lateral PSF by the motion blur expected during the
         exposure, ``sigma_eff(z)^2 = sigma(z)^2 + D t_E / 3`` (see Notes). ``"auto"`` (default):
@@ -546,9 +652,10 @@ def track_bayes(
                 acc,
                 prop,
                 model.blur_coef,
+                model.qband,
             )
             em = float(ll.sum())
-            mo = float(_k.motion_lp(pos, model.dts, theta[0], mu0, s0)) if L > 1 else 0.0
+            mo = model.motion_lp(pos, theta[0], mu0, s0) if L > 1 else 0.0
             lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
             traces["emission"][ch, it] = em
             traces["motion"][ch, it] = mo
