@@ -22,7 +22,9 @@ Three representations (:mod:`sptmotion.represent`) with a learner designed for e
 
 Uncertainty and calibration
 ---------------------------
-Regression networks have a Gaussian head (mean, log-variance) trained with the β-NLL loss;
+Regression networks have a Gaussian head (mean, log-variance) trained with the β-NLL loss
+(or, with ``loss="laplace"``, a Laplace head (median, log-variance), see
+:func:`~sptmotion.learn._torch_train.laplace_beta_nll`);
 the ensemble's predictive variance is the mixture variance
 :math:`\\bar{\\sigma^2} + \\mathrm{Var}_k(\\mu_k)` (Lakshminarayanan et al., NeurIPS 2017),
 rescaled by one factor so that the mean squared z-score on the validation split is 1. LightGBM
@@ -52,7 +54,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_rng
-from ._torch_train import predict_net, torch_context, train_net
+from ._torch_train import REGRESSION_LOSSES, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet
 
 __all__ = [
@@ -404,6 +406,7 @@ class _TrackLearner(BaseEstimator):
         test_rotations: int = 4,
         label_smoothing: float | None = None,
         lr_schedule: str = "plateau",
+        loss: str = "gaussian",
         backbone: str = "auto",
         device: str = "auto",
         n_threads: int | None = None,
@@ -422,6 +425,7 @@ class _TrackLearner(BaseEstimator):
         self.test_rotations = test_rotations
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
+        self.loss = loss
         self.backbone = backbone
         self.device = device
         self.n_threads = n_threads
@@ -454,6 +458,10 @@ class _TrackLearner(BaseEstimator):
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
         if self.lr_schedule not in ("plateau", "cosine"):
             raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
+        if self.loss not in REGRESSION_LOSSES:
+            raise ValueError(
+                f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {self.loss!r}"
+            )
         _resolve_device(self.device)
 
     def _label_smoothing(self) -> float:
@@ -595,6 +603,7 @@ class _TrackLearner(BaseEstimator):
                     weight_decay=float(self.weight_decay),
                     label_smoothing=self._label_smoothing(),
                     lr_schedule=str(self.lr_schedule),
+                    loss=str(self.loss),
                     rng=np.random.default_rng(int(seed)),
                     device=device,
                     verbose=bool(self.verbose),
@@ -734,8 +743,10 @@ class _TrackLearner(BaseEstimator):
             self.boosters_ = {"classes": train({"objective": "multiclass", "num_class": K}, y_enc)}
         else:
             y = y_enc.astype(np.float64)
+            # point estimate: the conditional mean (L2) or, with loss="laplace", the median (L1)
+            point = "regression_l1" if self.loss == "laplace" else "regression"
             self.boosters_ = {
-                "mean": train({"objective": "regression"}, y),
+                "mean": train({"objective": point}, y),
                 "q_low": train({"objective": "quantile", "alpha": Q_LOW}, y),
                 "q_high": train({"objective": "quantile", "alpha": Q_HIGH}, y),
             }
@@ -806,6 +817,16 @@ _PARAMS_DOC = """
         The probabilities are recalibrated by the temperature afterwards. Default: 0.1 for
         the wavelet CNN, 0 for the WADNet (where smoothing lowered the AnDi micro-F1 from 0.66
         to 0.59 in ``benchmarks/learn_andi.py``).
+    loss : {"gaussian", "laplace"}
+        Regression loss (:class:`AlphaRegressor`; the classifier always minimizes the
+        cross-entropy and only checks the value). "gaussian": β-NLL of a Gaussian
+        (mean, log-variance) head; the point estimate is the conditional mean.
+        "laplace": β-NLL of a Laplace (median, log-variance) head
+        (:func:`~sptmotion.learn._torch_train.laplace_beta_nll`), whose location gradient is
+        that of the absolute error, so the point estimate is the conditional median, the
+        minimizer of the mean absolute error; the features learner then fits its point
+        booster with the L1 objective. The predictive std (mixture std of the ensemble,
+        ``sqrt(2) b`` per Laplace member) is calibrated the same way for both.
     backbone : {"auto", "compact", "large"}
         Width of the scalogram CNN; "auto" takes the large one only on a GPU.
     device : {"auto", "cpu", "cuda"}

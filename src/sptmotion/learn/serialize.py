@@ -126,6 +126,8 @@ def load_estimator(path: str | os.PathLike):
         params = dict(meta["params"])
         # files written before test-time rotations existed predicted without them: keep that
         params.setdefault("test_rotations", 1)
+        # files written before the loss option were trained with the Gaussian β-NLL
+        params.setdefault("loss", "gaussian")
         est = cls(**params)
         for k, v in meta["fitted"].items():
             setattr(est, k, v)
