@@ -68,14 +68,33 @@ def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
 
 def combine(paths: list[str], stem: str) -> int:
     """Merge result JSONs row by row: for each (representation, train size, repeat, test set)
-    a column that is NaN in one file is taken from the file that has it."""
+    a column that is NaN in one file is taken from the file that has it (the first file that
+    has a value wins).
+
+    An entry ``file.json:rep1:rep2`` takes only the rows of those representations from the
+    file (e.g. the alpha rows of the loss selected for each representation).
+    """
     from sptmotion.cli.learn import andi_report
 
-    runs = [json.loads(Path(p).read_text()) for p in paths]
     key = ("representation", "train_size", "repeat", "test")
     rows: dict[tuple, dict] = {}
-    for run in runs:
+    runs, parts = [], []
+    for entry in paths:
+        path, *reps = entry.split(":")
+        run = json.loads(Path(path).read_text())
+        runs.append(run)
+        parts.append(
+            {
+                "file": path,
+                "representations": reps or "all",
+                "train_sizes": run["settings"]["train_sizes"],
+                "seeds": run["settings"]["seeds"],
+                "estimator_params": run["settings"].get("estimator_params", {}),
+            }
+        )
         for r in run["rows"]:
+            if reps and r["representation"] not in reps:
+                continue
             k = tuple(r[c] for c in key)
             if k not in rows:
                 rows[k] = dict(r)
@@ -84,12 +103,17 @@ def combine(paths: list[str], stem: str) -> int:
                 old = rows[k].get(c)
                 if isinstance(old, float) and np.isnan(old) and not np.isnan(v):
                     rows[k][c] = v
-    res = {
-        "settings": {**runs[0]["settings"], "combined_from": [str(p) for p in paths]},
-        "rows": list(rows.values()),
-        "references": runs[0]["references"],
-    }
-    res["settings"]["wall_s"] = max(r["settings"].get("wall_s", 0.0) for r in runs)
+    settings = {**runs[0]["settings"], "combined_from": parts}
+    sizes = sorted({r["train_size"] for r in rows.values()})
+    n_rep = {n: len({r["repeat"] for r in rows.values() if r["train_size"] == n}) for n in sizes}
+    settings["train_sizes"] = sizes
+    if len(set(n_rep.values())) > 1:
+        # repeats differ between training sizes: say how many each has
+        settings["seeds"] = ", ".join(f"{v} ({k} tracks)" for k, v in n_rep.items())
+    else:
+        settings["seeds"] = next(iter(n_rep.values()))
+    settings["wall_s"] = max(r["settings"].get("wall_s", 0.0) for r in runs)
+    res = {"settings": settings, "rows": list(rows.values()), "references": runs[0]["references"]}
     (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1))
     andi_report(res, RESULTS / f"{stem}.md", RESULTS / f"{stem}.png")
     print(f"wrote {RESULTS / stem}.md/.json/.png from {', '.join(paths)}")
@@ -115,7 +139,7 @@ def main(argv=None) -> int:
         default=None,
         help="comma-separated result JSONs of runs of other tasks (e.g. --tasks alpha and "
         "--tasks model run side by side): merge their rows and write <stem>.md/.json/.png "
-        "without training anything",
+        "without training anything; FILE.json:rep1:rep2 keeps only those representations",
     )
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
