@@ -158,6 +158,11 @@ def run_movie(label, model, params, seed, args, setup):
         for a in range(2)
         if not cov[n, a]
     ]
+    # calibration beyond the 98% level: posterior CDF at the truth (PIT; uniform if calibrated)
+    # and the z-score (posterior mean - truth) / posterior sd of every in-frame coordinate
+    fs = post.frame_samples[:, :, 0, :, :2].reshape(-1, truth.shape[0], 2)
+    pit = (fs < truth[None, :, :2]).mean(axis=0)
+    zsc = (fs.mean(axis=0) - truth[:, :2]) / fs.std(axis=0)
     Ds = post.D_summary(0.98)
     res = {
         "label": label,
@@ -172,6 +177,9 @@ def run_movie(label, model, params, seed, args, setup):
             "covered_easy": int(cov[inside & ~hard].sum()),
             "n_easy": int(2 * (inside & ~hard).sum()),
             "misses": misses,
+            "pit": pit[inside].tolist(),
+            "pit_easy": pit[inside & ~hard].tolist(),
+            "zscore": zsc[inside].tolist(),
             "rmse_lateral": float(np.sqrt(np.mean(err[inside] ** 2))),
             "mean_ci_width": float(np.mean((hi - lo)[inside, :2])),
             "D": Ds,
@@ -220,6 +228,26 @@ def run_movie(label, model, params, seed, args, setup):
     return res
 
 
+LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
+
+
+def calibration_summary(rows: list[dict]) -> dict:
+    """Coverage of central credible intervals at several levels, from the PIT values (the
+    posterior CDF at the truth: a coordinate lies in the central level-p interval iff
+    |PIT - 1/2| <= p/2), and the RMS z-score; all and in-focus/interior coordinates."""
+    out = {}
+    for key in ("pit", "pit_easy"):
+        u = np.concatenate([np.ravel(r["bayes"].get(key, [])) for r in rows])
+        if u.size:
+            out[key.replace("pit", "coverage")] = {
+                str(p): float(np.mean(np.abs(u - 0.5) <= p / 2)) for p in LEVELS
+            }
+    z = np.concatenate([np.ravel(r["bayes"].get("zscore", [])) for r in rows])
+    if z.size:
+        out["zscore_rms"] = float(np.sqrt(np.mean(z**2)))
+    return out
+
+
 def summarize(rows: list[dict], args) -> dict:
     cov = sum(r["bayes"]["covered_coords"] for r in rows)
     n = sum(r["bayes"]["n_coords"] for r in rows)
@@ -257,6 +285,7 @@ def summarize(rows: list[dict], args) -> dict:
         }
     return {
         "n_movies": len(rows),
+        "calibration": calibration_summary(rows),
         "coverage": {
             "covered": cov,
             "n": n,
@@ -311,6 +340,16 @@ def write_results(rows, args, setup, t_start):
         + f"; defocused or near the edge {c['hard_covered']}/{c['hard_n']}"
         + (f" = {100 * c['hard_covered'] / c['hard_n']:.2f}%." if c["hard_n"] else "."),
     ]
+    cal = summ["calibration"]
+    if "coverage" in cal:
+        levels = " / ".join(f"{100 * float(p):.0f}%" for p in cal["coverage"])
+        lines.append(
+            f"- Calibration (diagnostic): coverage of the central {levels} intervals, all in-frame coordinates "
+            + " / ".join(f"{100 * v:.1f}%" for v in cal["coverage"].values())
+            + "; in focus and interior "
+            + " / ".join(f"{100 * v:.1f}%" for v in cal.get("coverage_easy", {}).values())
+            + f"; RMS z-score (posterior mean - truth) / posterior sd {cal['zscore_rms']:.3f}."
+        )
     mc = summ["modular_coverage"]
     if mc["n"]:
         lines.append(
@@ -458,7 +497,8 @@ def calibration(args) -> None:
 
     ``n`` movies of 8 frames (16x16 px, one BM emitter with D = 0.1 µm²/s near focus, hendrix2025
     optics). Modes: ``exact`` renders K = 1 images at positions drawn from the tracker's own motion
-    prior (independent increments of variance 2 D (dt - t_E/3)), so only the priors of D, F, H and
+    prior (exposure-averaged Brownian increments: Gaussian with covariance 2 D T, T of
+    :func:`sptmotion.tracking.bayes.brownian_precision_band`), so only the priors of D, F, H and
     the first position differ from the data generation; ``blur`` renders K = 10 motion-blurred
     movies (truth = exposure average) and tracks them with the blur-aware K = 1 emission. If the
     posterior is calibrated, the misses are ~2% and the z-scores (posterior mean - truth) / posterior
@@ -475,8 +515,11 @@ def calibration(args) -> None:
             rng = np.random.default_rng(args.calibration_seed + i)
             start = np.array([1.06, 1.06, 0.1])
             if mode == "exact":
-                dtp = base.frame_period - base.exposure / 3
-                inc = rng.normal(0.0, np.sqrt(2 * D * dtp), (nf - 1, 3))
+                # T: variance dt - t_E/3 per increment, covariance t_E/6 between neighbours
+                T = (base.frame_period - base.exposure / 3) * np.eye(nf - 1) + (
+                    base.exposure / 6
+                ) * (np.eye(nf - 1, k=1) + np.eye(nf - 1, k=-1))
+                inc = np.linalg.cholesky(2 * D * T) @ rng.standard_normal((nf - 1, 3))
                 truth = start + np.concatenate([np.zeros((1, 3)), np.cumsum(inc, axis=0)])
                 movie = optics.render(truth[None], one, rng=rng, allow_outside=True)
             else:

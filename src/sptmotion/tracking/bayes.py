@@ -404,7 +404,7 @@ def track_bayes(
     fix_emission_rate: bool = False,
     blur_correction: bool = True,
     blur_psf: bool | str = "auto",
-    D_prior: tuple[float, float] = (1.0, 0.01),
+    D_prior: tuple[float, float] = (0.01, 0.01),
     flux_prior_sd: float = 1.0,
     position_prior_sd: tuple[float, float] | None = None,
     init: np.ndarray | str | None = None,
@@ -449,7 +449,12 @@ def track_bayes(
         on for K = 1 with a non-zero exposure; ``True`` requires K = 1 (K >= 2 models the blur with
         its sub-frame points); ``False``: the plain PSF (the behaviour before this option).
     D_prior : (a, b)
-        Inverse-gamma prior of D (shape, scale in µm²/s); the default (1, 0.01) is weak.
+        Inverse-gamma prior of D (shape, scale in µm²/s). The default (0.01, 0.01) is close to the
+        scale-invariant prior ``p(D) ∝ 1/D`` above ~0.01 µm²/s, so that the positions' intervals
+        keep their frequentist coverage on short tracks: the conditional prior precision of a
+        position is ``∝ 1/D``, whose posterior mean ``(a + 3 M (L-1)/2) / (b + SS/4)`` is
+        inflated by a factor ``1 + a / (3 M (L-1)/2)`` over the data's (10 % for a = 1 on
+        8 frames, which under-covered: ``benchmarks/results/tracking_calibration*.md``).
     flux_prior_sd : float
         Standard deviation of the log-normal priors of F and H around the setup's values.
     position_prior_sd : (lateral, axial), optional
