@@ -72,7 +72,9 @@ def combine(paths: list[str], stem: str) -> int:
     has a value wins).
 
     An entry ``file.json:rep1:rep2`` takes only the rows of those representations from the
-    file (e.g. the alpha rows of the loss selected for each representation).
+    file (e.g. the alpha rows of the loss selected for each representation);
+    ``file.json:rep=label`` also renames them in the table (e.g. another configuration of the
+    same learner).
     """
     from sptmotion.cli.learn import andi_report
 
@@ -80,13 +82,15 @@ def combine(paths: list[str], stem: str) -> int:
     rows: dict[tuple, dict] = {}
     runs, parts = [], []
     for entry in paths:
-        path, *reps = entry.split(":")
+        path, *sel = entry.split(":")
+        rename = dict(r.split("=", 1) if "=" in r else (r, r) for r in sel)
+        reps = list(rename)
         run = json.loads(Path(path).read_text())
         runs.append(run)
         parts.append(
             {
                 "file": path,
-                "representations": reps or "all",
+                "representations": rename or "all",
                 "train_sizes": run["settings"]["train_sizes"],
                 "seeds": run["settings"]["seeds"],
                 "estimator_params": run["settings"].get("estimator_params", {}),
@@ -95,6 +99,7 @@ def combine(paths: list[str], stem: str) -> int:
         for r in run["rows"]:
             if reps and r["representation"] not in reps:
                 continue
+            r = {**r, "representation": rename.get(r["representation"], r["representation"])}
             k = tuple(r[c] for c in key)
             if k not in rows:
                 rows[k] = dict(r)
@@ -139,7 +144,8 @@ def main(argv=None) -> int:
         default=None,
         help="comma-separated result JSONs of runs of other tasks (e.g. --tasks alpha and "
         "--tasks model run side by side): merge their rows and write <stem>.md/.json/.png "
-        "without training anything; FILE.json:rep1:rep2 keeps only those representations",
+        "without training anything; FILE.json:rep1:rep2 keeps only those representations, "
+        "FILE.json:rep=label renames one",
     )
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
