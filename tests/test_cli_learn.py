@@ -62,6 +62,31 @@ def test_train_predict_alpha_round_trip(tables):
     assert np.all(np.isfinite(pred["alpha"])) and np.all(pred["alpha_std"] > 0)
 
 
+def test_train_options_reach_the_model(tables):
+    """--loss and --lr-schedule are stored in the model file; a bad value is a one-line error."""
+    from sptmotion.learn import load
+
+    d = tables
+    model = d / "alpha_laplace.sptm"
+    args = [
+        "train",
+        "--task",
+        "alpha",
+        "--representation",
+        "features",
+        "--train",
+        str(d / "train.csv"),
+    ]
+    assert (
+        main([*args, "-o", str(model), "--loss", "laplace", "--lr-schedule", "cosine", *FAST]) == 0
+    )
+    est = load(model)
+    assert est.loss == "laplace" and est.lr_schedule == "cosine"
+    bad = d / "bad.sptm"
+    assert main([*args, "-o", str(bad), "--loss", "huber", *FAST]) == 1
+    assert not bad.exists()
+
+
 def test_train_predict_model_with_label_file(tables):
     d = tables
     tab = pd.read_csv(d / "train.csv").drop(columns=["model", "alpha"])

@@ -70,6 +70,17 @@ def train(
     max_epochs: int = typer.Option(
         60, "--max-epochs", help="Epoch limit (early stopping ends sooner)."
     ),
+    lr_schedule: str = typer.Option(
+        "plateau",
+        "--lr-schedule",
+        help="plateau (early stopping) or cosine (exactly --max-epochs epochs, final weights; "
+        "the benchmarks' setting with --max-epochs 25).",
+    ),
+    loss: str = typer.Option(
+        "gaussian",
+        "--loss",
+        help="Alpha regression loss: gaussian (beta-NLL) or laplace (median head, MAE-aligned).",
+    ),
     seed: int | None = typer.Option(0, "--seed", help="Random seed (repeatable runs on CPU)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -80,6 +91,8 @@ def train(
 
     if task not in TASKS:
         raise ValueError(f"--task must be 'alpha' or 'model', got {task!r}")
+    if task == "model" and loss != "gaussian":
+        raise ValueError("--loss applies to --task alpha only")
     table = read_table(train_path)
     tracks, particles = table_to_tracks(table)
     check_tracks(tracks, name=f"tracks of {train_path.name}")
@@ -89,6 +102,8 @@ def train(
         representation,
         n_models=n_models,
         max_epochs=max_epochs,
+        lr_schedule=lr_schedule,
+        loss=loss,
         random_state=seed,
         device=device,
         verbose=not quiet,
