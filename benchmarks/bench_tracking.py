@@ -388,6 +388,7 @@ def write_results(rows, args, setup, t_start):
         "Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py "
         f"--iterations {args.iterations} --chains {args.chains} --K {args.K} --blur-psf {args.blur_psf}"
         + (f" --only {args.only}" if args.only else "")
+        + (f" --seed-base {args.seed_base}" if args.seed_base != 1000 else "")
         + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
@@ -605,6 +606,12 @@ def main() -> None:
         default="auto",
         help="blur-aware K = 1 emission of the tracker (auto: on for K = 1)",
     )
+    ap.add_argument(
+        "--seed-base",
+        type=int,
+        default=1000,
+        help="movie i is drawn (and tracked) with seed seed_base + i (another value: a replicate set)",
+    )
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--speed-one", action="store_true")
     ap.add_argument(
@@ -642,7 +649,7 @@ def main() -> None:
     t_start = time.perf_counter()
     for i in idx:
         label, model, params = trajs[i]
-        r = run_movie(label, model, params, 1000 + i, args, setup)
+        r = run_movie(label, model, params, args.seed_base + i, args, setup)
         rows.append(r)
         b = r["bayes"]
         print(
