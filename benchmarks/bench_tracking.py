@@ -231,17 +231,20 @@ def run_movie(label, model, params, seed, args, setup):
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
 
 
+def pit_coverage(u: np.ndarray) -> dict:
+    """Coverage of the central credible intervals at LEVELS from PIT values u (the posterior CDF
+    at the truth): a coordinate lies in the central level-p interval iff |u - 1/2| <= p/2."""
+    return {str(p): float(np.mean(np.abs(u - 0.5) <= p / 2)) for p in LEVELS}
+
+
 def calibration_summary(rows: list[dict]) -> dict:
-    """Coverage of central credible intervals at several levels, from the PIT values (the
-    posterior CDF at the truth: a coordinate lies in the central level-p interval iff
-    |PIT - 1/2| <= p/2), and the RMS z-score; all and in-focus/interior coordinates."""
+    """Coverage of central credible intervals at several levels (:func:`pit_coverage`) and the
+    RMS z-score; all and in-focus/interior coordinates."""
     out = {}
     for key in ("pit", "pit_easy"):
         u = np.concatenate([np.ravel(r["bayes"].get(key, [])) for r in rows])
         if u.size:
-            out[key.replace("pit", "coverage")] = {
-                str(p): float(np.mean(np.abs(u - 0.5) <= p / 2)) for p in LEVELS
-            }
+            out[key.replace("pit", "coverage")] = pit_coverage(u)
     z = np.concatenate([np.ravel(r["bayes"].get("zscore", [])) for r in rows])
     if z.size:
         out["zscore_rms"] = float(np.sqrt(np.mean(z**2)))
@@ -541,7 +544,7 @@ def calibration(args) -> None:
             cov.append((truth[:, :2] >= lo[0, :, :2]) & (truth[:, :2] <= hi[0, :, :2]))
         zs, cov, u = np.array(zs), np.array(cov), np.ravel(pits)
         out[mode] = {
-            "coverage_levels": {str(p): float(np.mean(np.abs(u - 0.5) <= p / 2)) for p in LEVELS},
+            "coverage_levels": pit_coverage(u),
             "n_movies": args.calibration,
             "n_coords": int(cov.size),
             "missed": int((~cov).sum()),
