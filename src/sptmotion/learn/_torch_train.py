@@ -34,10 +34,18 @@ __all__ = [
     "gaussian_beta_nll",
     "laplace_beta_nll",
     "REGRESSION_LOSSES",
+    "check_regression_loss",
 ]
 
 #: Regression losses of the (location, log-variance) head: see :func:`regression_loss`.
 REGRESSION_LOSSES = ("gaussian", "laplace")
+
+
+def check_regression_loss(loss: str) -> str:
+    """Return ``loss`` if it is one of :data:`REGRESSION_LOSSES`, else raise ValueError."""
+    if loss not in REGRESSION_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {loss!r}")
+    return loss
 
 
 class Source(Protocol):
@@ -117,11 +125,9 @@ def regression_loss(out: torch.Tensor, y: torch.Tensor, loss: str = "gaussian") 
     """β-NLL (β = 0.5) of the regression head: ``"gaussian"`` (:func:`gaussian_beta_nll`,
     fits the conditional mean) or ``"laplace"`` (:func:`laplace_beta_nll`, fits the
     conditional median)."""
-    if loss == "gaussian":
-        return gaussian_beta_nll(out, y)
-    if loss == "laplace":
+    if check_regression_loss(loss) == "laplace":
         return laplace_beta_nll(out, y)
-    raise ValueError(f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {loss!r}")
+    return gaussian_beta_nll(out, y)
 
 
 def _loss(
@@ -240,8 +246,8 @@ def train_net(
     yv = torch.as_tensor(y_val, dtype=dtype_y)
     net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    if task != "classification" and loss not in REGRESSION_LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {loss!r}")
+    if task != "classification":
+        check_regression_loss(loss)
     if lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_epochs)
     elif lr_schedule == "plateau":

@@ -54,7 +54,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_rng
-from ._torch_train import REGRESSION_LOSSES, predict_net, torch_context, train_net
+from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet
 
 __all__ = [
@@ -458,10 +458,7 @@ class _TrackLearner(BaseEstimator):
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
         if self.lr_schedule not in ("plateau", "cosine"):
             raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
-        if self.loss not in REGRESSION_LOSSES:
-            raise ValueError(
-                f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {self.loss!r}"
-            )
+        check_regression_loss(self.loss)
         _resolve_device(self.device)
 
     def _label_smoothing(self) -> float:
