@@ -58,6 +58,9 @@ __all__ = [
     "brownian_precision_band",
 ]
 
+#: default cap on the stored position values (all chains; 2.5e7 float64 = 200 MB)
+_MAX_SAMPLE_VALUES = 25_000_000
+
 
 def check_stack(stack, name: str = "stack") -> np.ndarray:
     """Validate an image stack ``(frames, rows, cols)`` of ADU and return it as float64.
@@ -430,7 +433,9 @@ def track_bayes(
     burn : float
         Fraction of each chain discarded as burn-in (proposal scales adapt only there).
     thin : int, optional
-        Keep every ``thin``-th post-burn-in sweep (default: at most 1000 draws per chain).
+        Keep every ``thin``-th post-burn-in sweep (default: every sweep, unless the position
+        samples of all chains would exceed 2.5e7 values (200 MB); then as many as fit, and at
+        least 1000 per chain).
     seed : int, optional
         Seed of the whole run.
     ci : float
@@ -591,7 +596,10 @@ def track_bayes(
     if n_keep < 1:
         raise ValueError("no iterations left after burn-in; lower burn or raise n_iterations")
     if thin is None:
-        thin = max(1, int(np.ceil(n_keep / 1000)))
+        # every post-burn-in sweep, unless the samples would pass ~200 MB (then >= 1000 per chain):
+        # the tails of the 98% intervals rest on ~1% of the draws
+        max_draws = max(1000, _MAX_SAMPLE_VALUES // (n_chains * M * L * 3))
+        thin = max(1, int(np.ceil(n_keep / max_draws)))
     thin = _check_int(thin, "thin", 1)
     n_draws = len(range(0, n_keep, thin))
     flags = np.array([True, not fix_background, not fix_emission_rate])

@@ -25,6 +25,20 @@ def check_ci(ci: float) -> float:
     return v
 
 
+def equal_tailed(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed ``ci`` interval from posterior draws along axis 0.
+
+    Quantiles at plotting positions ``p (n + 1)`` (``method="weibull"``): for n independent
+    draws the k-th smallest has expected posterior CDF ``k / (n + 1)``, so the interval holds
+    posterior mass ``ci`` on average (given n >= 2 / (1 - ci) - 1 draws; fewer clip to the
+    extreme draws). numpy's default positions ``1 + p (n - 1)`` hold ``ci (n - 1) / (n + 1)``,
+    i.e. 2 ci/(n + 1) too little: with 2000 draws the 98% intervals would hold 97.9% of the
+    posterior. Autocorrelated MCMC draws lose a little more (about 0.3/ESS for an AR(1) chain).
+    """
+    lo, hi = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2], axis=0, method="weibull")
+    return lo, hi
+
+
 def _arviz():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -114,19 +128,21 @@ class TrackPosterior:
         return self.frame_samples.mean(axis=(0, 1))
 
     def credible_interval(self, ci: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Equal-tailed credible interval of every coordinate and frame, two arrays (M, N, 3) µm."""
+        """Equal-tailed credible interval of every coordinate and frame, two arrays (M, N, 3) µm.
+
+        The bounds are the sample quantiles at plotting positions ``p (n + 1)`` of the n draws
+        (:func:`equal_tailed`).
+        """
         ci = check_ci(self.ci if ci is None else ci)
         fs = self.frame_samples
-        flat = fs.reshape(-1, *fs.shape[2:])
-        lo, hi = np.quantile(flat, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
-        return lo, hi
+        return equal_tailed(fs.reshape(-1, *fs.shape[2:]), ci)
 
     # -- D ---------------------------------------------------------------------------------
     def D_summary(self, ci: float | None = None) -> dict:
         """Posterior mean, median and equal-tailed credible interval of D (µm²/s)."""
         ci = check_ci(self.ci if ci is None else ci)
         d = self.D.ravel()
-        lo, hi = np.quantile(d, [(1 - ci) / 2, (1 + ci) / 2])
+        lo, hi = equal_tailed(d, ci)
         return {
             "mean": float(d.mean()),
             "median": float(np.median(d)),
