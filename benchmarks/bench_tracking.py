@@ -499,7 +499,7 @@ def speed(args) -> None:
 def calibration(args) -> None:
     """Coverage of the 98% intervals on many short movies, with and without model mismatch.
 
-    ``n`` movies of 8 frames (16x16 px, one BM emitter with D = 0.1 µm²/s starting at
+    ``n`` movies of 8 frames (16x16 px, one BM emitter with D = ``--calibration-D`` µm²/s starting at
     z = ``--calibration-z`` µm: 0.1 near focus, ~1 defocused; hendrix2025
     optics). Modes: ``exact`` renders K = 1 images at positions drawn from the tracker's own motion
     prior (exposure-averaged Brownian increments: Gaussian with covariance 2 D T, T of
@@ -512,7 +512,7 @@ def calibration(args) -> None:
     """
     base = optics.preset("hendrix2025", rows=16, cols=16)
     one = base.replace(subframes=1)
-    nf, D = 8, 0.1
+    nf, D = 8, args.calibration_D
     out = {}
     for mode in ("exact", "blur"):
         zs, cov, pits = [], [], []
@@ -583,6 +583,7 @@ def calibration(args) -> None:
         f"{args.calibration} --iterations {args.iterations} --chains {args.chains}"
         + (f" --calibration-seed {args.calibration_seed}" if args.calibration_seed != 500 else "")
         + (f" --calibration-z {args.calibration_z}" if args.calibration_z != 0.1 else "")
+        + (f" --calibration-D {args.calibration_D}" if args.calibration_D != 0.1 else "")
         + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
@@ -628,6 +629,12 @@ def main() -> None:
         type=float,
         default=0.1,
         help="axial start (µm) of the calibration movies (0.1: near focus; ~1: defocused)",
+    )
+    ap.add_argument(
+        "--calibration-D",
+        type=float,
+        default=0.1,
+        help="diffusion coefficient (µm²/s) of the calibration movies",
     )
     ap.add_argument(
         "--calibration-seed",
