@@ -246,18 +246,6 @@ def motion_lp(pos, dts, D, mu0, s0):
 
 
 @njit(cache=True)
-def increments_lp(pos, dts, D):
-    """Brownian log-density of all increments (no initial-position term)."""
-    M = pos.shape[0]
-    L = pos.shape[1]
-    out = 0.0
-    for m in range(M):
-        for j in range(L - 1):
-            out += _incr_lp(pos, m, j, dts, D)
-    return out
-
-
-@njit(cache=True)
 def _band_offdiag(pos, m, n, a, qband):
     """``sum_{j != n} Q[n, j] x_j`` along axis a of emitter m (banded precision ``qband``)."""
     L = pos.shape[1]
