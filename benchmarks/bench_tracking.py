@@ -229,6 +229,7 @@ def run_movie(label, model, params, seed, args, setup):
 
 
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
+CALIBRATION_MODES = ("exact", "blur", "blur-plain", "static")
 
 
 def pit_coverage(u: np.ndarray) -> dict:
@@ -505,8 +506,11 @@ def calibration(args) -> None:
     prior (exposure-averaged Brownian increments: Gaussian with covariance 2 D T, T of
     :func:`sptmotion.tracking.bayes.brownian_precision_band`), so only the priors of D, F, H and
     the first position differ from the data generation; ``blur`` renders K = 10 motion-blurred
-    movies (truth = exposure average) and tracks them with the blur-aware K = 1 emission. If the
-    posterior is calibrated, the misses are ~2% and the z-scores (posterior mean - truth) / posterior
+    movies (truth = exposure average) and tracks them with the blur-aware K = 1 emission;
+    ``blur-plain``: the same movies tracked with the plain K = 1 emission; ``static``: the same
+    exposure-averaged positions, but rendered with the emitter static during each exposure (the
+    K = 10 renderer at the exposure average), so only the motion within the exposure differs from
+    ``blur``. Pick modes with ``--calibration-modes``. If the posterior is calibrated, the misses are ~2% and the z-scores (posterior mean - truth) / posterior
     sd have unit RMS; the binomial sd of the miss fraction over 2 x 8 x n coordinates is
     sqrt(0.02 * 0.98 / (16 n)) (an underestimate: coordinates of one movie are correlated).
     """
@@ -514,7 +518,9 @@ def calibration(args) -> None:
     one = base.replace(subframes=1)
     nf, D = 8, args.calibration_D
     out = {}
-    for mode in ("exact", "blur"):
+    for mode in args.calibration_modes.split(","):
+        if mode not in CALIBRATION_MODES:
+            raise SystemExit(f"unknown calibration mode {mode!r}; choose from {CALIBRATION_MODES}")
         zs, cov, pits = [], [], []
         for i in range(args.calibration):
             rng = np.random.default_rng(args.calibration_seed + i)
@@ -529,6 +535,9 @@ def calibration(args) -> None:
                 movie = optics.render(truth[None], one, rng=rng, allow_outside=True)
             else:
                 movie, _, truth = make_movie(base, "bm", {"D": D}, rng, nf, start=start)
+                if mode == "static":
+                    still = np.repeat(truth, base.subframes, axis=0)[None]
+                    movie = optics.render(still, base, rng=rng, allow_outside=True)
             post = track_bayes(
                 movie,
                 one,
@@ -564,7 +573,9 @@ def calibration(args) -> None:
         f"(movie seeds {args.calibration_seed}..{args.calibration_seed + args.calibration - 1}); "
         f"{args.iterations} iterations x {args.chains} chains per movie.",
         "`exact`: K = 1 images at positions drawn from the tracker's own motion prior (plain emission); "
-        "`blur`: K = 10 motion-blurred movies, blur-aware K = 1 emission. Truth = exposure-averaged position.",
+        "`blur`: K = 10 motion-blurred movies, blur-aware K = 1 emission; `blur-plain`: the same movies, "
+        "plain emission; `static`: the same positions, emitter static during each exposure, plain emission. "
+        "Truth = exposure-averaged position.",
         "",
         "| mode | lateral coordinates | missed | miss fraction | binomial sd | z-score RMS | misses per frame "
         "| coverage of the " + " / ".join(f"{100 * p:.0f}%" for p in LEVELS) + " intervals |",
@@ -584,6 +595,11 @@ def calibration(args) -> None:
         + (f" --calibration-seed {args.calibration_seed}" if args.calibration_seed != 500 else "")
         + (f" --calibration-z {args.calibration_z}" if args.calibration_z != 0.1 else "")
         + (f" --calibration-D {args.calibration_D}" if args.calibration_D != 0.1 else "")
+        + (
+            f" --calibration-modes {args.calibration_modes}"
+            if args.calibration_modes != "exact,blur"
+            else ""
+        )
         + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
@@ -629,6 +645,11 @@ def main() -> None:
         type=float,
         default=0.1,
         help="axial start (µm) of the calibration movies (0.1: near focus; ~1: defocused)",
+    )
+    ap.add_argument(
+        "--calibration-modes",
+        default="exact,blur",
+        help="comma-separated modes of the calibration diagnostic: " + ", ".join(CALIBRATION_MODES),
     )
     ap.add_argument(
         "--calibration-D",
