@@ -500,9 +500,9 @@ def speed(args) -> None:
 def calibration(args) -> None:
     """Coverage of the 98% intervals on many short movies, with and without model mismatch.
 
-    ``n`` movies of 8 frames (16x16 px, one BM emitter with D = ``--calibration-D`` µm²/s starting at
-    z = ``--calibration-z`` µm: 0.1 near focus, ~1 defocused; hendrix2025
-    optics). Modes: ``exact`` renders K = 1 images at positions drawn from the tracker's own motion
+    ``n`` movies of 8 frames (16x16 px, one BM emitter with D = ``--calibration-D`` µm²/s
+    starting at z = ``--calibration-z`` µm: 0.1 near focus, ~1 defocused; hendrix2025 optics).
+    Modes: ``exact`` renders K = 1 images at positions drawn from the tracker's own motion
     prior (exposure-averaged Brownian increments: Gaussian with covariance 2 D T, T of
     :func:`sptmotion.tracking.bayes.brownian_precision_band`), so only the priors of D, F, H and
     the first position differ from the data generation; ``blur`` renders K = 10 motion-blurred
@@ -510,9 +510,10 @@ def calibration(args) -> None:
     ``blur-plain``: the same movies tracked with the plain K = 1 emission; ``static``: the same
     exposure-averaged positions, but rendered with the emitter static during each exposure (the
     K = 10 renderer at the exposure average), so only the motion within the exposure differs from
-    ``blur``. Pick modes with ``--calibration-modes``. If the posterior is calibrated, the misses are ~2% and the z-scores (posterior mean - truth) / posterior
-    sd have unit RMS; the binomial sd of the miss fraction over 2 x 8 x n coordinates is
-    sqrt(0.02 * 0.98 / (16 n)) (an underestimate: coordinates of one movie are correlated).
+    ``blur-plain``. Pick modes with ``--calibration-modes``. If the posterior is calibrated, the
+    misses are ~2% and the z-scores (posterior mean - truth) / posterior sd have unit RMS; the
+    binomial sd of the miss fraction over 2 x 8 x n coordinates is sqrt(0.02 * 0.98 / (16 n))
+    (an underestimate: coordinates of one movie are correlated).
     """
     base = optics.preset("hendrix2025", rows=16, cols=16)
     one = base.replace(subframes=1)
