@@ -460,7 +460,8 @@ def track_bayes(
         position is ``∝ 1/D``, whose posterior mean ``(a + 3 M (L-1)/2) / (b + SS/4)`` is
         inflated by a factor ``1 + a / (3 M (L-1)/2)`` over the data's (10 % for a = 1 on
         8 frames: on model-generated 8-frame movies the 98% intervals covered 97.5% with
-        a = 1 and 98.2% with a = 0.01; ``benchmarks/results/tracking.md``).
+        a = 1 and 98.2% with a = 0.01; ``benchmarks/results/tracking.md``, "Earlier prior
+        changes").
     flux_prior_sd : float
         Standard deviation of the log-normal priors of F and H around the setup's values.
     position_prior_sd : (lateral, axial), optional
@@ -493,7 +494,7 @@ def track_bayes(
     the in-focus PSF width (~0.1 µm); the plain K = 1 model explains the wider spot by defocus
     instead (|z| about ``z0 sqrt(D t_E / 3) / sigma0``, 0.28 µm at D = 1 µm²/s for a particle in
     focus), which the blur term removes; the lateral intervals hardly change
-    (``benchmarks/results/tracking.md``). Because the emission then depends on D, D is updated by Metropolis-Hastings with
+    (``benchmarks/results/tracking_blurcheck.md``). Because the emission then depends on D, D is updated by Metropolis-Hastings with
     the conjugate inverse-gamma conditional of the motion part as an independence proposal (the
     acceptance ratio is the ratio of the whole-stack emission likelihoods, one evaluation per
     sweep); position moves use the current D's blur and stay frame-local.
