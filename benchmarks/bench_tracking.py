@@ -158,11 +158,7 @@ def run_movie(label, model, params, seed, args, setup):
         for a in range(2)
         if not cov[n, a]
     ]
-    # calibration beyond the 98% level: posterior CDF at the truth (PIT; uniform if calibrated)
-    # and the z-score (posterior mean - truth) / posterior sd of every in-frame coordinate
-    fs = post.frame_samples[:, :, 0, :, :2].reshape(-1, truth.shape[0], 2)
-    pit = (fs < truth[None, :, :2]).mean(axis=0)
-    zsc = (fs.mean(axis=0) - truth[:, :2]) / fs.std(axis=0)
+    pit, zsc = pit_and_zscore(post, truth)
     Ds = post.D_summary(0.98)
     res = {
         "label": label,
@@ -230,6 +226,16 @@ def run_movie(label, model, params, seed, args, setup):
 
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
 CALIBRATION_MODES = ("exact", "blur", "blur-plain", "static")
+
+
+def pit_and_zscore(post, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calibration beyond the 98% level, per frame and lateral axis (N, 2) of emitter 0: the
+    posterior CDF at the truth (PIT; uniform if calibrated) and the z-score
+    (posterior mean - truth) / posterior sd."""
+    fs = post.frame_samples[:, :, 0, :, :2].reshape(-1, truth.shape[0], 2)
+    pit = (fs < truth[None, :, :2]).mean(axis=0)
+    zsc = (fs.mean(axis=0) - truth[:, :2]) / fs.std(axis=0)
+    return pit, zsc
 
 
 def pit_coverage(u: np.ndarray) -> dict:
@@ -518,10 +524,12 @@ def calibration(args) -> None:
     base = optics.preset("hendrix2025", rows=16, cols=16)
     one = base.replace(subframes=1)
     nf, D = 8, args.calibration_D
+    modes = args.calibration_modes.split(",")
+    bad = [m for m in modes if m not in CALIBRATION_MODES]
+    if bad:  # before any movie is tracked
+        raise SystemExit(f"unknown calibration mode(s) {bad}; choose from {CALIBRATION_MODES}")
     out = {}
-    for mode in args.calibration_modes.split(","):
-        if mode not in CALIBRATION_MODES:
-            raise SystemExit(f"unknown calibration mode {mode!r}; choose from {CALIBRATION_MODES}")
+    for mode in modes:
         zs, cov, pits = [], [], []
         for i in range(args.calibration):
             rng = np.random.default_rng(args.calibration_seed + i)
@@ -547,9 +555,9 @@ def calibration(args) -> None:
                 seed=i,
                 blur_psf=(mode == "blur"),
             )
-            fs = post.frame_samples[:, :, 0, :, :2].reshape(-1, nf, 2)
-            zs.append((fs.mean(axis=0) - truth[:, :2]) / fs.std(axis=0))
-            pits.append((fs < truth[None, :, :2]).mean(axis=0))
+            pit, zsc = pit_and_zscore(post, truth)
+            zs.append(zsc)
+            pits.append(pit)
             lo, hi = post.credible_interval(0.98)
             cov.append((truth[:, :2] >= lo[0, :, :2]) & (truth[:, :2] <= hi[0, :, :2]))
         zs, cov, u = np.array(zs), np.array(cov), np.ravel(pits)
