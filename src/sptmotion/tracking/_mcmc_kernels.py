@@ -29,7 +29,9 @@ conditional of the point given all others under the banded prior; acceptance = e
 3 z sign flip of one frame block, 4 single-point random walk (K > 1), 5 z sign flip of the whole track
 tail from a random frame on, 6 background flux F (log-scale random walk), 7 emission rate H (log scale),
 8 D under the blur-aware emission (Metropolis-Hastings, see :func:`sweep`). Without it, D is drawn by
-its conjugate inverse-gamma Gibbs step.
+its conjugate inverse-gamma Gibbs step. 9 (K >= 2) joint non-centred move of D and the sub-frame
+path (:func:`scale_d_step`): the Gibbs step alone mixes slowly there, because D given the path is
+pinned by the N (K - 1) sub-frame increments, which the images hardly constrain.
 """
 
 # numba supports only the legacy np.random API inside jitted code (seeded per sweep by the caller).
@@ -56,7 +58,7 @@ CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigm
 CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
 CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
 
-N_MOVES = 9
+N_MOVES = 10
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -67,6 +69,7 @@ MOVE_NAMES = (
     "background",
     "emission_rate",
     "blur_D",
+    "scale_D",
 )
 TARGET_ACCEPT = 0.3
 _LOG2PI = math.log(2.0 * math.pi)
@@ -455,6 +458,97 @@ def _blur_d_step(
 
 
 @njit(cache=True)
+def scale_d_step(
+    log_scale,
+    ncw,
+    pos,
+    EX,
+    EY,
+    WIN,
+    S,
+    ll,
+    theta,
+    K,
+    adu,
+    pixel_size,
+    psf_par,
+    cw,
+    bg,
+    h,
+    cam_code,
+    cam_par,
+    cam_maps,
+    dts,
+    mu0,
+    s0,
+    d_prior,
+    acc,
+    prop,
+):
+    """Joint move of D and the sub-frame path (K >= 2, non-centred); returns its acceptance probability.
+
+    Per emitter and axis the path ``x`` (L = N K points) is split into ``P x``, the Brownian
+    conditional mean of the path given its N exposure averages ``m_n = sum_k c_k x_{nK+k}``
+    (weights ``ncw (N, K, 3)`` of the averages of frames n-1, n, n+1; :func:`sptmotion.tracking.bayes.frame_mean_bridge_weights`),
+    and the sub-frame deviations ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
+    ``x' = P x + s (x - P x)`` with ``s = sqrt(D'/D)``: the exposure averages (what the images
+    measure) stay, the deviations scale with the Brownian step length. ``P`` is a projection
+    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(3 M N (K-1))``, and the
+    log-scale proposal contributes ``D'/D``. Acceptance: the ratio of emission likelihood (whole
+    stack), motion prior, D prior, Jacobian and proposal terms. Counted under move index 9.
+    """
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N = L // K
+    D = theta[0]
+    D_new = D * math.exp(log_scale * np.random.standard_normal())
+    s = math.sqrt(D_new / D)
+    new = np.empty_like(pos)
+    means = np.empty(N)
+    for m in range(M):
+        for a in range(3):
+            for n in range(N):
+                t = 0.0
+                for k in range(K):
+                    t += cw[k] * pos[m, n * K + k, a]
+                means[n] = t
+            for n in range(N):
+                for k in range(K):
+                    pm = ncw[n, k, 1] * means[n]
+                    if n > 0:
+                        pm += ncw[n, k, 0] * means[n - 1]
+                    if n < N - 1:
+                        pm += ncw[n, k, 2] * means[n + 1]
+                    j = n * K + k
+                    new[m, j, a] = pm + s * (pos[m, j, a] - pm)
+    log_r = motion_lp(new, dts, D_new, mu0, s0) - motion_lp(pos, dts, D, mu0, s0)
+    log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
+    log_r += 3.0 * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
+    EX2 = np.empty_like(EX)
+    EY2 = np.empty_like(EY)
+    WIN2 = np.empty_like(WIN)
+    S2 = np.empty_like(S)
+    ll2 = np.empty_like(ll)
+    init_state(
+        new, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, EX2, EY2, WIN2, S2, ll2
+    )
+    for n in range(N):
+        log_r += ll2[n] - ll[n]
+    prop[9] += 1.0
+    alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+    if np.random.random() < alpha:
+        acc[9] += 1.0
+        theta[0] = D_new
+        pos[...] = new
+        EX[...] = EX2
+        EY[...] = EY2
+        WIN[...] = WIN2
+        S[...] = S2
+        ll[...] = ll2
+    return alpha
+
+
+@njit(cache=True)
 def sweep(
     seed,
     adapt_gain,
@@ -489,13 +583,14 @@ def sweep(
     prop,
     blur_coef,
     qband,
+    ncw,
 ):
     """One MCMC sweep: every move type on every frame and emitter, then D, F and H.
 
     ``adapt_gain > 0`` adapts the proposal scales (Robbins-Monro, towards ``TARGET_ACCEPT``);
     0 freezes them (after burn-in). ``sample_flags = [sample_D, sample_F, sample_H]``.
     ``log_scales (N, M, 3)``: per frame and emitter log proposal scales of the lateral, axial and
-    single-point moves; ``glob_scales (2,)``: log scales of the F and H moves. ``acc``/``prop`` (N_MOVES,)
+    single-point moves; ``glob_scales (3,)``: log scales of the F and H moves and of the joint D move. ``acc``/``prop`` (N_MOVES,)
     accumulate accepted/proposed moves per type.
 
     ``blur_coef`` (s): 0 for the plain emission model; > 0 for the blur-aware K = 1 emission, whose
@@ -508,6 +603,9 @@ def sweep(
     ``qband (L, w + 1)``: with K = 1, the banded precision of the exposure-averaged Brownian prior
     (:func:`sptmotion.tracking.bayes.brownian_precision_band`), used by every move and the D step
     (``times``/``dts`` unused); empty ``(0, 1)`` for K >= 2 (Markov Brownian prior on ``dts``).
+
+    ``ncw (N, K, 3)``: with K >= 2, the weights of :func:`scale_d_step` (after the Gibbs step of D,
+    one joint move of D and the sub-frame path per sweep); empty ``(0, K, 3)`` for K = 1.
     """
     np.random.seed(seed)
     M = pos.shape[0]
@@ -706,6 +804,36 @@ def sweep(
             )
         else:
             theta[0] = D_new
+        if ncw.shape[0] > 0:
+            alpha = scale_d_step(
+                math.exp(glob_scales[2]),
+                ncw,
+                pos,
+                EX,
+                EY,
+                WIN,
+                S,
+                ll,
+                theta,
+                K,
+                adu,
+                pixel_size,
+                psf_par,
+                cw,
+                bg,
+                h,
+                cam_code,
+                cam_par,
+                cam_maps,
+                dts,
+                mu0,
+                s0,
+                d_prior,
+                acc,
+                prop,
+            )
+            if adapt_gain > 0.0:
+                glob_scales[2] += adapt_gain * (alpha - TARGET_ACCEPT)
     # F and H: random walk on log scale, log-normal priors N(log mean, sd) on the log
     ll_prop = np.empty(N)
     for which in range(2):

@@ -56,6 +56,7 @@ __all__ = [
     "initial_positions",
     "modular_start",
     "brownian_precision_band",
+    "frame_mean_bridge_weights",
 ]
 
 #: default cap on the stored position values (all chains; 2.5e7 float64 = 200 MB)
@@ -232,6 +233,51 @@ def brownian_precision_band(
     return qband, logdet_t
 
 
+def frame_mean_bridge_weights(dts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Brownian conditional mean of the sub-frame path given the exposure averages (K >= 2).
+
+    For a path on N frames of K points (increments over ``dts``, ``len(dts) = N K - 1``) the
+    exposure average of frame n is ``m_n = sum_k c_k x_{nK+k}`` (``weights`` c). Point k of frame
+    n is predicted from ``m_{n-1}, m_n, m_{n+1}`` by the mean of a Brownian path on those frames
+    given their averages: ``x_{nK+k} ~ sum_d W[n, k, d] m_{n-1+d}``, the minimiser of
+    ``sum_j (x_{j+1} - x_j)^2 / dt_j`` under the averaging constraints (flat prior on the
+    level). Each frame's rows average back to its own ``m_n`` (``sum_k c_k W[n, k] = e_1``), so the
+    map ``P = W A`` (A: the averaging) is a projection; :func:`._mcmc_kernels.scale_d_step`
+    scales ``x - P x`` with the Brownian step length.
+
+    Returns
+    -------
+    ndarray (N, K, 3)
+        Weights of the averages of frames n-1, n, n+1 (0 where the frame does not exist).
+    """
+    c = np.asarray(weights, dtype=float)
+    K = len(c)
+    N = (len(dts) + 1) // K
+    out = np.zeros((N, K, 3))
+    cache: dict = {}
+    for n in range(N):
+        lo, hi = max(n - 1, 0), min(n + 1, N - 1)
+        seg = np.asarray(dts[lo * K : (hi + 1) * K - 1], dtype=float)
+        key = (n - lo, hi - lo, seg.tobytes())
+        if key not in cache:
+            nf, J = hi - lo + 1, (hi - lo + 1) * K
+            Q = np.zeros((J, J))
+            w = 1.0 / seg
+            idx = np.arange(J - 1)
+            Q[idx, idx] += w
+            Q[idx + 1, idx + 1] += w
+            Q[idx, idx + 1] -= w
+            Q[idx + 1, idx] -= w
+            A = np.kron(np.eye(nf), c[None, :])  # (nf, J): the averaging constraints
+            kkt = np.block([[Q, A.T], [A, np.zeros((nf, nf))]])
+            rhs = np.vstack([np.zeros((J, nf)), np.eye(nf)])
+            sol = np.linalg.solve(kkt, rhs)[:J]
+            r = n - lo
+            cache[key] = sol[r * K : (r + 1) * K]
+        out[n, :, lo - n + 1 : hi - n + 2] = cache[key]
+    return out
+
+
 class BayesModel:
     """The arrays of one tracking problem, shared by all chains (built by :func:`track_bayes`)."""
 
@@ -266,9 +312,13 @@ class BayesModel:
         #: empty for K >= 2, whose sub-frame points follow the Markov Brownian prior on ``dts``.
         self.qband = np.zeros((0, 1))
         self.logdet_t = 0.0
+        #: K >= 2: weights of the joint move of D and the sub-frame path (empty for K = 1)
+        self.ncw = np.zeros((0, subframes, 3))
         if subframes == 1:
             t_e = float(setup.exposure) if blur_correction else 0.0
             self.qband, self.logdet_t = brownian_precision_band(N, setup.frame_period, t_e)
+        else:
+            self.ncw = frame_mean_bridge_weights(self.dts, self.cw)
         self.frame_times = setup.frame_period * np.arange(N)
         self.t_e = float(setup.exposure)
         self.area_te = self.pixel_size**2 * self.t_e
@@ -624,7 +674,7 @@ def track_bayes(
         log_scales[..., 0] = np.log(0.02)
         log_scales[..., 1] = np.log(0.1)
         log_scales[..., 2] = np.log(0.02)
-        glob_scales = np.log(np.array([0.02, 0.05]))
+        glob_scales = np.log(np.array([0.02, 0.05, 0.1]))
         acc = np.zeros(_k.N_MOVES)
         prop = np.zeros(_k.N_MOVES)
         seeds = rng.integers(0, 2**31 - 1, size=n_iter)
@@ -668,6 +718,7 @@ def track_bayes(
                 prop,
                 model.blur_coef,
                 model.qband,
+                model.ncw,
             )
             em = float(ll.sum())
             mo = model.motion_lp(pos, theta[0], mu0, s0) if L > 1 else 0.0
