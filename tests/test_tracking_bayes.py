@@ -394,7 +394,9 @@ def test_frame_mean_bridge_weights_make_a_projection():
     model = BayesModel(np.full((N, 10, 10), 500.0), setup, 1, K)
     W = model.ncw
     # sum_k c_k W[n, k, :] = (0, 1, 0) (only existing neighbours in the first and last frame)
-    np.testing.assert_allclose(np.einsum("nkd,k->nd", W, model.cw), np.tile([0, 1, 0], (N, 1)), atol=1e-12)
+    np.testing.assert_allclose(
+        np.einsum("nkd,k->nd", W, model.cw), np.tile([0, 1, 0], (N, 1)), atol=1e-12
+    )
     assert np.all(W[0, :, 0] == 0) and np.all(W[-1, :, 2] == 0)
     A = np.kron(np.eye(N), model.cw[None, :])  # (N, L) averaging
     Wd = np.zeros((N * K, N))
@@ -426,7 +428,11 @@ def test_joint_D_move_leaves_the_prior_invariant():
     for _ in range(1500):
         D = b_D / rng.gamma(a_D)
         steps = rng.standard_normal((L - 1, 3)) * np.sqrt(2 * D * model.dts)[:, None]
-        pos = mu0 + s0 * rng.standard_normal(3) + np.concatenate([np.zeros((1, 3)), np.cumsum(steps, 0)])
+        pos = (
+            mu0
+            + s0 * rng.standard_normal(3)
+            + np.concatenate([np.zeros((1, 3)), np.cumsum(steps, 0)])
+        )
         pos = np.ascontiguousarray(pos[None])
         EX, EY, WIN, S, ll = model.new_state(pos, setup.background_flux, 0.0)
         theta = np.array([D, setup.background_flux, 0.0])

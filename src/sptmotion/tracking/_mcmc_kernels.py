@@ -530,7 +530,22 @@ def scale_d_step(
     S2 = np.empty_like(S)
     ll2 = np.empty_like(ll)
     init_state(
-        new, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, EX2, EY2, WIN2, S2, ll2
+        new,
+        K,
+        pixel_size,
+        psf_par,
+        cw,
+        adu,
+        bg,
+        h,
+        cam_code,
+        cam_par,
+        cam_maps,
+        EX2,
+        EY2,
+        WIN2,
+        S2,
+        ll2,
     )
     for n in range(N):
         log_r += ll2[n] - ll[n]
