@@ -615,6 +615,56 @@ def calibration(args) -> None:
     (RESULTS / f"tracking_calibration{args.tag}.md").write_text("\n".join(lines))
 
 
+def pooled_coverage(covered: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Coverage ``sum covered / sum n`` over movies and its standard error with the movies as
+    clusters (the coordinates of one movie are correlated): ``sqrt(G/(G-1) sum (c_i - p n_i)^2) / sum n``."""
+    covered, n = np.asarray(covered, float), np.asarray(n, float)
+    p = covered.sum() / n.sum()
+    G = len(n)
+    se = np.sqrt(G / max(G - 1, 1) * np.sum((covered - p * n) ** 2)) / n.sum()
+    return float(p), float(se)
+
+
+def pool(args) -> None:
+    """Coverage over several benchmark sets (``--pool`` tags of ``tracking<tag>.json``), with
+    movie-clustered standard errors, overall and for BM / non-BM movies."""
+    tags = args.pool.split(",")
+    sets = {t: json.loads((RESULTS / f"tracking{t}.json").read_text()) for t in tags}
+    cov = {
+        t: np.array([m["bayes"]["covered_coords"] for m in d["movies"]]) for t, d in sets.items()
+    }
+    n = {t: np.array([m["bayes"]["n_coords"] for m in d["movies"]]) for t, d in sets.items()}
+    bm = {t: np.array([m["model"] == "bm" for m in d["movies"]]) for t, d in sets.items()}
+    rows = []
+    for t in tags:
+        p, se = pooled_coverage(cov[t], n[t])
+        rows.append((f"`tracking{t}.json`", int(cov[t].sum()), int(n[t].sum()), len(n[t]), p, se))
+    allc, alln, allbm = (np.concatenate([x[t] for t in tags]) for x in (cov, n, bm))
+    for name, sel in (("all sets", slice(None)), ("BM movies", allbm), ("other models", ~allbm)):
+        p, se = pooled_coverage(allc[sel], alln[sel])
+        rows.append((name, int(allc[sel].sum()), int(alln[sel].sum()), len(alln[sel]), p, se))
+    lines = [
+        "# Coverage of the Bayesian tracker's 98% intervals over several benchmark sets (issue 4)",
+        "",
+        "Per lateral coordinate, in-frame frames only. SE: standard error with the movies as clusters "
+        "(the coordinates of one movie are correlated, so the binomial SE is too small).",
+        "",
+        "| set | covered | coordinates | movies | coverage | SE | (coverage - 98%) / SE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, c, nn, g, p, se in rows:
+        lines.append(
+            f"| {name} | {c} | {nn} | {g} | {100 * p:.2f}% | {100 * se:.2f}% | {(p - 0.98) / se:+.1f} |"
+        )
+    lines += [
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/bench_tracking.py --pool={args.pool}"
+        + (f" --tag {args.tag}`" if args.tag else "`"),
+    ]
+    (RESULTS / f"tracking_pooled{args.tag}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -672,7 +722,15 @@ def main() -> None:
         default=500,
         help="movie i of the calibration diagnostic is drawn with seed calibration_seed + i",
     )
+    ap.add_argument(
+        "--pool",
+        default=None,
+        help="comma-separated tags of finished runs (e.g. ',_seed2000'): their coverage pooled",
+    )
     args = ap.parse_args()
+    if args.pool is not None:
+        pool(args)
+        return
     if args.calibration:
         calibration(args)
         return

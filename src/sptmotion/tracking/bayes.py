@@ -23,8 +23,10 @@ conditional prior (the bridge between the neighbouring frames), single-point mov
 the conjugate inverse-gamma Gibbs step of D,
 
 ``D | r ~ InvGamma(a_D + 3 M (NK - 1) / 2, b_D + sum_{m,j} |r_{m,j+1} - r_{m,j}|^2 / (4 dt_j))``
-(K = 1: ``b_D + sum_{m,axes} x^T Q x / 4``),
-
+(K = 1: ``b_D + sum_{m,axes} x^T Q x / 4``), with K >= 2 followed by a joint non-centred move of
+D and the sub-frame path (the exposure averages stay, the deviations from their Brownian
+conditional mean scale with ``sqrt(D'/D)``; :func:`frame_mean_bridge_weights`), without which D
+mixes slowly (it is pinned by the N (K - 1) sub-frame increments that the images hardly constrain),
 and log-scale random walks for F and H. Proposal scales are adapted during burn-in only
 (Robbins-Monro towards 30 % acceptance). A one-frame move recomputes only that frame's PSF factors
 and camera log-likelihood (frame-local update).
