@@ -336,7 +336,14 @@ def write_results(rows, args, setup, t_start):
         "",
         f"Movies: preset `hendrix2025` (32x32 px, {N_FRAMES} frames, K = 10 motion blur in the rendering), one emitter.",
         f"Bayesian tracker: {args.iterations} iterations x {args.chains} chains, model K = {args.K}, burn-in half,",
-        f"blur-aware K = 1 emission (PSF variance + D t_E/3): `--blur-psf {args.blur_psf}`,",
+        (
+            "blur-aware K = 1 emission (PSF variance + D t_E/3)"
+            if args.K == 1 and args.blur_psf != "off"
+            else "plain emission (the sub-frame points model the blur)"
+            if args.K > 1
+            else "plain K = 1 emission"
+        )
+        + f": `--blur-psf {args.blur_psf}`,",
         "start from the brightest pixels. Modular: trackpy + ML refinement (EMCCD Gamma) + laptrack.",
         f"Truth = exposure-averaged true position. Wall time {meta['wall_seconds']:.0f} s, load average {meta['load_average_1min']:.1f} (shared CPU).",
         "",
