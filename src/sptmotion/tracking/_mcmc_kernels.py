@@ -489,8 +489,9 @@ def scale_d_step(
 
     Per emitter and axis the path ``x`` (L = N K points) is split into ``P x``, the Brownian
     conditional mean of the path given its N exposure averages ``m_n = sum_k c_k x_{nK+k}``
-    (weights ``ncw (N, K, 3)`` of the averages of frames n-1, n, n+1; :func:`sptmotion.tracking.bayes.frame_mean_bridge_weights`),
-    and the sub-frame deviations ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
+    (``ncw (N, K, 3)``: weights of the averages of frames n-1, n, n+1, from
+    :func:`sptmotion.tracking.bayes.frame_mean_bridge_weights`), and the sub-frame deviations
+    ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
     ``x' = P x + s (x - P x)`` with ``s = sqrt(D'/D)``: the exposure averages (what the images
     measure) stay, the deviations scale with the Brownian step length. ``P`` is a projection
     (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(3 M N (K-1))``, and the
@@ -605,8 +606,8 @@ def sweep(
     ``adapt_gain > 0`` adapts the proposal scales (Robbins-Monro, towards ``TARGET_ACCEPT``);
     0 freezes them (after burn-in). ``sample_flags = [sample_D, sample_F, sample_H]``.
     ``log_scales (N, M, 3)``: per frame and emitter log proposal scales of the lateral, axial and
-    single-point moves; ``glob_scales (3,)``: log scales of the F and H moves and of the joint D move. ``acc``/``prop`` (N_MOVES,)
-    accumulate accepted/proposed moves per type.
+    single-point moves; ``glob_scales (3,)``: log scales of the F and H moves and of the joint D
+    move. ``acc``/``prop`` (N_MOVES,) accumulate accepted/proposed moves per type.
 
     ``blur_coef`` (s): 0 for the plain emission model; > 0 for the blur-aware K = 1 emission, whose
     PSF variance ``psf_par[2] = blur_coef * D`` (µm², ``blur_coef = t_E / 3``) depends on D. Then the
