@@ -225,7 +225,7 @@ def run_movie(label, model, params, seed, args, setup):
 
 
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
-CALIBRATION_MODES = ("exact", "blur", "blur-plain", "static")
+CALIBRATION_MODES = ("exact", "blur", "blur-plain", "static", "blur-K10")
 
 
 def pit_and_zscore(post, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -523,7 +523,9 @@ def calibration(args) -> None:
     ``blur-plain``: the same movies tracked with the plain K = 1 emission; ``static``: the same
     exposure-averaged positions, but rendered with the emitter static during each exposure (the
     K = 10 renderer at the exposure average), so only the motion within the exposure differs from
-    ``blur-plain``. Pick modes with ``--calibration-modes``. If the posterior is calibrated, the
+    ``blur-plain``; ``blur-K10``: the ``blur`` movies tracked with the K = 10 sub-frame model, the
+    renderer's own discretisation (so the emission is exact and the posterior that of the
+    generating model). Pick modes with ``--calibration-modes``. If the posterior is calibrated, the
     misses are ~2% and the z-scores (posterior mean - truth) / posterior sd have unit RMS; the
     binomial sd of the miss fraction over 2 x 8 x n coordinates is sqrt(0.02 * 0.98 / (16 n))
     (an underestimate: coordinates of one movie are correlated).
@@ -535,7 +537,7 @@ def calibration(args) -> None:
     bad = [m for m in modes if m not in CALIBRATION_MODES]
     if bad:  # before any movie is tracked
         raise SystemExit(f"unknown calibration mode(s) {bad}; choose from {CALIBRATION_MODES}")
-    out = {}
+    out, z_by_mode = {}, {}
     for mode in modes:
         zs, cov, pits = [], [], []
         for i in range(args.calibration):
@@ -560,6 +562,7 @@ def calibration(args) -> None:
                 n_iterations=args.iterations,
                 n_chains=args.chains,
                 seed=i,
+                subframes=base.subframes if mode == "blur-K10" else 1,
                 blur_psf=(mode == "blur"),
             )
             pit, zsc = pit_and_zscore(post, truth)
@@ -568,6 +571,7 @@ def calibration(args) -> None:
             lo, hi = post.credible_interval(0.98)
             cov.append((truth[:, :2] >= lo[0, :, :2]) & (truth[:, :2] <= hi[0, :, :2]))
         zs, cov, u = np.array(zs), np.array(cov), np.ravel(pits)
+        z_by_mode[mode] = zs
         out[mode] = {
             "coverage_levels": pit_coverage(u),
             "n_movies": args.calibration,
@@ -590,7 +594,8 @@ def calibration(args) -> None:
         f"{args.iterations} iterations x {args.chains} chains per movie.",
         "`exact`: K = 1 images at positions drawn from the tracker's own motion prior (plain emission); "
         "`blur`: K = 10 motion-blurred movies, blur-aware K = 1 emission; `blur-plain`: the same movies, "
-        "plain emission; `static`: the same positions, emitter static during each exposure, plain emission. "
+        "plain emission; `static`: the same positions, emitter static during each exposure, plain emission; "
+        "`blur-K10`: the `blur` movies, K = 10 sub-frame model (exact emission). "
         "Truth = exposure-averaged position.",
         "",
         "| mode | lateral coordinates | missed | miss fraction | binomial sd | z-score RMS | misses per frame "
@@ -604,6 +609,24 @@ def calibration(args) -> None:
             + " / ".join(f"{100 * v:.1f}%" for v in r["coverage_levels"].values())
             + " |"
         )
+    # modes tracked on the very same movies: paired difference of the squared z-scores
+    same = [m for m in ("blur", "blur-plain", "blur-K10") if m in z_by_mode]
+    pairs = [(a, b) for i, a in enumerate(same) for b in same[i + 1 :]]
+    if pairs:
+        lines += [
+            "",
+            "Paired (same movies): mean over movies of the per-movie mean of z_a^2 - z_b^2, with its "
+            "standard error over movies (0 if the two models give equally wide posteriors around the truth).",
+            "",
+            "| a | b | mean (z_a^2 - z_b^2) | SE |",
+            "|---|---|---|---|",
+        ]
+        for a, b in pairs:
+            d = np.mean(z_by_mode[a] ** 2 - z_by_mode[b] ** 2, axis=(1, 2))
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            out[f"paired_{a}_vs_{b}"] = {"mean_dz2": float(d.mean()), "se": float(se)}
+            lines.append(f"| {a} | {b} | {d.mean():+.4f} | {se:.4f} |")
+        (RESULTS / f"tracking_calibration{args.tag}.json").write_text(json.dumps(out, indent=2))
     lines += [
         "",
         "Reproduce: `nice .venv/bin/python benchmarks/bench_tracking.py --calibration "
