@@ -317,13 +317,14 @@ def summarize(rows: list[dict], args) -> dict:
     }
 
 
-def write_results(rows, args, setup, t_start):
+def write_results(rows, args, setup, t_start, wall_seconds=None):
+    """Write ``tracking<tag>.{json,md}``; ``wall_seconds`` overrides the time since ``t_start``."""
     summ = summarize(rows, args)
     meta = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "load_average_1min": os.getloadavg()[0],
-        "wall_seconds": time.perf_counter() - t_start,
+        "wall_seconds": time.perf_counter() - t_start if wall_seconds is None else wall_seconds,
         "setup": setup.to_dict(),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -406,9 +407,15 @@ def write_results(rows, args, setup, t_start):
         f"--iterations {args.iterations} --chains {args.chains} --K {args.K} --blur-psf {args.blur_psf}"
         + (f" --only {args.only}" if args.only else "")
         + (f" --seed-base {args.seed_base}" if args.seed_base != 1000 else "")
+        + (f" --merge {args.merge}" if args.merge else "")
         + (f" --tag {args.tag}`" if args.tag else "`"),
         "",
     ]
+    if args.merge:
+        lines[-1:-1] = [
+            f"(merged from the runs `{args.merge}`, each a part of the movies run with `--only`; the wall "
+            "time is their sum)",
+        ]
     (RESULTS / f"tracking{args.tag}.md").write_text("\n".join(lines))
     return summ
 
@@ -645,6 +652,15 @@ def calibration(args) -> None:
     (RESULTS / f"tracking_calibration{args.tag}.md").write_text("\n".join(lines))
 
 
+def merge(args) -> None:
+    """One result set from runs over parts of the movies (``--only``, e.g. one per core)."""
+    parts = [json.loads((RESULTS / f"tracking{t}.json").read_text()) for t in args.merge.split(",")]
+    rows = sorted((m for p in parts for m in p["movies"]), key=lambda m: m["seed"])
+    wall = sum(p["meta"]["wall_seconds"] for p in parts)
+    summ = write_results(rows, args, optics.preset("hendrix2025"), 0.0, wall_seconds=wall)
+    print(json.dumps(summ, indent=2))
+
+
 def pooled_coverage(covered: np.ndarray, n: np.ndarray) -> tuple[float, float]:
     """Coverage ``sum covered / sum n`` over movies and its standard error with the movies as
     clusters (the coordinates of one movie are correlated): ``sqrt(G/(G-1) sum (c_i - p n_i)^2) / sum n``."""
@@ -757,7 +773,16 @@ def main() -> None:
         default=None,
         help="comma-separated tags of finished runs (e.g. ',_seed2000'): their coverage pooled",
     )
+    ap.add_argument(
+        "--merge",
+        default=None,
+        help="comma-separated tags of runs over parts of the movies (--only): written as one set "
+        "under --tag (pass the parts' --iterations/--chains/--K/--blur-psf/--seed-base)",
+    )
     args = ap.parse_args()
+    if args.merge:
+        merge(args)
+        return
     if args.pool is not None:
         pool(args)
         return
