@@ -448,3 +448,13 @@ def test_joint_D_move_leaves_the_prior_invariant():
     assert 0.2 < acc[9] / prop[9] < 0.95  # the move does move
     assert stats.kstest(Ds, stats.invgamma(a_D, scale=b_D).cdf).pvalue > 1e-3
     assert stats.kstest(chi, stats.chi2(3 * (L - 1)).cdf).pvalue > 1e-3
+
+
+def test_joint_D_move_runs_for_subframes_only():
+    """track_bayes proposes the joint D move once per sweep with K >= 2 and never with K = 1."""
+    movie, _ = _movie()
+    k1 = track_bayes(movie, SETUP, n_iterations=20, n_chains=1, seed=3)
+    k2 = track_bayes(movie, SETUP, subframes=2, n_iterations=20, n_chains=1, seed=3)
+    assert np.isnan(k1.acceptance["scale_D"][0])
+    assert 0.0 < k2.acceptance["scale_D"][0] <= 1.0
+    assert np.isnan(k2.acceptance["blur_D"][0])
