@@ -19,6 +19,9 @@ Run (from the repository root)::
 
     nice .venv/bin/python benchmarks/bench_tracking.py --iterations 3000 --chains 2
     .venv/bin/python benchmarks/bench_tracking.py --speed        # the timing part only
+    # replicate sets (--seed-base), parts in parallel (--only ... --tag _a, then --merge _a,_b),
+    # and the coverage of several finished sets pooled with movie-clustered standard errors:
+    .venv/bin/python benchmarks/bench_tracking.py --pool=,_seed2000,_seed3000
 
 Results go to ``benchmarks/results/tracking.{md,json}`` (and ``tracking_speed.{md,json}``); the
 JSON is rewritten after every movie so a partial run keeps its numbers.
