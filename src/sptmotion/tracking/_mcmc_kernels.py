@@ -388,6 +388,53 @@ def _bridge_draw(pos, m, j0, j1, times, D, mu0, s0, newpts):
 
 
 @njit(cache=True)
+def _stack_proposal(pos, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, ll):
+    """Whole-stack caches ``(EX, EY, WIN, S, ll)`` for positions ``pos`` and PSF parameters
+    ``psf_par`` (fresh arrays, :func:`init_state`), and the emission log-likelihood ratio to the
+    current per-frame values ``ll``: what a move that changes every frame (D steps) evaluates."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N, R, C = adu.shape
+    EX = np.empty((M, L, C))
+    EY = np.empty((M, L, R))
+    WIN = np.empty((M, L, 4), dtype=np.int64)
+    S = np.empty((N, R, C))
+    ll_new = np.empty(N)
+    init_state(
+        pos,
+        K,
+        pixel_size,
+        psf_par,
+        cw,
+        adu,
+        bg,
+        h,
+        cam_code,
+        cam_par,
+        cam_maps,
+        EX,
+        EY,
+        WIN,
+        S,
+        ll_new,
+    )
+    log_r = 0.0
+    for n in range(N):
+        log_r += ll_new[n] - ll[n]
+    return EX, EY, WIN, S, ll_new, log_r
+
+
+@njit(cache=True)
+def _adopt_stack(new, EX, EY, WIN, S, ll):
+    """Copy the caches of an accepted :func:`_stack_proposal` into the chain's."""
+    EX[...] = new[0]
+    EY[...] = new[1]
+    WIN[...] = new[2]
+    S[...] = new[3]
+    ll[...] = new[4]
+
+
+@njit(cache=True)
 def _blur_d_step(
     D_new,
     blur_coef,
@@ -419,42 +466,16 @@ def _blur_d_step(
     """
     par_new = psf_par.copy()
     par_new[2] = blur_coef * D_new
-    EX2 = np.empty_like(EX)
-    EY2 = np.empty_like(EY)
-    WIN2 = np.empty_like(WIN)
-    S2 = np.empty_like(S)
-    ll2 = np.empty_like(ll)
-    init_state(
-        pos,
-        K,
-        pixel_size,
-        par_new,
-        cw,
-        adu,
-        bg,
-        h,
-        cam_code,
-        cam_par,
-        cam_maps,
-        EX2,
-        EY2,
-        WIN2,
-        S2,
-        ll2,
+    new = _stack_proposal(
+        pos, K, pixel_size, par_new, cw, adu, bg, h, cam_code, cam_par, cam_maps, ll
     )
-    log_r = 0.0
-    for n in range(ll.shape[0]):
-        log_r += ll2[n] - ll[n]
+    log_r = new[5]
     prop[8] += 1.0
     if log_r >= 0.0 or np.random.random() < math.exp(log_r):
         acc[8] += 1.0
         theta[0] = D_new
         psf_par[2] = par_new[2]
-        EX[...] = EX2
-        EY[...] = EY2
-        WIN[...] = WIN2
-        S[...] = S2
-        ll[...] = ll2
+        _adopt_stack(new, EX, EY, WIN, S, ll)
 
 
 @njit(cache=True)
@@ -525,42 +546,17 @@ def scale_d_step(
     log_r = motion_lp(new, dts, D_new, mu0, s0) - motion_lp(pos, dts, D, mu0, s0)
     log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
     log_r += 3.0 * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
-    EX2 = np.empty_like(EX)
-    EY2 = np.empty_like(EY)
-    WIN2 = np.empty_like(WIN)
-    S2 = np.empty_like(S)
-    ll2 = np.empty_like(ll)
-    init_state(
-        new,
-        K,
-        pixel_size,
-        psf_par,
-        cw,
-        adu,
-        bg,
-        h,
-        cam_code,
-        cam_par,
-        cam_maps,
-        EX2,
-        EY2,
-        WIN2,
-        S2,
-        ll2,
+    stack = _stack_proposal(
+        new, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, ll
     )
-    for n in range(N):
-        log_r += ll2[n] - ll[n]
+    log_r += stack[5]
     prop[9] += 1.0
     alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
     if np.random.random() < alpha:
         acc[9] += 1.0
         theta[0] = D_new
         pos[...] = new
-        EX[...] = EX2
-        EY[...] = EY2
-        WIN[...] = WIN2
-        S[...] = S2
-        ll[...] = ll2
+        _adopt_stack(stack, EX, EY, WIN, S, ll)
     return alpha
 
 
