@@ -8,7 +8,7 @@ import pytest
 from sptmotion import likelihood, optics
 from sptmotion.tracking import TrackPosterior, track_bayes
 from sptmotion.tracking import _mcmc_kernels as _k
-from sptmotion.tracking.bayes import BayesModel
+from sptmotion.tracking.bayes import BayesModel, frame_mean_bridge_weights
 
 # tiny movie: 10x10 pixels of 133 nm, 6 frames, a bright, slow emitter (K = 1 rendering, no blur)
 SETUP = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rate=3e4)
@@ -407,6 +407,12 @@ def test_frame_mean_bridge_weights_make_a_projection():
     P = Wd @ A
     np.testing.assert_allclose(P @ P, P, atol=1e-12)
     assert np.linalg.matrix_rank(P) == N
+    with pytest.raises(ValueError, match="multiple of K"):
+        frame_mean_bridge_weights(model.dts[:-1], model.cw)
+    with pytest.raises(ValueError, match="positive"):
+        frame_mean_bridge_weights(-model.dts, model.cw)
+    with pytest.raises(ValueError, match="summing to 1"):
+        frame_mean_bridge_weights(model.dts, 2 * model.cw)
 
 
 def test_joint_D_move_leaves_the_prior_invariant():

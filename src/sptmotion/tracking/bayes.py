@@ -253,7 +253,14 @@ def frame_mean_bridge_weights(dts: np.ndarray, weights: np.ndarray) -> np.ndarra
         Weights of the averages of frames n-1, n, n+1 (0 where the frame does not exist).
     """
     c = np.asarray(weights, dtype=float)
+    dts = np.asarray(dts, dtype=float)
+    if c.ndim != 1 or len(c) < 1 or not np.all(np.isfinite(c)) or abs(c.sum() - 1.0) > 1e-9:
+        raise ValueError("weights must be a 1D array of finite sub-frame weights summing to 1")
+    if dts.ndim != 1 or not np.all(np.isfinite(dts)) or np.any(dts <= 0):
+        raise ValueError("dts must be a 1D array of positive, finite time steps (s)")
     K = len(c)
+    if (len(dts) + 1) % K:
+        raise ValueError(f"len(dts) + 1 = {len(dts) + 1} points is not a multiple of K = {K}")
     N = (len(dts) + 1) // K
     out = np.zeros((N, K, 3))
     cache: dict = {}
