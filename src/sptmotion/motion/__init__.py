@@ -9,6 +9,8 @@
 from . import gaussian, jumps  # noqa: F401  (register the models)
 from .base import MODELS, MotionModel, get_model, register_model
 from .gaussian import BM, DBM, FBM, SBM
+from .measured import fit_measured, measured_log_likelihood, select_measured
+from .measurement import GAUSSIAN_MODELS, increment_covariance, noise_covariance
 from .msd import MSDFit, eamsd, fit_eamsd_alpha, fit_tamsd_alpha, tamsd
 from .select import select
 
@@ -16,15 +18,21 @@ __all__ = [
     "BM",
     "DBM",
     "FBM",
+    "GAUSSIAN_MODELS",
     "MODELS",
     "MSDFit",
     "MotionModel",
     "SBM",
     "eamsd",
     "fit_eamsd_alpha",
+    "fit_measured",
     "fit_tamsd_alpha",
     "get_model",
+    "increment_covariance",
+    "measured_log_likelihood",
+    "noise_covariance",
     "register_model",
     "select",
+    "select_measured",
     "tamsd",
 ]

@@ -38,7 +38,9 @@ def get_model(name: str) -> type[MotionModel]:
     """Look a model class up by name, with a clear error for unknown names."""
     key = str(name).lower()
     if key not in MODELS:
-        raise ValueError(f"unknown motion model {name!r}; choose one of {', '.join(sorted(MODELS))}")
+        raise ValueError(
+            f"unknown motion model {name!r}; choose one of {', '.join(sorted(MODELS))}"
+        )
     return MODELS[key]
 
 
@@ -130,7 +132,13 @@ class MotionModel:
 
     # -- likelihood -----------------------------------------------------------------
     def log_likelihood(
-        self, X, dt: float | None = None, sigma_loc: float = 0.0, *, times: np.ndarray | None = None
+        self,
+        X,
+        dt: float | None = None,
+        sigma_loc: float = 0.0,
+        *,
+        times: np.ndarray | None = None,
+        exposure: float = 0.0,
     ) -> np.ndarray:
         """Log-density of each track's increments under this model.
 
@@ -146,6 +154,10 @@ class MotionModel:
             Standard deviation (µm) of independent Gaussian localization noise per axis.
         times : array_like, shape (n_points,), optional
             Observation times in s instead of ``dt`` (irregular grid).
+        exposure : float
+            Camera exposure t_E in s (``0 <= t_E <= dt``): each point is the position averaged
+            over ``[n·dt, n·dt + t_E]`` (motion blur; :mod:`sptmotion.motion.measurement`).
+            Needs ``dt``; 0 means instantaneous positions.
 
         Returns
         -------
@@ -155,10 +167,17 @@ class MotionModel:
             raise ValueError(f"motion model {self.name!r} has no tractable likelihood")
         X = check_positions(X)
         sigma_loc = check_positive(sigma_loc, "sigma_loc", allow_zero=True)
+        exposure = check_positive(exposure, "exposure (s)", allow_zero=True)
+        if exposure > 0:
+            if times is not None or dt is None:
+                raise ValueError("a likelihood with motion blur (exposure > 0) needs dt, not times")
+            return self._log_likelihood_blurred(X, check_positive(dt, "dt"), exposure, sigma_loc)
         if times is not None:
             times = check_times(times)
             if len(times) != X.shape[1]:
-                raise ValueError(f"times has {len(times)} entries for tracks of {X.shape[1]} points")
+                raise ValueError(
+                    f"times has {len(times)} entries for tracks of {X.shape[1]} points"
+                )
             return self._log_likelihood_times(X, times, sigma_loc)
         if dt is None:
             raise ValueError("log_likelihood needs dt (s) or times")
@@ -171,6 +190,9 @@ class MotionModel:
 
     def _log_likelihood_times(self, X, times, sigma_loc) -> np.ndarray:
         raise NotImplementedError
+
+    def _log_likelihood_blurred(self, X, dt, exposure, sigma_loc) -> np.ndarray:
+        raise ValueError(f"motion model {self.name!r} has no likelihood with motion blur")
 
     @classmethod
     def fit(cls, X, dt: float, sigma_loc: float = 0.0) -> pd.DataFrame:

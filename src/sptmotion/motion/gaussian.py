@@ -51,6 +51,7 @@ import scipy.linalg
 from .._checks import as_float_sequence, check_positive, check_range
 from . import _levinson
 from .base import MotionModel, register_model
+from .measured import measured_log_likelihood
 
 __all__ = ["BM", "DBM", "FBM", "SBM", "fgn_autocovariance"]
 
@@ -222,6 +223,9 @@ class BM(MotionModel):
         inc = np.diff(X, axis=1) - self._increment_mean(times, dim)[None]
         return _indep_loglik(inc, self._increment_var(times)[None, :], sigma_loc)
 
+    def _log_likelihood_blurred(self, X, dt, exposure, sigma_loc):
+        return _blurred(self, X, dt, exposure, sigma_loc)
+
     @classmethod
     def _fit(cls, X, dt, sigma_loc):
         return _fit_bm(X, dt, sigma_loc, drift=False)
@@ -340,6 +344,9 @@ class FBM(MotionModel):
         factor = _fbm_times_factor(self._alpha, self.D, sigma_loc, tuple(float(t) for t in times))
         return _dense_loglik(np.diff(X, axis=1), factor)
 
+    def _log_likelihood_blurred(self, X, dt, exposure, sigma_loc):
+        return _blurred(self, X, dt, exposure, sigma_loc)
+
     @classmethod
     def _fit(cls, X, dt, sigma_loc):
         return _fit_fbm(X, dt, sigma_loc)
@@ -390,9 +397,22 @@ class SBM(MotionModel):
     def _log_likelihood_times(self, X, times, sigma_loc):
         return _indep_loglik(np.diff(X, axis=1), self._increment_var(times)[None, :], sigma_loc)
 
+    def _log_likelihood_blurred(self, X, dt, exposure, sigma_loc):
+        if self.t_age != 0:
+            raise ValueError("SBM with motion blur is modelled without aging (t_age = 0)")
+        return _blurred(self, X, dt, exposure, sigma_loc)
+
     @classmethod
     def _fit(cls, X, dt, sigma_loc):
         return _fit_sbm(X, dt, sigma_loc)
+
+
+def _blurred(model: MotionModel, X, dt, exposure, sigma_loc) -> np.ndarray:
+    """Exact likelihood of exposure-averaged positions plus noise (:mod:`.measured`)."""
+    v = model.velocity(X.shape[2]) if isinstance(model, DBM) else None
+    return measured_log_likelihood(
+        X, dt, model.name, alpha=model.alpha, D=model.D, exposure=exposure, sigma_loc=sigma_loc, v=v
+    )
 
 
 def _sbm_weights(alpha, times: np.ndarray, t_age: float = 0.0) -> np.ndarray:

@@ -1,0 +1,672 @@
+"""Maximum-likelihood fits and BM-null model selection through the measurement model.
+
+The observed increments of a track under a Gaussian model ``m`` with motion blur and white
+localization noise have, per axis, covariance (:mod:`.measurement`)
+
+``Σ = Dα·Δt^α·C_m(α) + σ²·N``,
+
+``C_m`` the exposure-averaged motion covariance and ``N`` that of unit noise (``2`` on the
+diagonal, ``−1`` beside it; per-point variances when a tracker supplies them). For a fixed
+``α`` both matrices are diagonalized at once: with ``N = L Lᵀ`` and
+``L⁻¹ C L⁻ᵀ = V Λ Vᵀ``, the rotated data ``y = Vᵀ L⁻¹ Δx`` are independent with variances
+``D'·λ_i + σ²`` (``D' = Dα·Δt^α``). The likelihood in ``(D', σ²)`` then costs O(L) per track,
+so ``(D', σ²)`` are maximized exactly (``σ² >= 0`` at the boundary) for every ``α`` of a
+shared grid, giving the profile log-likelihood ``P(α)`` of each track; a cubic spline of
+``P`` yields the MLE of ``α`` and its profile-likelihood interval
+``{α : 2[P(α̂) − P(α)] <= χ²₁(level)}``. Intervals for ``Dα`` and ``σ`` are Wald intervals
+(``log Dα`` and ``σ²``) whose variance adds the conditional Fisher information at ``α̂`` and
+the ``α`` uncertainty carried along the profile path (the Schur complement).
+
+Model selection keeps BM as the null: each alternative is tested against it by its
+likelihood ratio (``χ²`` with 1 degree of freedom for FBM and SBM, ``dim`` for DBM), with a
+weighted Bonferroni correction (:data:`TEST_WEIGHTS`: half the level on FBM, the anomalous
+exponent users ask about, a quarter each on SBM and DBM), so a BM track is called non-BM with
+probability at most ``level``; among the alternatives that reject, the one with the smallest
+BIC is chosen.
+
+CTRW, ATTM and LW have no Gaussian likelihood; they are not fitted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+from scipy.interpolate import CubicSpline
+from scipy.special import logsumexp
+from scipy.stats import chi2
+
+from .._checks import check_positive, check_range
+from .measurement import GAUSSIAN_MODELS, check_frames, increment_covariance, noise_covariance
+
+__all__ = [
+    "fit_measured",
+    "measured_log_likelihood",
+    "select_measured",
+    "ALPHA_GRID",
+    "TEST_WEIGHTS",
+    "prepare_tracks",
+]
+
+_LOG2PI = float(np.log(2.0 * np.pi))
+#: Grid of anomalous exponents on which the profile likelihood is evaluated (contains 1).
+ALPHA_GRID = {
+    "fbm": np.round(np.arange(0.05, 1.951, 0.05), 10),
+    "sbm": np.round(np.arange(0.05, 2.001, 0.05), 10),
+}
+_ALPHA_BOUNDS = {"fbm": (0.0, 2.0), "sbm": (0.0, 2.0)}
+#: Share of the false-positive level spent on each alternative of the BM-null test.
+TEST_WEIGHTS = {"fbm": 0.5, "sbm": 0.25, "dbm": 0.25}
+_FINE_STEP = 0.001
+_INNER_GRID = 24
+_GOLDEN_ITER = 40
+
+
+# ----------------------------------------------------------------------------------------
+# input handling
+# ----------------------------------------------------------------------------------------
+def prepare_tracks(tracks, frames=None, point_var=None) -> list[tuple]:
+    """Group tracks by observed-frame pattern: ``[(indices, frames, Y (m, P, d), var or None)]``.
+
+    ``tracks``: array ``(n, P, d)`` or a list of ``(P_i, d)`` arrays (µm); ``frames``: None
+    (consecutive) or one integer array per track; ``point_var``: None or one ``(P_i,)`` array of
+    localization variances (µm²) per track (then each track is its own group).
+    """
+    if isinstance(tracks, np.ndarray) and tracks.ndim == 3:
+        seq = list(tracks)
+    elif isinstance(tracks, np.ndarray) and tracks.ndim == 2:
+        seq = [tracks]
+    else:
+        seq = [np.asarray(t, dtype=np.float64) for t in tracks]
+    n = len(seq)
+    if frames is not None and len(frames) != n:
+        raise ValueError(f"frames has {len(frames)} entries for {n} tracks")
+    if point_var is not None and len(point_var) != n:
+        raise ValueError(f"point_var has {len(point_var)} entries for {n} tracks")
+    groups: dict[tuple, list[int]] = {}
+    pats: dict[tuple, np.ndarray] = {}
+    for i, t in enumerate(seq):
+        t = np.asarray(t, dtype=np.float64)
+        if t.ndim == 1:
+            t = t[:, None]
+            seq[i] = t
+        if t.ndim != 2 or t.shape[0] < 3 or not 1 <= t.shape[1] <= 3:
+            raise ValueError(
+                f"track {i} has shape {t.shape}; need (n_points >= 3, dim in 1..3) positions in µm"
+            )
+        if not np.all(np.isfinite(t)):
+            raise ValueError(f"track {i} has non-finite positions")
+        f = np.arange(len(t)) if frames is None else check_frames(frames[i])
+        if len(f) != len(t):
+            raise ValueError(f"track {i}: {len(f)} frames for {len(t)} points")
+        key = (t.shape[1], f.tobytes()) if point_var is None else (i,)
+        groups.setdefault(key, []).append(i)
+        pats[key] = f
+    out = []
+    for key, idx in groups.items():
+        Y = np.stack([seq[i] for i in idx])
+        var = None
+        if point_var is not None:
+            var = np.asarray(point_var[idx[0]], dtype=np.float64)
+            if var.shape != (Y.shape[1],) or not np.all(np.isfinite(var)) or np.any(var <= 0):
+                raise ValueError(
+                    f"point_var of track {idx[0]} must be {Y.shape[1]} positive variances"
+                )
+        out.append((np.asarray(idx), pats[key], Y, var))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# vectorized 1D maximization
+# ----------------------------------------------------------------------------------------
+def _grid_golden(fun, lo: np.ndarray, hi: np.ndarray, n_grid=_INNER_GRID, n_iter=_GOLDEN_ITER):
+    """Per-row maximizer of ``fun`` on ``[lo, hi]``: a grid scan, then golden section in the bracket."""
+    m = len(lo)
+    xs = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n_grid)[None, :]
+    vals = np.column_stack([fun(xs[:, k]) for k in range(n_grid)])
+    vals = np.where(np.isfinite(vals), vals, -np.inf)
+    best = np.argmax(vals, axis=1)
+    rows = np.arange(m)
+    a = xs[rows, np.maximum(best - 1, 0)]
+    b = xs[rows, np.minimum(best + 1, n_grid - 1)]
+    g = (np.sqrt(5.0) - 1.0) / 2.0
+    c = b - g * (b - a)
+    d = a + g * (b - a)
+    fc, fd = fun(c), fun(d)
+    fc = np.where(np.isfinite(fc), fc, -np.inf)
+    fd = np.where(np.isfinite(fd), fd, -np.inf)
+    for _ in range(n_iter):
+        left = fc >= fd
+        a = np.where(left, a, c)
+        b = np.where(left, d, b)
+        c_new = np.where(left, b - g * (b - a), d)
+        d_new = np.where(left, c, a + g * (b - a))
+        fx = fun(np.where(left, c_new, d_new))
+        fx = np.where(np.isfinite(fx), fx, -np.inf)
+        fc, fd = np.where(left, fx, fd), np.where(left, fc, fx)
+        c, d = c_new, d_new
+    x = np.where(fc >= fd, c, d)
+    fx = np.maximum(fc, fd)
+    # the grid point (or an end of the range) may beat the golden result
+    gbest = vals[rows, best]
+    use_grid = gbest > fx
+    return np.where(use_grid, xs[rows, best], x), np.where(use_grid, gbest, fx)
+
+
+# ----------------------------------------------------------------------------------------
+# one observed-frame pattern, one alpha
+# ----------------------------------------------------------------------------------------
+class _Group:
+    """Whitened increments of tracks sharing one frame pattern (and noise structure)."""
+
+    def __init__(self, Y, frames, point_var, drift: bool):
+        m, P, d = Y.shape
+        self.m, self.L, self.d = m, P - 1, d
+        self.N = self.L * d
+        self.frames = frames
+        var = np.ones(P) if point_var is None else point_var
+        Nmat = noise_covariance(var)
+        self.chol = scipy.linalg.cholesky(Nmat, lower=True)
+        self.logdet_noise = 2.0 * float(np.sum(np.log(np.diag(self.chol))))
+        inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)
+        self.z = scipy.linalg.solve_triangular(self.chol, inc, lower=True)
+        self.zero = ~np.any(np.diff(Y, axis=1) != 0.0, axis=(1, 2))
+        self.drift = drift
+        if drift:
+            steps = np.diff(frames).astype(np.float64)
+            self.bz = scipy.linalg.solve_triangular(self.chol, steps, lower=True)
+
+    def rotate(self, C):
+        """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
+        A = scipy.linalg.solve_triangular(self.chol, C, lower=True)
+        M = scipy.linalg.solve_triangular(self.chol, A.T, lower=True)
+        M = 0.5 * (M + M.T)
+        lam, V = np.linalg.eigh(M)
+        lam = np.clip(lam, 1e-12 * max(float(lam[-1]), 1e-300), None)
+        y = (V.T @ self.z).reshape(self.L, self.m, self.d)
+        b = V.T @ self.bz if self.drift else None
+        return lam, y, b
+
+
+def _quad(w, y2, yb, b2):
+    """``Σ_axes Σ_i y²/w`` minus the drift term (GLS velocity profiled out), per track.
+
+    ``w`` (m, L); ``y2`` (m, L) summed over axes; ``yb`` (m, L, d) = y·b; ``b2`` (L,) = b².
+    """
+    q = np.sum(y2 / w, axis=1)
+    if yb is None:
+        return q
+    num = np.einsum("mld,ml->md", yb, 1.0 / w)
+    den = np.sum(b2[None, :] / w, axis=1)
+    return q - np.sum(num * num, axis=1) / den
+
+
+def _velocity(w, yb, b2):
+    num = np.einsum("mld,ml->md", yb, 1.0 / w)
+    den = np.sum(b2[None, :] / w, axis=1)
+    return num / den[:, None]
+
+
+def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
+    """Maximize over (D', σ²) for one alpha; returns dict of per-track arrays."""
+    m, L, d, N = g.m, g.L, g.d, g.N
+    y2 = np.sum(y * y, axis=2).T  # (m, L)
+    yb = None if b is None else (y * b[:, None, None]).transpose(1, 0, 2)  # (m, L, d)
+    b2 = None if b is None else b * b
+    lbar = float(np.mean(lam))
+    lt = lam / lbar
+    const = N * _LOG2PI + d * g.logdet_noise
+    if sigma2_fixed is None:
+        # w = s²((1−u) λ/λ̄ + u); s² profiled out: ŝ² = quad(w)/N
+        def prof(u):
+            w = (1.0 - u)[:, None] * lt[None, :] + u[:, None]
+            q = _quad(w, y2, yb, b2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return -0.5 * (const + N * np.log(q / N) + N + d * np.sum(np.log(w), axis=1))
+
+        u, ll = _grid_golden(prof, np.zeros(m), np.full(m, 1.0 - 1e-9))
+        w = (1.0 - u)[:, None] * lt[None, :] + u[:, None]
+        s2 = _quad(w, y2, yb, b2) / N
+        Dp = s2 * (1.0 - u) / lbar
+        sig2 = s2 * u
+    else:
+        s2f = float(sigma2_fixed)
+        scale = np.sum(y2 / lam[None, :], axis=1) / N  # D' if there were no noise
+        if s2f == 0.0:
+            Dp = _quad(np.broadcast_to(lam, (m, L)), y2, yb, b2) / N
+            logD = np.log(np.maximum(Dp, 1e-300))
+        else:
+
+            def prof_logD(x):
+                w = np.exp(x)[:, None] * lam[None, :] + s2f
+                q = _quad(w, y2, yb, b2)
+                return -0.5 * (const + d * np.sum(np.log(w), axis=1) + q)
+
+            top = np.log(np.maximum(scale, 1e-300)) + 2.0
+            logD, _ = _grid_golden(prof_logD, top - 30.0, top)
+            Dp = np.exp(logD)
+        sig2 = np.full(m, s2f)
+        w = Dp[:, None] * lam[None, :] + s2f
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = -0.5 * (const + d * np.sum(np.log(w), axis=1) + _quad(w, y2, yb, b2))
+    # expected Fisher information of (log D', σ²) at this alpha (drift held at its estimate)
+    W = Dp[:, None] * lam[None, :] + sig2[:, None]
+    mi = Dp[:, None] * lam[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iw2 = 1.0 / (W * W)
+        I_aa = 0.5 * d * np.sum(mi * mi * iw2, axis=1)
+        I_ab = 0.5 * d * np.sum(mi * iw2, axis=1)
+        I_bb = 0.5 * d * np.sum(iw2, axis=1)
+    out = {"ll": ll, "logDp": np.log(np.maximum(Dp, 1e-300)), "sig2": sig2, "I": (I_aa, I_ab, I_bb)}
+    if b is not None:
+        out["v"] = _velocity(W, yb, b2)
+    return out
+
+
+def _cond_cov(info, sigma_free: bool):
+    """Conditional covariance of (log D', σ²) from the information entries."""
+    I_aa, I_ab, I_bb = info
+    if not sigma_free:
+        with np.errstate(divide="ignore"):
+            return 1.0 / I_aa, np.zeros_like(I_aa), np.zeros_like(I_aa)
+    det = I_aa * I_bb - I_ab * I_ab
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return I_bb / det, -I_ab / det, I_aa / det
+
+
+# ----------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------
+def measured_log_likelihood(
+    tracks,
+    dt: float,
+    model: str,
+    *,
+    alpha: float = 1.0,
+    D: float,
+    exposure: float = 0.0,
+    sigma_loc: float = 0.0,
+    v=None,
+    frames: Sequence | None = None,
+    point_var: Sequence | None = None,
+) -> np.ndarray:
+    """Exact log-density of observed tracks' increments under a Gaussian model with blur and noise.
+
+    Parameters
+    ----------
+    tracks, dt, model, exposure, frames
+        As in :func:`fit_measured`.
+    alpha, D : float
+        Anomalous exponent (FBM, SBM) and Dα in µm²/s^alpha.
+    sigma_loc : float
+        Localization noise per axis in µm (with ``point_var``: ignored).
+    v : float or sequence, optional
+        DBM drift velocity in µm/s (scalar or one value per axis).
+    point_var : list of (P_i,) arrays, optional
+        Per-point localization variances in µm².
+
+    Returns
+    -------
+    ndarray, shape (n_tracks,)
+        ``log p(Δy)`` from a dense Cholesky factor of the increment covariance.
+    """
+    key = str(model).lower()
+    if key not in GAUSSIAN_MODELS:
+        raise ValueError(f"{model!r} has no Gaussian likelihood")
+    dt = check_positive(dt, "dt (s)")
+    exposure = check_range(exposure, "exposure (s)", 0.0, dt, low_open=False, high_open=False)
+    D = check_positive(D, "D")
+    sigma_loc = check_positive(sigma_loc, "sigma_loc (µm)", allow_zero=True)
+    a = 1.0 if key in ("bm", "dbm") else float(alpha)
+    groups = prepare_tracks(tracks, frames, point_var)
+    n = sum(len(gr[0]) for gr in groups)
+    out = np.empty(n)
+    for idx, f, Y, var in groups:
+        m, P, d = Y.shape
+        cov = D * dt**a * increment_covariance(key, a, f, exposure / dt)
+        noise = var if var is not None else np.full(P, sigma_loc**2)
+        if np.any(noise > 0):
+            cov = cov + noise_covariance(noise)
+        inc = np.diff(Y, axis=1)
+        if key == "dbm" and v is not None:
+            vel = np.broadcast_to(np.asarray(v, dtype=np.float64), (d,))
+            inc = inc - (np.diff(f) * dt)[None, :, None] * vel[None, None, :]
+        try:
+            c = scipy.linalg.cholesky(cov, lower=True)
+        except np.linalg.LinAlgError:
+            out[idx] = -np.inf
+            continue
+        x = inc.transpose(1, 0, 2).reshape(P - 1, m * d)
+        zz = scipy.linalg.solve_triangular(c, x, lower=True)
+        quad = np.sum(zz * zz, axis=0).reshape(m, d).sum(axis=1)
+        logdet = 2.0 * np.sum(np.log(np.diag(c)))
+        out[idx] = -0.5 * ((P - 1) * d * _LOG2PI + d * logdet + quad)
+    return out
+
+
+def fit_measured(
+    tracks,
+    dt: float,
+    model: str = "fbm",
+    *,
+    exposure: float = 0.0,
+    sigma_loc: float | str | None = "auto",
+    frames: Sequence | None = None,
+    point_var: Sequence | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Per-track MLE of a Gaussian motion model through the measurement model.
+
+    Parameters
+    ----------
+    tracks : ndarray (n, P, d) or list of (P_i, d) arrays
+        Observed positions in µm.
+    dt : float
+        Frame period Δt in s.
+    model : {"bm", "dbm", "fbm", "sbm"}
+        Motion model.
+    exposure : float
+        Exposure time t_E in s (``0 <= t_E <= dt``; 0 = no motion blur).
+    sigma_loc : "auto", None or float
+        Localization noise per axis in µm: ``"auto"``/None estimates it jointly (``σ >= 0``),
+        a number fixes it. With ``point_var`` it scales the tracker's variances instead
+        (``"auto"``: estimated factor; a number: fixed factor, 1 = trust the tracker).
+    frames : list of int arrays, optional
+        Observed frame numbers per track (gaps are handled exactly). Default: consecutive.
+    point_var : list of (P_i,) arrays, optional
+        Per-point localization variances in µm² (e.g. a tracker's posterior variances).
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per track: ``alpha, alpha_lo, alpha_hi, alpha_se`` (profile likelihood;
+        BM/DBM: 1), ``D, D_lo, D_hi`` (Dα, µm²/s^alpha), ``sigma, sigma_lo, sigma_hi`` (µm),
+        ``v_x...`` (DBM, µm/s), ``log_likelihood``, ``n_params``. Tracks that never move get NaN.
+
+    Examples
+    --------
+    >>> from sptmotion.motion import MODELS
+    >>> X, _ = MODELS["fbm"](alpha=0.5, D=0.1).sample(20, 100, dim=2, dt=0.03, rng=0)
+    >>> est = fit_measured(X, dt=0.03, model="fbm")
+    >>> list(est.columns[:4])
+    ['alpha', 'alpha_lo', 'alpha_hi', 'alpha_se']
+    """
+    key = str(model).lower()
+    if key not in GAUSSIAN_MODELS:
+        raise ValueError(
+            f"{model!r} has no Gaussian likelihood (CTRW, ATTM and LW are not fitted by maximum "
+            f"likelihood); choose one of {', '.join(GAUSSIAN_MODELS)}"
+        )
+    dt = check_positive(dt, "dt (s)")
+    exposure = check_range(exposure, "exposure (s)", 0.0, dt, low_open=False, high_open=False)
+    level = check_range(level, "level", 0.0, 1.0, low_open=True, high_open=True)
+    sigma_free = sigma_loc is None or (isinstance(sigma_loc, str) and sigma_loc == "auto")
+    if not sigma_free:
+        if isinstance(sigma_loc, str):
+            raise ValueError(f"sigma_loc must be 'auto' or a number (µm), got {sigma_loc!r}")
+        sigma_fixed = check_positive(sigma_loc, "sigma_loc (µm)", allow_zero=True)
+    r = exposure / dt
+    groups = prepare_tracks(tracks, frames, point_var)
+    n = sum(len(gr[0]) for gr in groups)
+    dim_max = max(gr[2].shape[2] for gr in groups)
+    cols = {c: np.full(n, np.nan) for c in _COLUMNS}
+    vel = np.full((n, dim_max), np.nan)
+    n_params = np.zeros(n, dtype=np.int64)
+    q = float(chi2.ppf(level, 1))
+    z = float(np.sqrt(q))
+    for idx, f, Y, var in groups:
+        g = _Group(Y, f, var, drift=key == "dbm")
+        if sigma_free:
+            s2_fixed = None
+        elif var is not None:
+            s2_fixed = sigma_fixed  # a factor on the tracker's variances
+        else:
+            s2_fixed = sigma_fixed**2
+        alphas = ALPHA_GRID.get(key, np.array([1.0]))
+        res = [
+            _fit_alpha(g, *g.rotate(increment_covariance(key, a, f, r)), s2_fixed) for a in alphas
+        ]
+        ll = np.column_stack([rr["ll"] for rr in res])  # (m, A)
+        logDp = np.column_stack([rr["logDp"] for rr in res])
+        sig2 = np.column_stack([rr["sig2"] for rr in res])
+        cov = [np.column_stack([_cond_cov(rr["I"], sigma_free)[k] for rr in res]) for k in range(3)]
+        out = _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free)
+        if var is not None:
+            # σ² is a factor on the tracker's variances: report the typical σ (µm)
+            typical = float(np.sqrt(np.mean(var)))
+            for c in ("sigma", "sigma_lo", "sigma_hi"):
+                out[c] = out[c] * typical
+        for c, v in out.items():
+            cols[c][idx] = np.where(g.zero, np.nan, v)
+        d = Y.shape[2]
+        if key == "dbm":
+            vel[idx, :d] = np.where(g.zero[:, None], np.nan, res[0]["v"] / dt)
+        k = {"bm": 1, "dbm": 1 + d, "fbm": 2, "sbm": 2}[key] + int(sigma_free)
+        n_params[idx] = k
+    df = pd.DataFrame(cols)
+    if key == "dbm":
+        for j in range(dim_max):
+            df[f"v_{'xyz'[j]}"] = vel[:, j]
+    df["n_params"] = n_params
+    return df
+
+
+_COLUMNS = (
+    "alpha",
+    "alpha_lo",
+    "alpha_hi",
+    "alpha_se",
+    "D",
+    "D_lo",
+    "D_hi",
+    "sigma",
+    "sigma_lo",
+    "sigma_hi",
+    "log_likelihood",
+)
+
+
+def _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
+    m, A = ll.shape
+    c_aa, c_ab, c_bb = cov
+    if A == 1:
+        alpha = np.ones(m)
+        lo = hi = alpha
+        se = np.zeros(m)
+        lD, s2 = logDp[:, 0], sig2[:, 0]
+        v_lD, v_s2, v_c = c_aa[:, 0], c_bb[:, 0], c_ab[:, 0]
+        llmax = ll[:, 0]
+    else:
+        low, high = _ALPHA_BOUNDS[key]
+        fine = np.arange(alphas[0], alphas[-1] + 1e-12, _FINE_STEP)
+        ok = np.all(np.isfinite(ll), axis=1)
+        llf = np.where(ok[:, None], ll, 0.0)
+        spl = CubicSpline(alphas, llf, axis=1)
+        Pf = spl(fine)  # (m, F)
+        j = np.argmax(Pf, axis=1)
+        rows = np.arange(m)
+        alpha = fine[j]
+        llmax = Pf[rows, j]
+        thr = llmax - 0.5 * q
+        inside = Pf >= thr[:, None]
+        # contiguous region around the maximum
+        F = len(fine)
+        pos = np.arange(F)[None, :]
+        below_left = np.where(~inside & (pos < j[:, None]), pos, -1).max(axis=1)
+        below_right = np.where(~inside & (pos > j[:, None]), pos, F).min(axis=1)
+
+        def cross(i_out, i_in):
+            a0, a1 = fine[i_out], fine[i_in]
+            p0, p1 = Pf[rows, i_out], Pf[rows, i_in]
+            t = (thr - p0) / np.where(p1 != p0, p1 - p0, 1.0)
+            return a0 + np.clip(t, 0.0, 1.0) * (a1 - a0)
+
+        lo = np.where(
+            below_left < 0, low, cross(np.maximum(below_left, 0), np.maximum(below_left + 1, 0))
+        )
+        hi = np.where(
+            below_right >= F,
+            high,
+            cross(np.minimum(below_right, F - 1), np.minimum(below_right - 1, F - 1)),
+        )
+        curv = spl(alpha, 2)[rows, rows] if m else np.zeros(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.where(curv < 0, 1.0 / np.sqrt(-curv), np.nan)
+        se = np.where(np.isfinite(se), se, (hi - lo) / (2.0 * z))
+        # nuisance parameters along the profile path, at alpha-hat
+        lD = _interp_rows(alphas, logDp, alpha)
+        s2 = np.maximum(_interp_rows(alphas, sig2, alpha), 0.0)
+        h = 0.05
+        dlD = (
+            _interp_rows(alphas, logDp, np.minimum(alpha + h, alphas[-1]))
+            - _interp_rows(alphas, logDp, np.maximum(alpha - h, alphas[0]))
+        ) / (np.minimum(alpha + h, alphas[-1]) - np.maximum(alpha - h, alphas[0]))
+        ds2 = (
+            _interp_rows(alphas, sig2, np.minimum(alpha + h, alphas[-1]))
+            - _interp_rows(alphas, sig2, np.maximum(alpha - h, alphas[0]))
+        ) / (np.minimum(alpha + h, alphas[-1]) - np.maximum(alpha - h, alphas[0]))
+        va = se * se
+        gD = dlD - np.log(dt)  # log Dα = log D' − α log Δt
+        v_lD = _interp_rows(alphas, c_aa, alpha) + gD * gD * va
+        v_s2 = _interp_rows(alphas, c_bb, alpha) + ds2 * ds2 * va
+        v_c = _interp_rows(alphas, c_ab, alpha) + gD * ds2 * va
+        alpha = np.where(ok, alpha, np.nan)
+        lo = np.where(ok, lo, np.nan)
+        hi = np.where(ok, hi, np.nan)
+        llmax = np.where(ok, llmax, np.nan)
+        del v_c
+    logD = lD - alpha * np.log(dt)
+    sdD = np.sqrt(np.maximum(v_lD, 0.0))
+    out = {
+        "alpha": alpha,
+        "alpha_lo": lo,
+        "alpha_hi": hi,
+        "alpha_se": se,
+        "D": np.exp(logD),
+        "D_lo": np.exp(logD - z * sdD),
+        "D_hi": np.exp(logD + z * sdD),
+        "log_likelihood": llmax,
+    }
+    sd2 = np.sqrt(np.maximum(v_s2, 0.0)) if sigma_free else np.zeros_like(s2)
+    out["sigma"] = np.sqrt(s2)
+    out["sigma_lo"] = np.sqrt(np.maximum(s2 - z * sd2, 0.0))
+    out["sigma_hi"] = np.sqrt(s2 + z * sd2)
+    return out
+
+
+def _interp_rows(x: np.ndarray, Y: np.ndarray, xq: np.ndarray) -> np.ndarray:
+    """Row-wise linear interpolation: ``Y[i]`` tabulated on ``x``, evaluated at ``xq[i]``."""
+    j = np.clip(np.searchsorted(x, xq) - 1, 0, len(x) - 2)
+    t = (xq - x[j]) / (x[j + 1] - x[j])
+    rows = np.arange(len(xq))
+    return Y[rows, j] * (1.0 - t) + Y[rows, j + 1] * t
+
+
+def select_measured(
+    tracks,
+    dt: float,
+    candidates: Sequence[str] = GAUSSIAN_MODELS,
+    *,
+    exposure: float = 0.0,
+    sigma_loc: float | str | None = "auto",
+    frames: Sequence | None = None,
+    point_var: Sequence | None = None,
+    level: float = 0.05,
+    fits: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Per-track model selection with BM as the null, through the measurement model.
+
+    Each alternative ``m`` is compared with BM by ``Λ_m = 2(ℓ_m − ℓ_bm)`` (``χ²`` with 1
+    degree of freedom for FBM and SBM, ``dim`` for DBM). BM is rejected when some
+    ``p_m < w_m·level`` (weighted Bonferroni, weights :data:`TEST_WEIGHTS` renormalized over
+    the candidates), so a BM track is called non-BM with probability at most ``level``
+    whatever the correlation between the tests. When BM is rejected, the alternative with the
+    smallest BIC among those that rejected it is chosen.
+
+    Parameters
+    ----------
+    tracks, dt, exposure, sigma_loc, frames, point_var
+        As in :func:`fit_measured`.
+    candidates : sequence of str
+        Gaussian models; BM is always included.
+    level : float
+        False-positive rate of calling a BM track non-BM.
+    fits : dict, optional
+        Already computed :func:`fit_measured` tables by model name (reused, not refitted).
+
+    Returns
+    -------
+    DataFrame
+        Per track: ``loglik_m``, ``n_params_m``, ``bic_m``, ``p_m`` (BIC weights), ``lr_m`` and
+        ``pvalue_m`` for each alternative, ``pvalue_bm`` (weighted-Bonferroni p-value of the BM
+        null) and ``best``.
+    """
+    level = check_range(level, "level", 0.0, 1.0, low_open=True, high_open=True)
+    names = ["bm"]
+    for c in candidates:
+        k = str(c).lower()
+        if k not in GAUSSIAN_MODELS:
+            raise ValueError(
+                f"{c!r} has no Gaussian likelihood; candidates are {', '.join(GAUSSIAN_MODELS)}"
+            )
+        if k not in names:
+            names.append(k)
+    fits = dict(fits or {})
+    for k in names:
+        if k not in fits:
+            fits[k] = fit_measured(
+                tracks,
+                dt,
+                k,
+                exposure=exposure,
+                sigma_loc=sigma_loc,
+                frames=frames,
+                point_var=point_var,
+            )
+    groups = prepare_tracks(tracks, frames, None)
+    n = len(fits["bm"])
+    n_obs = np.zeros(n)
+    dims = np.zeros(n, dtype=np.int64)
+    for idx, _f, Y, _ in groups:
+        n_obs[idx] = (Y.shape[1] - 1) * Y.shape[2]
+        dims[idx] = Y.shape[2]
+    out: dict[str, np.ndarray] = {}
+    bic = np.empty((n, len(names)))
+    for j, k in enumerate(names):
+        ll = fits[k]["log_likelihood"].to_numpy(dtype=float)
+        kp = fits[k]["n_params"].to_numpy()
+        bic[:, j] = np.where(np.isfinite(ll), -2.0 * ll + kp * np.log(np.maximum(n_obs, 1)), np.inf)
+        out[f"loglik_{k}"] = ll
+        out[f"n_params_{k}"] = kp
+        out[f"bic_{k}"] = bic[:, j]
+    defined = np.isfinite(out["loglik_bm"])
+    prob = np.full_like(bic, np.nan)
+    if np.any(defined):
+        lw = -0.5 * bic[defined]
+        prob[defined] = np.exp(lw - logsumexp(lw, axis=1, keepdims=True))
+    for j, k in enumerate(names):
+        out[f"p_{k}"] = prob[:, j]
+    alts = names[1:]
+    wsum = sum(TEST_WEIGHTS[k] for k in alts)
+    ratio = np.full((n, max(len(alts), 1)), np.inf)  # p_m / w_m: reject BM when < level
+    for j, k in enumerate(alts):
+        lr = np.maximum(2.0 * (out[f"loglik_{k}"] - out["loglik_bm"]), 0.0)
+        df_k = dims if k == "dbm" else np.ones(n)
+        p = chi2.sf(lr, df_k)
+        out[f"lr_{k}"] = lr
+        out[f"pvalue_{k}"] = p
+        ratio[:, j] = np.where(np.isfinite(p), p / (TEST_WEIGHTS[k] / wsum), np.inf)
+    p_null = np.minimum(1.0, ratio.min(axis=1)) if alts else np.ones(n)
+    out["pvalue_bm"] = np.where(defined, p_null, np.nan)
+    reject = p_null < level
+    best = np.full(n, "bm", dtype=object)
+    if alts:
+        alt_bic = np.where(ratio < level, bic[:, 1:], np.inf)
+        choice = np.asarray(alts, dtype=object)[np.argmin(alt_bic, axis=1)]
+        best = np.where(reject, choice, best)
+    out["best"] = np.where(defined, best, None)
+    return pd.DataFrame(out)

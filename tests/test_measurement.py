@@ -1,0 +1,170 @@
+"""Measurement model: motion blur over the exposure and localization noise, fits and BM-null tests."""
+
+import numpy as np
+import pytest
+
+from sptmotion.motion import (
+    MODELS,
+    fit_measured,
+    increment_covariance,
+    measured_log_likelihood,
+    noise_covariance,
+    select_measured,
+)
+
+
+def _k_point_increment_cov(model, alpha, frames, r, K):
+    """Brute force: covariance of the averages of K positions spread over each exposure."""
+    frames = np.asarray(frames, dtype=float)
+    t = (frames[:, None] + r * (np.arange(K)[None, :] + 0.5) / K).ravel()
+    if model == "fbm":
+        cov = t[:, None] ** alpha + t[None, :] ** alpha - np.abs(t[:, None] - t[None, :]) ** alpha
+    else:  # sbm: 2 min(t, s)^alpha
+        cov = 2.0 * np.minimum(t[:, None], t[None, :]) ** alpha
+    A = np.kron(np.eye(len(frames)), np.full((1, K), 1.0 / K))
+    C = A @ cov @ A.T
+    return np.diff(np.diff(C, axis=0), axis=1)
+
+
+def _exact_tracks(model, alpha, D, dt, exposure, sigma, n, P, rng, dim=2, K=64):
+    """Tracks drawn from the brute-force K-point covariance (not the analytic one under test)."""
+    C = D * dt**alpha * _k_point_increment_cov(model, alpha, np.arange(P), exposure / dt, K)
+    c = np.linalg.cholesky(C + 1e-14 * np.eye(P - 1))
+    inc = np.einsum("ij,njd->nid", c, rng.standard_normal((n, P - 1, dim)))
+    X = np.zeros((n, P, dim))
+    X[:, 1:] = np.cumsum(inc, axis=1)
+    return X + sigma * rng.standard_normal(X.shape)
+
+
+@pytest.mark.parametrize("model", ["fbm", "sbm"])
+@pytest.mark.parametrize("alpha", [0.4, 1.0, 1.6])
+def test_blurred_covariance_is_the_limit_of_k_point_averages(model, alpha):
+    # the exposure average is the K -> infinity limit of K-point averages (midpoint rule, O(1/K^2))
+    frames = [0, 1, 2, 4, 5, 8]  # with gaps
+    exact = increment_covariance(model, alpha, frames, exposure_ratio=0.9)
+    errs = [
+        np.max(np.abs(_k_point_increment_cov(model, alpha, frames, 0.9, K) - exact))
+        / np.max(np.abs(exact))
+        for K in (8, 32, 128)
+    ]
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 3e-3
+
+
+def test_bm_blur_is_berglund_2010():
+    # BM averaged over t_E = r dt: Var = 2D dt (1 - r/3), lag-one covariance D dt r / 3, none beyond
+    r = 0.7
+    C = increment_covariance("bm", 1.0, range(6), exposure_ratio=r)
+    np.testing.assert_allclose(np.diag(C), 2.0 * (1.0 - r / 3.0), rtol=1e-12)
+    np.testing.assert_allclose(np.diag(C, 1), r / 3.0, rtol=1e-12)
+    np.testing.assert_allclose(C[np.triu_indices(5, 2)], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("model,alpha", [("fbm", 0.3), ("fbm", 1.5), ("sbm", 0.6)])
+def test_missing_frames_are_the_marginal_of_the_full_track(model, alpha):
+    # increments between observed frames = sums of the consecutive increments they span
+    full = increment_covariance(model, alpha, range(8), exposure_ratio=0.5)
+    obs = [0, 1, 3, 4, 7]
+    S = np.zeros((len(obs) - 1, 7))
+    for i in range(len(obs) - 1):
+        S[i, obs[i] : obs[i + 1]] = 1.0
+    np.testing.assert_allclose(
+        increment_covariance(model, alpha, obs, exposure_ratio=0.5), S @ full @ S.T, atol=1e-10
+    )
+
+
+def test_fbm_without_blur_is_fractional_gaussian_noise():
+    C = increment_covariance("fbm", 0.6, range(5), exposure_ratio=0.0)
+    k = np.arange(4.0)
+    rho = 0.5 * (np.abs(k + 1) ** 0.6 - 2 * k**0.6 + np.abs(k - 1) ** 0.6)
+    np.testing.assert_allclose(C[0], 2.0 * rho, rtol=1e-12)
+
+
+def test_noise_covariance_is_ma1_of_the_point_variances():
+    N = noise_covariance([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(N, [[3.0, -2.0], [-2.0, 5.0]])
+
+
+def test_blurred_likelihood_reduces_to_the_unblurred_one():
+    X, _ = MODELS["fbm"](alpha=0.5, D=0.1).sample(4, 40, dim=2, dt=0.03, rng=1)
+    m = MODELS["fbm"](alpha=0.5, D=0.1)
+    np.testing.assert_allclose(
+        m.log_likelihood(X, 0.03, 0.02, exposure=1e-12), m.log_likelihood(X, 0.03, 0.02), rtol=1e-9
+    )
+
+
+def test_fit_reaches_the_dense_likelihood_at_its_estimate():
+    rng = np.random.default_rng(3)
+    X = _exact_tracks("fbm", 0.7, 0.1, 0.033, 0.03, 0.02, 6, 60, rng)
+    for model in ("bm", "fbm"):
+        est = fit_measured(X, 0.033, model, exposure=0.03)
+        ll = [
+            measured_log_likelihood(
+                X[i : i + 1],
+                0.033,
+                model,
+                alpha=row.alpha,
+                D=row.D,
+                exposure=0.03,
+                sigma_loc=row.sigma,
+            )[0]
+            for i, row in enumerate(est.itertuples())
+        ]
+        # BM: exact; FBM: the spline over the alpha grid is within a few 1e-3 of the truth
+        tol = 1e-6 if model == "bm" else 5e-3
+        np.testing.assert_allclose(est["log_likelihood"], ll, atol=tol)
+
+
+def test_fixed_sigma_is_kept_and_counts_one_parameter_less():
+    rng = np.random.default_rng(4)
+    X = _exact_tracks("fbm", 1.0, 0.1, 0.033, 0.0, 0.03, 5, 50, rng)
+    auto = fit_measured(X, 0.033, "fbm")
+    fixed = fit_measured(X, 0.033, "fbm", sigma_loc=0.03)
+    np.testing.assert_allclose(fixed["sigma"], 0.03)
+    assert (fixed["n_params"] == 2).all() and (auto["n_params"] == 3).all()
+
+
+def test_immobile_track_gets_no_estimate_and_other_models_are_refused():
+    X = np.zeros((1, 20, 2))
+    assert fit_measured(X, 0.03, "fbm")[["alpha", "D"]].isna().all(axis=None)
+    with pytest.raises(ValueError, match="no Gaussian likelihood"):
+        fit_measured(X, 0.03, "ctrw")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.4, 1.4])
+def test_fbm_alpha_through_blur_and_noise_is_unbiased_and_covered(alpha):
+    # 300 tracks of 100 points, 30 nm noise unknown to the fit, exposure 0.9 dt
+    rng = np.random.default_rng(int(alpha * 10))
+    n, dt = 300, 0.033
+    X = _exact_tracks("fbm", alpha, 0.1, dt, 0.9 * dt, 0.02, n, 100, rng)
+    est = fit_measured(X, dt, "fbm", exposure=0.9 * dt)
+    a = est["alpha"].to_numpy()
+    bias = a.mean() - alpha
+    assert abs(bias) < 0.03 + 3 * a.std() / np.sqrt(n)
+    cover = np.mean((est["alpha_lo"] <= alpha) & (est["alpha_hi"] >= alpha))
+    se = np.sqrt(0.95 * 0.05 / n)
+    assert abs(cover - 0.95) < 3 * se
+    # the naive fit (no blur, no noise) is far off: the measurement model matters
+    naive = MODELS["fbm"].fit(X, dt)["alpha"].to_numpy()
+    assert abs(naive.mean() - alpha) > 3 * abs(bias)
+    # sigma is identifiable where the noise is a fair share of a step (SNR sqrt(D dt^a)/sigma ~ 1.5)
+    if alpha > 1:
+        assert np.median(est["sigma"]) == pytest.approx(0.02, rel=0.2)
+
+
+@pytest.mark.slow
+def test_blurred_noisy_bm_is_called_bm_at_the_stated_level():
+    rng = np.random.default_rng(11)
+    n, dt, level = 400, 0.033, 0.05
+    X = _exact_tracks("fbm", 1.0, 0.1, dt, 0.9 * dt, 0.04, n, 80, rng)
+    sel = select_measured(X, dt, exposure=0.9 * dt, level=level)
+    false_pos = np.mean(sel["best"] != "bm")
+    assert false_pos <= level + 3 * np.sqrt(level * (1 - level) / n)
+    # noisy BM without blur, fitted as if noise-free, looks anomalous far more often
+    X = _exact_tracks("fbm", 1.0, 0.1, dt, 0.0, 0.04, n, 80, rng)
+    naive = select_measured(X, dt, sigma_loc=0.0, level=level)
+    assert np.mean(naive["best"] != "bm") > 4 * level
+    assert np.mean(select_measured(X, dt, level=level)["best"] != "bm") <= level + 3 * np.sqrt(
+        level * (1 - level) / n
+    )
