@@ -38,7 +38,7 @@ import pandas as pd
 
 from sptmotion import optics, tracking
 from sptmotion.analysis import TrackSet, characterize, load_models
-from sptmotion.analysis.pipeline import _modular_trackset
+from sptmotion.analysis.pipeline import modular_trackset
 from sptmotion.motion import MODELS
 
 HERE = Path(__file__).resolve().parent
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 table = tracking.track_modular(stack, setup, n_emitters=1, search_range=search)
             except ValueError:
                 table = None
-            ts_mod = _modular_trackset(table, dt)
+            ts_mod = modular_trackset(table, dt)
             ts_true = TrackSet([truth[:, :2]], np.array([0]), dt, "truth")
             for method, ts in zip(METHODS, (ts_post, ts_mean, ts_mod, ts_true), strict=True):
                 res = (

