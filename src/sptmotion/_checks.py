@@ -42,9 +42,7 @@ def check_rng(rng: np.random.Generator | int | None = None) -> np.random.Generat
     )
 
 
-def spawn_block_rngs(
-    seed: int | None, start_block: int, n_blocks: int
-) -> list[np.random.Generator]:
+def spawn_block_rngs(seed: int | None, start_block: int, n_blocks: int) -> list[np.random.Generator]:
     """Generators for blocks ``start_block .. start_block + n_blocks - 1`` of a seeded job.
 
     Block ``b`` always gets the generator of ``SeedSequence(seed, spawn_key=(b,))``,
@@ -121,9 +119,7 @@ def check_positions(
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a numeric array of shape (n_tracks, n_points, dim)"
-        ) from None
+        raise ValueError(f"{name} must be a numeric array of shape (n_tracks, n_points, dim)") from None
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3:
@@ -154,7 +150,5 @@ def as_float_sequence(values: float | Sequence[float], name: str, length: int) -
     if arr.size == 1:
         arr = np.repeat(arr, length)
     if arr.shape != (length,) or not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"{name} must be a finite scalar or a sequence of length {length}, got {values!r}"
-        )
+        raise ValueError(f"{name} must be a finite scalar or a sequence of length {length}, got {values!r}")
     return arr

@@ -27,9 +27,7 @@ for _module in (simulate, imaging, track, learn, study, analyze, demo):
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", is_eager=True
-    ),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     if version:
         from .. import __version__

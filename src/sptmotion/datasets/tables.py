@@ -77,9 +77,7 @@ def tracks_to_table(
         data["t"] = np.tile(t, n)
     df = pd.DataFrame(data)
     if labels is not None:
-        for key, values in (
-            dict(labels).items() if not isinstance(labels, pd.DataFrame) else labels.items()
-        ):
+        for key, values in dict(labels).items() if not isinstance(labels, pd.DataFrame) else labels.items():
             values = np.asarray(values)
             if values.shape[0] != n:
                 raise ValueError(f"label {key!r} has {values.shape[0]} values for {n} tracks")
@@ -103,9 +101,7 @@ def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
         raise ValueError(f"{name} is empty")
     missing = [c for c in ("particle", "frame") if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)"
-        )
+        raise ValueError(f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)")
     d = _dims_of(df)
     axes = list(AXES[:d])
     values = df[axes].to_numpy(dtype=float)
