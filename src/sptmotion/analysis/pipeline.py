@@ -747,10 +747,7 @@ def modular_trackset(
         first.append(int(f[0]))
         observed.append(xy_obs)
         frames.append(f)
-        var = np.mean(
-            [((g[f"{a}_hi"] - g[f"{a}_lo"]).to_numpy(dtype=float) / (2.0 * zq)) ** 2 for a in "xy"],
-            axis=0,
-        )
+        var = _bound_variance(g, zq)
         pvar.append(var if np.all(np.isfinite(var)) and np.all(var > 0) else None)
     return TrackSet(
         tracks=tracks,
@@ -789,6 +786,17 @@ def _nearest_modular(table: pd.DataFrame | None, mean: np.ndarray):
     return best
 
 
+def _bound_variance(table: pd.DataFrame, zq: float) -> np.ndarray:
+    """Per-point lateral localization variance (µm²) from symmetric bounds at quantile ``zq``."""
+    return np.mean(
+        [
+            ((table[f"{a}_hi"] - table[f"{a}_lo"]).to_numpy(dtype=float) / (2.0 * zq)) ** 2
+            for a in "xy"
+        ],
+        axis=0,
+    )
+
+
 def emitter_localizations(
     table: pd.DataFrame | None,
     means: Sequence[np.ndarray],
@@ -817,13 +825,7 @@ def emitter_localizations(
     zq = float(norm.ppf(0.5 + ci / 2.0))
     f_all = table["frame"].to_numpy(dtype=int)
     xy_all = table[["x", "y"]].to_numpy(dtype=float)
-    var_all = np.mean(
-        [
-            ((table[f"{a}_hi"] - table[f"{a}_lo"]).to_numpy(dtype=float) / (2.0 * zq)) ** 2
-            for a in "xy"
-        ],
-        axis=0,
-    )
+    var_all = _bound_variance(table, zq)
     linked = [np.asarray(r, dtype=int) for r in _link_known_count(f_all, xy_all, M) if len(r) >= 3]
     if not linked:
         return empty

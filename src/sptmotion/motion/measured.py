@@ -512,13 +512,13 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> 
     likelihood proper (sigma² >= 0), whose maximum is the model's log-likelihood.
     """
     m, A = ll.shape
-    c_aa, c_ab, c_bb = cov
+    c_aa, _c_ab, c_bb = cov  # the (log D, sigma²) covariance is not reported
     if A == 1:
         alpha = np.ones(m)
         lo = hi = alpha
         se = np.zeros(m)
         lD, s2 = logDp[:, 0], sig2[:, 0]
-        v_lD, v_s2, v_c = c_aa[:, 0], c_bb[:, 0], c_ab[:, 0]
+        v_lD, v_s2 = c_aa[:, 0], c_bb[:, 0]
         llmax = llc[:, 0]
     else:
         low, high = _ALPHA_BOUNDS[key]
@@ -560,24 +560,21 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> 
         lD = _interp_rows(alphas, logDp, alpha)
         s2 = _interp_rows(alphas, sig2, alpha)
         h = 0.05
-        dlD = (
-            _interp_rows(alphas, logDp, np.minimum(alpha + h, alphas[-1]))
-            - _interp_rows(alphas, logDp, np.maximum(alpha - h, alphas[0]))
-        ) / (np.minimum(alpha + h, alphas[-1]) - np.maximum(alpha - h, alphas[0]))
-        ds2 = (
-            _interp_rows(alphas, sig2, np.minimum(alpha + h, alphas[-1]))
-            - _interp_rows(alphas, sig2, np.maximum(alpha - h, alphas[0]))
-        ) / (np.minimum(alpha + h, alphas[-1]) - np.maximum(alpha - h, alphas[0]))
+        a_hi = np.minimum(alpha + h, alphas[-1])
+        a_lo = np.maximum(alpha - h, alphas[0])
+
+        def slope(Y):
+            return (_interp_rows(alphas, Y, a_hi) - _interp_rows(alphas, Y, a_lo)) / (a_hi - a_lo)
+
+        dlD, ds2 = slope(logDp), slope(sig2)
         va = se * se
         gD = dlD - np.log(dt)  # log Dα = log D' − α log Δt
         v_lD = _interp_rows(alphas, c_aa, alpha) + gD * gD * va
         v_s2 = _interp_rows(alphas, c_bb, alpha) + ds2 * ds2 * va
-        v_c = _interp_rows(alphas, c_ab, alpha) + gD * ds2 * va
         alpha = np.where(ok, alpha, np.nan)
         lo = np.where(ok, lo, np.nan)
         hi = np.where(ok, hi, np.nan)
         llmax = np.where(ok, llmax, np.nan)
-        del v_c
     logD = lD - alpha * np.log(dt)
     sdD = np.sqrt(np.maximum(v_lD, 0.0))
     out = {
