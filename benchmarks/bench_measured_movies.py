@@ -6,7 +6,7 @@ centre of the field: FBM alpha 0.5, BM, FBM alpha 1.5, D = 0.05 µm²/s^alpha, z
 model scaled by 0.3 (near focus, as in the demo); draws that leave the field (0.4 µm margin)
 are redrawn. ``--n`` movies per alpha (20).
 
-Each movie goes through :func:`sptmotion.analysis.pipeline.analyze_movie` as a user's would
+Each movie goes through :func:`sptmotion.analysis.analyze_movie` as a user's would
 (Bayesian tracker with 2 chains of ``--iterations`` sweeps, the modular tracker, then the
 likelihood fits of the emitter's per-frame localizations with motion blur and their Fisher
 variances scaled by a per-track factor). Reported per alpha: the verdict (BM null at 5%),
@@ -41,7 +41,7 @@ N_FRAMES = 100
 def one_movie(args):
     alpha, i, seed, iterations = args
     from sptmotion import optics
-    from sptmotion.analysis.pipeline import analyze_movie
+    from sptmotion.analysis import analyze_movie
     from sptmotion.analysis.pretrained import load_models
     from sptmotion.motion import MODELS
 

@@ -76,7 +76,7 @@ def combine(paths: list[str], stem: str) -> int:
     ``file.json:rep=label`` also renames them in the table (e.g. another configuration of the
     same learner).
     """
-    from sptmotion.cli.learn import andi_report
+    from sptmotion.studies.andi import andi_report
 
     key = ("representation", "train_size", "repeat", "test")
     rows: dict[tuple, dict] = {}
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from sptmotion.cli.learn import andi_report, run_andi_benchmark
+    from sptmotion.studies.andi import andi_report, run_andi_benchmark
 
     torch.set_num_threads(args.threads)
     t0 = time.time()

@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sptmotion import optics, tracking
-from sptmotion.analysis import TrackSet, characterize, load_models
-from sptmotion.analysis.pipeline import modular_trackset
+from sptmotion.analysis import TrackSet, characterize, load_models, modular_trackset
 from sptmotion.motion import MODELS
 
 HERE = Path(__file__).resolve().parent

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sptmotion.analysis as pl
 from sptmotion.analysis import analyze_table, is_complete, load_models
-from sptmotion.analysis import pipeline as pl
+from sptmotion.analysis import write as analysis_write
 from sptmotion.cli import main
 from sptmotion.datasets import tracks_to_table, write_table
 from sptmotion.motion import MODELS
@@ -184,14 +185,14 @@ def test_failure_leaves_no_partial_output(tmp_path: Path, monkeypatch, models):
         raise RuntimeError("disk full")
 
     out = tmp_path / "o"
-    monkeypatch.setattr(pl, "_write_json", boom)  # summary.json comes after results.csv
+    monkeypatch.setattr(analysis_write, "write_json", boom)  # summary.json comes after results.csv
     with pytest.raises(RuntimeError, match="disk full"):
         analyze_table(df, out, dt=DT, models=models, figures=False)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     analyze_table(df, out, dt=DT, models=models, figures=False)
     before = (out / "results.csv").read_text()
-    monkeypatch.setattr(pl, "_write_json", boom)
+    monkeypatch.setattr(analysis_write, "write_json", boom)
     with pytest.raises(RuntimeError):
         analyze_table(_table(8, n=1, length=40), out, dt=DT, models=models, figures=False)
     assert (out / "results.csv").read_text() == before and is_complete(out)

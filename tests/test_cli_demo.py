@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sptmotion.cli import main
-from sptmotion.cli.demo import run_motion_demo
 from sptmotion.motion import MODELS
+from sptmotion.studies.motion_demo import run_motion_demo
 
 
 def test_run_motion_demo_table():

@@ -9,8 +9,7 @@ import pytest
 
 from sptmotion import likelihood, optics
 from sptmotion.cli import main
-from sptmotion.cli.imaging import table_to_fine_tracks
-from sptmotion.datasets.tables import read_table, tracks_to_table, write_table
+from sptmotion.datasets.tables import read_table, table_to_fine_tracks, tracks_to_table, write_table
 from sptmotion.motion import MODELS
 
 

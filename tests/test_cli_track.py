@@ -155,7 +155,8 @@ def test_bad_method(movie_path, tmp_path, capsys):
 
 def test_classification_bias_study_rows():
     """The study classifies truth, Bayesian and modular tracks of each movie (tiny run)."""
-    from sptmotion.cli.study import _longest_run, bias_table, classification_bias
+    from sptmotion.studies.classification_bias import bias_table, classification_bias
+    from sptmotion.studies.classification_bias import longest_run as _longest_run
 
     assert _longest_run(np.array([0, 1, 2, 5, 6, 7, 8, 10])) == (3, 4)
     df = classification_bias(

@@ -8,6 +8,7 @@ from scipy import stats
 
 from sptmotion import likelihood, optics
 from sptmotion.motion import MODELS
+from sptmotion.studies import likelihood_sweep
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_bad_input(data):
 
 
 def test_sweep_small_grid():
-    df = likelihood.likelihood_sweep(
+    df = likelihood_sweep.likelihood_sweep(
         seed=0,
         repeats=1,
         grid={"D": [0.05, 10.0]},
@@ -139,7 +140,7 @@ def test_sweep_small_grid():
     # signs hold at > 5 sd.
     signs = df[df["group"] == "sign"]["motion_r0"].to_numpy()
     assert signs[0] > 0 > signs[1]
-    md = likelihood.sweep_markdown(df)
+    md = likelihood_sweep.sweep_markdown(df)
     assert "emission share" in md and "fbm" in md and "sign of the motion part" in md
 
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.special import erf
 
-from sptmotion.optics import _kernels
+from sptmotion.optics import kernels
 from sptmotion.optics.psf import PSF, GaussianLorentzianPSF, gaussian_lorentzian_parameters, get_psf
 
 A = 0.133  # pixel size (µm)
@@ -54,7 +54,7 @@ def test_erf_window_is_exact():
         x = rng.uniform(-0.5, 4.8)
         s = rng.uniform(0.08, 0.4)
         out = np.zeros(40)
-        lo, hi = _kernels.pixel_fractions_1d(x, s, A, 0, 40, out)
+        lo, hi = kernels.pixel_fractions_1d(x, s, A, 0, 40, out)
         edges = np.arange(41) * A
         full = 0.5 * np.diff(erf((edges - x) / (math.sqrt(2) * s)))
         ref = np.zeros(40)

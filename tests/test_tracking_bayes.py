@@ -9,6 +9,8 @@ from sptmotion import likelihood, optics
 from sptmotion.tracking import TrackPosterior, track_bayes
 from sptmotion.tracking import _mcmc_kernels as _k
 from sptmotion.tracking.bayes import BayesModel, frame_mean_bridge_weights
+from sptmotion.tracking.moves import N_MOVES, scale_d_step, sweep
+from sptmotion.tracking.records import State, new_work
 
 # tiny movie: 10x10 pixels of 133 nm, 6 frames, a bright, slow emitter (K = 1 rendering, no blur)
 SETUP = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rate=3e4)
@@ -129,17 +131,17 @@ def test_frame_local_updates_equal_full_recomputation(K):
     theta = np.array([0.05, F, H])
     log_scales = np.log(np.full((N_FRAMES, 1, 3), 0.02))
     glob = np.log(np.array([0.02, 0.05, 0.1]))
-    acc = np.zeros(_k.N_MOVES)
-    prop = np.zeros(_k.N_MOVES)
+    acc = np.zeros(N_MOVES)
+    prop = np.zeros(N_MOVES)
     mu0 = np.array([0.66, 0.66, 0.0])
     s0 = np.array([1.0, 1.0, 1.0])
+    problem = model.problem(
+        mu0, s0, [1.0, 0.01], [np.log(F), 1.0], [np.log(H), 1.0], [True, True, True]
+    )
+    state = State(pos, EX, EY, WIN, S, ll, theta, model.psf_par, log_scales, glob, acc, prop)
+    work = new_work(K, *movie.shape)
     for it in range(20):
-        _k.sweep(
-            it, 0.1, pos, EX, EY, WIN, S, ll, theta, K, model.adu, model.pixel_size, model.psf_par, model.cw,
-            model.area_te, model.t_e, model.cam_code, model.cam_par, model.cam_maps, model.clock, model.dts,
-            mu0, s0, np.array([1.0, 0.01]), np.array([np.log(F), 1.0]), np.array([np.log(H), 1.0]),
-            np.array([True, True, True]), log_scales, glob, acc, prop, 0.0, model.qband, model.ncw,
-        )  # fmt: skip
+        sweep(it, 0.1, state, problem, work)
     assert acc[:3].sum() > 0  # some moves were accepted, so the caches were updated locally
     _, _, _, S_full, ll_full = model.new_state(pos.copy(), theta[1], theta[2])
     np.testing.assert_allclose(S, S_full, rtol=0, atol=1e-12)
@@ -338,16 +340,18 @@ def test_blur_psf_caches_stay_consistent():
     EX, EY, WIN, S, ll = model.new_state(pos, F, H, D)
     theta = np.array([D, F, H])
     psf_par = model.psf_params(D)
-    acc = np.zeros(_k.N_MOVES)
-    prop = np.zeros(_k.N_MOVES)
+    acc = np.zeros(N_MOVES)
+    prop = np.zeros(N_MOVES)
+    problem = model.problem(
+        [0.66, 0.66, 0.0], np.ones(3), [1.0, 0.01], [np.log(F), 1.0], [np.log(H), 1.0],
+        [True, True, True],
+    )  # fmt: skip
+    scales = np.log(np.full((N_FRAMES, 1, 3), 0.02))
+    glob = np.log(np.array([0.02, 0.05, 0.1]))
+    state = State(pos, EX, EY, WIN, S, ll, theta, psf_par, scales, glob, acc, prop)
+    work = new_work(1, *movie.shape)
     for it in range(30):
-        _k.sweep(
-            it, 0.1, pos, EX, EY, WIN, S, ll, theta, 1, model.adu, model.pixel_size, psf_par, model.cw,
-            model.area_te, model.t_e, model.cam_code, model.cam_par, model.cam_maps, model.clock, model.dts,
-            np.array([0.66, 0.66, 0.0]), np.ones(3), np.array([1.0, 0.01]), np.array([np.log(F), 1.0]),
-            np.array([np.log(H), 1.0]), np.array([True, True, True]), np.log(np.full((N_FRAMES, 1, 3), 0.02)),
-            np.log(np.array([0.02, 0.05, 0.1])), acc, prop, model.blur_coef, model.qband, model.ncw,
-        )  # fmt: skip
+        sweep(it, 0.1, state, problem, work)
     assert prop[8] == 30 and acc[8] > 0  # the D step ran every sweep and accepted some
     assert psf_par[2] == pytest.approx(model.blur_coef * theta[0], rel=1e-12)
     _, _, _, S_full, ll_full = model.new_state(pos.copy(), theta[1], theta[2], theta[0])
@@ -442,13 +446,12 @@ def test_joint_D_move_leaves_the_prior_invariant():
         pos = np.ascontiguousarray(pos[None])
         EX, EY, WIN, S, ll = model.new_state(pos, setup.background_flux, 0.0)
         theta = np.array([D, setup.background_flux, 0.0])
-        acc, prop = np.zeros(_k.N_MOVES), np.zeros(_k.N_MOVES)
+        acc, prop = np.zeros(N_MOVES), np.zeros(N_MOVES)
+        problem = model.problem(mu0, s0, [a_D, b_D], [0.0, 1.0], [0.0, 1.0], [True, False, False])
+        glob = np.zeros(3)
+        state = State(pos, EX, EY, WIN, S, ll, theta, model.psf_par, None, glob, acc, prop)
         for _ in range(8):
-            _k.scale_d_step(
-                0.4, model.ncw, pos, EX, EY, WIN, S, ll, theta, K, model.adu, model.pixel_size,
-                model.psf_par, model.cw, setup.background_flux * model.area_te, 0.0, model.cam_code,
-                model.cam_par, model.cam_maps, model.dts, mu0, s0, np.array([a_D, b_D]), acc, prop,
-            )  # fmt: skip
+            scale_d_step(state, problem, 0.4)
         Ds.append(theta[0])
         chi.append(np.sum(np.diff(pos[0], axis=0) ** 2 / (2 * theta[0] * model.dts[:, None])))
     assert 0.2 < acc[9] / prop[9] < 0.95  # the move does move

@@ -17,6 +17,7 @@ __all__ = [
     "check_dim",
     "check_positive",
     "check_range",
+    "check_int",
     "spawn_block_rngs",
     "BLOCK_SIZE",
 ]
@@ -61,6 +62,24 @@ def check_dim(dim: int) -> int:
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim not in (1, 2, 3):
         raise ValueError(f"dim must be 1, 2 or 3, got {dim!r}")
     return int(dim)
+
+
+def check_int(value, name: str, minimum: int | None = None) -> int:
+    """Validate an integer (Python or NumPy, not bool), at least ``minimum`` when given.
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be an integer >= <minimum>, got <value>"``.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or (minimum is not None and value < minimum)
+    ):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be an integer{bound}, got {value!r}")
+    return int(value)
 
 
 def check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:

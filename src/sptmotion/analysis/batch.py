@@ -8,7 +8,7 @@ Layout of a batch output folder::
       results.csv          all per-track rows of all inputs, plus one row per failed input
       batch.json           inputs, status and error of each, options, versions
 
-Every input is analyzed by :func:`sptmotion.analysis.pipeline.analyze_path` in its own task;
+Every input is analyzed by :func:`sptmotion.analysis.inputs.analyze_path` in its own task;
 an exception inside a task becomes a row with ``status = "failed"`` and the error message,
 and the other tasks go on. A re-run skips the inputs whose folder already holds a finished
 analysis (``status = "cached"``). The combined table is always assembled from the per-input
@@ -31,7 +31,8 @@ import pandas as pd
 
 from .._io import atomic_path
 from .._io import jsonable as _jsonable
-from .pipeline import COMPLETE_MARKER, _versions, _write_json, analyze_path, is_complete
+from .inputs import analyze_path
+from .output import COMPLETE_MARKER, is_complete, versions, write_json
 
 __all__ = ["expand_inputs", "output_names", "analyze_one", "analyze_batch", "read_results"]
 
@@ -163,7 +164,7 @@ def analyze_batch(
     progress : bool
         Show a progress bar.
     **options
-        Passed to :func:`~sptmotion.analysis.pipeline.analyze_path` (``dt``, ``pixel_size``,
+        Passed to :func:`~sptmotion.analysis.inputs.analyze_path` (``dt``, ``pixel_size``,
         ``models`` (a path), ``seed``, movie options). Every input uses the same options and
         seed, so a batch row equals the row of a single ``sptmotion analyze`` of that input.
 
@@ -202,17 +203,11 @@ def analyze_batch(
             if bar is not None:
                 bar.update()
     else:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import as_completed
 
-        cluster = None
-        if scheduler is not None:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-        try:
+        from .._parallel import dask_client
+
+        with dask_client(workers, scheduler) as client:
             futures = client.map(analyze_one, paths, folders, options=options, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             for fut in as_completed(futures):
@@ -230,10 +225,6 @@ def analyze_batch(
                     )
                 if bar is not None:
                     bar.update()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
     if bar is not None:
         bar.close()
 
@@ -260,8 +251,8 @@ def analyze_batch(
         ),
         "scheduler": scheduler
         or (f"LocalCluster({int(workers)} workers)" if workers else "serial"),
-        "versions": _versions(),
+        "versions": versions(),
     }
     with atomic_path(out / "batch.json") as tmp:
-        _write_json(tmp, summary)
+        write_json(tmp, summary)
     return table

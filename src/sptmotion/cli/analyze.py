@@ -92,7 +92,8 @@ def register(app: typer.Typer) -> None:
         the posterior means), and the likelihood decomposition. Output: results.csv,
         summary.json, report.html, figures/.
         """
-        from ..analysis import batch, pipeline
+        from ..analysis import batch
+        from ..analysis import inputs as single
 
         movie_options = {
             "iterations": iterations,
@@ -117,13 +118,13 @@ def register(app: typer.Typer) -> None:
         )
         if not is_batch:
             path = Path(inputs[0])
-            if path.suffix.lower() in pipeline.MOVIE_SUFFIXES:
+            if path.suffix.lower() in single.MOVIE_SUFFIXES:
                 options.update(movie_options)
-            results = pipeline.analyze_path(path, output, **options)
+            results = single.analyze_path(path, output, **options)
             _print_summary(results, output / "report.html")
             return
         paths = batch.expand_inputs(inputs)
-        if any(p.suffix.lower() in pipeline.MOVIE_SUFFIXES for p in paths):
+        if any(p.suffix.lower() in single.MOVIE_SUFFIXES for p in paths):
             options.update(movie_options)
         table = batch.analyze_batch(paths, output, workers=workers, scheduler=scheduler, **options)
         status = table.groupby("input", sort=False)["status"].first()
@@ -140,27 +141,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_summary(results, report: Path) -> None:
-    import numpy as np
+    from ..analysis.output import result_line
 
     for r in results.itertuples(index=False):
-        if getattr(r, "error", ""):
-            typer.echo(f"{r.tracker} track {r.particle}: skipped ({r.error})")
-            continue
-        post = np.isfinite(getattr(r, "alpha_post", np.nan))
-        a, lo, hi = (
-            (r.alpha_post, r.alpha_post_lo, r.alpha_post_hi)
-            if post
-            else (r.alpha, r.alpha_lo, r.alpha_hi)
-        )
-        line = f"{r.tracker} track {r.particle}: "
-        if np.isfinite(getattr(r, "mle_alpha", np.nan)):
-            line += (
-                f"verdict {r.verdict} (BM null at 5%), alpha {r.mle_alpha:.2f} "
-                f"[{r.mle_alpha_lo:.2f}, {r.mle_alpha_hi:.2f}] ({r.mle_alpha_model} MLE), "
-                f"sigma {1000 * r.mle_sigma:.0f} nm; "
-            )
-        else:
-            line += "no likelihood fit; "
-        line += f"learned alpha {a:.2f} [{lo:.2f}, {hi:.2f}]"
-        typer.echo(line)
+        typer.echo(f"{r.tracker} track {r.particle}: {result_line(r)}")
     typer.echo(f"report: {report}")

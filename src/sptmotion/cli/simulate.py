@@ -3,29 +3,21 @@
 - ``sptmotion simulate --model fbm --alpha 0.6 --D 0.1 --dt 0.03 --dim 3 --n 1000 --steps 100 --seed 1 -o tracks.csv``
 - ``sptmotion simulate --andi --task model --dim 2 --n 10000 --length 100 --seed 1 -o train.csv``
 
-Tracks are generated in blocks of :data:`sptmotion._checks.BLOCK_SIZE`; block ``b`` always
-uses the generator ``spawn_block_rngs(seed, b, 1)``, and chunks are made of whole blocks, so
-the table is identical for one seed whatever ``--workers`` / ``--scheduler`` and chunking.
+The tables come from :func:`sptmotion.datasets.simulate.simulate_table` (same seed, same
+table, whatever ``--workers`` / ``--scheduler``).
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import typer
 
-from .._checks import BLOCK_SIZE, check_dim, spawn_block_rngs
+from .._checks import check_dim
 
-__all__ = ["register", "simulate_table"]
-
-#: Blocks per chunk when running serially (a chunk is one progress-bar tick).
-_SERIAL_CHUNK_BLOCKS = 4
-
+__all__ = ["register"]
 
 def _parse_length(text: str) -> int | tuple[int, int]:
     parts = [p.strip() for p in str(text).split(",")]
@@ -48,132 +40,6 @@ def _parse_vector(text: str, name: str) -> float | tuple[float, ...]:
             f"{name} must be a number or comma-separated numbers, got {text!r}"
         ) from None
     return vals[0] if len(vals) == 1 else vals
-
-
-def _model_spec(model: str, params: dict) -> dict:
-    """Validate the model name and parameters (builds the model once); return a picklable spec."""
-    from ..motion import get_model
-
-    cls = get_model(model)
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    given = {k: v for k, v in params.items() if v is not None}
-    for key in given:
-        if key not in accepted:
-            opt = {"v": "--drift/--v", "t_age": "--t-age"}.get(key, f"--{key.replace('_', '-')}")
-            raise ValueError(
-                f"option {opt} does not apply to model {cls.name!r} (its parameters: {', '.join(sorted(accepted)) or 'none'})"
-            )
-    cls(**given)  # raises ValueError for out-of-range parameters
-    return {"kind": "model", "model": cls.name, "params": given}
-
-
-def _chunk_table(spec: dict, b0: int, b1: int) -> pd.DataFrame:
-    """The table of blocks ``b0 .. b1-1`` (runs on a Dask worker or in this process)."""
-    from ..datasets.tables import tracks_to_table
-
-    n = spec["n"]
-    if spec["kind"] == "andi":
-        from ..datasets.andi_recipe import andi
-
-        data = andi(
-            n,
-            spec["length"],
-            spec["dim"],
-            spec["task"],
-            rng=spec["seed"],
-            include_bm=spec["include_bm"],
-            noise=spec["noise"],
-            mix=spec["mix"],
-            blocks=(b0, b1),
-        )
-        return data.to_table(particle_offset=b0 * BLOCK_SIZE)
-    from ..motion import get_model
-
-    model = get_model(spec["model"])(**spec["params"])
-    K = spec["subframes"]
-    n_points = (spec["steps"] + 1) * K
-    dt_fine = spec["dt"] / K
-    labels = {"model": model.name, "alpha": model.alpha}
-    if "D" in model.params:
-        labels["D"] = model.params["D"]
-    tables = []
-    for b, rng in zip(range(b0, b1), spawn_block_rngs(spec["seed"], b0, b1 - b0), strict=True):
-        m = min(BLOCK_SIZE, n - b * BLOCK_SIZE)
-        X, t = model.sample(m, n_points - 1, spec["dim"], dt_fine, rng)
-        lab = {
-            k: np.repeat(np.asarray(v, dtype=object if isinstance(v, str) else float), m)
-            for k, v in labels.items()
-        }
-        tables.append(
-            tracks_to_table(X, t=t, labels=lab, particle_offset=b * BLOCK_SIZE, subframes=K)
-        )
-    return pd.concat(tables, ignore_index=True)
-
-
-def simulate_table(
-    spec: dict,
-    workers: int = 1,
-    scheduler: str | None = None,
-    *,
-    processes: bool = True,
-    progress: bool = True,
-) -> pd.DataFrame:
-    """Generate the whole table of ``spec`` serially or on Dask, in chunks of whole blocks."""
-    n_blocks = -(-spec["n"] // BLOCK_SIZE)
-    distributed = scheduler is not None or workers > 1
-    per_chunk = (
-        _SERIAL_CHUNK_BLOCKS if not distributed else max(1, -(-n_blocks // (4 * max(workers, 1))))
-    )
-    chunks = [(b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk)]
-    bar = None
-    if progress and len(chunks) > 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=spec["n"], desc="simulate", unit="track", leave=False)
-    parts: list[pd.DataFrame | None] = [None] * len(chunks)
-
-    def tick(i: int) -> None:
-        if bar is not None:
-            b0, b1 = chunks[i]
-            bar.update(min(b1 * BLOCK_SIZE, spec["n"]) - b0 * BLOCK_SIZE)
-
-    try:
-        if not distributed:
-            for i, (b0, b1) in enumerate(chunks):
-                parts[i] = _chunk_table(spec, b0, b1)
-                tick(i)
-        else:
-            from dask.distributed import Client, LocalCluster, as_completed
-
-            cluster = None
-            if scheduler is not None:
-                client = Client(scheduler)
-            else:
-                cluster = LocalCluster(
-                    n_workers=int(workers),
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
-                client = Client(cluster)
-            try:
-                futures = [
-                    client.submit(_chunk_table, spec, b0, b1, pure=False) for b0, b1 in chunks
-                ]
-                index = {f.key: i for i, f in enumerate(futures)}
-                for fut in as_completed(futures):
-                    i = index[fut.key]
-                    parts[i] = fut.result()
-                    tick(i)
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
-    finally:
-        if bar is not None:
-            bar.close()
-    return pd.concat(parts, ignore_index=True)
 
 
 def _check_output(path: Path) -> Path:
@@ -263,6 +129,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Simulate tracks of one motion model, or an AnDi-1 dataset, into a track table."""
+        from ..datasets.simulate import model_spec, simulate_table
         from ..datasets.tables import write_table
 
         output = _check_output(Path(output))
@@ -278,7 +145,7 @@ def register(app: typer.Typer) -> None:
         if andi == (model is not None):
             raise ValueError("give exactly one of --model NAME or --andi")
         if andi:
-            from ..datasets.andi_recipe import _check_length
+            from ..datasets.andi_recipe import check_length
 
             if subframes != 1:
                 raise ValueError("--subframes applies to --model (AnDi tracks have dt = 1)")
@@ -287,7 +154,7 @@ def register(app: typer.Typer) -> None:
             if mix not in ("recipe", "andi-datasets"):
                 raise ValueError(f"--mix must be recipe or andi-datasets, got {mix!r}")
             length_v = _parse_length(length)
-            _check_length(length_v)
+            check_length(length_v)
             spec = {
                 "kind": "andi",
                 "length": length_v,
@@ -314,7 +181,7 @@ def register(app: typer.Typer) -> None:
             }
             if drift is not None and speed is not None:
                 raise ValueError("give --drift (DBM) or --v (LW), not both")
-            spec = _model_spec(model, params)
+            spec = model_spec(model, params)
             spec.update({"steps": int(steps), "dt": float(dt), "subframes": int(subframes)})
         spec.update({"n": int(n), "dim": dim, "seed": int(seed)})
         table = simulate_table(spec, workers, scheduler, processes=processes, progress=not quiet)

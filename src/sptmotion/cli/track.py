@@ -8,54 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-__all__ = ["register", "load_movie", "run_track"]
-
-
-def load_movie(path: str | Path):
-    """Read a TIFF stack and its JSON sidecar, with one-line errors for every kind of bad input.
-
-    Returns ``(stack, setup)``. Raises ValueError for: a missing file or sidecar, an unreadable
-    TIFF, a 2D image (not a stack), zero frames, a non-numeric dtype, a sidecar without the camera
-    parameters.
-    """
-    import tifffile
-
-    from ..optics.io import read_movie, sidecar_path
-
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"no such movie file: {p}")
-    try:
-        raw = tifffile.imread(p)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-        raise ValueError(f"cannot read TIFF {p}: {exc}") from None
-    raw = np.asarray(raw)
-    if raw.dtype.kind not in "uif":
-        raise ValueError(
-            f"movie {p.name} has pixel dtype {raw.dtype}; expected integer or float ADU"
-        )
-    if raw.ndim == 2:
-        raise ValueError(f"movie {p.name} is a single 2D image, not a stack of frames")
-    if raw.ndim != 3:
-        raise ValueError(
-            f"movie {p.name} must be a stack (frames, rows, cols), got shape {raw.shape}"
-        )
-    if raw.shape[0] == 0:
-        raise ValueError(f"movie {p.name} has zero frames")
-    side = sidecar_path(p)
-    if not side.is_file():
-        raise ValueError(
-            f"movie {p.name} has no JSON sidecar {side.name} with its camera and optics parameters"
-        )
-    try:
-        meta = json.loads(side.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"bad movie sidecar {side.name}: {exc}") from None
-    cam = meta.get("setup", {}).get("camera") if isinstance(meta, dict) else None
-    if not isinstance(cam, dict) or "name" not in cam:
-        raise ValueError(f"movie sidecar {side.name} lacks the camera parameters (setup.camera)")
-    stack, setup, _ = read_movie(p)
-    return stack, setup
+__all__ = ["register", "run_track"]
 
 
 def run_track(
@@ -81,6 +34,7 @@ def run_track(
     from .._io import atomic_path
     from .._io import jsonable as _jsonable
     from ..datasets.tables import write_table
+    from ..optics.io import load_movie
     from ..tracking import track_bayes, track_modular
     from ..tracking.posterior import check_ci
 
@@ -91,7 +45,7 @@ def run_track(
     out = Path(output)
     if not out.parent.exists():
         raise ValueError(f"output folder does not exist: {out.parent}")
-    stack, setup = load_movie(movie)
+    stack, setup, _ = load_movie(movie)
     if method == "bayes":
         bar = None
         if not quiet:

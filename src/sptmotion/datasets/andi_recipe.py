@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from .._checks import BLOCK_SIZE, check_dim, check_rng, spawn_block_rngs
-from ..motion.gaussian import _fgn_cholesky, _sbm_weights
-from ..motion.jumps import _ctrw_counts_kernel, _kernel_seed, _unit_vector
+from .._checks import BLOCK_SIZE, check_dim, check_int, check_rng, spawn_block_rngs
+from ..motion.gaussian import fgn_cholesky, sbm_weights
+from ..motion.jumps import ctrw_counts_kernel, kernel_seed, unit_vector
 from .tables import tracks_to_table
 
 __all__ = ["andi", "AndiData", "ANDI_MODELS", "ALPHA_GRID", "andi_class_weights"]
@@ -178,7 +178,7 @@ def _lw_andi_kernel(seed, alpha, speed, T, dim):
             if tau > T:
                 tau = T + 1.0
             m = int(tau)
-            _unit_vector(dim, u)
+            unit_vector(dim, u)
             for _ in range(m):
                 if j < T:
                     for k in range(dim):
@@ -208,7 +208,7 @@ def _sphere(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 @lru_cache(maxsize=512)
 def _fgn_factor_t(alpha: float, n: int) -> np.ndarray:
     """Transposed lower Cholesky factor of the ``n x n`` unit-fGn covariance (cached)."""
-    Lt = np.ascontiguousarray(_fgn_cholesky(alpha, n).T)
+    Lt = np.ascontiguousarray(fgn_cholesky(alpha, n).T)
     Lt.setflags(write=False)
     return Lt
 
@@ -221,14 +221,14 @@ def _increments_andi(
     n_steps = T - 1
     if model == "ctrw":
         # waiting times U^(−1/alpha) >= 1; position at index k counts the jumps before k + 1
-        counts = _ctrw_counts_kernel(_kernel_seed(rng), alpha, 1.0, np.arange(1.0, T + 1.0))
+        counts = ctrw_counts_kernel(kernel_seed(rng), alpha, 1.0, np.arange(1.0, T + 1.0))
         if dim < 3:
             return np.sqrt(counts)[:, :, None] * rng.standard_normal((m, n_steps, dim))
         # 3D: Gaussian jump length in an isotropic direction (at most one jump per unit step)
         length = rng.standard_normal((m, n_steps, 1)) * np.sqrt(counts)[:, :, None]
         return length * _sphere(rng, (m, n_steps))
     if model == "attm":
-        eff = _attm_andi_kernel(_kernel_seed(rng), alpha, n_steps, float(T))
+        eff = _attm_andi_kernel(kernel_seed(rng), alpha, n_steps, float(T))
         scale = np.sqrt(2.0 * eff)[:, :, None]
         if dim < 3:
             return scale * rng.standard_normal((m, n_steps, dim))
@@ -239,7 +239,7 @@ def _increments_andi(
         # them: a single straight flight then has increments that are constant up to round-off
         # (~1e-16 relative), and dividing by their std blows the track up to steps ~1e15, exactly
         # the andi-datasets artifact (see docs/andi_differences.md)
-        return _lw_andi_kernel(_kernel_seed(rng), alpha, 10.0 * rng.random(m), T, dim)
+        return _lw_andi_kernel(kernel_seed(rng), alpha, 10.0 * rng.random(m), T, dim)
     # Gaussian models: the exact samplers of sptmotion.motion.gaussian. Only the shape of the
     # increments matters (every axis is normalized afterwards), so unit amplitudes are used.
     if model == "fbm":
@@ -257,7 +257,7 @@ def _increments_andi(
     if model == "sbm":
         # andi-datasets' SBM drops the first increment: SBM aged by one step (t_age = 1), whose
         # increment k has variance (k + 1)^alpha - k^alpha (MODELS["sbm"](alpha, t_age=1))
-        inc *= np.sqrt(_sbm_weights(alpha[:, None], np.arange(1.0, T + 1.0)))[:, :, None]
+        inc *= np.sqrt(sbm_weights(alpha[:, None], np.arange(1.0, T + 1.0)))[:, :, None]
     return inc
 
 
@@ -385,7 +385,7 @@ class AndiData:
         return pd.DataFrame(data)
 
 
-def _check_length(length) -> tuple[int, int]:
+def check_length(length) -> tuple[int, int]:
     if isinstance(length, int | np.integer) and not isinstance(length, bool):
         lo = hi = int(length)
     elif (
@@ -467,10 +467,8 @@ def andi(
     Muñoz-Gil, G. et al. Objective comparison of methods to decode anomalous diffusion.
     Nat. Commun. 12, 6253 (2021).
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    n = int(n)
-    lo, hi = _check_length(length)
+    n = check_int(n, "n", 1)
+    lo, hi = check_length(length)
     dim = check_dim(dim)
     if task not in ("alpha", "model"):
         raise ValueError(f"task must be 'alpha' or 'model', got {task!r}")

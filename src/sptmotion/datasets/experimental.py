@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
+from .._checks import check_int
+
 __all__ = ["GRANIK2019_FILES", "Segments", "load_granik2019", "segments"]
 
 #: Environment name -> file of the Granik et al. (2019) data set.
@@ -203,11 +205,8 @@ def segments(table: pd.DataFrame, length: int = 100, step: int | None = None) ->
     """
     from .tables import AXES, check_table
 
-    if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
-        raise ValueError(f"length must be an integer >= 2, got {length!r}")
-    step = length if step is None else step
-    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1:
-        raise ValueError(f"step must be a positive integer, got {step!r}")
+    length = check_int(length, "length", 2)
+    step = check_int(length if step is None else step, "step", 1)
     df = check_table(table)
     axes = [a for a in AXES if a in df.columns]
     pos = df[axes].to_numpy(dtype=np.float64)

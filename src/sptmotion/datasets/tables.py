@@ -26,6 +26,11 @@ __all__ = [
     "track_labels",
     "read_table",
     "write_table",
+    "table_to_fine_tracks",
+    "table_times",
+    "dims_of",
+    "check_table",
+    "group_by_length",
 ]
 
 AXES = ("x", "y", "z")
@@ -85,7 +90,7 @@ def tracks_to_table(
     return df
 
 
-def _dims_of(df: pd.DataFrame) -> int:
+def dims_of(df: pd.DataFrame) -> int:
     if "x" not in df.columns:
         raise ValueError("track table needs at least the columns particle, frame, x")
     if "z" in df.columns and "y" not in df.columns:
@@ -102,7 +107,7 @@ def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
     missing = [c for c in ("particle", "frame") if c not in df.columns]
     if missing:
         raise ValueError(f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)")
-    d = _dims_of(df)
+    d = dims_of(df)
     axes = list(AXES[:d])
     values = df[axes].to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
@@ -129,7 +134,7 @@ def table_to_tracks(df: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
     ``(n_tracks, n_points, dim)`` arrays for vectorized work.
     """
     df = check_table(df)
-    d = _dims_of(df)
+    d = dims_of(df)
     pos = df[list(AXES[:d])].to_numpy(dtype=float)
     pid = df["particle"].to_numpy()
     starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
@@ -178,3 +183,51 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         else:
             df.to_csv(tmp, index=False)
     return p
+
+
+def table_to_fine_tracks(
+    df: pd.DataFrame, subframes: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Fine-grid track array from a track table.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Track table (``particle``, ``frame``, ``x``, ``y`` [, ``z``] [, ``subframe``]), positions in µm.
+    subframes : int, optional
+        K; by default ``max(subframe) + 1`` (1 without a ``subframe`` column).
+
+    Returns
+    -------
+    X : ndarray, shape (M, N*K, dim)
+        Positions; point ``frame*K + subframe``; NaN where a particle is absent.
+    particles : ndarray
+        Particle id of each row of ``X``.
+    K : int
+    """
+    df = check_table(df)
+    has_sub = "subframe" in df.columns
+    sub = df["subframe"].to_numpy(dtype=np.int64) if has_sub else np.zeros(len(df), dtype=np.int64)
+    K = int(sub.max()) + 1 if subframes is None else int(subframes)
+    if K < 1:
+        raise ValueError(f"subframes K must be >= 1, got {K}")
+    frame = df["frame"].to_numpy(dtype=np.int64)
+    if (frame < 0).any() or (sub < 0).any() or (sub >= K).any():
+        raise ValueError(f"track table has negative frames or subframe values outside 0..{K - 1}")
+    dim = dims_of(df)
+    particles, pidx = np.unique(df["particle"].to_numpy(), return_inverse=True)
+    N = int(frame.max()) + 1
+    X = np.full((len(particles), N * K, dim), np.nan)
+    X[pidx, frame * K + sub] = df[list(AXES[:dim])].to_numpy(dtype=float)
+    return X, particles, K
+
+
+def table_times(df: pd.DataFrame, n_points: int, K: int) -> np.ndarray | None:
+    """Times (s) of the fine points from the table's ``t`` column (None without one / if ragged)."""
+    if "t" not in df.columns:
+        return None
+    keys = ["frame"] + (["subframe"] if "subframe" in df.columns else [])
+    t = df.groupby(keys, sort=True)["t"].first().to_numpy(dtype=float)
+    if t.shape != (n_points,) or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        return None
+    return t - t[0]

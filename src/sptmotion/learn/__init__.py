@@ -16,7 +16,7 @@ from .estimators import (
     ModelClassifier,
     check_tracks,
 )
-from .serialize import load_estimator as load
+from .estimators import load_estimator as load
 from .serialize import save_estimator as save
 
 __all__ = [

@@ -53,9 +53,10 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from .._checks import check_rng
+from .._checks import check_int, check_rng
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet
+from .serialize import read_model, restore_fitted, save_estimator, stored_params
 
 __all__ = [
     "AlphaRegressor",
@@ -63,6 +64,7 @@ __all__ = [
     "MIN_POINTS",
     "REPRESENTATION_NAMES",
     "check_tracks",
+    "load_estimator",
 ]
 
 #: Shortest track the learners accept (points).
@@ -439,9 +441,7 @@ class _TrackLearner(BaseEstimator):
                 f"representation must be one of {', '.join(REPRESENTATION_NAMES)}, got {self.representation!r}"
             )
         for name in ("n_models", "max_epochs", "patience", "batch_size", "test_rotations"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            check_int(getattr(self, name), name, 1)
         if not 0.05 <= float(self.validation_fraction) <= 0.5:
             raise ValueError(
                 f"validation_fraction must lie in [0.05, 0.5], got {self.validation_fraction!r}"
@@ -767,15 +767,11 @@ class _TrackLearner(BaseEstimator):
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to one file (``.npz`` + JSON metadata, no pickle)."""
-        from .serialize import save_estimator
-
         save_estimator(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike):
         """Load an estimator saved with :meth:`save`."""
-        from .serialize import load_estimator
-
         est = load_estimator(path)
         if not isinstance(est, cls):
             raise ValueError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
@@ -1022,3 +1018,25 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
     def predict(self, X) -> np.ndarray:
         """Most probable motion model of each track."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def load_estimator(path: str | os.PathLike):
+    """Read an estimator written by :meth:`AlphaRegressor.save` / :meth:`ModelClassifier.save`.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not a model file of this package, or damaged.
+    """
+    meta, arrays = read_model(path)
+    cls = {"AlphaRegressor": AlphaRegressor, "ModelClassifier": ModelClassifier}.get(
+        meta.get("estimator")
+    )
+    if cls is None:
+        raise ValueError(f"model file {path} holds an unknown estimator {meta.get('estimator')!r}")
+    try:
+        est = cls(**stored_params(meta))
+        restore_fitted(est, meta, arrays)
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"model file {path} is damaged: {exc}") from None
+    return est

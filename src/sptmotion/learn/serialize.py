@@ -24,7 +24,7 @@ import numpy as np
 
 from .._io import atomic_path
 
-__all__ = ["save_estimator", "load_estimator", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save_estimator", "read_model", "restore_fitted", "stored_params", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "sptmotion-learner"
 FORMAT_VERSION = 1
@@ -87,19 +87,21 @@ def save_estimator(est, path: str | os.PathLike) -> Path:
     return p
 
 
-def load_estimator(path: str | os.PathLike):
-    """Read an estimator written by :func:`save_estimator`.
+def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read the metadata and arrays of a file written by :func:`save_estimator`.
+
+    Returns
+    -------
+    meta : dict
+        The JSON metadata (format, estimator class name, parameters, fitted scalars, ...).
+    arrays : dict of str to ndarray
+        The stored arrays (network tensors, normalization).
 
     Raises
     ------
     ValueError
-        If the file is missing, not a model file of this package, or damaged.
+        If the file is missing, not a model file of this package, or of a newer format.
     """
-    import torch
-
-    from .estimators import AlphaRegressor, ModelClassifier
-    from .nets import build_net
-
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"cannot read model: no such file {p}")
@@ -111,51 +113,58 @@ def load_estimator(path: str | os.PathLike):
         raise ValueError(
             f"cannot read model file {p}: not an sptmotion model ({type(exc).__name__})"
         ) from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"cannot read model file {p}: not an sptmotion model")
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:
         raise ValueError(
             f"model file {p} has format version {meta['format_version']}, newer than this package"
         )
-    cls = {"AlphaRegressor": AlphaRegressor, "ModelClassifier": ModelClassifier}.get(
-        meta.get("estimator")
-    )
-    if cls is None:
-        raise ValueError(f"model file {p} holds an unknown estimator {meta.get('estimator')!r}")
-    try:
-        params = dict(meta["params"])
-        # files written before test-time rotations existed predicted without them: keep that
-        params.setdefault("test_rotations", 1)
-        # files written before the loss option were trained with the Gaussian β-NLL
-        params.setdefault("loss", "gaussian")
-        est = cls(**params)
-        for k, v in meta["fitted"].items():
-            setattr(est, k, v)
-        est.training_data_ = meta["training_data"]
-        if cls is ModelClassifier:
-            est.classes_ = np.asarray(meta["classes"])
-        if meta["representation"] == "features":
-            import lightgbm as lgb
+    return meta, arrays
 
-            est.boosters_ = {k: lgb.Booster(model_str=s) for k, s in meta["lightgbm"].items()}
-            est.feature_names_ = meta["feature_names"]
-        else:
-            net_meta = meta["net"]
-            est.net_name_, est.net_config_ = net_meta["name"], net_meta["config"]
-            est.history_ = meta.get("history", [])
-            est.nets_ = []
-            for k in range(int(net_meta["n_models"])):
-                net = build_net(est.net_name_, est.net_config_)
-                prefix = f"net{k}/"
-                state = {
-                    key[len(prefix) :]: torch.from_numpy(a)
-                    for key, a in arrays.items()
-                    if key.startswith(prefix)
-                }
-                net.load_state_dict(state, strict=True)
-                est.nets_.append(net.eval())
-            if meta["representation"] == "wavelet":
-                est.norm_mean_, est.norm_std_ = arrays["norm_mean"], arrays["norm_std"]
-    except (KeyError, TypeError, RuntimeError) as exc:
-        raise ValueError(f"model file {p} is damaged: {exc}") from None
-    return est
+
+def stored_params(meta: dict) -> dict:
+    """Constructor parameters from ``meta``, with the defaults of options older files lack."""
+    params = dict(meta["params"])
+    # files written before test-time rotations existed predicted without them: keep that
+    params.setdefault("test_rotations", 1)
+    # files written before the loss option were trained with the Gaussian β-NLL
+    params.setdefault("loss", "gaussian")
+    return params
+
+
+def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Set the fitted attributes of a freshly constructed ``est`` from a stored model.
+
+    Raises ``KeyError``/``TypeError``/``RuntimeError`` on damaged content; the caller names the file.
+    """
+    import torch
+
+    from .nets import build_net
+
+    for k, v in meta["fitted"].items():
+        setattr(est, k, v)
+    est.training_data_ = meta["training_data"]
+    if "classes" in meta:
+        est.classes_ = np.asarray(meta["classes"])
+    if meta["representation"] == "features":
+        import lightgbm as lgb
+
+        est.boosters_ = {k: lgb.Booster(model_str=s) for k, s in meta["lightgbm"].items()}
+        est.feature_names_ = meta["feature_names"]
+        return
+    net_meta = meta["net"]
+    est.net_name_, est.net_config_ = net_meta["name"], net_meta["config"]
+    est.history_ = meta.get("history", [])
+    est.nets_ = []
+    for k in range(int(net_meta["n_models"])):
+        net = build_net(est.net_name_, est.net_config_)
+        prefix = f"net{k}/"
+        state = {
+            key[len(prefix) :]: torch.from_numpy(a)
+            for key, a in arrays.items()
+            if key.startswith(prefix)
+        }
+        net.load_state_dict(state, strict=True)
+        est.nets_.append(net.eval())
+    if meta["representation"] == "wavelet":
+        est.norm_mean_, est.norm_std_ = arrays["norm_mean"], arrays["norm_std"]

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from .._checks import check_dim, check_positions, check_positive, check_rng
+from .._checks import check_dim, check_int, check_positions, check_positive, check_rng
 
 __all__ = ["MotionModel", "MODELS", "register_model", "get_model"]
 
@@ -112,13 +112,13 @@ class MotionModel:
         t : ndarray, shape (n_steps + 1,)
             Times in s.
         """
-        n_tracks = _check_count(n_tracks, "n_tracks", 1)
+        n_tracks = check_int(n_tracks, "n_tracks", 1)
         dim = check_dim(dim)
         rng = check_rng(rng)
         if times is not None:
             times = check_times(times)
             return self._sample_times(n_tracks, times, dim, rng), times
-        n_steps = _check_count(n_steps, "n_steps", 1)
+        n_steps = check_int(n_steps, "n_steps", 1)
         dt = check_positive(dt, "dt")
         X = self._sample(n_tracks, n_steps, dim, dt, rng)
         return X, dt * np.arange(n_steps + 1)
@@ -221,9 +221,3 @@ def check_times(times) -> np.ndarray:
     if not np.all(np.isfinite(t)) or t[0] != 0 or np.any(np.diff(t) <= 0):
         raise ValueError("times must be finite, start at 0 and increase strictly")
     return t
-
-
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)

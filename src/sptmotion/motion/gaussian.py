@@ -100,7 +100,7 @@ def _fgn_circulant_scale(alpha: float, n: int) -> np.ndarray | None:
 
 
 @lru_cache(maxsize=8)
-def _fgn_cholesky(alpha: float, n: int) -> np.ndarray:
+def fgn_cholesky(alpha: float, n: int) -> np.ndarray:
     """Lower Cholesky factor of the ``n x n`` unit-fGn covariance (fallback sampler)."""
     cov = scipy.linalg.toeplitz(fgn_autocovariance(alpha, n))
     L = _robust_cholesky(cov)
@@ -157,7 +157,7 @@ def _sample_fgn(alpha: float, n_rows: int, n: int, rng: np.random.Generator) -> 
     """``(n_rows, n)`` independent unit fractional Gaussian noise series (exact)."""
     s = _fgn_circulant_scale(alpha, n)
     if s is None:
-        L = _fgn_cholesky(alpha, n)
+        L = fgn_cholesky(alpha, n)
         return rng.standard_normal((n_rows, n)) @ L.T
     m = len(s) - 1
     out = np.empty((n_rows, n), dtype=np.float64)
@@ -387,7 +387,7 @@ class SBM(MotionModel):
         return {"alpha": self.alpha, "D": self.D, "t_age": self.t_age}
 
     def _increment_var(self, times: np.ndarray) -> np.ndarray:
-        return 2.0 * self.D * _sbm_weights(self._alpha, times, self.t_age)
+        return 2.0 * self.D * sbm_weights(self._alpha, times, self.t_age)
 
     def _sample_times(self, n_tracks, times, dim, rng):
         inc = rng.standard_normal((n_tracks, len(times) - 1, dim))
@@ -415,7 +415,7 @@ def _blurred(model: MotionModel, X, dt, exposure, sigma_loc) -> np.ndarray:
     )
 
 
-def _sbm_weights(alpha, times: np.ndarray, t_age: float = 0.0) -> np.ndarray:
+def sbm_weights(alpha, times: np.ndarray, t_age: float = 0.0) -> np.ndarray:
     """``(t_i + t_age)^α − (t_{i−1} + t_age)^α``; ``alpha`` scalar or ``(n, 1)`` column."""
     ta = np.asarray(times, dtype=np.float64) + t_age
     p = ta ** np.asarray(alpha, dtype=np.float64)
@@ -871,12 +871,12 @@ def _fit_sbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
     times = dt * np.arange(L + 1)
     sq = np.sum(inc**2, axis=2)  # (n, L)
     grid = _alpha_grid(2.0 + 1e-9)
-    W = _sbm_weights(grid[:, None], times)  # (G, L)
+    W = sbm_weights(grid[:, None], times)  # (G, L)
     S = sq @ (1.0 / W).T  # (n, G)
     prof_grid = _profile_from_terms(S, np.sum(np.log(W), axis=1)[None, :], N, d)
 
     def terms(alpha):
-        w = _sbm_weights(alpha[:, None], times)
+        w = sbm_weights(alpha[:, None], times)
         return np.sum(sq / w, axis=1), np.sum(np.log(w), axis=1)
 
     def profile(alpha):
@@ -889,7 +889,7 @@ def _fit_sbm(X: np.ndarray, dt: float, sigma_loc: float) -> pd.DataFrame:
     theta = np.column_stack([alpha, logD])
 
     def full(theta, inc):
-        w = _sbm_weights(theta[:, :1], times)
+        w = sbm_weights(theta[:, :1], times)
         return _indep_loglik(inc, 2.0 * np.exp(theta[:, 1:2]) * w, sigma_loc)
 
     f = _subset_func(full, inc)

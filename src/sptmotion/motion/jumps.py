@@ -54,7 +54,7 @@ def _pareto_kernel(seed, n, exponent, tau0):
 
 
 @njit(cache=True)
-def _ctrw_counts_kernel(seed, alpha, tau0, times):
+def ctrw_counts_kernel(seed, alpha, tau0, times):
     """Number of jumps of each track in each observation interval ``(t_k, t_k+1]``.
 
     Renewal process started at ``t = 0`` (a renewal at the origin, no aging): the jump epochs
@@ -114,7 +114,7 @@ def _attm_eff_kernel(seed, sigma, gam, tau0, times):
 
 
 @njit(cache=True)
-def _unit_vector(dim, out):
+def unit_vector(dim, out):
     """Isotropic random unit vector in ``dim`` dimensions written into ``out``."""
     if dim == 1:
         out[0] = 1.0 if np.random.random() < 0.5 else -1.0
@@ -151,7 +151,7 @@ def _lw_kernel(seed, sigma, speed, tau0, times, dim):
             cur[j] = 0.0
         start = 0.0
         end = _pareto(s, tau0)
-        _unit_vector(dim, u)
+        unit_vector(dim, u)
         for k in range(n_obs):
             t = times[k]
             while end < t:
@@ -159,7 +159,7 @@ def _lw_kernel(seed, sigma, speed, tau0, times, dim):
                     cur[j] += speed * u[j] * (end - start)
                 start = end
                 end = start + _pareto(s, tau0)
-                _unit_vector(dim, u)
+                unit_vector(dim, u)
             for j in range(dim):
                 X[i, k, j] = cur[j] + speed * u[j] * (t - start)
         for k in range(n_obs - 1, -1, -1):
@@ -168,7 +168,7 @@ def _lw_kernel(seed, sigma, speed, tau0, times, dim):
     return X
 
 
-def _kernel_seed(rng: np.random.Generator) -> int:
+def kernel_seed(rng: np.random.Generator) -> int:
     """A seed for numba's generator drawn from ``rng`` (so ``rng`` fixes the result)."""
     return int(rng.integers(0, 2**32 - 1))
 
@@ -183,7 +183,7 @@ def pareto_times(
     flight times (``exponent = sigma``). Exposed so tests can check the tails.
     """
     rng = check_rng(rng)
-    return _pareto_kernel(_kernel_seed(rng), int(n), float(exponent), float(tau0))
+    return _pareto_kernel(kernel_seed(rng), int(n), float(exponent), float(tau0))
 
 
 def _positions_from_increments(inc: np.ndarray) -> np.ndarray:
@@ -256,7 +256,7 @@ class CTRW(MotionModel):
     def jump_counts(self, n_tracks: int, times: np.ndarray, rng) -> np.ndarray:
         """Number of jumps of each track in each interval ``(t_k, t_k+1]``: ``(n_tracks, len(times)-1)``."""
         alpha = np.full(n_tracks, self._alpha)
-        return _ctrw_counts_kernel(_kernel_seed(rng), alpha, self.tau0, np.asarray(times, float))
+        return ctrw_counts_kernel(kernel_seed(rng), alpha, self.tau0, np.asarray(times, float))
 
     def _sample_times(self, n_tracks, times, dim, rng):
         counts = self.jump_counts(n_tracks, times, rng)
@@ -344,7 +344,7 @@ class ATTM(MotionModel):
         """``∫ D(s)/D ds`` (s) over each interval of ``times``: ``(n_tracks, len(times)-1)``."""
         sig = np.full(n_tracks, self.sigma)
         gam = np.full(n_tracks, self.gamma)
-        return _attm_eff_kernel(_kernel_seed(rng), sig, gam, self.tau0, np.asarray(times, float))
+        return _attm_eff_kernel(kernel_seed(rng), sig, gam, self.tau0, np.asarray(times, float))
 
     def _sample_times(self, n_tracks, times, dim, rng):
         eff = self.effective_times(n_tracks, times, rng)
@@ -413,4 +413,4 @@ class LW(MotionModel):
 
     def _sample_times(self, n_tracks, times, dim, rng):
         sig = np.full(n_tracks, self.sigma)
-        return _lw_kernel(_kernel_seed(rng), sig, self.v, self.tau0, np.asarray(times, float), dim)
+        return _lw_kernel(kernel_seed(rng), sig, self.v, self.tau0, np.asarray(times, float), dim)

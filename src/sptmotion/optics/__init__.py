@@ -8,12 +8,12 @@
 Coordinates: ``x`` along columns, ``y`` along rows, in µm from the outer corner of pixel (0, 0)
 of the region of interest; pixel (i, j) covers ``[j a, (j+1) a) x [i a, (i+1) a)``; ``z`` in µm
 from the focal plane. The numba kernels shared with the likelihood and the tracker are in
-:mod:`sptmotion.optics._kernels`.
+:mod:`sptmotion.optics.kernels`.
 """
 
 from . import camera, psf
 from .camera import CAMERAS, EMCCDPGN, SCMOS, EMCCDGamma, get_camera
-from .io import read_movie, write_movie
+from .io import check_stack, load_movie, read_movie, write_movie
 from .psf import PSFS, GaussianLorentzianPSF
 from .render import expected_photons, render
 from .setup import PRESETS, Setup, fine_times, preset, trapezoid_weights
@@ -36,5 +36,7 @@ __all__ = [
     "expected_photons",
     "render",
     "read_movie",
+    "load_movie",
+    "check_stack",
     "write_movie",
 ]

@@ -20,9 +20,19 @@ from typing import ClassVar
 import numpy as np
 
 from .._checks import check_positive, check_range, check_rng
-from . import _kernels
+from . import kernels
 
-__all__ = ["Camera", "EMCCDGamma", "EMCCDPGN", "SCMOS", "CAMERAS", "get_camera", "camera_from_dict"]
+__all__ = [
+    "Camera",
+    "EMCCDGamma",
+    "EMCCDPGN",
+    "SCMOS",
+    "CAMERAS",
+    "get_camera",
+    "camera_from_dict",
+    "camera_spec",
+    "photons_estimate",
+]
 
 
 def _as_pair(adu, u) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +172,7 @@ class EMCCDGamma(Camera):
 
     @property
     def kernel_params(self) -> tuple[float, float, float]:
-        """``(qe/2, 2G/phi, offset)``: the scalars of ``_kernels.emccd_gamma_logpdf_sum``."""
+        """``(qe/2, 2G/phi, offset)``: the scalars of ``kernels.emccd_gamma_logpdf_sum``."""
         return self.shape_factor, self.scale, self.offset
 
     def mean(self, u) -> np.ndarray:
@@ -188,7 +198,7 @@ class EMCCDGamma(Camera):
         adu, u = self._prepare(adu, u)
         a2, u2 = _to2d(adu), _to2d(u)
         out = np.empty_like(a2)
-        _kernels.emccd_gamma_logpdf(a2, u2, self.shape_factor, self.scale, self.offset, out)
+        kernels.emccd_gamma_logpdf(a2, u2, self.shape_factor, self.scale, self.offset, out)
         return out.reshape(adu.shape)
 
     def log_pdf_sum(self, adu, u) -> float:
@@ -196,11 +206,11 @@ class EMCCDGamma(Camera):
         b = np.asarray(u)
         if a.shape == b.shape and a.dtype == np.float64 and b.dtype == np.float64 and a.ndim >= 1:
             # fast path: the kernel validates in the same pass (NaN on bad input)
-            total = _kernels.emccd_gamma_logpdf_sum(_to2d(a), _to2d(b), *self.kernel_params)
+            total = kernels.emccd_gamma_logpdf_sum(_to2d(a), _to2d(b), *self.kernel_params)
             if np.isfinite(total):
                 return float(total)
         adu, u = self._prepare(adu, u)  # raises with a precise message on bad input
-        return float(_kernels.emccd_gamma_logpdf_sum(_to2d(adu), _to2d(u), *self.kernel_params))
+        return float(kernels.emccd_gamma_logpdf_sum(_to2d(adu), _to2d(u), *self.kernel_params))
 
 
 class EMCCDPGN(Camera):
@@ -289,7 +299,7 @@ class EMCCDPGN(Camera):
         adu, u = _as_pair(adu, u)
         a2, u2 = _to2d(adu), _to2d(u)
         out = np.empty_like(a2)
-        _kernels.emccd_pgn_logpdf(
+        kernels.emccd_pgn_logpdf(
             a2,
             u2,
             self.qe,
@@ -416,9 +426,9 @@ class SCMOS(Camera):
         v2 = _to2d(np.broadcast_to(self.read_var, shape))
         out = np.empty_like(a2)
         if self.approx == "exact":
-            _kernels.scmos_logpdf(a2, u2, self.qe, g2, o2, v2, self.rel_tol, out)
+            kernels.scmos_logpdf(a2, u2, self.qe, g2, o2, v2, self.rel_tol, out)
         else:
-            _kernels.scmos_gauss_logpdf(a2, u2, self.qe, g2, o2, v2, out)
+            kernels.scmos_gauss_logpdf(a2, u2, self.qe, g2, o2, v2, out)
         return out.reshape(shape)
 
 
@@ -443,3 +453,49 @@ def camera_from_dict(d: dict) -> Camera:
     if "name" not in d:
         raise ValueError("camera description lacks its 'name'")
     return get_camera(d.pop("name"), **d)
+
+
+def camera_spec(camera: Camera, shape: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Camera code, scalar parameters and per-pixel maps for the numba kernels.
+
+    Returns ``(code, par, maps)``; see the ``CAM_*`` constants of :mod:`sptmotion.optics.kernels`.
+    """
+    R, C = shape
+    dummy = np.zeros((3, 1, 1))
+    if isinstance(camera, EMCCDGamma):
+        return kernels.CAM_EMCCD_GAMMA, np.array(camera.kernel_params, dtype=float), dummy
+    if isinstance(camera, EMCCDPGN):
+        par = [
+            camera.qe,
+            camera.spurious,
+            camera.gain,
+            camera.conversion,
+            camera.read_noise,
+            camera.offset,
+            camera.n_sigma,
+            camera.rel_tol,
+        ]
+        return kernels.CAM_EMCCD_PGN, np.array(par, dtype=float), dummy
+    if isinstance(camera, SCMOS):
+        try:
+            maps = np.stack(
+                [np.broadcast_to(m, (R, C)) for m in (camera.gain, camera.offset, camera.read_var)]
+            )
+        except ValueError:
+            raise ValueError(
+                f"sCMOS maps of shape {camera.gain.shape} do not match frames of shape {(R, C)}"
+            ) from None
+        maps = np.ascontiguousarray(maps, dtype=float)
+        if camera.approx == "exact":
+            return kernels.CAM_SCMOS, np.array([camera.qe, camera.rel_tol]), maps
+        return kernels.CAM_SCMOS_GAUSS, np.array([camera.qe]), maps
+    raise ValueError(
+        f"camera model {type(camera).__name__} is not supported by the Bayesian tracker"
+    )
+
+
+def photons_estimate(stack: np.ndarray, camera: Camera) -> np.ndarray:
+    """Moment estimate of the expected photons per pixel, inverting the camera's mean ADU (affine in u)."""
+    m0 = np.asarray(camera.mean(np.zeros(stack.shape[1:])), dtype=float)
+    m1 = np.asarray(camera.mean(np.ones(stack.shape[1:])), dtype=float)
+    return (stack - m0) / (m1 - m0)

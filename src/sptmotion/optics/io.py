@@ -17,7 +17,7 @@ import numpy as np
 from .._io import atomic_path
 from .setup import Setup
 
-__all__ = ["write_movie", "read_movie", "sidecar_path"]
+__all__ = ["write_movie", "read_movie", "load_movie", "check_stack", "sidecar_path"]
 
 FORMAT = "sptmotion-movie/1"
 
@@ -66,8 +66,173 @@ def write_movie(path: str | os.PathLike, movie, setup: Setup, metadata: dict | N
     return p
 
 
+def check_stack(
+    stack, name: str = "stack", *, setup: Setup | None = None, n_frames: int | None = None
+) -> np.ndarray:
+    """Validate an image stack ``(frames, rows, cols)`` of ADU and return it as float64.
+
+    Parameters
+    ----------
+    stack : array_like
+        ADU values.
+    name : str
+        What to call the stack in messages (e.g. the file name).
+    setup : Setup, optional
+        When given, the frames must have the setup's ``(rows, cols)``, and a single 2D frame is
+        taken as a one-frame stack.
+    n_frames : int, optional
+        Required number of frames.
+
+    Raises
+    ------
+    ValueError
+        For a non-numeric, boolean or complex dtype, a single 2D image (without ``setup``) or
+        another rank, zero frames, frames smaller than 3x3 pixels, a shape that does not match
+        ``setup``, a wrong number of frames, and NaN/inf values.
+    """
+    arr = np.asarray(stack)
+    if arr.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold integer or float ADU values, got dtype {arr.dtype}")
+    if arr.ndim == 2 and setup is not None:
+        arr = arr[None]
+    if arr.ndim == 2:
+        raise ValueError(
+            f"{name} is a single 2D image of shape {arr.shape}, not a stack (frames, rows, cols)"
+        )
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} must be a stack of shape (frames, rows, cols), got shape {arr.shape}"
+        )
+    if setup is not None and arr.shape[1:] != (setup.rows, setup.cols):
+        raise ValueError(
+            f"{name} must have shape (frames, {setup.rows}, {setup.cols}), got {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has zero frames")
+    if n_frames is not None and arr.shape[0] != n_frames:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} frames but the tracks cover {n_frames} frames"
+            + (f" ({setup.subframes} subframes per frame)" if setup is not None else "")
+        )
+    if arr.shape[1] < 3 or arr.shape[2] < 3:
+        raise ValueError(
+            f"{name} frames of shape {arr.shape[1:]} are too small (need >= 3x3 pixels)"
+        )
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf ADU values")
+    return arr
+
+
+def load_movie(
+    path: str | os.PathLike,
+    *,
+    preset: str | None = None,
+    dt: float | None = None,
+    pixel_size: float | None = None,
+    exposure: float | None = None,
+    camera: str | None = None,
+    gain: float | None = None,
+    conversion: float | None = None,
+) -> tuple[np.ndarray, Setup, dict]:
+    """Read a TIFF movie and its imaging parameters: the JSON sidecar, or a preset plus flags.
+
+    Parameters
+    ----------
+    path : path
+        TIFF stack ``(frames, rows, cols)`` of ADU.
+    preset : str, optional
+        Name of an optics preset (:func:`sptmotion.optics.preset`) used when the movie has no
+        sidecar; required then.
+    dt, pixel_size, exposure : float, optional
+        Frame period (s), pixel size (µm), exposure (s) replacing the sidecar's or preset's.
+    camera : str, optional
+        Camera model name replacing the sidecar's (its parameters then from the model's defaults).
+    gain, conversion : float, optional
+        EM gain and ADU conversion (e-/ADU) replacing the camera's.
+
+    Returns
+    -------
+    movie : ndarray, shape (frames, rows, cols)
+        ADU as float64.
+    setup : Setup
+        The imaging parameters.
+    meta : dict
+        The sidecar's content plus ``parameters_from`` (``"sidecar"`` or ``"preset NAME"``) and
+        ``overrides`` (the names of the parameters a flag replaced).
+
+    Raises
+    ------
+    ValueError
+        With one line naming the problem: a missing file or sidecar (without a preset), an
+        unreadable TIFF, a bad sidecar, or a stack that fails :func:`check_stack`.
+    """
+    import tifffile
+
+    from .camera import get_camera
+    from .setup import preset as get_preset
+
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"movie {p} is a directory, not a TIFF file")
+    if not p.is_file():
+        raise ValueError(f"cannot read movie: no such file {p}")
+    side = sidecar_path(p)
+    meta: dict = {}
+    setup = None
+    if side.is_file():
+        try:
+            meta = json.loads(side.read_text())
+            cam = meta["setup"]["camera"]
+            if not isinstance(cam, dict) or "name" not in cam:
+                raise KeyError("setup.camera")
+            setup = Setup.from_dict(meta["setup"])
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"bad movie sidecar {side.name}: {exc}") from None
+        source = "sidecar"
+    elif preset is None:
+        raise ValueError(
+            f"movie {p.name} has no JSON sidecar ({side.name}) with its imaging parameters; give "
+            "them with --preset NAME (e.g. hendrix2025) and, where they differ, --dt, "
+            "--pixel-size, --exposure, --camera, --gain, --conversion"
+        )
+    else:
+        source = f"preset {preset}"
+    try:
+        raw = np.asarray(tifffile.imread(p))
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+        raise ValueError(f"cannot read TIFF {p}: {exc}") from None
+    if raw.ndim == 2 and meta.get("n_frames") == 1:
+        raw = raw[None]  # a one-frame movie reads back as one 2D page
+    if raw.ndim != 3:
+        check_stack(raw, f"movie {p.name}")  # raises with the reason
+    if setup is None:
+        setup = get_preset(preset, rows=int(raw.shape[1]), cols=int(raw.shape[2]))
+    movie = check_stack(raw, f"movie {p.name}", setup=setup)
+    overrides: dict = {
+        k: v
+        for k, v in {"frame_period": dt, "pixel_size": pixel_size, "exposure": exposure}.items()
+        if v is not None
+    }
+    cam_changes = {
+        k: v for k, v in {"gain": gain, "conversion": conversion}.items() if v is not None
+    }
+    if camera is not None or cam_changes:
+        params = setup.camera.to_dict()
+        name = camera or params.pop("name")
+        params.pop("name", None)
+        if camera is not None and camera != setup.camera.name:
+            params = {}
+        params.update(cam_changes)
+        overrides["camera"] = get_camera(name, **params)
+    if overrides:
+        setup = setup.replace(**overrides)
+    meta = {"parameters_from": source, "overrides": sorted(overrides), **meta}
+    return movie, setup, meta
+
+
 def read_movie(path: str | os.PathLike) -> tuple[np.ndarray, Setup, dict]:
-    """Read a movie written by :func:`write_movie`.
+    """Read a movie written by :func:`write_movie` (:func:`load_movie` without overrides).
 
     Returns
     -------
@@ -78,29 +243,6 @@ def read_movie(path: str | os.PathLike) -> tuple[np.ndarray, Setup, dict]:
     meta : dict
         The whole sidecar (version, extra metadata...).
     """
-    import tifffile
-
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"cannot read movie: no such file {p}")
-    side = sidecar_path(p)
-    if not side.is_file():
-        raise ValueError(
-            f"movie {p.name} has no JSON sidecar {side.name} with its imaging parameters"
-        )
-    try:
-        movie = np.asarray(tifffile.imread(p), dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-        raise ValueError(f"cannot read TIFF {p}: {exc}") from None
-    try:
-        meta = json.loads(side.read_text())
-        setup = Setup.from_dict(meta["setup"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"bad movie sidecar {side}: {exc}") from None
-    if movie.ndim == 2:
-        movie = movie[None]
-    if movie.ndim != 3 or movie.shape[1:] != (setup.rows, setup.cols):
-        raise ValueError(
-            f"movie {p.name} has shape {movie.shape}, its sidecar says {setup.rows}x{setup.cols}"
-        )
+    movie, setup, meta = load_movie(path)
+    meta = {k: v for k, v in meta.items() if k not in ("parameters_from", "overrides")}
     return movie, setup, meta

@@ -5,7 +5,7 @@ Gaussian whose width grows with the distance from the focal plane like the waist
 beam. Each PSF is a small object with its parameters fixed at construction; new PSF models (e.g.
 a tabulated 3D PSF from a bead scan) subclass :class:`PSF` and register in :data:`PSFS`.
 
-Coordinates are those of :mod:`sptmotion.optics._kernels`: ``x`` along columns, ``y`` along rows,
+Coordinates are those of :mod:`sptmotion.optics.kernels`: ``x`` along columns, ``y`` along rows,
 both in µm from the outer corner of pixel (0, 0); pixel ``(i, j)`` covers
 ``[j a, (j+1) a) x [i a, (i+1) a)``; ``z`` in µm from the focal plane.
 """
@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._checks import check_positive
-from . import _kernels
+from . import kernels
 
 __all__ = ["PSF", "GaussianLorentzianPSF", "PSFS", "get_psf", "gaussian_lorentzian_parameters"]
 
@@ -160,7 +160,7 @@ class GaussianLorentzianPSF(PSF):
 
     @property
     def kernel_params(self) -> tuple[float, float]:
-        """``(sigma0, z0)`` in µm: the scalars the numba kernels in ``optics._kernels`` take."""
+        """``(sigma0, z0)`` in µm: the scalars the numba kernels in ``optics.kernels`` take."""
         return self.sigma0, self.z0
 
     def sigma(self, z) -> np.ndarray:
@@ -171,7 +171,7 @@ class GaussianLorentzianPSF(PSF):
     def add_to_stack(
         self, X, Y, Z, weights, background, scale, pixel_size, out, origin=(0, 0)
     ) -> None:
-        _kernels.expected_photons_stack(
+        kernels.expected_photons_stack(
             np.ascontiguousarray(X, dtype=np.float64),
             np.ascontiguousarray(Y, dtype=np.float64),
             np.ascontiguousarray(Z, dtype=np.float64),

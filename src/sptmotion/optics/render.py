@@ -103,10 +103,10 @@ def expected_photons(fine_tracks, setup: Setup, *, allow_outside: bool = False) 
         Expected photons (see the module docstring for the formula).
     """
     X = check_fine_tracks(fine_tracks, setup, allow_outside=allow_outside)
-    return _expected(X, setup)
+    return expected_from_checked(X, setup)
 
 
-def _expected(X: np.ndarray, setup: Setup) -> np.ndarray:
+def expected_from_checked(X: np.ndarray, setup: Setup) -> np.ndarray:
     N = X.shape[1] // setup.subframes
     out = np.empty((N, setup.rows, setup.cols))
     setup.psf.add_to_stack(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_positive
+from .._checks import check_int, check_positive
 from .camera import Camera, EMCCDGamma, camera_from_dict
 from .psf import PSF, get_psf
 
@@ -43,16 +43,13 @@ def trapezoid_weights(K: int) -> np.ndarray:
 
 
 def _check_subframes(K) -> int:
-    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 1:
-        raise ValueError(f"subframes K must be an integer >= 1, got {K!r}")
-    return int(K)
+    return check_int(K, "subframes K", 1)
 
 
 def fine_times(n_frames: int, frame_period: float, exposure: float, K: int) -> np.ndarray:
     """Times (s) of the K sub-frame positions of ``n_frames`` frames (see the module docstring)."""
     K = _check_subframes(K)
-    if isinstance(n_frames, bool) or not isinstance(n_frames, int | np.integer) or n_frames < 1:
-        raise ValueError(f"n_frames must be an integer >= 1, got {n_frames!r}")
+    n_frames = check_int(n_frames, "n_frames", 1)
     starts = frame_period * np.arange(n_frames)
     if K == 1:
         return starts
@@ -122,10 +119,7 @@ class Setup:
                 self, name, check_positive(getattr(self, name), name, allow_zero=True)
             )
         for name in ("rows", "cols"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-            object.__setattr__(self, name, int(v))
+            object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "subframes", _check_subframes(self.subframes))
         if self.exposure > self.frame_period:
             raise ValueError(

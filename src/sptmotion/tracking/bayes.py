@@ -44,16 +44,18 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from .._checks import check_positive
-from ..optics.camera import EMCCDPGN, SCMOS, Camera, EMCCDGamma
+from .._checks import check_int, check_positive
+from ..optics.camera import camera_spec, photons_estimate
+from ..optics.io import check_stack
+from ..optics.kernels import CAM_EMCCD_GAMMA
 from ..optics.setup import Setup, fine_times, trapezoid_weights
 from . import _mcmc_kernels as _k
+from .moves import MOVE_NAMES, N_MOVES, sweep
 from .posterior import TrackPosterior, check_ci
+from .records import Problem, State, new_work
 
 __all__ = [
     "track_bayes",
-    "check_stack",
-    "camera_spec",
     "BayesModel",
     "initial_positions",
     "modular_start",
@@ -63,81 +65,6 @@ __all__ = [
 
 #: default cap on the stored position values (all chains; 2.5e7 float64 = 200 MB)
 _MAX_SAMPLE_VALUES = 25_000_000
-
-
-def check_stack(stack, name: str = "stack") -> np.ndarray:
-    """Validate an image stack ``(frames, rows, cols)`` of ADU and return it as float64.
-
-    Raises ValueError for a single 2D frame or other ranks, zero frames, a non-numeric or boolean
-    dtype, and NaN/inf values.
-    """
-    arr = np.asarray(stack)
-    if arr.dtype.kind not in "uif":
-        raise ValueError(f"{name} must hold integer or float ADU values, got dtype {arr.dtype}")
-    if arr.ndim == 2:
-        raise ValueError(
-            f"{name} is a single 2D image of shape {arr.shape}, not a stack (frames, rows, cols)"
-        )
-    if arr.ndim != 3:
-        raise ValueError(
-            f"{name} must be a stack of shape (frames, rows, cols), got shape {arr.shape}"
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} has zero frames")
-    if arr.shape[1] < 3 or arr.shape[2] < 3:
-        raise ValueError(
-            f"{name} frames of shape {arr.shape[1:]} are too small (need >= 3x3 pixels)"
-        )
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf values")
-    return arr
-
-
-def camera_spec(camera: Camera, shape: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
-    """Camera code, scalar parameters and per-pixel maps for the numba kernels.
-
-    Returns ``(code, par, maps)``; see the ``CAM_*`` constants of :mod:`._mcmc_kernels`.
-    """
-    R, C = shape
-    dummy = np.zeros((3, 1, 1))
-    if isinstance(camera, EMCCDGamma):
-        return _k.CAM_EMCCD_GAMMA, np.array(camera.kernel_params, dtype=float), dummy
-    if isinstance(camera, EMCCDPGN):
-        par = [
-            camera.qe,
-            camera.spurious,
-            camera.gain,
-            camera.conversion,
-            camera.read_noise,
-            camera.offset,
-            camera.n_sigma,
-            camera.rel_tol,
-        ]
-        return _k.CAM_EMCCD_PGN, np.array(par, dtype=float), dummy
-    if isinstance(camera, SCMOS):
-        try:
-            maps = np.stack(
-                [np.broadcast_to(m, (R, C)) for m in (camera.gain, camera.offset, camera.read_var)]
-            )
-        except ValueError:
-            raise ValueError(
-                f"sCMOS maps of shape {camera.gain.shape} do not match frames of shape {(R, C)}"
-            ) from None
-        maps = np.ascontiguousarray(maps, dtype=float)
-        if camera.approx == "exact":
-            return _k.CAM_SCMOS, np.array([camera.qe, camera.rel_tol]), maps
-        return _k.CAM_SCMOS_GAUSS, np.array([camera.qe]), maps
-    raise ValueError(
-        f"camera model {type(camera).__name__} is not supported by the Bayesian tracker"
-    )
-
-
-def photons_estimate(stack: np.ndarray, camera: Camera) -> np.ndarray:
-    """Moment estimate of the expected photons per pixel, inverting the camera's mean ADU (affine in u)."""
-    m0 = np.asarray(camera.mean(np.zeros(stack.shape[1:])), dtype=float)
-    m1 = np.asarray(camera.mean(np.ones(stack.shape[1:])), dtype=float)
-    return (stack - m0) / (m1 - m0)
 
 
 def brownian_precision_band(
@@ -332,7 +259,7 @@ class BayesModel:
         self.t_e = float(setup.exposure)
         self.area_te = self.pixel_size**2 * self.t_e
         self.cam_code, self.cam_par, self.cam_maps = camera_spec(setup.camera, (R, C))
-        if self.cam_code == _k.CAM_EMCCD_GAMMA:
+        if self.cam_code == CAM_EMCCD_GAMMA:
             off = self.cam_par[2]
             if np.any(self.adu <= off):
                 raise ValueError(
@@ -372,6 +299,36 @@ class BayesModel:
             ll,
         )
         return EX, EY, WIN, S, ll
+
+    def problem(self, mu0, s0, d_prior, f_prior, h_prior, sample_flags) -> Problem:
+        """The record every chain's moves read: these arrays plus the priors.
+
+        ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior = [a, b]``
+        (inverse gamma of D); ``f_prior``, ``h_prior = [log mean, sd]``; ``sample_flags`` which
+        of D, F, H are sampled.
+        """
+        return Problem(
+            K=self.K,
+            adu=self.adu,
+            pixel_size=self.pixel_size,
+            cw=self.cw,
+            area_te=self.area_te,
+            t_e=self.t_e,
+            cam_code=int(self.cam_code),
+            cam_par=self.cam_par,
+            cam_maps=self.cam_maps,
+            times=self.clock,
+            dts=self.dts,
+            mu0=np.asarray(mu0, dtype=float),
+            s0=np.asarray(s0, dtype=float),
+            d_prior=np.asarray(d_prior, dtype=float),
+            f_prior=np.asarray(f_prior, dtype=float),
+            h_prior=np.asarray(h_prior, dtype=float),
+            sample_flags=np.asarray(sample_flags, dtype=np.bool_),
+            blur_coef=float(self.blur_coef),
+            qband=self.qband,
+            ncw=self.ncw,
+        )
 
     def motion_lp(self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray) -> float:
         """ln P(positions | D): Gaussian initial position plus the Brownian prior (µm, µm²/s)."""
@@ -572,16 +529,16 @@ def track_bayes(
     adu = check_stack(stack)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup must be an sptmotion.optics.Setup, got {type(setup).__name__}")
-    M = _check_int(n_emitters, "n_emitters", 1)
-    K = _check_int(subframes, "subframes", 1)
-    n_iter = _check_int(n_iterations, "n_iterations", 2)
-    n_chains = _check_int(n_chains, "n_chains", 1)
+    M = check_int(n_emitters, "n_emitters", 1)
+    K = check_int(subframes, "subframes", 1)
+    n_iter = check_int(n_iterations, "n_iterations", 2)
+    n_chains = check_int(n_chains, "n_chains", 1)
     burn = float(burn)
     if not 0.0 <= burn < 1.0:
         raise ValueError(f"burn must be a fraction in [0, 1), got {burn!r}")
     ci = check_ci(ci)
-    if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed is not None:
+        check_int(seed, "seed", 0)
     if K >= 2 and setup.exposure >= setup.frame_period:
         raise ValueError("with subframes K >= 2 the exposure must be shorter than the frame period")
     a_D, b_D = (check_positive(v, "D_prior") for v in D_prior)
@@ -660,91 +617,46 @@ def track_bayes(
         # the tails of the 98% intervals rest on ~1% of the draws
         max_draws = max(1000, _MAX_SAMPLE_VALUES // (n_chains * M * L * 3))
         thin = max(1, int(np.ceil(n_keep / max_draws)))
-    thin = _check_int(thin, "thin", 1)
+    thin = check_int(thin, "thin", 1)
     n_draws = len(range(0, n_keep, thin))
     flags = np.array([True, not fix_background, not fix_emission_rate])
 
+    problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags)
     children = np.random.SeedSequence(seed).spawn(n_chains)
     samples = np.empty((n_chains, n_draws, M, L, 3))
     thetas = np.empty((n_chains, n_draws, 3))
     names = ("emission", "motion", "log_posterior", "D", "F", "H")
     traces = {k: np.empty((n_chains, n_iter)) for k in names}
-    acceptance = {k: np.zeros(n_chains) for k in _k.MOVE_NAMES}
+    acceptance = {k: np.zeros(n_chains) for k in MOVE_NAMES}
     for ch in range(n_chains):
         rng = np.random.default_rng(children[ch])
-        pos = np.repeat(start, K, axis=1).copy()
-        pos[:, :, :2] += 0.01 * rng.standard_normal((M, 1, 2))
-        pos[:, :, 2] *= rng.choice([-1.0, 1.0], size=(M, 1))
-        pos = np.ascontiguousarray(pos)
-        theta = np.array([D0, F0, H0])
-        psf_par = model.psf_params(D0)  # per chain: its blur variance follows the chain's D
-        EX, EY, WIN, S, ll = model.new_state(pos, F0, H0, D0)
-        log_scales = np.empty((N, M, 3))
-        log_scales[..., 0] = np.log(0.02)
-        log_scales[..., 1] = np.log(0.1)
-        log_scales[..., 2] = np.log(0.02)
-        glob_scales = np.log(np.array([0.02, 0.05, 0.1]))
-        acc = np.zeros(_k.N_MOVES)
-        prop = np.zeros(_k.N_MOVES)
+        state = _start_state(model, start, rng, D0, F0, H0)
+        work = new_work(K, N, R, C)
         seeds = rng.integers(0, 2**31 - 1, size=n_iter)
         d = 0
         for it in range(n_iter):
             if it == n_burn:
-                acc[:] = 0.0
-                prop[:] = 0.0
+                state.acc[:] = 0.0
+                state.prop[:] = 0.0
             gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
-            _k.sweep(
-                int(seeds[it]),
-                gain,
-                pos,
-                EX,
-                EY,
-                WIN,
-                S,
-                ll,
-                theta,
-                K,
-                model.adu,
-                model.pixel_size,
-                psf_par,
-                model.cw,
-                model.area_te,
-                model.t_e,
-                model.cam_code,
-                model.cam_par,
-                model.cam_maps,
-                model.clock,
-                model.dts,
-                mu0,
-                s0,
-                np.array([a_D, b_D]),
-                f_prior,
-                h_prior,
-                flags,
-                log_scales,
-                glob_scales,
-                acc,
-                prop,
-                model.blur_coef,
-                model.qband,
-                model.ncw,
-            )
-            em = float(ll.sum())
-            mo = model.motion_lp(pos, theta[0], mu0, s0) if L > 1 else 0.0
+            sweep(int(seeds[it]), gain, state, problem, work)
+            theta = state.theta
+            em = float(state.ll.sum())
+            mo = model.motion_lp(state.pos, theta[0], mu0, s0) if L > 1 else 0.0
             lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
             traces["emission"][ch, it] = em
             traces["motion"][ch, it] = mo
             traces["log_posterior"][ch, it] = lp
             traces["D"][ch, it], traces["F"][ch, it], traces["H"][ch, it] = theta
             if it >= n_burn and (it - n_burn) % thin == 0:
-                samples[ch, d] = pos
+                samples[ch, d] = state.pos
                 thetas[ch, d] = theta
                 d += 1
             if progress is not None and (it % 25 == 0 or it == n_iter - 1):
                 progress(ch, it, lp)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(prop > 0, acc / np.maximum(prop, 1), np.nan)
-        for i, name in enumerate(_k.MOVE_NAMES):
+            rate = np.where(state.prop > 0, state.acc / np.maximum(state.prop, 1), np.nan)
+        for i, name in enumerate(MOVE_NAMES):
             acceptance[name][ch] = rate[i]
     settings = {
         "n_emitters": M,
@@ -781,6 +693,35 @@ def track_bayes(
     )
 
 
+def _start_state(model: BayesModel, start: np.ndarray, rng, D0: float, F0: float, H0: float):
+    """A chain's starting state: ``start`` repeated over the K points, a small random lateral
+    offset and a random sign of z per emitter, the caches and the initial proposal scales."""
+    M, N = start.shape[:2]
+    pos = np.repeat(start, model.K, axis=1).copy()
+    pos[:, :, :2] += 0.01 * rng.standard_normal((M, 1, 2))
+    pos[:, :, 2] *= rng.choice([-1.0, 1.0], size=(M, 1))
+    pos = np.ascontiguousarray(pos)
+    EX, EY, WIN, S, ll = model.new_state(pos, F0, H0, D0)
+    log_scales = np.empty((N, M, 3))
+    log_scales[..., 0] = np.log(0.02)
+    log_scales[..., 1] = np.log(0.1)
+    log_scales[..., 2] = np.log(0.02)
+    return State(
+        pos=pos,
+        EX=EX,
+        EY=EY,
+        WIN=WIN,
+        S=S,
+        ll=ll,
+        theta=np.array([D0, F0, H0]),
+        psf_par=model.psf_params(D0),  # per chain: its blur variance follows the chain's D
+        log_scales=log_scales,
+        glob_scales=np.log(np.array([0.02, 0.05, 0.1])),
+        acc=np.zeros(N_MOVES),
+        prop=np.zeros(N_MOVES),
+    )
+
+
 def _log_priors(theta, a_D, b_D, f_prior, h_prior, flags) -> float:
     """log InvGamma(D; a, b) + log N(log F) + log N(log H) (up to constants; densities on log F, log H)."""
     D = theta[0]
@@ -790,9 +731,3 @@ def _log_priors(theta, a_D, b_D, f_prior, h_prior, flags) -> float:
     if flags[2]:
         out += -0.5 * ((np.log(theta[2]) - h_prior[0]) / h_prior[1]) ** 2
     return float(out)
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)

@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from ..optics import _kernels as _ok
-from ..optics.camera import EMCCDPGN, SCMOS, EMCCDGamma
+from ..optics import kernels as _ok
+from ..optics.camera import EMCCDPGN, SCMOS, EMCCDGamma, camera_spec, photons_estimate
+from ..optics.io import check_stack
 from ..optics.setup import Setup
-from . import _mcmc_kernels as _k
-from .bayes import camera_spec, check_stack, photons_estimate
 from .posterior import TABLE_COLUMNS, check_ci
 
 __all__ = ["track_modular", "locate", "refine_localizations", "camera_fisher_per_photon"]
@@ -57,7 +56,7 @@ def locate(
     Parameters
     ----------
     photons : ndarray (frames, rows, cols)
-        Frames in expected photons (see :func:`sptmotion.tracking.bayes.photons_estimate`).
+        Frames in expected photons (see :func:`sptmotion.optics.camera.photons_estimate`).
     setup : Setup
         Gives the pixel size and the PSF width.
     diameter : int, optional
@@ -203,7 +202,7 @@ def refine_localizations(
 
         def nll(p, win=win, wmaps=wmaps, r0=r0, c0=c0, ubuf=ubuf, obuf=obuf):
             S = _window_psf(p[0], p[1], p[2], a, psf_par, r0, c0, win.shape)
-            v = _k.frame_loglik(
+            v = _ok.camera_frame_loglik(
                 win, S, math.exp(p[4]), math.exp(p[3]), code, par, wmaps, ubuf, obuf
             )
             return -v if np.isfinite(v) else 1e300

@@ -499,3 +499,51 @@ def scmos_gauss_logpdf(adu, u, qe, gain, offset, read_var, out):
             var = g * g * lam + read_var[i, j]
             r = adu[i, j] - offset[i, j] - g * lam
             out[i, j] = -LOG_SQRT_2PI - 0.5 * math.log(var) - 0.5 * r * r / var
+
+
+#: Camera codes of :func:`camera_frame_loglik`, the trackers' one camera dispatch
+#: (``cam_par`` layout in brackets; built by :func:`sptmotion.optics.camera.camera_spec`).
+CAM_EMCCD_GAMMA = 0  # [beta/2, 2G/phi, offset]
+CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigma, rel_tol]
+CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
+CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
+
+
+@njit(cache=True)
+def camera_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf):
+    """Emission log-likelihood of one frame: camera log-density of ``adu`` at ``u = bg + h*S``.
+
+    ``ubuf``, ``obuf`` are (R, C) work arrays.
+    """
+    R = S_n.shape[0]
+    C = S_n.shape[1]
+    for r in range(R):
+        for c in range(C):
+            ubuf[r, c] = bg + h * S_n[r, c]
+    if cam_code == CAM_EMCCD_GAMMA:
+        return emccd_gamma_logpdf_sum(adu_n, ubuf, cam_par[0], cam_par[1], cam_par[2])
+    if cam_code == CAM_EMCCD_PGN:
+        emccd_pgn_logpdf(
+            adu_n,
+            ubuf,
+            cam_par[0],
+            cam_par[1],
+            cam_par[2],
+            cam_par[3],
+            cam_par[4],
+            cam_par[5],
+            cam_par[6],
+            cam_par[7],
+            obuf,
+        )
+    elif cam_code == CAM_SCMOS:
+        scmos_logpdf(
+            adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], cam_par[1], obuf
+        )
+    else:
+        scmos_gauss_logpdf(adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], obuf)
+    tot = 0.0
+    for r in range(R):
+        for c in range(C):
+            tot += obuf[r, c]
+    return tot

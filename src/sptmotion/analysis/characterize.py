@@ -1,0 +1,250 @@
+"""Per-track characterization: learned alpha and model, likelihood fits through the measurement model.
+
+Posterior-aware verdicts
+------------------------
+Hendrix, Xu, Pressé (2025) warn that localization error biases motion classification: a
+point-estimate track carries its localization noise into the learned verdict, as if it were
+motion. With the Bayesian tracker each track comes with posterior sample tracks
+``x^(s), s = 1..S``. The learned models are run over every sample and combined by the law of
+total variance,
+
+    alpha_post        = mean_s  mu_s
+    Var(alpha_post)   = mean_s  sigma_s^2   +   Var_s(mu_s)
+                        (model uncertainty)     (localization / tracking uncertainty)
+
+where ``mu_s, sigma_s`` are the regressor's predictive mean and std on sample ``s``; the
+second term is reported separately as ``alpha_post_spread``. Model probabilities are
+averaged over the samples, ``p_post(m) = mean_s p_s(m)`` (a Monte-Carlo estimate of the
+posterior predictive class probability), with their spread ``std_s p_s(m)``. The verdict is
+the most probable class of ``p_post``; ``bm_compatible`` is true when that verdict is BM or
+the alpha interval contains 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_rng
+from .mle import measured_columns
+from .pretrained import LearnedModels
+from .trackset import TrackSet
+
+__all__ = ["ALPHA_CI", "Z_ALPHA", "likelihood_table", "characterize", "mle_from_localizations"]
+
+
+#: Two-sided level of the alpha intervals (normal quantile 1.959964).
+ALPHA_CI = 0.95
+
+
+Z_ALPHA = 1.959963984540054
+
+
+def _learned(models: LearnedModels, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """alpha, its predictive std and class probabilities for tracks ``X (n, L, dim)``."""
+    alpha, std = models.regressor.predict(X, return_std=True)
+    proba = models.classifier.predict_proba(X)
+    return (
+        np.asarray(alpha, dtype=float).reshape(-1),
+        np.asarray(std, dtype=float).reshape(-1),
+        np.asarray(proba, dtype=float).reshape(len(X), -1),
+    )
+
+
+def likelihood_table(trackset: TrackSet) -> pd.DataFrame:
+    """The ``mle_*`` columns (fits through the measurement model) of every track of a TrackSet.
+
+    The same fits :func:`characterize` adds to its table: on the observed points with their
+    frames, the TrackSet's exposure and localization noise (:mod:`.mle`).
+    """
+    return _mle(trackset, list(range(len(trackset.tracks))))
+
+
+def _mle(trackset: TrackSet, idx: Sequence[int]) -> pd.DataFrame:
+    """Likelihood fits (measurement model) and the TAMSD alpha of tracks ``idx``."""
+    from ..motion.msd import fit_tamsd_alpha
+
+    obs = trackset.observed or trackset.tracks
+    frames = trackset.observed_frames
+    pvar = trackset.point_var
+    out = measured_columns(
+        [obs[i] for i in idx],
+        trackset.dt,
+        frames=None if frames is None else [frames[i] for i in idx],
+        point_var=None if pvar is None else [pvar[i] for i in idx],
+        exposure=trackset.exposure,
+        sigma_loc=trackset.sigma_loc,
+    )
+    out.index = list(idx)
+    tamsd = np.full(len(idx), np.nan)
+    for L in sorted({len(trackset.tracks[i]) for i in idx}):
+        sub = [k for k, i in enumerate(idx) if len(trackset.tracks[i]) == L]
+        X = np.stack([trackset.tracks[idx[k]] for k in sub])
+        tamsd[sub] = fit_tamsd_alpha(X, trackset.dt)["alpha"].to_numpy(dtype=float)
+    out["tamsd_alpha"] = tamsd
+    return out
+
+
+def characterize(
+    trackset: TrackSet,
+    models: LearnedModels,
+    *,
+    max_samples: int = 50,
+    rng: np.random.Generator | int | None = None,
+) -> pd.DataFrame:
+    """Characterize every track: learned alpha and model probabilities, MLE selection.
+
+    Tracks of equal length are processed together (one batched call per length). Tracks
+    shorter than the learned models' minimum length get a row with an ``error`` message
+    and no numbers.
+
+    Parameters
+    ----------
+    trackset : TrackSet
+        Tracks in µm, frame period in s, optional posterior sample tracks.
+    models : LearnedModels
+        The alpha regressor and model classifier.
+    max_samples : int
+        At most this many posterior sample tracks per track (drawn without replacement
+        with ``rng`` when more are available).
+    rng : Generator or int, optional
+        Chooses the posterior samples.
+
+    Returns
+    -------
+    DataFrame
+        One row per track; columns described in :func:`analyze_table`.
+    """
+    rng = check_rng(rng)
+    classes = models.classes
+    min_len = models.min_length
+    rows = pd.DataFrame(
+        {
+            "particle": np.asarray(trackset.particles),
+            "tracker": trackset.source,
+            "n_points": [len(tr) for tr in trackset.tracks],
+            "dim": [tr.shape[1] for tr in trackset.tracks],
+        }
+    )
+    rows["error"] = ""
+    short = rows["n_points"].to_numpy() < min_len
+    rows.loc[short, "error"] = [
+        f"track has {k} points; the learned models need at least {min_len}"
+        for k in rows.loc[short, "n_points"]
+    ]
+    # group the usable tracks by (length, dim)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in np.flatnonzero(~short):
+        groups.setdefault(trackset.tracks[i].shape, []).append(int(i))
+    blocks = []
+    for (_L, _d), idx in sorted(groups.items()):
+        X = np.stack([trackset.tracks[i] for i in idx])
+        X0 = X - X[:, :1]
+        alpha, std, proba = _learned(models, X0)
+        block = pd.DataFrame(index=idx)
+        block["alpha"] = alpha
+        block["alpha_std"] = std
+        block["alpha_lo"] = alpha - Z_ALPHA * std
+        block["alpha_hi"] = alpha + Z_ALPHA * std
+        for k, c in enumerate(classes):
+            block[f"p_{c}"] = proba[:, k]
+        # posterior-aware: the same models over posterior sample tracks
+        samp = [trackset.samples[i] if trackset.samples is not None else None for i in idx]
+        if all(s is not None and len(s) >= 2 for s in samp):
+            S = min(min(len(s) for s in samp), int(max_samples))
+            picks = [
+                rng.choice(len(s), size=S, replace=False) if len(s) > S else np.arange(S)
+                for s in samp
+            ]
+            XS = np.concatenate(
+                [np.asarray(s)[p] for s, p in zip(samp, picks, strict=True)]
+            )  # (n*S, L, d)
+            XS = XS - XS[:, :1]
+            mu, sig, ps = _learned(models, XS)
+            mu = mu.reshape(len(idx), S)
+            sig = sig.reshape(len(idx), S)
+            ps = ps.reshape(len(idx), S, -1)
+            spread = mu.std(axis=1, ddof=1)
+            total = np.sqrt(np.mean(sig**2, axis=1) + spread**2)
+            block["alpha_post"] = mu.mean(axis=1)
+            block["alpha_post_std"] = total
+            block["alpha_post_spread"] = spread
+            block["alpha_post_lo"] = block["alpha_post"] - Z_ALPHA * total
+            block["alpha_post_hi"] = block["alpha_post"] + Z_ALPHA * total
+            for k, c in enumerate(classes):
+                block[f"p_{c}_post"] = ps[:, :, k].mean(axis=1)
+                block[f"p_{c}_post_std"] = ps[:, :, k].std(axis=1, ddof=1)
+            block["n_posterior_samples"] = S
+        blocks.append(block)
+    usable = np.flatnonzero(~short).tolist()
+    if usable:
+        block = pd.concat(blocks, axis=0)
+        if trackset.fit_motion:
+            block = block.join(_mle(trackset, usable))
+        rows = rows.join(block, how="left")
+    for key, values in trackset.extra.items():
+        rows[key] = list(values)
+    return _verdicts(rows, classes)
+
+
+def _verdicts(rows: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Verdict columns: the likelihood through the measurement model (BM null) for the Gaussian
+    models, the learned classifier's most probable class beside it."""
+    n = len(rows)
+    post = all(f"p_{c}_post" in rows for c in classes)
+    pcols = [f"p_{c}_post" if post else f"p_{c}" for c in classes]
+    if all(c in rows for c in pcols):
+        P = rows[pcols].to_numpy(dtype=float)
+        ok = np.all(np.isfinite(P), axis=1)
+        best = np.where(ok, np.argmax(np.nan_to_num(P, nan=-1.0), axis=1), 0)
+        rows["learned_verdict"] = np.where(ok, np.asarray(classes, dtype=object)[best], "")
+        rows["learned_verdict_p"] = np.where(ok, P[np.arange(n), best], np.nan)
+    if "mle_best" not in rows:
+        rows["verdict"] = ""
+        rows["verdict_p"] = np.nan
+        rows["bm_compatible"] = False
+    else:
+        mb = rows["mle_best"]
+        has = mb.notna() & (mb.astype(str) != "None") & (mb.astype(str) != "nan")
+        verdict = np.where(has, mb.astype(str), "")
+        vp = np.full(n, np.nan)
+        for m in set(verdict) - {""}:
+            sel = verdict == m
+            vp[sel] = rows.loc[sel, f"mle_p_{m}"].to_numpy(dtype=float)
+        rows["verdict"] = verdict
+        rows["verdict_p"] = vp
+        lo = rows["mle_alpha_lo"].to_numpy(dtype=float)
+        hi = rows["mle_alpha_hi"].to_numpy(dtype=float)
+        rows["bm_compatible"] = has.to_numpy() & ((verdict == "bm") | ((lo <= 1.0) & (hi >= 1.0)))
+    return rows
+
+
+def mle_from_localizations(
+    res_b: pd.DataFrame, loc_ts: TrackSet, n_frames: int, classes: Sequence[str]
+) -> pd.DataFrame:
+    """Give each Bayesian track the likelihood answer of its own localizations.
+
+    The Bayesian posterior-mean tracks are smoothed under the tracker's Brownian prior; fitting
+    motion models to them would report the prior. Each emitter instead gets the ``mle_*``
+    columns of its localizations (:func:`emitter_localizations`), named in ``mle_source``.
+    """
+    res_b = res_b.copy()
+    res_b["mle_source"] = "none: no localizations (run with the modular tracker)"
+    if not loc_ts.tracks:
+        return _verdicts(res_b, classes)
+    mle = likelihood_table(loc_ts)
+    for c in mle.columns:
+        if c not in res_b:
+            res_b[c] = pd.Series([np.nan] * len(res_b), dtype=mle[c].dtype, index=res_b.index)
+    for k, m in enumerate(loc_ts.particles):
+        hit = res_b.index[res_b["particle"] == m]
+        if not len(hit):
+            continue
+        for c in mle.columns:
+            res_b.at[hit[0], c] = mle[c].iloc[k]
+        res_b.at[hit[0], "mle_source"] = (
+            f"localizations: {len(loc_ts.observed[k])} of {n_frames} frames"
+        )
+    return _verdicts(res_b, classes)

@@ -1,0 +1,74 @@
+"""One input file, a movie or a track table chosen by its suffix, into a report folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .movie import analyze_movie
+from .pretrained import LearnedModels
+from .table import analyze_table
+
+__all__ = ["TABLE_SUFFIXES", "MOVIE_SUFFIXES", "analyze_path"]
+
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+MOVIE_SUFFIXES = (".tif", ".tiff")
+
+
+def analyze_path(
+    path: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    dt: float | None = None,
+    pixel_size: float | None = None,
+    models: LearnedModels | str | os.PathLike | None = None,
+    seed: int = 0,
+    figures: bool = True,
+    sigma_loc: float | str | None = None,
+    **movie_options,
+) -> pd.DataFrame:
+    """Analyze one input file (movie or track table, chosen by suffix) into ``output``.
+
+    ``sigma_loc`` None means ``"auto"`` (estimated per track). ``exposure`` (in
+    ``movie_options``) applies to tables too.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"input not found: {p}")
+    suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        if dt is None:
+            raise ValueError(f"{p.name}: a track table needs --dt (seconds per frame)")
+        exposure = movie_options.get("exposure")
+        return analyze_table(
+            p,
+            output,
+            dt=dt,
+            pixel_size=pixel_size,
+            exposure=0.0 if exposure is None else exposure,
+            sigma_loc="auto" if sigma_loc is None else sigma_loc,
+            models=models,
+            seed=seed,
+            figures=figures,
+        )
+    if suffix in MOVIE_SUFFIXES:
+        return analyze_movie(
+            p,
+            output,
+            models=models,
+            seed=seed,
+            dt=dt,
+            pixel_size=pixel_size,
+            figures=figures,
+            sigma_loc="auto" if sigma_loc is None else sigma_loc,
+            **movie_options,
+        )
+    raise ValueError(
+        f"{p.name}: unknown input type {suffix!r}; expected a movie ({', '.join(MOVIE_SUFFIXES)}) "
+        f"or a track table ({', '.join(TABLE_SUFFIXES)})"
+    )

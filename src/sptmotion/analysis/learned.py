@@ -1,0 +1,154 @@
+"""Learned models on track files: train on a labelled table, predict per track."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TASKS", "read_labels", "train_from_table", "predict_table"]
+
+#: Learning tasks and their estimator classes.
+TASKS = {"alpha": "AlphaRegressor", "model": "ModelClassifier"}
+
+
+def read_labels(
+    table: pd.DataFrame, particles: np.ndarray, column: str, labels_path: Path | None
+) -> np.ndarray:
+    """Per-track labels from the label file (keyed by particle) or from the table's column."""
+    from ..datasets.tables import track_labels
+
+    if labels_path is not None:
+        if not labels_path.is_file():
+            raise ValueError(f"cannot read labels: no such file {labels_path}")
+        try:
+            lab = pd.read_csv(labels_path)
+        except Exception as exc:  # noqa: BLE001 - any parser failure is bad input
+            raise ValueError(f"cannot read labels file {labels_path}: {exc}") from None
+        where = f"labels file {labels_path.name}"
+        if "particle" not in lab.columns:
+            raise ValueError(f"{where} lacks the column 'particle'")
+        if lab["particle"].duplicated().any():
+            raise ValueError(f"{where} has several rows for the same particle")
+    else:
+        lab = track_labels(table, (column,))
+        where = "training table"
+    if column not in lab.columns:
+        raise ValueError(
+            f"{where} has no column {column!r} (give it in the table or with --labels)"
+        )
+    lab = lab.set_index("particle")[column]
+    missing = np.setdiff1d(particles, lab.index.to_numpy())
+    if len(missing):
+        raise ValueError(
+            f"{where} has no {column!r} label for particle(s) {', '.join(map(str, missing[:5]))}"
+        )
+    y = lab.loc[particles].to_numpy()
+    if pd.isna(y).any():
+        raise ValueError(f"{where} has missing {column!r} labels")
+    return y
+
+
+def train_from_table(
+    train_path: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    task: str = "alpha",
+    representation: str = "wavelet",
+    labels: str | os.PathLike | None = None,
+    n_models: int = 3,
+    max_epochs: int = 60,
+    lr_schedule: str = "plateau",
+    loss: str = "gaussian",
+    seed: int | None = 0,
+    device: str = "auto",
+    verbose: bool = False,
+):
+    """Train an alpha regressor or a motion-model classifier on a track table and save it.
+
+    Parameters
+    ----------
+    train_path : path
+        Track table (CSV/Parquet) of the training tracks.
+    output : path
+        Model file to write (``.sptm``, no pickle).
+    task : {"alpha", "model"}
+        Regression of alpha or classification of the motion model.
+    representation : {"wavelet", "features", "trajectory"}
+        Track representation and its learner.
+    labels : path, optional
+        CSV with ``particle`` and the ``alpha``/``model`` column; by default the table's column.
+    n_models, max_epochs, lr_schedule, loss, seed, device, verbose
+        Passed to the estimator (see :class:`sptmotion.learn.AlphaRegressor`).
+
+    Returns
+    -------
+    AlphaRegressor or ModelClassifier
+        The fitted estimator (also written to ``output``).
+    """
+    from ..datasets.tables import read_table, table_to_tracks
+    from ..learn import AlphaRegressor, ModelClassifier, check_tracks
+
+    if task not in TASKS:
+        raise ValueError(f"--task must be 'alpha' or 'model', got {task!r}")
+    if task == "model" and loss != "gaussian":
+        raise ValueError("--loss applies to --task alpha only")
+    train_path = Path(train_path)
+    table = read_table(train_path)
+    tracks, particles = table_to_tracks(table)
+    check_tracks(tracks, name=f"tracks of {train_path.name}")
+    y = read_labels(table, particles, task, None if labels is None else Path(labels))
+    cls = AlphaRegressor if task == "alpha" else ModelClassifier
+    est = cls(
+        representation,
+        n_models=n_models,
+        max_epochs=max_epochs,
+        lr_schedule=lr_schedule,
+        loss=loss,
+        random_state=seed,
+        device=device,
+        verbose=verbose,
+    )
+    est.fit(tracks, y, data_description=f"{train_path.name}: {len(tracks)} tracks")
+    est.save(output)
+    return est
+
+
+def predict_table(
+    model_path: str | os.PathLike, tracks_path: str | os.PathLike, output: str | os.PathLike
+) -> pd.DataFrame:
+    """Predict alpha (with ``alpha_std``) or the motion model (with ``p_<model>``) per track.
+
+    Parameters
+    ----------
+    model_path : path
+        Model file written by :func:`train_from_table` / ``sptmotion train``.
+    tracks_path : path
+        Track table (CSV/Parquet).
+    output : path
+        CSV to write (atomically).
+
+    Returns
+    -------
+    DataFrame
+        One row per particle.
+    """
+    from .._io import atomic_path
+    from ..datasets.tables import read_table, table_to_tracks
+    from ..learn import load
+
+    est = load(model_path)
+    tracks, particles = table_to_tracks(read_table(tracks_path))
+    out = pd.DataFrame({"particle": particles})
+    if type(est).__name__ == "AlphaRegressor":
+        out["alpha"], out["alpha_std"] = est.predict(tracks, return_std=True)
+    else:
+        proba = est.predict_proba(tracks)
+        out["model"] = est.classes_[np.argmax(proba, axis=1)]
+        for k, c in enumerate(est.classes_):
+            out[f"p_{c}"] = proba[:, k]
+    with atomic_path(output) as tmp:
+        out.to_csv(tmp, index=False)
+    return out

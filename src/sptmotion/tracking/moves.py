@@ -1,0 +1,515 @@
+"""The moves of the Bayesian tracker's MCMC, one function each, and the sweep that runs them.
+
+Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, updates the chain's
+:class:`~sptmotion.tracking.records.State` in place and counts itself in ``state.acc`` /
+``state.prop`` under its index in :data:`MOVE_NAMES`:
+
+0. :func:`lateral_block_move`: all K points of one emitter in one frame shifted together in x, y;
+1. :func:`axial_block_move`: the same block shifted in z;
+2. :func:`bridge_block_move`: the block drawn from the Brownian conditional prior (the bridge
+   between the neighbouring frames; with K = 1 the Gaussian conditional of the point given all
+   others under the banded prior); the acceptance is the emission ratio only;
+3. :func:`z_flip_move`: the sign of z of the block (the PSF depends on ``|z|``: motion prior only);
+4. :func:`single_point_move`: one sub-frame point (K > 1);
+5. :func:`tail_flip_move`: z -> -z for the whole track from a random frame on;
+6, 7. :func:`flux_move`: background flux F, emission rate H (log-scale random walks);
+8. :func:`d_move` with the blur-aware emission: Metropolis-Hastings on D (``blur_d_step``);
+9. :func:`d_move` with K >= 2: the joint non-centred move of D and the sub-frame path
+   (:func:`scale_d_step`): the Gibbs step alone mixes slowly there, because D given the path is
+   pinned by the N (K - 1) sub-frame increments, which the images hardly constrain.
+
+Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step.
+Proposal scales adapt during burn-in (Robbins-Monro towards :data:`TARGET_ACCEPT`).
+"""
+
+# numba supports only the legacy np.random API inside jitted code (seeded per sweep by the caller).
+# ruff: noqa: NPY002
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..optics.kernels import camera_frame_loglik
+from ._mcmc_kernels import (
+    band_cond_draw,
+    band_point_lp,
+    band_quad,
+    band_tail_cross,
+    block_motion_lp,
+    bridge_draw,
+    frame_psf,
+    incr_lp,
+    init_lp,
+    init_state,
+    motion_lp,
+    point_factors,
+)
+
+__all__ = [
+    "N_MOVES",
+    "MOVE_NAMES",
+    "TARGET_ACCEPT",
+    "sweep",
+    "lateral_block_move",
+    "axial_block_move",
+    "bridge_block_move",
+    "z_flip_move",
+    "single_point_move",
+    "tail_flip_move",
+    "d_move",
+    "blur_d_step",
+    "scale_d_step",
+    "flux_move",
+]
+
+N_MOVES = 10
+MOVE_NAMES = (
+    "lateral_block",
+    "axial_block",
+    "bridge_block",
+    "z_flip",
+    "single_point",
+    "tail_flip",
+    "background",
+    "emission_rate",
+    "blur_D",
+    "scale_D",
+)
+TARGET_ACCEPT = 0.3
+
+
+@njit(cache=True)
+def _block_lp(state, problem, m, a0, a1):
+    """Motion log-prior terms of emitter m that involve the points ``a0 .. a1``."""
+    D = state.theta[0]
+    if problem.qband.shape[0] > 0:
+        return band_point_lp(state.pos, m, a0, problem.qband, D, problem.mu0, problem.s0)
+    return block_motion_lp(state.pos, m, a0, a1, problem.dts, D, problem.mu0, problem.s0)
+
+
+@njit(cache=True)
+def _save_block(state, work, m, a0, nb):
+    for i in range(nb):
+        for a in range(3):
+            work.old_pts[i, a] = state.pos[m, a0 + i, a]
+
+
+@njit(cache=True)
+def _block_emission(state, problem, work, n, m, a0, nb):
+    """Emission log-likelihood of frame n after the block moved (factors updated, old ones saved)."""
+    R = state.S.shape[1]
+    C = state.S.shape[2]
+    for i in range(nb):
+        j = a0 + i
+        for c in range(C):
+            work.old_ex[i, c] = state.EX[m, j, c]
+        for r in range(R):
+            work.old_ey[i, r] = state.EY[m, j, r]
+        for q in range(4):
+            work.old_win[i, q] = state.WIN[m, j, q]
+        point_factors(
+            state.pos[m, j, 0],
+            state.pos[m, j, 1],
+            state.pos[m, j, 2],
+            problem.pixel_size,
+            state.psf_par,
+            state.EX[m, j],
+            state.EY[m, j],
+            state.WIN[m, j],
+        )
+    frame_psf(n, problem.K, state.EX, state.EY, state.WIN, problem.cw, work.S_new)
+    return camera_frame_loglik(
+        problem.adu[n],
+        work.S_new,
+        state.theta[1] * problem.area_te,
+        state.theta[2] * problem.t_e,
+        problem.cam_code,
+        problem.cam_par,
+        problem.cam_maps,
+        work.ubuf,
+        work.obuf,
+    )
+
+
+@njit(cache=True)
+def _settle_block(state, work, move, n, m, a0, nb, log_r, ll_new, psf_changed):
+    """Accept (adopt frame n's new image) or reject (restore the block); return the acceptance."""
+    R = state.S.shape[1]
+    C = state.S.shape[2]
+    state.prop[move] += 1.0
+    alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+    if np.random.random() < alpha:
+        state.acc[move] += 1.0
+        if psf_changed:
+            state.ll[n] = ll_new
+            for r in range(R):
+                for c in range(C):
+                    state.S[n, r, c] = work.S_new[r, c]
+    else:
+        for i in range(nb):
+            for a in range(3):
+                state.pos[m, a0 + i, a] = work.old_pts[i, a]
+        if psf_changed:
+            for i in range(nb):
+                for c in range(C):
+                    state.EX[m, a0 + i, c] = work.old_ex[i, c]
+                for r in range(R):
+                    state.EY[m, a0 + i, r] = work.old_ey[i, r]
+                for q in range(4):
+                    state.WIN[m, a0 + i, q] = work.old_win[i, q]
+    return alpha
+
+
+@njit(cache=True)
+def _metropolis_block(state, problem, work, move, n, m, a0, a1, lp_old, emission_only):
+    """Evaluate a moved block of frame n and accept or reject it; return the acceptance."""
+    nb = a1 - a0 + 1
+    lp_new = _block_lp(state, problem, m, a0, a1)
+    ll_new = _block_emission(state, problem, work, n, m, a0, nb)
+    if emission_only:
+        log_r = ll_new - state.ll[n]
+    else:
+        log_r = ll_new - state.ll[n] + lp_new - lp_old
+    return _settle_block(state, work, move, n, m, a0, nb, log_r, ll_new, True)
+
+
+@njit(cache=True)
+def lateral_block_move(state, problem, work, n, m, adapt_gain):
+    """Move 0: shift the K points of emitter m in frame n by one Gaussian step in x and y."""
+    K = problem.K
+    a0, a1 = n * K, n * K + K - 1
+    lp_old = _block_lp(state, problem, m, a0, a1)
+    _save_block(state, work, m, a0, K)
+    sc = math.exp(state.log_scales[n, m, 0])
+    dx = sc * np.random.standard_normal()
+    dy = sc * np.random.standard_normal()
+    for i in range(K):
+        state.pos[m, a0 + i, 0] += dx
+        state.pos[m, a0 + i, 1] += dy
+    alpha = _metropolis_block(state, problem, work, 0, n, m, a0, a1, lp_old, False)
+    if adapt_gain > 0.0:
+        state.log_scales[n, m, 0] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def axial_block_move(state, problem, work, n, m, adapt_gain):
+    """Move 1: shift the K points of emitter m in frame n by one Gaussian step in z."""
+    K = problem.K
+    a0, a1 = n * K, n * K + K - 1
+    lp_old = _block_lp(state, problem, m, a0, a1)
+    _save_block(state, work, m, a0, K)
+    dz = math.exp(state.log_scales[n, m, 1]) * np.random.standard_normal()
+    for i in range(K):
+        state.pos[m, a0 + i, 2] += dz
+    alpha = _metropolis_block(state, problem, work, 1, n, m, a0, a1, lp_old, False)
+    if adapt_gain > 0.0:
+        state.log_scales[n, m, 1] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def bridge_block_move(state, problem, work, n, m):
+    """Move 2: draw the block from its conditional motion prior; accept on the emission ratio."""
+    K = problem.K
+    a0, a1 = n * K, n * K + K - 1
+    lp_old = _block_lp(state, problem, m, a0, a1)
+    _save_block(state, work, m, a0, K)
+    D = state.theta[0]
+    if problem.qband.shape[0] > 0:
+        band_cond_draw(state.pos, m, a0, problem.qband, D, problem.mu0, problem.s0, work.new_pts)
+    else:
+        bridge_draw(state.pos, m, a0, a1, problem.times, D, problem.mu0, problem.s0, work.new_pts)
+    for i in range(K):
+        for a in range(3):
+            state.pos[m, a0 + i, a] = work.new_pts[i, a]
+    _metropolis_block(state, problem, work, 2, n, m, a0, a1, lp_old, True)
+
+
+@njit(cache=True)
+def z_flip_move(state, problem, work, n, m):
+    """Move 3: flip the sign of z of the block; ``|z|`` and so the PSF are unchanged, the
+    emission term cancels exactly."""
+    K = problem.K
+    a0, a1 = n * K, n * K + K - 1
+    lp_old = _block_lp(state, problem, m, a0, a1)
+    _save_block(state, work, m, a0, K)
+    for i in range(K):
+        state.pos[m, a0 + i, 2] = -state.pos[m, a0 + i, 2]
+    lp_new = _block_lp(state, problem, m, a0, a1)
+    _settle_block(state, work, 3, n, m, a0, K, lp_new - lp_old, state.ll[n], False)
+
+
+@njit(cache=True)
+def single_point_move(state, problem, work, n, m, adapt_gain):
+    """Move 4 (K > 1): a Gaussian step of one random sub-frame point of emitter m in frame n."""
+    a0 = n * problem.K + np.random.randint(0, problem.K)
+    lp_old = _block_lp(state, problem, m, a0, a0)
+    _save_block(state, work, m, a0, 1)
+    sc = math.exp(state.log_scales[n, m, 2])
+    for a in range(3):
+        state.pos[m, a0, a] += sc * np.random.standard_normal()
+    alpha = _metropolis_block(state, problem, work, 4, n, m, a0, a0, lp_old, False)
+    if adapt_gain > 0.0:
+        state.log_scales[n, m, 2] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def _tail_lp(state, problem, m, j0):
+    """The motion terms that couple the points before and after ``j0`` (or the initial prior)."""
+    if j0 == 0:
+        return init_lp(state.pos, m, problem.mu0, problem.s0)
+    if problem.qband.shape[0] > 0:
+        # -z^T Q z / (4 D): the cross terms 2 C between the two parts change sign
+        return -2.0 * band_tail_cross(state.pos, m, j0, problem.qband) / (4.0 * state.theta[0])
+    return incr_lp(state.pos, m, j0 - 1, problem.dts, state.theta[0])
+
+
+@njit(cache=True)
+def tail_flip_move(state, problem, m):
+    """Move 5: z -> -z for every point of emitter m from a random frame on."""
+    L = state.pos.shape[1]
+    j0 = np.random.randint(0, L // problem.K) * problem.K
+    lp_old = _tail_lp(state, problem, m, j0)
+    for j in range(j0, L):
+        state.pos[m, j, 2] = -state.pos[m, j, 2]
+    lp_new = _tail_lp(state, problem, m, j0)
+    state.prop[5] += 1.0
+    if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
+        state.acc[5] += 1.0
+    else:
+        for j in range(j0, L):
+            state.pos[m, j, 2] = -state.pos[m, j, 2]
+
+
+@njit(cache=True)
+def _stack_proposal(state, problem, pos, psf_par):
+    """Whole-stack caches ``(EX, EY, WIN, S, ll)`` for positions ``pos`` and PSF parameters
+    ``psf_par`` (fresh arrays), and the emission log-likelihood ratio to the chain's: what a move
+    that changes every frame (the D moves) evaluates."""
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N, R, C = problem.adu.shape
+    EX = np.empty((M, L, C))
+    EY = np.empty((M, L, R))
+    WIN = np.empty((M, L, 4), dtype=np.int64)
+    S = np.empty((N, R, C))
+    ll_new = np.empty(N)
+    init_state(
+        pos,
+        problem.K,
+        problem.pixel_size,
+        psf_par,
+        problem.cw,
+        problem.adu,
+        state.theta[1] * problem.area_te,
+        state.theta[2] * problem.t_e,
+        problem.cam_code,
+        problem.cam_par,
+        problem.cam_maps,
+        EX,
+        EY,
+        WIN,
+        S,
+        ll_new,
+    )
+    log_r = 0.0
+    for n in range(N):
+        log_r += ll_new[n] - state.ll[n]
+    return EX, EY, WIN, S, ll_new, log_r
+
+
+@njit(cache=True)
+def _adopt_stack(state, new):
+    """Copy the caches of an accepted :func:`_stack_proposal` into the chain's."""
+    state.EX[...] = new[0]
+    state.EY[...] = new[1]
+    state.WIN[...] = new[2]
+    state.S[...] = new[3]
+    state.ll[...] = new[4]
+
+
+@njit(cache=True)
+def blur_d_step(state, problem, D_new):
+    """Move 8: Metropolis-Hastings step of D under the blur-aware emission (independence proposal).
+
+    Target ``p(D | r, data) ∝ p(D) p(r | D) p(data | r, D)``; proposal
+    ``q(D') ∝ p(D') p(r | D')`` (the conjugate inverse-gamma conditional of the motion part), so
+    ``log alpha = ln p(data | r, D') - ln p(data | r, D)``, evaluated over the whole stack; on
+    acceptance ``psf_par[2] = blur_coef D'`` and all caches are updated.
+    """
+    par_new = state.psf_par.copy()
+    par_new[2] = problem.blur_coef * D_new
+    new = _stack_proposal(state, problem, state.pos, par_new)
+    log_r = new[5]
+    state.prop[8] += 1.0
+    if log_r >= 0.0 or np.random.random() < math.exp(log_r):
+        state.acc[8] += 1.0
+        state.theta[0] = D_new
+        state.psf_par[2] = par_new[2]
+        _adopt_stack(state, new)
+
+
+@njit(cache=True)
+def scale_d_step(state, problem, log_scale):
+    """Move 9: joint move of D and the sub-frame path (K >= 2, non-centred); returns its acceptance.
+
+    Per emitter and axis the path ``x`` (L = N K points) is split into ``P x``, the Brownian
+    conditional mean of the path given its N exposure averages ``m_n = sum_k c_k x_{nK+k}``
+    (``ncw (N, K, 3)``: weights of the averages of frames n-1, n, n+1, from
+    :func:`sptmotion.tracking.bayes.frame_mean_bridge_weights`), and the sub-frame deviations
+    ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
+    ``x' = P x + s (x - P x)`` with ``s = sqrt(D'/D)``: the exposure averages (what the images
+    measure) stay, the deviations scale with the Brownian step length. ``P`` is a projection
+    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(3 M N (K-1))``, and the
+    log-scale proposal contributes ``D'/D``. Acceptance: the ratio of emission likelihood (whole
+    stack), motion prior, D prior, Jacobian and proposal terms.
+    """
+    pos = state.pos
+    K = problem.K
+    ncw = problem.ncw
+    cw = problem.cw
+    M = pos.shape[0]
+    L = pos.shape[1]
+    N = L // K
+    D = state.theta[0]
+    D_new = D * math.exp(log_scale * np.random.standard_normal())
+    s = math.sqrt(D_new / D)
+    new = np.empty_like(pos)
+    means = np.empty(N)
+    for m in range(M):
+        for a in range(3):
+            for n in range(N):
+                t = 0.0
+                for k in range(K):
+                    t += cw[k] * pos[m, n * K + k, a]
+                means[n] = t
+            for n in range(N):
+                for k in range(K):
+                    pm = ncw[n, k, 1] * means[n]
+                    if n > 0:
+                        pm += ncw[n, k, 0] * means[n - 1]
+                    if n < N - 1:
+                        pm += ncw[n, k, 2] * means[n + 1]
+                    j = n * K + k
+                    new[m, j, a] = pm + s * (pos[m, j, a] - pm)
+    dts, mu0, s0, d_prior = problem.dts, problem.mu0, problem.s0, problem.d_prior
+    log_r = motion_lp(new, dts, D_new, mu0, s0) - motion_lp(pos, dts, D, mu0, s0)
+    log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
+    log_r += 3.0 * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
+    stack = _stack_proposal(state, problem, new, state.psf_par)
+    log_r += stack[5]
+    state.prop[9] += 1.0
+    alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+    if np.random.random() < alpha:
+        state.acc[9] += 1.0
+        state.theta[0] = D_new
+        pos[...] = new
+        _adopt_stack(state, stack)
+    return alpha
+
+
+@njit(cache=True)
+def d_move(state, problem, adapt_gain):
+    """D: the conjugate inverse-gamma Gibbs step of the motion part (prior
+    ``InvGamma(d_prior)``), a Metropolis-Hastings step with it as the proposal under the
+    blur-aware emission (:func:`blur_d_step`), then with K >= 2 the joint move of D and the
+    sub-frame path (:func:`scale_d_step`)."""
+    pos = state.pos
+    M = pos.shape[0]
+    L = pos.shape[1]
+    a_post = problem.d_prior[0] + 1.5 * M * (L - 1)
+    b_post = problem.d_prior[1]
+    if problem.qband.shape[0] > 0:
+        b_post += band_quad(pos, problem.qband) / 4.0
+    else:
+        for m in range(M):
+            for j in range(L - 1):
+                d2 = 0.0
+                for a in range(3):
+                    d = pos[m, j + 1, a] - pos[m, j, a]
+                    d2 += d * d
+                b_post += d2 / (4.0 * problem.dts[j])
+    D_new = b_post / np.random.gamma(a_post, 1.0)
+    if problem.blur_coef > 0.0:
+        blur_d_step(state, problem, D_new)
+    else:
+        state.theta[0] = D_new
+    if problem.ncw.shape[0] > 0:
+        alpha = scale_d_step(state, problem, math.exp(state.glob_scales[2]))
+        if adapt_gain > 0.0:
+            state.glob_scales[2] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def flux_move(state, problem, work, which, adapt_gain):
+    """Moves 6 (``which = 0``, F) and 7 (``which = 1``, H): a random walk on the log scale with a
+    log-normal prior ``N(log mean, sd)`` on the log; every frame's likelihood changes."""
+    N = problem.adu.shape[0]
+    pr = problem.f_prior if which == 0 else problem.h_prior
+    cur = state.theta[1 + which]
+    lcur = math.log(cur)
+    lnew = lcur + math.exp(state.glob_scales[which]) * np.random.standard_normal()
+    new = math.exp(lnew)
+    if which == 0:
+        bg_n = new * problem.area_te
+        h_n = state.theta[2] * problem.t_e
+    else:
+        bg_n = state.theta[1] * problem.area_te
+        h_n = new * problem.t_e
+    tot_old = 0.0
+    tot_new = 0.0
+    for n in range(N):
+        work.ll_prop[n] = camera_frame_loglik(
+            problem.adu[n],
+            state.S[n],
+            bg_n,
+            h_n,
+            problem.cam_code,
+            problem.cam_par,
+            problem.cam_maps,
+            work.ubuf,
+            work.obuf,
+        )
+        tot_new += work.ll_prop[n]
+        tot_old += state.ll[n]
+    dprior = (-0.5 * ((lnew - pr[0]) / pr[1]) ** 2) - (-0.5 * ((lcur - pr[0]) / pr[1]) ** 2)
+    log_r = tot_new - tot_old + dprior
+    alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+    state.prop[6 + which] += 1.0
+    if np.random.random() < alpha:
+        state.acc[6 + which] += 1.0
+        state.theta[1 + which] = new
+        for n in range(N):
+            state.ll[n] = work.ll_prop[n]
+    if adapt_gain > 0.0:
+        state.glob_scales[which] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def sweep(seed, adapt_gain, state, problem, work):
+    """One MCMC sweep: every block move on every frame and emitter, the tail flips, then D, F, H.
+
+    ``adapt_gain > 0`` adapts the proposal scales (towards :data:`TARGET_ACCEPT`); 0 freezes them
+    (after burn-in). Frame-local moves recompute only their frame's PSF factors, image and
+    likelihood; the D moves under the blur-aware emission and the joint D move recompute all.
+    """
+    np.random.seed(seed)
+    K = problem.K
+    M = state.pos.shape[0]
+    N = state.pos.shape[1] // K
+    for n in range(N):
+        for m in range(M):
+            lateral_block_move(state, problem, work, n, m, adapt_gain)
+            axial_block_move(state, problem, work, n, m, adapt_gain)
+            bridge_block_move(state, problem, work, n, m)
+            z_flip_move(state, problem, work, n, m)
+            if K > 1:
+                single_point_move(state, problem, work, n, m, adapt_gain)
+    for m in range(M):
+        tail_flip_move(state, problem, m)
+    if problem.sample_flags[0]:
+        d_move(state, problem, adapt_gain)
+    for which in range(2):
+        if problem.sample_flags[1 + which]:
+            flux_move(state, problem, work, which, adapt_gain)

@@ -1,0 +1,105 @@
+"""The Bayesian tracker's chain state and tracking problem as numba-compatible records.
+
+A :class:`State` holds what a chain changes (positions, caches, parameters, proposal scales,
+acceptance counters); a :class:`Problem` what every chain shares (the data, the optics, the camera,
+the priors); a :class:`Work` the scratch buffers of one sweep. All three are named tuples of arrays
+and scalars, which numba passes to jitted functions without copying; each move of
+:mod:`sptmotion.tracking.moves` reads ``problem`` and updates ``state`` in place.
+
+``State`` fields (float64 unless noted; ``L = N K`` fine points per emitter):
+
+- ``pos (M, L, 3)``: positions (µm); ``EX (M, L, C)``, ``EY (M, L, R)``, ``WIN (M, L, 4)`` int64:
+  pixel-integrated PSF factors and their windows; ``S (N, R, C)``: PSF image per frame;
+  ``ll (N,)``: emission log-likelihood per frame (see :mod:`sptmotion.tracking._mcmc_kernels`);
+- ``theta = [D, F, H]`` (µm²/s, photons/µm²/s, photons/s); ``psf_par = [sigma0, z0, blur_var]``;
+- ``log_scales (N, M, 3)``: log proposal scales of the lateral, axial and single-point moves per
+  frame and emitter; ``glob_scales (3,)``: of the F, H and joint D moves;
+- ``acc``, ``prop (N_MOVES,)``: accepted and proposed moves per type.
+
+``Problem`` fields: ``K``; ``adu (N, R, C)``; ``pixel_size`` (µm); ``cw (K,)`` exposure weights;
+``area_te`` (µm² s) and ``t_e`` (s) turning F and H into photons; ``cam_code``, ``cam_par``,
+``cam_maps`` (:func:`sptmotion.optics.camera.camera_spec`); ``times``, ``dts`` (s) of the fine
+points; ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior = [a, b]``
+(inverse gamma), ``f_prior``, ``h_prior = [log mean, sd]``; ``sample_flags = [D, F, H]``;
+``blur_coef`` (s, 0 without the blur-aware emission); ``qband (L, w + 1)`` (K = 1, empty
+otherwise); ``ncw (N, K, 3)`` (K >= 2, empty otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["State", "Problem", "Work", "new_work"]
+
+
+class State(NamedTuple):
+    """What one chain changes (see the module docstring)."""
+
+    pos: np.ndarray
+    EX: np.ndarray
+    EY: np.ndarray
+    WIN: np.ndarray
+    S: np.ndarray
+    ll: np.ndarray
+    theta: np.ndarray
+    psf_par: np.ndarray
+    log_scales: np.ndarray
+    glob_scales: np.ndarray
+    acc: np.ndarray
+    prop: np.ndarray
+
+
+class Problem(NamedTuple):
+    """What every chain shares (see the module docstring)."""
+
+    K: int
+    adu: np.ndarray
+    pixel_size: float
+    cw: np.ndarray
+    area_te: float
+    t_e: float
+    cam_code: int
+    cam_par: np.ndarray
+    cam_maps: np.ndarray
+    times: np.ndarray
+    dts: np.ndarray
+    mu0: np.ndarray
+    s0: np.ndarray
+    d_prior: np.ndarray
+    f_prior: np.ndarray
+    h_prior: np.ndarray
+    sample_flags: np.ndarray
+    blur_coef: float
+    qband: np.ndarray
+    ncw: np.ndarray
+
+
+class Work(NamedTuple):
+    """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image."""
+
+    old_pts: np.ndarray
+    new_pts: np.ndarray
+    old_ex: np.ndarray
+    old_ey: np.ndarray
+    old_win: np.ndarray
+    S_new: np.ndarray
+    ubuf: np.ndarray
+    obuf: np.ndarray
+    ll_prop: np.ndarray
+
+
+def new_work(K: int, N: int, R: int, C: int) -> Work:
+    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames."""
+    return Work(
+        old_pts=np.empty((K, 3)),
+        new_pts=np.empty((K, 3)),
+        old_ex=np.empty((K, C)),
+        old_ey=np.empty((K, R)),
+        old_win=np.empty((K, 4), dtype=np.int64),
+        S_new=np.empty((R, C)),
+        ubuf=np.empty((R, C)),
+        obuf=np.empty((R, C)),
+        ll_prop=np.empty(N),
+    )
