@@ -1,4 +1,4 @@
-"""Two-sample comparison of ``sptmotion.datasets.andi`` with andi-datasets (issue 2, acceptance 3).
+"""Two-sample comparison of ``sptmotion.datasets.andi`` with andi-datasets (two-sample tests).
 
 For each AnDi-1 model and a few exponents, n = 2000 2D tracks of length 100 are made
 
@@ -18,7 +18,7 @@ trajectories of andi-datasets, of our AnDi generators and of the exact ``MODELS`
 where andi-datasets departs from the exact process (``docs/andi_differences.md``).
 
 Run: ``.venv/bin/python benchmarks/andi_compare.py`` (about 2 minutes; creates the venv once).
-Writes ``benchmarks/results/andi_compare.md`` and ``.json``.
+Writes ``benchmarks/results/andi_compare/andi_compare.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -199,8 +199,8 @@ def main() -> None:
         "seconds": time.time() - t_start,
         "python": platform.python_version(),
     }
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = HERE / "results" / "andi_compare"
+    out.mkdir(parents=True, exist_ok=True)
     (out / "andi_compare.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# datasets.andi vs andi-datasets: two-sample comparison",

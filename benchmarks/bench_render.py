@@ -4,7 +4,7 @@ Run by hand (one core, everything measured in the same run)::
 
     .venv/bin/python benchmarks/bench_render.py
 
-Acceptance (issue 3):
+Targets:
 
 1. rendering a 32x32 frame with K = 10 sub-frame positions (expected photons + EMCCD noise)
    costs at most 3x drawing that frame's camera noise alone (``rng.gamma`` over its pixels);
@@ -13,7 +13,7 @@ Acceptance (issue 3):
 
 Peers in the same run: ``scipy.stats.gamma.logpdf`` (what a plain numpy/scipy likelihood does)
 and a dense (non-separable) numpy PSF evaluation (erf on all 1024 pixels per sub-position).
-Writes ``benchmarks/results/bench_render.md`` and ``.json``.
+Writes ``benchmarks/results/render/bench_render.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from scipy import stats  # noqa: E402
 from sptmotion import __version__, optics  # noqa: E402
 from sptmotion.motion import MODELS  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "render"
 
 
 def best_of(fn, repeats: int = 7) -> float:
@@ -168,7 +168,7 @@ def main() -> dict:
 
 
 def write(res: dict) -> None:
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench_render.json").write_text(json.dumps(res, indent=2, ensure_ascii=False))
     r, lk = res["render"], res["likelihood"]
     lines = [

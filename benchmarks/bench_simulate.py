@@ -1,4 +1,4 @@
-"""Speed of ``sptmotion.datasets.andi`` vs andi-datasets' ``challenge_theory_dataset`` (issue 2, acceptance 4).
+"""Speed of ``sptmotion.datasets.andi`` vs andi-datasets' ``challenge_theory_dataset``.
 
 Both run on one CPU core (this process pins itself to core 0 with ``sched_setaffinity``; the
 andi-datasets child runs under ``taskset -c 0``) in the same run, with single-threaded BLAS.
@@ -18,7 +18,7 @@ Measured:
   2D run, and ``ru_maxrss`` of each process.
 
 Run: ``.venv/bin/python benchmarks/bench_simulate.py``. Writes
-``benchmarks/results/simulate.md`` and ``.json``.
+``benchmarks/results/simulate/simulate.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -212,8 +212,8 @@ def main() -> None:
     )
     res["speedup_2d"] = speedup
     res["speedup_2d_same_mix"] = speedup_same
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = HERE / "results" / "simulate"
+    out.mkdir(parents=True, exist_ok=True)
     (out / "simulate.json").write_text(json.dumps(res, indent=2) + "\n")
 
     o, a = res["ours"], res["andi_datasets"]

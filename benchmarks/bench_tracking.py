@@ -1,6 +1,6 @@
 """Benchmark of the Bayesian tracker against the modular (detect-localize-link) baseline.
 
-Acceptance points of issue 4, measured on movies rendered with the reference parameters of
+Measured on movies rendered with the reference parameters of
 Hendrix, Xu & Pressé (2025) (``optics.preset("hendrix2025")``: 32x32 pixels of 133 nm, 50 frames,
 33 ms frame period, 30 ms exposure, EMCCD Gamma G = 350, F = 1e5 /µm²/s, H = 1e4 /s, motion
 blur from K = 10 sub-frame positions per exposure):
@@ -23,7 +23,7 @@ Run (from the repository root)::
     # and the coverage of several finished sets pooled with movie-clustered standard errors:
     .venv/bin/python benchmarks/bench_tracking.py --pool=,_seed2000,_seed3000
 
-Results go to ``benchmarks/results/tracking.{md,json}`` (and ``tracking_speed.{md,json}``); the
+Results go to ``benchmarks/results/tracking/tracking.{md,json}`` (and ``tracking_speed.{md,json}``); the
 JSON is rewritten after every movie so a partial run keeps its numbers.
 """
 
@@ -44,7 +44,7 @@ from sptmotion import optics
 from sptmotion.motion import MODELS
 from sptmotion.tracking import track_bayes, track_modular
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).parent / "results" / "tracking"
 N_FRAMES = 50
 BLUR_CHOICES = {"auto": "auto", "on": True, "off": False}
 #: diagnostic split of the coverage: defocused (|z| > HARD_Z µm) or near the ROI edge (< HARD_EDGE µm)
@@ -330,13 +330,13 @@ def write_results(rows, args, setup, t_start, wall_seconds=None):
         "wall_seconds": time.perf_counter() - t_start if wall_seconds is None else wall_seconds,
         "setup": setup.to_dict(),
     }
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"tracking{args.tag}.json").write_text(
         json.dumps({"summary": summ, "movies": rows, "meta": meta}, indent=2, default=str)
     )
     c = summ["coverage"]
     lines = [
-        "# Bayesian tracker vs modular tracker (issue 4)",
+        "# Bayesian tracker vs modular tracker",
         "",
         f"Movies: preset `hendrix2025` (32x32 px, {N_FRAMES} frames, K = 10 motion blur in the rendering), one emitter.",
         f"Bayesian tracker: {args.iterations} iterations x {args.chains} chains, model K = {args.K}, burn-in half,",
@@ -492,10 +492,10 @@ def speed(args) -> None:
         r["load_average_1min_before"] = load
         rows.append(r)
         print(r, flush=True)
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tracking_speed.json").write_text(json.dumps(rows, indent=2))
     lines = [
-        "# Speed of the Bayesian tracker (issue 4)",
+        "# Speed of the Bayesian tracker",
         "",
         f"One chain of {args.iterations} iterations (sweeps) on a 50-frame 32x32 movie (preset hendrix2025), "
         "pinned to one core with `taskset -c 0`, numba compiled beforehand. The machine (2 cores) was shared "
@@ -594,10 +594,10 @@ def calibration(args) -> None:
             "missed_per_frame": (~cov).sum(axis=(0, 2)).tolist(),
         }
         print(mode, out[mode], flush=True)
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"tracking_calibration{args.tag}.json").write_text(json.dumps(out, indent=2))
     lines = [
-        "# Calibration of the Bayesian tracker's 98% intervals on short movies (issue 4, diagnostic)",
+        "# Calibration of the Bayesian tracker's 98% intervals on short movies (diagnostic)",
         "",
         f"{args.calibration} movies of {nf} frames, 16x16 px, BM D = {D} µm²/s from z = {args.calibration_z} µm, hendrix2025 optics "
         f"(movie seeds {args.calibration_seed}..{args.calibration_seed + args.calibration - 1}); "
@@ -693,7 +693,7 @@ def pool(args) -> None:
         p, se = pooled_coverage(allc[sel], alln[sel])
         rows.append((name, int(allc[sel].sum()), int(alln[sel].sum()), len(alln[sel]), p, se))
     lines = [
-        "# Coverage of the Bayesian tracker's 98% intervals over several benchmark sets (issue 4)",
+        "# Coverage of the Bayesian tracker's 98% intervals over several benchmark sets",
         "",
         "Per lateral coordinate, in-frame frames only. SE: standard error with the movies as clusters "
         "(the coordinates of one movie are correlated, so the binomial SE is too small).",

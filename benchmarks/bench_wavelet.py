@@ -1,6 +1,6 @@
 """Speed of the wavelet representation against batched pywt.cwt, on one CPU core.
 
-Acceptance 2 of issue 5: 10,000 2D tracks of length 100 transformed at least 50x faster
+Target: 10,000 2D tracks of length 100 transformed at least 50x faster
 than the batched peer -- ``pywt.cwt(signals, SCALES, wavelet, axis=-1)`` over the same six
 wavelets and 24 scales, on the same standardized signals, with the modulus stacked into the
 same ``(n, 12, 24, 100)`` float32 array -- measured in the same run. The paper's own
@@ -11,7 +11,7 @@ Run by hand (pins itself to one core and one BLAS thread)::
 
     taskset -c 0 .venv/bin/python benchmarks/bench_wavelet.py
 
-Writes ``benchmarks/results/bench_wavelet.md`` and ``.json``.
+Writes ``benchmarks/results/wavelet/bench_wavelet.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sptmotion import __version__  # noqa: E402
 from sptmotion._io import atomic_path  # noqa: E402
 from sptmotion.represent import SCALES, WAVELETS, wavelet  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "wavelet"
 
 
 def _cpu_model() -> str:

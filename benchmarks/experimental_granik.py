@@ -1,4 +1,4 @@
-"""Learning from experimental tracks (Granik et al. 2019 beads): issue 5, point 5.
+"""Learning from experimental tracks (Granik et al. 2019 beads).
 
 Data: :func:`sptmotion.datasets.load_granik2019` - beads in a 625 nm F-actin network and beads
 in glycerol (2D, camera pixels, frame rate not stored: alpha does not need it). Every track
@@ -21,7 +21,7 @@ Run::
 
     nice .venv/bin/python benchmarks/experimental_granik.py --n-sim 10000
 
-Writes ``benchmarks/results/experimental_granik.md`` and ``.json``.
+Writes ``benchmarks/results/experimental_granik/experimental_granik.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "experimental_granik"
 SEG = 100
 
 
@@ -87,7 +87,7 @@ def whole_track_alpha(tracks: list[np.ndarray], key: str) -> np.ndarray:
 
     from sptmotion.motion import MODELS
 
-    CACHE.mkdir(exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha1(np.concatenate([np.asarray(t, float).ravel() for t in tracks]).tobytes())
     h.update(np.array([len(t) for t in tracks]).tobytes())
     path = CACHE / f"granik_{key}_fbm_mle_alpha_{h.hexdigest()[:12]}.npy"
@@ -235,7 +235,7 @@ def main(argv=None) -> int:
         )
 
     def save():
-        RESULTS.mkdir(exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         results["settings"]["wall_s"] = time.time() - t_start
         (RESULTS / f"{args.stem}.json").write_text(json.dumps(results, indent=1))
         write_md(results, RESULTS / f"{args.stem}.md")

@@ -1,4 +1,4 @@
-"""Learning curves on AnDi-1 data: wavelet vs features vs trajectory learners (issue 5, points 3-4).
+"""Learning curves on AnDi-1 data: wavelet vs features vs trajectory learners.
 
 Training tracks come from :func:`sptmotion.datasets.andi`; every learner is tested on
 
@@ -16,9 +16,9 @@ Run (heavy: nice it)::
     # the two tasks side by side (one core each), then merged:
     nice .venv/bin/python benchmarks/learn_andi.py --tasks alpha --stem part_a &
     nice .venv/bin/python benchmarks/learn_andi.py --tasks model --stem part_m; wait
-    .venv/bin/python benchmarks/learn_andi.py --combine results/part_a.json,results/part_m.json
+    .venv/bin/python benchmarks/learn_andi.py --combine results/learn_andi/part_a.json,results/learn_andi/part_m.json
 
-Writes ``benchmarks/results/<stem>.md``, ``.json`` and ``.png``.
+Writes ``benchmarks/results/learn_andi/<stem>.md``, ``.json`` and ``.png``.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 CACHE = HERE / ".cache"
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "learn_andi"
 
 
 def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
     """Task-1 (alpha) and task-2 (model) test tracks from andi-datasets, cached as .npz."""
     from _andi_env import ANDI_MODEL_NAMES, run_in_andi_env
 
-    CACHE.mkdir(exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"andi_datasets_test_d{dim}_L{length}_n{n}_seed{seed}.npz"
     if path.exists():
         return path
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
         res["settings"]["merged_from"] = old["settings"]
     res["settings"]["wall_s"] = time.time() - t0
     res["settings"]["test_seed_andi_datasets"] = args.test_seed
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.stem}.json").write_text(json.dumps(res, indent=1))
     andi_report(res, RESULTS / f"{args.stem}.md", RESULTS / f"{args.stem}.png")
     print(f"wrote {RESULTS / args.stem}.md/.json/.png in {time.time() - t0:.0f} s")

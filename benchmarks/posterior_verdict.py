@@ -1,4 +1,4 @@
-"""Acceptance 2 of issue 6: posterior-aware verdicts on BM movies vs the modular tracker.
+"""Posterior-aware verdicts on BM movies vs the modular tracker.
 
 Hendrix, Xu, Pressé (2025, Table 1) show that tracks from a conventional detect-localize-link
 pipeline make a classifier mislabel Brownian motion: localization error and motion blur look
@@ -41,7 +41,7 @@ from sptmotion.analysis import TrackSet, characterize, load_models, modular_trac
 from sptmotion.motion import MODELS
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "posterior_verdict"
 METHODS = ("posterior", "bayes-mean", "modular", "truth")
 
 
@@ -218,7 +218,7 @@ def write_tables(df: pd.DataFrame, args, classes, elapsed: float) -> pd.DataFram
     tot = df[df["usable"]].groupby("method")[["labelled_bm", "bm_compatible"]].sum()
     n_all = df.groupby("method").size()
     lines = [
-        "# Posterior-aware verdicts on BM movies (issue 6, acceptance 2)",
+        "# Posterior-aware verdicts on BM movies",
         "",
         f"`nice .venv/bin/python benchmarks/posterior_verdict.py` — {args.movies} BM movies per D, "
         f"{args.frames} frames, reference imaging parameters (Hendrix et al. 2025, Table 2), K = "

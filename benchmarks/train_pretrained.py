@@ -12,7 +12,7 @@ length >= 20; fixed lengths keep the training batches full, which matters on 2 C
   over attm, bm, ctrw, fbm, lw, sbm), calibrated probabilities.
 
 Both are saved as one ``.npz`` + JSON file each (no pickle) and evaluated on a held-out set
-generated with another seed; the numbers go to ``benchmarks/results/pretrained.md`` (and
+generated with another seed; the numbers go to ``benchmarks/results/pretrained/pretrained.md`` (and
 ``.json``) next to the peer reference of the same run (TAMSD-fit alpha; chance level for the
 six-class model task).
 
@@ -38,7 +38,7 @@ from sptmotion.motion.msd import fit_tamsd_alpha
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "src" / "sptmotion" / "data"
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "pretrained"
 
 
 def _dataset(n: int, lengths: list[int], dim: int, task: str, seed: int):

@@ -1,4 +1,4 @@
-"""The AnDi-1 dataset recipe ``sptmotion.datasets.andi`` (issue 2)."""
+"""The AnDi-1 dataset recipe ``sptmotion.datasets.andi``."""
 
 from __future__ import annotations
 

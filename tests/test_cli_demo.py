@@ -1,4 +1,4 @@
-"""The issue-2 stage of ``sptmotion demo``: every model simulated, alpha estimated two ways."""
+"""The motion stage of ``sptmotion demo``: every model simulated, alpha estimated two ways."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``sptmotion simulate``: tables, sub-frames, Dask chunking, bad input (issue 2)."""
+"""``sptmotion simulate``: tables, sub-frames, Dask chunking, bad input."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Gaussian motion models (BM, DBM, FBM, SBM): exact sampling, exact likelihood, MLE fits.
 
-Issue 2, acceptance 1 (statistics of the samplers), 2 (likelihood = dense multivariate normal,
-FBM MLE bias and standard errors) and 5 (bad input).
+The samplers' statistics, the likelihood against a dense multivariate normal, the FBM MLE's
+bias and standard errors, and bad input.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _exact_increment_cov(
 
 
 # ----------------------------------------------------------------------------------------
-# registry, parameters, bad input (acceptance 5)
+# registry, parameters, bad input
 # ----------------------------------------------------------------------------------------
 def test_registry_and_unknown_name():
     for name in ("bm", "dbm", "fbm", "sbm"):
@@ -120,7 +120,7 @@ def test_bad_input_raises_value_error(name):
 
 
 # ----------------------------------------------------------------------------------------
-# sampler statistics (acceptance 1)
+# sampler statistics
 # ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, alpha",
@@ -242,7 +242,7 @@ def test_sampling_is_reproducible():
 
 
 # ----------------------------------------------------------------------------------------
-# exact likelihood (acceptance 2)
+# exact likelihood
 # ----------------------------------------------------------------------------------------
 _LIK_MODELS = [
     ("bm", {"D": 0.3}),
@@ -319,7 +319,7 @@ def test_long_track_likelihood_is_fast_and_finite():
 
 
 # ----------------------------------------------------------------------------------------
-# maximum likelihood (acceptance 2)
+# maximum likelihood
 # ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("alpha", [0.5, 1.3])
 def test_fbm_mle_bias_and_standard_errors(alpha):

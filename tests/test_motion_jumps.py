@@ -1,6 +1,6 @@
-"""Physics of the event-driven models CTRW, ATTM and LW (issue 2, acceptance 1 and 5).
+"""Physics of the event-driven models CTRW, ATTM and LW, and their bad input.
 
-Tolerances: the issue fixes the allowed deviation of the ensemble-MSD exponent (0.1 for
+Tolerances: the allowed deviation of the ensemble-MSD exponent (0.1 for
 CTRW, 0.15 for ATTM and LW, whose exponent is asymptotic). Each test also estimates the
 *sampling* standard error of its statistic from independent batches of tracks and requires
 it to be below a third of the tolerance, so the sample size is demonstrably large enough for

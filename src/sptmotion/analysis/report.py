@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..represent.wavelet import WAVELETS
+
 __all__ = [
     "plot_movie_overlay",
     "plot_track_bands",
@@ -194,14 +196,7 @@ def plot_scalogram(
     scalogram: np.ndarray,
     path: str | os.PathLike,
     *,
-    wavelets: Sequence[str] = (
-        "morl",
-        "mexh",
-        "cgau1",
-        "cmor1.5-1.0",
-        "shan1.5-1.0",
-        "fbsp3-0.5-0.5",
-    ),
+    wavelets: Sequence[str] = WAVELETS,
     scales: Sequence[float] | None = None,
     dt: float = 1.0,
     title: str = "",

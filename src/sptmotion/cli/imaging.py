@@ -2,7 +2,7 @@
 
 - ``sptmotion render tracks.csv --preset hendrix2025 --camera emccd --seed 1 -o movie.tif``
 - ``sptmotion likelihood movie.tif tracks.csv --motion bm --D 0.05 [--json]``
-- ``sptmotion likelihood sweep -o benchmarks/results/likelihood_sweep.md``
+- ``sptmotion likelihood sweep -o likelihood_sweep.md``
 
 ``likelihood`` is a command group whose default command (``eval``) runs when the first argument
 is not a sub-command name, so both spellings above work.

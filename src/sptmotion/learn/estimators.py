@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_int, check_rng
+from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet
 from .serialize import read_model, restore_fitted, save_estimator, stored_params
@@ -67,11 +68,36 @@ __all__ = [
     "load_estimator",
 ]
 
-#: Shortest track the learners accept (points).
-MIN_POINTS = 20
-REPRESENTATION_NAMES = ("wavelet", "features", "trajectory")
-N_WAVELETS = 6
-N_SCALES = 24
+REPRESENTATION_NAMES = tuple(REPRESENTATIONS)
+N_WAVELETS = len(WAVELETS)
+N_SCALES = len(SCALES)
+
+
+class Learner(NamedTuple):
+    """The learner behind a representation.
+
+    Attributes
+    ----------
+    network : str or None
+        Network name (:func:`sptmotion.learn.nets.build_net`), None for LightGBM on features.
+    scalograms : bool
+        The network reads normalized scalograms (normalization fitted on the training set,
+        test-time rotations of the tracks).
+    label_smoothing : float
+        Default label smoothing of the classifier.
+    """
+
+    network: str | None
+    scalograms: bool
+    label_smoothing: float
+
+
+#: Representation name -> its learner.
+LEARNERS = {
+    "wavelet": Learner("scalogram_cnn", True, 0.1),
+    "features": Learner(None, False, 0.0),
+    "trajectory": Learner("wadnet", False, 0.0),
+}
 #: Offset of the log transform of the scalograms of standardized coordinates.
 LOG_EPS = 1e-3
 #: Above this many bytes, scalograms are computed per batch instead of stored.
@@ -461,11 +487,16 @@ class _TrackLearner(BaseEstimator):
         check_regression_loss(self.loss)
         _resolve_device(self.device)
 
+    @property
+    def _learner(self) -> Learner:
+        """What the representation implies for training and prediction (:data:`LEARNERS`)."""
+        return LEARNERS[self.representation]
+
     def _label_smoothing(self) -> float:
         if self._task != "classification":
             return 0.0
         if self.label_smoothing is None:
-            return 0.1 if self.representation == "wavelet" else 0.0
+            return self._learner.label_smoothing
         return float(self.label_smoothing)
 
     def _check_fitted(self) -> None:
@@ -518,7 +549,7 @@ class _TrackLearner(BaseEstimator):
             "description": data_description or "",
             **self._label_summary(y_enc),
         }
-        if self.representation == "features":
+        if self._learner.network is None:
             self._fit_lgbm(groups, n, y_enc, tr, va, rng)
         else:
             self._fit_torch(groups, y_enc, tr, va, rng)
@@ -545,12 +576,12 @@ class _TrackLearner(BaseEstimator):
 
     def _make_source(self, groups: Groups, sel: np.ndarray, augment: bool):
         sub = _subset(groups, sel) if sel is not None else groups
-        if self.representation == "wavelet":
+        if self._learner.scalograms:
             return _WaveletSource(sub, self.norm_mean_, self.norm_std_, augment)
         return _TrajectorySource(sub, augment)
 
     def _new_net(self, device: str):
-        if self.representation == "wavelet":
+        if self._learner.network == "scalogram_cnn":
             large = self.backbone == "large" or (self.backbone == "auto" and device == "cuda")
             return ScalogramCNN(
                 self._n_out(),
@@ -563,13 +594,13 @@ class _TrackLearner(BaseEstimator):
         return WADNet(self._n_out())
 
     def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
-        if self.representation == "wavelet":
+        if self._learner.scalograms:
             self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
         self.nets_ = None
         self.history_ = self._train_nets(
             groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs)
         )
-        self.net_name_ = "scalogram_cnn" if self.representation == "wavelet" else "wadnet"
+        self.net_name_ = self._learner.network
         self.net_config_ = dict(self.nets_[0].config)
 
     def _train_nets(
@@ -646,7 +677,7 @@ class _TrackLearner(BaseEstimator):
         self
         """
         self._check_fitted()
-        if self.representation == "features":
+        if self._learner.network is None:
             raise ValueError(
                 "fine_tune needs a network learner (representation 'wavelet' or 'trajectory')"
             )
@@ -681,7 +712,7 @@ class _TrackLearner(BaseEstimator):
         dim = next(iter(groups.values()))[1].shape[2]
         rots = (
             _tta_rotations(dim, int(self.test_rotations))
-            if self.representation == "wavelet" and dim >= 2 and int(self.test_rotations) > 1
+            if self._learner.scalograms and dim >= 2 and int(self.test_rotations) > 1
             else None
         )
         n_rot = 1 if rots is None else len(rots)
@@ -757,11 +788,11 @@ class _TrackLearner(BaseEstimator):
     def _raw(self, X):
         self._check_fitted()
         groups, n, dim = check_tracks(X)
-        if self.representation == "features" and dim != self.dim_:
-            raise ValueError(
-                f"X: this features model was trained on dim={self.dim_} tracks, got dim={dim}"
-            )
-        if self.representation == "features":
+        if self._learner.network is None:
+            if dim != self.dim_:
+                raise ValueError(
+                    f"X: this features model was trained on dim={self.dim_} tracks, got dim={dim}"
+                )
             return self._lgbm_outputs(_features(groups, n)[0])
         return self._torch_outputs(groups, n)
 
@@ -834,15 +865,17 @@ _PARAMS_DOC = """
 """
 
 
+def _class_doc(summary: str | None, attributes: str) -> str:
+    """A learner's docstring: its summary, the shared parameters, then its ``attributes``."""
+    return (summary or "") + _PARAMS_DOC + "\n    Attributes\n    ----------" + attributes
+
+
 class AlphaRegressor(RegressorMixin, _TrackLearner):
     """Predict the anomalous exponent alpha of tracks, with a predictive standard deviation."""
 
-    __doc__ = (
-        (__doc__ or "")
-        + _PARAMS_DOC
-        + """
-    Attributes
-    ----------
+    __doc__ = _class_doc(
+        __doc__,
+        """
     dim_ : int
         Spatial dimension of the training tracks (networks also read other dimensions).
     std_scale_ : float
@@ -917,9 +950,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         """
         raw = self._raw(X)
         mu, var = (
-            self._combine_lgbm(raw)
-            if self.representation == "features"
-            else self._combine_torch(raw)
+            self._combine_lgbm(raw) if self._learner.network is None else self._combine_torch(raw)
         )
         if return_std:
             return mu, self.std_scale_ * np.sqrt(var)
@@ -933,12 +964,9 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
     (the null model of normal diffusion) when the labels contain ``"bm"``.
     """
 
-    __doc__ = (
-        (__doc__ or "")
-        + _PARAMS_DOC
-        + """
-    Attributes
-    ----------
+    __doc__ = _class_doc(
+        __doc__,
+        """
     classes_ : ndarray
         Class labels (sorted).
     temperature_ : float
@@ -1011,7 +1039,7 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``."""
         raw = self._raw(X)
         logp = (
-            self._lgbm_logits(raw) if self.representation == "features" else self._logp_torch(raw)
+            self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
         )
         return softmax(logp / self.temperature_, axis=1)
 

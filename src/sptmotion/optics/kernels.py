@@ -416,6 +416,24 @@ def _scmos_log_term(n, d, lam, log_lam, gain, inv_2var):
 
 
 @njit(cache=True)
+def _scmos_series(s, n, step, t0, d, lam, log_lam, g, inv_2var, rel_tol):
+    """Add to ``s`` the terms ``exp(t_k - t0)`` for ``k = n + step, n + 2 step, ...`` (k >= 0)
+    until the geometric bound of the rest is below ``rel_tol * s``."""
+    prev = t0
+    k = n + step
+    while k >= 0:
+        tk = _scmos_log_term(k, d, lam, log_lam, g, inv_2var)
+        rel = math.exp(tk - t0)
+        s += rel
+        r = math.exp(tk - prev)
+        if r < 1.0 and rel * r / (1.0 - r) < rel_tol * s:
+            break
+        prev = tk
+        k += step
+    return s
+
+
+@njit(cache=True)
 def scmos_logpdf(adu, u, qe, gain, offset, read_var, rel_tol, out):
     """Exact Poisson-Gaussian log-density of sCMOS pixels (elementwise, 2D arrays).
 
@@ -461,29 +479,8 @@ def scmos_logpdf(adu, u, qe, gain, offset, read_var, rel_tol, out):
                     t0 = t1
                 else:
                     break
-            s = 1.0
-            prev = t0
-            k = n + 1
-            while True:
-                tk = _scmos_log_term(k, d, lam, log_lam, g, inv_2var)
-                rel = math.exp(tk - t0)
-                s += rel
-                r = math.exp(tk - prev)
-                if r < 1.0 and rel * r / (1.0 - r) < rel_tol * s:
-                    break
-                prev = tk
-                k += 1
-            prev = t0
-            k = n - 1
-            while k >= 0:
-                tk = _scmos_log_term(k, d, lam, log_lam, g, inv_2var)
-                rel = math.exp(tk - t0)
-                s += rel
-                r = math.exp(tk - prev)
-                if r < 1.0 and rel * r / (1.0 - r) < rel_tol * s:
-                    break
-                prev = tk
-                k -= 1
+            s = _scmos_series(1.0, n, 1, t0, d, lam, log_lam, g, inv_2var, rel_tol)
+            s = _scmos_series(s, n, -1, t0, d, lam, log_lam, g, inv_2var, rel_tol)
             out[i, j] = t0 + math.log(s) - lam + norm
 
 

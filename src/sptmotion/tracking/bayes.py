@@ -468,16 +468,14 @@ def track_bayes(
         Blur-aware K = 1 emission: widen the lateral PSF by the motion blur expected during the
         exposure, ``sigma_eff(z)^2 = sigma(z)^2 + D t_E / 3`` (see Notes). ``"auto"`` (default):
         on for K = 1 with a non-zero exposure; ``True`` requires K = 1 (K >= 2 models the blur with
-        its sub-frame points); ``False``: the plain PSF (the behaviour before this option).
+        its sub-frame points); ``False``: the plain PSF.
     D_prior : (a, b)
         Inverse-gamma prior of D (shape, scale in µm²/s). The default (0.01, 0.01) is close to the
         scale-invariant prior ``p(D) ∝ 1/D`` above ~0.01 µm²/s, so that the positions' intervals
         keep their frequentist coverage on short tracks: the conditional prior precision of a
         position is ``∝ 1/D``, whose posterior mean ``(a + 3 M (L-1)/2) / (b + SS/4)`` is
         inflated by a factor ``1 + a / (3 M (L-1)/2)`` over the data's (10 % for a = 1 on
-        8 frames: on model-generated 8-frame movies the 98% intervals covered 97.5% with
-        a = 1 and 98.2% with a = 0.01; ``benchmarks/results/tracking.md``, "Earlier prior
-        changes").
+        8 frames, enough to narrow the 98% intervals of 8-frame movies measurably).
     flux_prior_sd : float
         Standard deviation of the log-normal priors of F and H around the setup's values.
     position_prior_sd : (lateral, axial), optional
@@ -509,8 +507,8 @@ def track_bayes(
     erf as the PSF itself). At D = 0.7 µm²/s and t_E = 30 ms the blur is 84 nm rms per axis, about
     the in-focus PSF width (~0.1 µm); the plain K = 1 model explains the wider spot by defocus
     instead (|z| about ``z0 sqrt(D t_E / 3) / sigma0``, 0.28 µm at D = 1 µm²/s for a particle in
-    focus), which the blur term removes; the lateral intervals hardly change
-    (``benchmarks/results/tracking_blurcheck.md``). Because the emission then depends on D, D is updated by Metropolis-Hastings with
+    focus), which the blur term removes; the lateral intervals hardly change. Because the
+    emission then depends on D, D is updated by Metropolis-Hastings with
     the conjugate inverse-gamma conditional of the motion part as an independence proposal (the
     acceptance ratio is the ratio of the whole-stack emission likelihoods, one evaluation per
     sweep); position moves use the current D's blur and stay frame-local.

@@ -176,16 +176,23 @@ def _metropolis_block(state, problem, work, move, n, m, a0, a1, lp_old, emission
 
 
 @njit(cache=True)
-def lateral_block_move(state, problem, work, n, m, adapt_gain):
-    """Move 0: shift the K points of emitter m in frame n by one Gaussian step in x and y."""
+def _begin_block(state, problem, work, n, m):
+    """The fine points ``a0 .. a1`` of frame n, their motion terms before the move, saved."""
     K = problem.K
     a0, a1 = n * K, n * K + K - 1
     lp_old = _block_lp(state, problem, m, a0, a1)
     _save_block(state, work, m, a0, K)
+    return a0, a1, lp_old
+
+
+@njit(cache=True)
+def lateral_block_move(state, problem, work, n, m, adapt_gain):
+    """Move 0: shift the K points of emitter m in frame n by one Gaussian step in x and y."""
+    a0, a1, lp_old = _begin_block(state, problem, work, n, m)
     sc = math.exp(state.log_scales[n, m, 0])
     dx = sc * np.random.standard_normal()
     dy = sc * np.random.standard_normal()
-    for i in range(K):
+    for i in range(problem.K):
         state.pos[m, a0 + i, 0] += dx
         state.pos[m, a0 + i, 1] += dy
     alpha = _metropolis_block(state, problem, work, 0, n, m, a0, a1, lp_old, False)
@@ -196,12 +203,9 @@ def lateral_block_move(state, problem, work, n, m, adapt_gain):
 @njit(cache=True)
 def axial_block_move(state, problem, work, n, m, adapt_gain):
     """Move 1: shift the K points of emitter m in frame n by one Gaussian step in z."""
-    K = problem.K
-    a0, a1 = n * K, n * K + K - 1
-    lp_old = _block_lp(state, problem, m, a0, a1)
-    _save_block(state, work, m, a0, K)
+    a0, a1, lp_old = _begin_block(state, problem, work, n, m)
     dz = math.exp(state.log_scales[n, m, 1]) * np.random.standard_normal()
-    for i in range(K):
+    for i in range(problem.K):
         state.pos[m, a0 + i, 2] += dz
     alpha = _metropolis_block(state, problem, work, 1, n, m, a0, a1, lp_old, False)
     if adapt_gain > 0.0:
@@ -211,16 +215,13 @@ def axial_block_move(state, problem, work, n, m, adapt_gain):
 @njit(cache=True)
 def bridge_block_move(state, problem, work, n, m):
     """Move 2: draw the block from its conditional motion prior; accept on the emission ratio."""
-    K = problem.K
-    a0, a1 = n * K, n * K + K - 1
-    lp_old = _block_lp(state, problem, m, a0, a1)
-    _save_block(state, work, m, a0, K)
+    a0, a1, lp_old = _begin_block(state, problem, work, n, m)
     D = state.theta[0]
     if problem.qband.shape[0] > 0:
         band_cond_draw(state.pos, m, a0, problem.qband, D, problem.mu0, problem.s0, work.new_pts)
     else:
         bridge_draw(state.pos, m, a0, a1, problem.times, D, problem.mu0, problem.s0, work.new_pts)
-    for i in range(K):
+    for i in range(problem.K):
         for a in range(3):
             state.pos[m, a0 + i, a] = work.new_pts[i, a]
     _metropolis_block(state, problem, work, 2, n, m, a0, a1, lp_old, True)
@@ -230,14 +231,11 @@ def bridge_block_move(state, problem, work, n, m):
 def z_flip_move(state, problem, work, n, m):
     """Move 3: flip the sign of z of the block; ``|z|`` and so the PSF are unchanged, the
     emission term cancels exactly."""
-    K = problem.K
-    a0, a1 = n * K, n * K + K - 1
-    lp_old = _block_lp(state, problem, m, a0, a1)
-    _save_block(state, work, m, a0, K)
-    for i in range(K):
+    a0, a1, lp_old = _begin_block(state, problem, work, n, m)
+    for i in range(problem.K):
         state.pos[m, a0 + i, 2] = -state.pos[m, a0 + i, 2]
     lp_new = _block_lp(state, problem, m, a0, a1)
-    _settle_block(state, work, 3, n, m, a0, K, lp_new - lp_old, state.ll[n], False)
+    _settle_block(state, work, 3, n, m, a0, problem.K, lp_new - lp_old, state.ll[n], False)
 
 
 @njit(cache=True)
