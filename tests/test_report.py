@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sptmotion.analysis import analyze_table, report
+from sptmotion.analysis import analyze_table, figures
 from sptmotion.datasets import tracks_to_table
 from sptmotion.motion import MODELS
 
@@ -59,11 +59,11 @@ def test_loglik_bars_and_movie_figures(tmp_path: Path):
     tr = np.cumsum(0.02 * rng.standard_normal((30, 3)), axis=0) + 1.0
     t = 0.033 * np.arange(30)
     paths = [
-        report.plot_movie_overlay(frame, [tr], 0.133, tmp_path / "a.png", other_tracks=[tr + 0.05]),
-        report.plot_track_bands(
+        figures.plot_movie_overlay(frame, [tr], 0.133, tmp_path / "a.png", other_tracks=[tr + 0.05]),
+        figures.plot_track_bands(
             t, tr, tmp_path / "b.png", lower=tr - 0.03, upper=tr + 0.03, samples=tr[None] + 0.01
         ),
-        report.plot_loglik_bars(
+        figures.plot_loglik_bars(
             {
                 "initial": -3.0,
                 "emission": -1.2e5,

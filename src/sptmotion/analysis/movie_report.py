@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import report as _report
+from . import figures as _figures
 from .characterize import ALPHA_CI
 from .mle import MLE_NOTE, parse_sigma_loc
 from .output import staged_output, versions
@@ -85,7 +85,7 @@ def movie_figures(fig_dir, results, stack, setup, opts, bayes, mod, parts, truth
     post, mean, flat = bayes["post"], bayes["mean"], bayes["flat"]
     M = mean.shape[0]
     ci = opts.ci
-    _report.plot_movie_overlay(
+    _figures.plot_movie_overlay(
         stack.mean(axis=0),
         [bayes["trackset"].tracks[m] for m in range(M)],
         setup.pixel_size,
@@ -105,7 +105,7 @@ def movie_figures(fig_dir, results, stack, setup, opts, bayes, mod, parts, truth
     t = post.frame_times
     for m in range(M):
         other, other_t = closest_modular(mod["table"], mean[m], float(setup.frame_period))
-        _report.plot_track_bands(
+        _figures.plot_track_bands(
             t,
             mean[m],
             fig_dir / f"track_bands_{m}.png",
@@ -120,7 +120,7 @@ def movie_figures(fig_dir, results, stack, setup, opts, bayes, mod, parts, truth
         )
         extra.append((f"Track {m} with credible bands", f"figures/track_bands_{m}.png", ""))
     mlp = post.mean_log_probabilities()
-    _report.plot_loglik_bars(parts, fig_dir / "loglik_bars.png")
+    _figures.plot_loglik_bars(parts, fig_dir / "loglik_bars.png")
     extra.append(
         (
             "Emission and motion log-likelihoods",

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import jsonable as _jsonable
+from . import figures as _figures
 from . import report as _report
 from .output import result_line, write_json
 from .trackset import TrackSet
@@ -28,7 +29,7 @@ def _figures_for_tracks(
     from .. import represent
 
     figs = []
-    _report.plot_alpha_and_probabilities(all_results, classes, fig_dir / "alpha_probabilities.png")
+    _figures.plot_alpha_and_probabilities(all_results, classes, fig_dir / "alpha_probabilities.png")
     figs.append(
         (
             "Alpha and motion-model probabilities",
@@ -42,7 +43,7 @@ def _figures_for_tracks(
         tr = trackset.tracks[i]
         sc = np.asarray(represent.wavelet((tr - tr[0])[None]))[0]
         name = f"scalogram_{trackset.source}_{results['particle'].iloc[i]}.png"
-        _report.plot_scalogram(
+        _figures.plot_scalogram(
             sc,
             fig_dir / name,
             wavelets=represent.WAVELETS,

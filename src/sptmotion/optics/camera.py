@@ -116,6 +116,14 @@ class Camera:
         raise NotImplementedError
 
 
+def _check_offset(offset) -> float:
+    """The camera offset (ADU): any finite number."""
+    value = float(offset)
+    if not np.isfinite(value):
+        raise ValueError(f"offset must be finite, got {offset!r}")
+    return value
+
+
 class EMCCDGamma(Camera):
     """High-gain EMCCD: the offset-subtracted signal is Gamma distributed.
 
@@ -147,9 +155,7 @@ class EMCCDGamma(Camera):
         self.gain = check_positive(gain, "gain")
         self.conversion = check_positive(conversion, "conversion")
         self.qe = check_range(qe, "qe", 0.0, 1.0, high_open=False, owner="EMCCDGamma")
-        self.offset = float(offset)
-        if not np.isfinite(self.offset):
-            raise ValueError(f"offset must be finite, got {offset!r}")
+        self.offset = _check_offset(offset)
 
     @property
     def params(self) -> dict:
@@ -266,9 +272,7 @@ class EMCCDPGN(Camera):
         self.qe = check_range(qe, "qe", 0.0, 1.0, high_open=False, owner="EMCCDPGN")
         self.read_noise = check_positive(read_noise, "read_noise")
         self.spurious = check_positive(spurious, "spurious", allow_zero=True)
-        self.offset = float(offset)
-        if not np.isfinite(self.offset):
-            raise ValueError(f"offset must be finite, got {offset!r}")
+        self.offset = _check_offset(offset)
         self.rel_tol = check_range(rel_tol, "rel_tol", 0.0, 1e-3, high_open=False, owner="EMCCDPGN")
 
     @property

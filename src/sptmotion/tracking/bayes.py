@@ -545,117 +545,31 @@ def track_bayes(
         raise ValueError("cannot fix the background flux F at 0 (the camera models need u > 0)")
     if fix_emission_rate and setup.emission_rate <= 0:
         raise ValueError("cannot fix the emission rate H at 0")
-
-    if isinstance(blur_psf, str):
-        if blur_psf != "auto":
-            raise ValueError(f"blur_psf must be 'auto', True or False, got {blur_psf!r}")
-        use_blur = K == 1 and setup.exposure > 0
-    elif isinstance(blur_psf, bool | np.bool_):
-        use_blur = bool(blur_psf)
-        if use_blur and K != 1:
-            raise ValueError(
-                "blur_psf=True needs subframes=1 (with K >= 2 the sub-frame points model the blur)"
-            )
-    else:
-        raise ValueError(f"blur_psf must be 'auto', True or False, got {blur_psf!r}")
+    use_blur = _use_blur_psf(blur_psf, K, setup)
     model = BayesModel(adu, setup, M, K, blur_correction, blur_psf=use_blur)
-    N, R, C, L = model.N, model.R, model.C, model.L
-    a = model.pixel_size
-    if position_prior_sd is None:
-        position_prior_sd = (max(R, C) * a, 1.0)
-    s_lat, s_ax = (check_positive(v, "position_prior_sd") for v in position_prior_sd)
-    mu0 = np.array([C * a / 2, R * a / 2, 0.0])
-    s0 = np.array([s_lat, s_lat, s_ax])
-
-    # starting values from the data (never from the truth)
-    photons = photons_estimate(adu, setup.camera)
-    bg_ph = float(np.median(photons))
-    F0 = max(bg_ph, 1e-3) / model.area_te
-    H0 = (
-        float(np.median(np.clip(photons.sum(axis=(1, 2)) - bg_ph * R * C, 0, None))) / model.t_e / M
+    mu0, s0 = _position_prior(model, position_prior_sd)
+    start, (F0, H0, D0), f_prior, h_prior = _starting_values(
+        model, init, flux_sd, (a_D, b_D), fix_background, fix_emission_rate
     )
-    H0 = max(H0, 0.05 * max(setup.emission_rate, 1.0))
-    if fix_background:
-        F0 = setup.background_flux
-    if fix_emission_rate:
-        H0 = setup.emission_rate
-    F_ref = setup.background_flux if setup.background_flux > 0 else F0
-    H_ref = setup.emission_rate if setup.emission_rate > 0 else H0
-    f_prior = np.array([np.log(F_ref), flux_sd])
-    h_prior = np.array([np.log(H_ref), flux_sd])
-    if init is None or (isinstance(init, str) and init == "brightest"):
-        start_xy = initial_positions(photons, M, a)
-        start = np.concatenate([start_xy, np.full((M, N, 1), 0.1)], axis=2)
-    elif isinstance(init, str) and init == "modular":
-        start = modular_start(adu, setup, M, fallback=initial_positions(photons, M, a))
-    elif isinstance(init, str):
-        raise ValueError(
-            f"init must be 'brightest', 'modular' or an array of positions, got {init!r}"
-        )
-    else:
-        start = np.asarray(init, dtype=float)
-        if start.ndim != 3 or start.shape[:2] != (M, N) or start.shape[2] not in (2, 3):
-            raise ValueError(f"init must have shape ({M}, {N}, 2 or 3), got {start.shape}")
-        if start.shape[2] == 2:
-            start = np.concatenate([start, np.full((M, N, 1), 0.1)], axis=2)
-        if not np.all(np.isfinite(start)):
-            raise ValueError("init contains NaN or inf")
-    if N > 1:
-        inc = np.diff(start[:, :, :2], axis=1)
-        D0 = float(np.clip(np.mean(np.sum(inc**2, axis=2)) / (4 * setup.frame_period), 1e-3, 20.0))
-    else:
-        D0 = b_D / max(a_D - 1, 0.5) if a_D > 1 else 0.1
-
     n_burn = int(round(burn * n_iter))
-    n_keep = n_iter - n_burn
-    if n_keep < 1:
-        raise ValueError("no iterations left after burn-in; lower burn or raise n_iterations")
-    if thin is None:
-        # every post-burn-in sweep, unless the samples would pass ~200 MB (then >= 1000 per chain):
-        # the tails of the 98% intervals rest on ~1% of the draws
-        max_draws = max(1000, _MAX_SAMPLE_VALUES // (n_chains * M * L * 3))
-        thin = max(1, int(np.ceil(n_keep / max_draws)))
-    thin = check_int(thin, "thin", 1)
-    n_draws = len(range(0, n_keep, thin))
+    thin = _thinning(thin, n_iter - n_burn, n_chains, model)
     flags = np.array([True, not fix_background, not fix_emission_rate])
-
     problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags)
-    children = np.random.SeedSequence(seed).spawn(n_chains)
-    samples = np.empty((n_chains, n_draws, M, L, 3))
-    thetas = np.empty((n_chains, n_draws, 3))
-    names = ("emission", "motion", "log_posterior", "D", "F", "H")
-    traces = {k: np.empty((n_chains, n_iter)) for k in names}
-    acceptance = {k: np.zeros(n_chains) for k in MOVE_NAMES}
-    for ch in range(n_chains):
-        rng = np.random.default_rng(children[ch])
-        state = _start_state(model, start, rng, D0, F0, H0)
-        work = new_work(K, N, R, C)
-        seeds = rng.integers(0, 2**31 - 1, size=n_iter)
-        d = 0
-        for it in range(n_iter):
-            if it == n_burn:
-                state.acc[:] = 0.0
-                state.prop[:] = 0.0
-            gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
-            sweep(int(seeds[it]), gain, state, problem, work)
-            theta = state.theta
-            em = float(state.ll.sum())
-            mo = model.motion_lp(state.pos, theta[0], mu0, s0) if L > 1 else 0.0
-            lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
-            traces["emission"][ch, it] = em
-            traces["motion"][ch, it] = mo
-            traces["log_posterior"][ch, it] = lp
-            traces["D"][ch, it], traces["F"][ch, it], traces["H"][ch, it] = theta
-            if it >= n_burn and (it - n_burn) % thin == 0:
-                samples[ch, d] = state.pos
-                thetas[ch, d] = theta
-                d += 1
-            if progress is not None and (it % 25 == 0 or it == n_iter - 1):
-                progress(ch, it, lp)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(state.prop > 0, state.acc / np.maximum(state.prop, 1), np.nan)
-        for i, name in enumerate(MOVE_NAMES):
-            acceptance[name][ch] = rate[i]
+    chains = [
+        _run_chain(
+            model,
+            problem,
+            _start_state(model, start, rng, D0, F0, H0),
+            rng,
+            n_iter,
+            n_burn,
+            thin,
+            lambda it, lp, ch=ch: progress(ch, it, lp) if progress is not None else None,
+        )
+        for ch, rng in enumerate(
+            np.random.default_rng(c) for c in np.random.SeedSequence(seed).spawn(n_chains)
+        )
+    ]
     settings = {
         "n_emitters": M,
         "subframes": K,
@@ -674,13 +588,14 @@ def track_bayes(
         "position_prior_mean": mu0.tolist(),
         "position_prior_sd": s0.tolist(),
     }
+    thetas = np.stack([c["thetas"] for c in chains])
     return TrackPosterior(
-        samples=samples,
+        samples=np.stack([c["samples"] for c in chains]),
         D=thetas[..., 0],
         F=thetas[..., 1],
         H=thetas[..., 2],
-        traces=traces,
-        acceptance=acceptance,
+        traces={k: np.stack([c["traces"][k] for c in chains]) for k in chains[0]["traces"]},
+        acceptance={k: np.array([c["acceptance"][k] for c in chains]) for k in MOVE_NAMES},
         subframes=K,
         weights=model.cw,
         frame_times=model.frame_times,
@@ -689,6 +604,131 @@ def track_bayes(
         ci=ci,
         settings=settings,
     )
+
+
+def _use_blur_psf(blur_psf, K: int, setup: Setup) -> bool:
+    """Whether the blur-aware K = 1 emission is on (``blur_psf`` of :func:`track_bayes`)."""
+    if isinstance(blur_psf, str):
+        if blur_psf != "auto":
+            raise ValueError(f"blur_psf must be 'auto', True or False, got {blur_psf!r}")
+        return K == 1 and setup.exposure > 0
+    if isinstance(blur_psf, bool | np.bool_):
+        if blur_psf and K != 1:
+            raise ValueError(
+                "blur_psf=True needs subframes=1 (with K >= 2 the sub-frame points model the blur)"
+            )
+        return bool(blur_psf)
+    raise ValueError(f"blur_psf must be 'auto', True or False, got {blur_psf!r}")
+
+
+def _position_prior(model: BayesModel, position_prior_sd) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd (µm) of the Gaussian prior of the first position: ROI centre, focal plane."""
+    a = model.pixel_size
+    if position_prior_sd is None:
+        position_prior_sd = (max(model.R, model.C) * a, 1.0)
+    s_lat, s_ax = (check_positive(v, "position_prior_sd") for v in position_prior_sd)
+    return np.array([model.C * a / 2, model.R * a / 2, 0.0]), np.array([s_lat, s_lat, s_ax])
+
+
+def _starting_values(model: BayesModel, init, flux_sd, D_prior, fix_background, fix_emission_rate):
+    """Starting track (M, N, 3), starting (F, H, D) and the F, H priors, from the data (never
+    from the truth): moment estimates of the fluxes, the brightest pixels or the modular tracker."""
+    setup = model.setup
+    M, N, R, C = model.M, model.N, model.R, model.C
+    a = model.pixel_size
+    photons = photons_estimate(model.adu, setup.camera)
+    bg_ph = float(np.median(photons))
+    F0 = max(bg_ph, 1e-3) / model.area_te
+    H0 = (
+        float(np.median(np.clip(photons.sum(axis=(1, 2)) - bg_ph * R * C, 0, None))) / model.t_e / M
+    )
+    H0 = max(H0, 0.05 * max(setup.emission_rate, 1.0))
+    if fix_background:
+        F0 = setup.background_flux
+    if fix_emission_rate:
+        H0 = setup.emission_rate
+    F_ref = setup.background_flux if setup.background_flux > 0 else F0
+    H_ref = setup.emission_rate if setup.emission_rate > 0 else H0
+    f_prior = np.array([np.log(F_ref), flux_sd])
+    h_prior = np.array([np.log(H_ref), flux_sd])
+    if init is None or (isinstance(init, str) and init == "brightest"):
+        start_xy = initial_positions(photons, M, a)
+        start = np.concatenate([start_xy, np.full((M, N, 1), 0.1)], axis=2)
+    elif isinstance(init, str) and init == "modular":
+        start = modular_start(model.adu, setup, M, fallback=initial_positions(photons, M, a))
+    elif isinstance(init, str):
+        raise ValueError(
+            f"init must be 'brightest', 'modular' or an array of positions, got {init!r}"
+        )
+    else:
+        start = np.asarray(init, dtype=float)
+        if start.ndim != 3 or start.shape[:2] != (M, N) or start.shape[2] not in (2, 3):
+            raise ValueError(f"init must have shape ({M}, {N}, 2 or 3), got {start.shape}")
+        if start.shape[2] == 2:
+            start = np.concatenate([start, np.full((M, N, 1), 0.1)], axis=2)
+        if not np.all(np.isfinite(start)):
+            raise ValueError("init contains NaN or inf")
+    a_D, b_D = D_prior
+    if N > 1:
+        inc = np.diff(start[:, :, :2], axis=1)
+        D0 = float(np.clip(np.mean(np.sum(inc**2, axis=2)) / (4 * setup.frame_period), 1e-3, 20.0))
+    else:
+        D0 = b_D / max(a_D - 1, 0.5) if a_D > 1 else 0.1
+    return start, (F0, H0, D0), f_prior, h_prior
+
+
+def _thinning(thin, n_keep: int, n_chains: int, model: BayesModel) -> int:
+    """Every post-burn-in sweep, unless the samples would pass ~200 MB (then >= 1000 per chain):
+    the tails of the 98% intervals rest on ~1% of the draws."""
+    if n_keep < 1:
+        raise ValueError("no iterations left after burn-in; lower burn or raise n_iterations")
+    if thin is None:
+        max_draws = max(1000, _MAX_SAMPLE_VALUES // (n_chains * model.M * model.L * 3))
+        thin = max(1, int(np.ceil(n_keep / max_draws)))
+    return check_int(thin, "thin", 1)
+
+
+def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, progress) -> dict:
+    """One chain: ``n_iter`` sweeps (proposal scales adapt during the ``n_burn`` first), the kept
+    draws, the traces of the log-probabilities and parameters, and the acceptance rates."""
+    work = new_work(model.K, model.N, model.R, model.C)
+    mu0, s0 = problem.mu0, problem.s0
+    (a_D, b_D), f_prior, h_prior, flags = (
+        problem.d_prior,
+        problem.f_prior,
+        problem.h_prior,
+        problem.sample_flags,
+    )
+    n_draws = len(range(0, n_iter - n_burn, thin))
+    samples = np.empty((n_draws, model.M, model.L, 3))
+    thetas = np.empty((n_draws, 3))
+    traces = {k: np.empty(n_iter) for k in ("emission", "motion", "log_posterior", "D", "F", "H")}
+    seeds = rng.integers(0, 2**31 - 1, size=n_iter)
+    d = 0
+    for it in range(n_iter):
+        if it == n_burn:
+            state.acc[:] = 0.0
+            state.prop[:] = 0.0
+        gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
+        sweep(int(seeds[it]), gain, state, problem, work)
+        theta = state.theta
+        em = float(state.ll.sum())
+        mo = model.motion_lp(state.pos, theta[0], mu0, s0) if model.L > 1 else 0.0
+        lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
+        traces["emission"][it] = em
+        traces["motion"][it] = mo
+        traces["log_posterior"][it] = lp
+        traces["D"][it], traces["F"][it], traces["H"][it] = theta
+        if it >= n_burn and (it - n_burn) % thin == 0:
+            samples[d] = state.pos
+            thetas[d] = theta
+            d += 1
+        if it % 25 == 0 or it == n_iter - 1:
+            progress(it, lp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(state.prop > 0, state.acc / np.maximum(state.prop, 1), np.nan)
+    acceptance = {name: rate[i] for i, name in enumerate(MOVE_NAMES)}
+    return {"samples": samples, "thetas": thetas, "traces": traces, "acceptance": acceptance}
 
 
 def _start_state(model: BayesModel, start: np.ndarray, rng, D0: float, F0: float, H0: float):
