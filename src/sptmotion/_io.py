@@ -33,6 +33,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
+    """Validate an output file path before any work: its suffix, a writable existing folder,
+    not a folder itself.
+
+    Raises
+    ------
+    ValueError
+        One line naming the problem.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"output must end in {' or '.join(suffixes)}, got {path.name!r}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"output folder is not writable: {parent}")
+    if path.is_dir():
+        raise ValueError(f"output {path} is a folder")
+    return path
+
+
 def jsonable(obj):
     """Convert numpy scalars/arrays, paths and non-finite floats to JSON-ready values.
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._checks import check_int
 from .._io import atomic_path
 from .._io import jsonable as _jsonable
 from .inputs import analyze_path
@@ -179,8 +180,7 @@ def analyze_batch(
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} exists and is not a folder")
-    if isinstance(workers, bool) or int(workers) < 0:
-        raise ValueError(f"workers must be an integer >= 0, got {workers!r}")
+    workers = check_int(workers, "workers", 0)
     if (
         "models" in options
         and options["models"] is not None

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..datasets.tables import TABLE_SUFFIXES
 from .movie import analyze_movie
 from .pretrained import LearnedModels
 from .table import analyze_table
 
 __all__ = ["TABLE_SUFFIXES", "MOVIE_SUFFIXES", "analyze_path"]
-
-
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 MOVIE_SUFFIXES = (".tif", ".tiff")

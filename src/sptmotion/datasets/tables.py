@@ -20,6 +20,7 @@ from .._io import atomic_path
 
 __all__ = [
     "AXES",
+    "TABLE_SUFFIXES",
     "LABEL_COLUMNS",
     "tracks_to_table",
     "table_to_tracks",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 AXES = ("x", "y", "z")
+#: Suffixes of the track-table files read and written (CSV, Parquet).
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 LABEL_COLUMNS = ("model", "alpha", "D")
 
 

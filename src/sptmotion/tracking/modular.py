@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .._checks import check_int
 from ..optics import kernels as _ok
 from ..optics.camera import EMCCDPGN, SCMOS, EMCCDGamma, camera_spec, photons_estimate
 from ..optics.io import check_stack
@@ -338,8 +339,8 @@ def track_modular(
     ci = check_ci(ci)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup must be an sptmotion.optics.Setup, got {type(setup).__name__}")
-    if n_emitters is not None and (isinstance(n_emitters, bool) or int(n_emitters) < 1):
-        raise ValueError(f"n_emitters must be >= 1, got {n_emitters!r}")
+    if n_emitters is not None:
+        n_emitters = check_int(n_emitters, "n_emitters", 1)
     photons = photons_estimate(adu, setup.camera)
     locs = locate(photons, setup, diameter=diameter, minmass=minmass, topn=n_emitters)
     zq = stats.norm.ppf(0.5 + ci / 2)
