@@ -1,8 +1,9 @@
 """The ``sptmotion`` command line (typer).
 
-Every command module defines ``register(app)``. Errors from bad input (``ValueError``,
-``FileNotFoundError``) end the program with a one-line message and exit code 1, without a
-traceback; outputs are written atomically so no half-written file is left behind.
+Every command module defines ``register(app)`` and only parses and calls the library. Errors
+from bad input (``ValueError``, ``OSError``) end the program with a one-line message and exit
+code 1, usage errors with one line and exit code 2, Ctrl-C with "interrupted" and exit code 130,
+all without a traceback; outputs are written atomically so no half-written file is left behind.
 """
 
 from __future__ import annotations
@@ -25,39 +26,95 @@ for _module in (simulate, imaging, track, learn, study, analyze, demo):
     _module.register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from .. import __version__
 
-        typer.echo(__version__)
+        typer.echo(f"sptmotion {__version__}")
         raise typer.Exit()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Learn motion models (anomalous diffusion) from single-particle-tracking data."""
+
+
+def _click_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """Usage-error, no-args-help and abort exception classes of click and of typer's own copy."""
+    usage, no_args, abort = [], [], [typer.Abort]
+    modules = []
     try:
-        app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:  # --help, --version
-        return exc.exit_code
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return 1
+        from typer._click import exceptions as bundled
+
+        modules.append(bundled)
+    except ImportError:  # a typer that uses the click package itself
+        pass
+    try:
+        import click.exceptions as plain
+
+        modules.append(plain)
+    except ImportError:
+        pass
+    for mod in modules:
+        usage.append(mod.UsageError)
+        if hasattr(mod, "Abort"):
+            abort.append(mod.Abort)
+        if hasattr(mod, "NoArgsIsHelpError"):
+            no_args.append(mod.NoArgsIsHelpError)
+    return tuple(usage), tuple(no_args), tuple(abort)
+
+
+def _usage_line(exc) -> str:
+    """``error: <message> (see 'sptmotion <command> --help')`` on one line."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None and ctx.command_path else "sptmotion"
+    if not path.startswith("sptmotion"):
+        path = "sptmotion " + path.split(" ", 1)[-1] if " " in path else "sptmotion"
+    return f"error: {message} (see '{path} --help')"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code.
+
+    0 on success (and for ``--help``, ``--version``); 1 for bad input (a one-line ``error:``
+    message naming the problem); 2 for usage errors (unknown option, missing or out-of-range
+    argument), as click does; 130 when interrupted (Ctrl-C).
+    """
+    usage, no_args, abort = _click_classes()
+    try:
+        # typer returns the code of an Exit (--help, --version) and turns Ctrl-C into 130
+        code = app(args=argv, prog_name="sptmotion", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        raise
-    return 0
+    except no_args as exc:  # bare command group: its help, with click's usage exit code
+        ctx = exc.ctx
+        typer.echo(ctx.get_help() if ctx is not None else "", err=True)
+        return 2
+    except usage as exc:
+        typer.echo(_usage_line(exc), err=True)
+        return 2
+    except abort:  # click turns Ctrl-C into Abort
+        typer.echo("interrupted", err=True)
+        return 130
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+    if code == 130:
+        typer.echo("interrupted", err=True)
+    return code
 
 
 def _console_main() -> None:  # pragma: no cover - thin wrapper

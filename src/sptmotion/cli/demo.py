@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
-
-from .._io import atomic_path
 
 __all__ = ["register"]
 
-def _print_table(df: pd.DataFrame) -> None:
+def _print_table(df) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -63,6 +60,7 @@ def register(app: typer.Typer) -> None:
         """
         if output.exists() and not output.is_dir():
             raise ValueError(f"--output must be a folder, {output} is a file")
+        from .._io import atomic_path
         from ..studies.motion_demo import run_motion_demo
 
         df = run_motion_demo(n_tracks=n_tracks, n_steps=n_steps, seed=seed)

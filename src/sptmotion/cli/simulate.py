@@ -9,15 +9,12 @@ table, whatever ``--workers`` / ``--scheduler``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import typer
 
-from .._checks import check_dim
-
 __all__ = ["register"]
+
 
 def _parse_length(text: str) -> int | tuple[int, int]:
     parts = [p.strip() for p in str(text).split(",")]
@@ -40,20 +37,6 @@ def _parse_vector(text: str, name: str) -> float | tuple[float, ...]:
             f"{name} must be a number or comma-separated numbers, got {text!r}"
         ) from None
     return vals[0] if len(vals) == 1 else vals
-
-
-def _check_output(path: Path) -> Path:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ValueError(f"output must end in .csv or .parquet, got {path.name!r}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"output folder is not writable: {parent}")
-    if path.is_dir():
-        raise ValueError(f"output {path} is a folder")
-    return path
 
 
 def register(app: typer.Typer) -> None:
@@ -129,10 +112,14 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Simulate tracks of one motion model, or an AnDi-1 dataset, into a track table."""
-        from ..datasets.simulate import model_spec, simulate_table
-        from ..datasets.tables import write_table
+        import numpy as np
 
-        output = _check_output(Path(output))
+        from .._checks import check_dim
+        from .._io import check_output_file
+        from ..datasets.simulate import model_spec, simulate_table
+        from ..datasets.tables import TABLE_SUFFIXES, write_table
+
+        output = check_output_file(Path(output), TABLE_SUFFIXES)
         if isinstance(n, bool) or n < 1:
             raise ValueError(f"--n must be >= 1, got {n}")
         dim = check_dim(dim)
