@@ -36,9 +36,9 @@ def test_demo_cli_writes_table(tmp_path, capsys):
             "--output",
             str(out),
             "--motion-only",
-            "--n-tracks",
+            "--n",
             "20",
-            "--n-steps",
+            "--steps",
             "30",
             "--seed",
             "1",
@@ -53,15 +53,16 @@ def test_demo_cli_writes_table(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--n-steps", "3"], "n_steps"),
-        (["--n-tracks", "1"], "n_tracks"),
-        (["--seed", "-2"], "seed"),
+        (["--steps", "3"], "--steps"),
+        (["--n", "1"], "--n"),
+        (["--seed", "-2"], "--seed"),
     ],
 )
 def test_demo_cli_bad_input(tmp_path, capsys, args, message):
+    """Out-of-range options are usage errors: one line, exit 2 (click's convention)."""
     out = tmp_path / "demo"
     rc = main(["demo", "--output", str(out), *args])
-    assert rc == 1
+    assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1
     assert not (out / "models.csv").exists()

@@ -106,8 +106,8 @@ def test_errors(files, capsys):
     tracks = str(files / "tracks.csv")
     assert main(["render", tracks, "--preset", "nope", "-o", str(files / "x.tif")]) == 1
     assert "unknown preset" in capsys.readouterr().err
-    assert main(["render", tracks, "--camera", "ccd", "-o", str(files / "x.tif")]) == 1
-    assert "unknown camera" in capsys.readouterr().err
+    assert main(["render", tracks, "--camera", "ccd", "-o", str(files / "x.tif")]) == 2
+    assert "Invalid value for '--camera'" in capsys.readouterr().err
     assert main(["likelihood", str(files / "none.tif"), tracks]) == 1
     assert "no such file" in capsys.readouterr().err
     assert not (files / "x.tif").exists()

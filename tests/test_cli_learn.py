@@ -83,7 +83,7 @@ def test_train_options_reach_the_model(tables):
     est = load(model)
     assert est.loss == "laplace" and est.lr_schedule == "cosine"
     bad = d / "bad.sptm"
-    assert main([*args, "-o", str(bad), "--loss", "huber", *FAST]) == 1
+    assert main([*args, "-o", str(bad), "--loss", "huber", *FAST]) == 2
     assert not bad.exists()
 
 
@@ -172,7 +172,7 @@ def test_bad_input_gives_one_line_error_and_no_output(tables, tmp_path, capsys):
     # unknown task
     assert (
         main(["train", "--task", "speed", "--train", str(d / "train.csv"), "-o", str(out), *FAST])
-        == 1
+        == 2
     )
     assert not out.exists()
 

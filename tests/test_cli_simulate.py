@@ -121,15 +121,10 @@ def test_dask_workers_give_the_serial_table(tmp_path, args):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "foo"], "unknown motion model"),
         (["--model", "fbm", "--alpha", "2.5"], "FBM: alpha must lie in (0, 2)"),
         (["--model", "ctrw", "--alpha", "1.5"], "CTRW: alpha must lie in (0, 1)"),
-        (["--model", "bm", "--n", "0"], "--n must be >= 1"),
-        (["--model", "bm", "--dim", "4"], "dim must be 1, 2 or 3"),
-        (["--model", "bm", "--steps", "0"], "--steps must be >= 1"),
         (["--model", "bm", "--t-age", "1"], "does not apply to model 'bm'"),
         (["--andi", "--length", "5,3"], "length"),
-        (["--andi", "--task", "segment"], "--task"),
         (["--andi", "--model", "bm"], "exactly one of"),
         ([], "exactly one of"),
     ],
@@ -139,6 +134,27 @@ def test_bad_input_exits_1_with_one_line_and_no_file(tmp_path, capsys, args, mes
     assert main(["simulate", *args, "-o", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "foo"], "Invalid value for '--model'"),
+        (["--model", "bm", "--n", "0"], "Invalid value for '--n'"),
+        (["--model", "bm", "--dim", "4"], "Invalid value for '--dim'"),
+        (["--model", "bm", "--steps", "0"], "Invalid value for '--steps'"),
+        (["--andi", "--task", "segment"], "Invalid value for '--task'"),
+        (["--model", "bm", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line_and_no_file(tmp_path, capsys, args, message):
+    """Unknown options, wrong choices and out-of-range values are usage errors (click: exit 2)."""
+    out = tmp_path / "x.csv"
+    assert main(["simulate", *args, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert "sptmotion simulate --help" in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -90,8 +90,8 @@ def test_modular_round_trip(movie_path, tmp_path):
     assert js["method"] == "modular" and js["ci"] == 0.9
 
 
-def _assert_failed(capsys, rc, out, match):
-    assert rc == 1
+def _assert_failed(capsys, rc, out, match, code=1):
+    assert rc == code
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and match in err and "\n" not in err
     assert not out.exists() and not out.with_suffix(".json").exists()
@@ -150,7 +150,8 @@ def test_zero_frames_and_missing_file(tmp_path, capsys):
 def test_bad_method(movie_path, tmp_path, capsys):
     p, _ = movie_path
     out = tmp_path / "t.csv"
-    _assert_failed(capsys, _run(["track", p, "--method", "magic", "-o", out]), out, "method")
+    rc = _run(["track", p, "--method", "magic", "-o", out])
+    _assert_failed(capsys, rc, out, "Invalid value for '--method'", code=2)
 
 
 def test_classification_bias_study_rows():

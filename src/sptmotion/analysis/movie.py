@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,7 @@ def analyze_movie(
     options: MovieOptions | None = None,
     truth: np.ndarray | None = None,
     truth_labels: Sequence[dict] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
     **settings,
 ) -> pd.DataFrame:
     """Analyze a widefield movie end to end: track, decompose, characterize, report.
@@ -132,6 +133,8 @@ def analyze_movie(
         columns ``true_particle``, ``true_distance_um``).
     truth_labels : sequence of dict, optional
         Per true particle labels (``model``, ``alpha``, ``D``) copied as ``true_<key>``.
+    progress : callable(chain, iteration, log_posterior), optional
+        Called every few MCMC sweeps (:func:`sptmotion.tracking.track_bayes`).
     **settings
         Fields of :class:`MovieOptions` (``seed``, ``iterations``, ``exposure``, ...).
 
@@ -158,7 +161,7 @@ def analyze_movie(
     seeds = dict(
         zip(("bayes", "modular", "posterior_samples"), _stage_seeds(opts.seed), strict=True)
     )
-    bayes = bayes_stage(stack, setup, opts, seeds["bayes"])
+    bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
     mod = modular_stage(stack, setup, opts)
     parts = decompose_stage(stack, setup, opts, bayes["post"])
     results = characterize_stage(bayes, mod, setup, opts, models, seeds["posterior_samples"])
@@ -218,7 +221,7 @@ def read_input(movie, setup, opts: MovieOptions):
     return np.asarray(movie, dtype=np.float64), setup, {}, None
 
 
-def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int) -> dict:
+def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progress=None) -> dict:
     """Bayesian tracking: the posterior and the lateral tracks with their samples and bounds."""
     from .. import tracking
 
@@ -233,6 +236,7 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int) -> dict
         burn=opts.burn,
         seed=seed,
         ci=opts.ci,
+        progress=progress,
     )
     elapsed = time.perf_counter() - t1
     fs = post.frame_samples  # (chains, draws, M, N, 3)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import current_umask
 from .._io import jsonable as _jsonable
 
 __all__ = [
@@ -62,6 +63,7 @@ def staged_output(output: str | os.PathLike) -> Iterator[Path]:
     check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: colleagues must read reports
     try:
         yield tmp
         stamp = {"completed_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}

@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 for _module in (simulate, imaging, track, learn, study, analyze, demo):
@@ -74,7 +75,7 @@ def _click_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ..
 
 def _usage_line(exc) -> str:
     """``error: <message> (see 'sptmotion <command> --help')`` on one line."""
-    message = " ".join(exc.format_message().split())
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
     ctx = getattr(exc, "ctx", None)
     path = ctx.command_path if ctx is not None and ctx.command_path else "sptmotion"
     if not path.startswith("sptmotion"):
@@ -117,5 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _console_main() -> None:  # pragma: no cover - thin wrapper
+def console_main() -> None:  # pragma: no cover - thin wrapper
+    """The ``sptmotion`` console script: :func:`main` with the process exit code."""
     sys.exit(main())

@@ -7,15 +7,34 @@ from pathlib import Path
 
 import typer
 
+from ._common import (
+    CameraName,
+    PlainCommand,
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
+
 
 def register(app: typer.Typer) -> None:
     """Add ``analyze`` to the root app."""
 
-    @app.command("analyze")
+    @app.command(
+        "analyze",
+        cls=PlainCommand,
+        epilog=examples(
+            "sptmotion analyze tracks.csv --dt 0.033 --exposure 0.03 -o report",
+            "sptmotion analyze linked.parquet --dt 0.05 --pixel-size 0.107 -o report",
+            "sptmotion analyze movie.tif -o report",
+            "sptmotion analyze 'movies/*.tif' --workers 4 -o batch",
+        ),
+    )
     def analyze(
         inputs: list[str] = typer.Argument(
             ...,
-            metavar="INPUT...",
+            metavar="INPUT",
             help="TIFF movie(s) with JSON sidecar, or track table(s) (CSV/Parquet, trackpy columns). "
             "Quote glob patterns: 'movies/*.tif'.",
         ),
@@ -34,17 +53,19 @@ def register(app: typer.Typer) -> None:
             help="µm per pixel: table positions are in pixels / movie pixel size.",
         ),
         model: Path = typer.Option(
-            None, "--model", help="Learned model file or folder (default: the bundled one)."
+            None,
+            "--model-file",
+            help="Learned models: a .sptm file or a folder (default: the bundled ones).",
         ),
-        seed: int = typer.Option(
-            0, "--seed", help="Seed of every random step (MCMC, sample choice)."
-        ),
+        seed: int = seed_option("Seed of every random step (MCMC, sample choice)."),
         iterations: int = typer.Option(
-            2000, "--iterations", help="MCMC iterations per chain (movies)."
+            6000, "--iterations", min=2, metavar="INT", help="MCMC sweeps per chain (movies)."
         ),
-        chains: int = typer.Option(2, "--chains", help="MCMC chains (movies)."),
+        chains: int = typer.Option(
+            2, "--chains", min=1, metavar="INT", help="MCMC chains (movies)."
+        ),
         emitters: int = typer.Option(
-            1, "--emitters", help="Number of emitters in the movie (Bayesian tracker)."
+            1, "--emitters", min=1, metavar="M", help="Number of emitters in the movie."
         ),
         modular: bool = typer.Option(
             True, "--modular/--no-modular", help="Also run the modular tracker (movies)."
@@ -54,8 +75,8 @@ def register(app: typer.Typer) -> None:
             "--preset",
             help="Optics/camera preset for a movie without sidecar (e.g. hendrix2025).",
         ),
-        camera: str = typer.Option(
-            None, "--camera", help="Camera model for a movie without sidecar (emccd, scmos...)."
+        camera: CameraName | None = typer.Option(
+            None, "--camera", help="Camera model for a movie without sidecar."
         ),
         gain: float = typer.Option(None, "--gain", help="EM gain (movie without sidecar)."),
         conversion: float = typer.Option(
@@ -76,11 +97,17 @@ def register(app: typer.Typer) -> None:
             "localizations' Fisher variances as they are) or a fixed value in µm.",
         ),
         workers: int = typer.Option(
-            0, "--workers", help="Local Dask worker processes (batch); 0: serial."
+            0,
+            "--workers",
+            min=0,
+            metavar="INT",
+            help="Local Dask worker processes (batch); 0: serial.",
         ),
         scheduler: str = typer.Option(
-            None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."
+            None, "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."
         ),
+        quiet: bool = quiet_option(),
+        verbose: bool = verbose_option(),
     ) -> None:
         """Analyze a movie or a track table end to end and write a report.
 
@@ -94,6 +121,8 @@ def register(app: typer.Typer) -> None:
         """
         from ..analysis import batch
         from ..analysis import inputs as single
+
+        setup_logging(quiet, verbose)
 
         movie_options = {
             "iterations": iterations,
@@ -118,10 +147,18 @@ def register(app: typer.Typer) -> None:
         )
         if not is_batch:
             path = Path(inputs[0])
+            bar = None
             if path.suffix.lower() in single.MOVIE_SUFFIXES:
                 options.update(movie_options)
-            results = single.analyze_path(path, output, **options)
-            _print_summary(results, output / "report.html")
+                if not quiet:
+                    bar, options["progress"] = _mcmc_progress(iterations, chains)
+            try:
+                results = single.analyze_path(path, output, **options)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if not quiet:
+                _print_summary(results, output / "report.html")
             return
         paths = batch.expand_inputs(inputs)
         if any(p.suffix.lower() in single.MOVIE_SUFFIXES for p in paths):
@@ -138,6 +175,22 @@ def register(app: typer.Typer) -> None:
         ):
             typer.echo(f"  failed: {inp}: {err}", err=True)
         typer.echo(f"table: {output / 'results.csv'}")
+
+
+def _mcmc_progress(iterations: int, chains: int):
+    """A progress bar over all MCMC sweeps and the callback that advances it."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=chains * iterations, desc="MCMC", unit="sweep", leave=False)
+    done = {"n": 0}
+
+    def progress(chain: int, it: int, lp: float) -> None:
+        n = chain * iterations + it + 1
+        bar.update(n - done["n"])
+        done["n"] = n
+        bar.set_postfix_str(f"chain {chain + 1}/{chains}")
+
+    return bar, progress
 
 
 def _print_summary(results, report: Path) -> None:

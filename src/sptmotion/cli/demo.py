@@ -17,7 +17,16 @@ from pathlib import Path
 
 import typer
 
+from ._common import (
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
+
 __all__ = ["register"]
+
 
 def _print_table(df) -> None:
     from rich.console import Console
@@ -43,21 +52,32 @@ def _print_table(df) -> None:
 def register(app: typer.Typer) -> None:
     """Add the ``demo`` command to the root app."""
 
-    @app.command("demo")
+    @app.command(
+        "demo",
+        epilog=examples(
+            "sptmotion demo",
+            "sptmotion demo --motion-only --n 500 --steps 200 -o tour",
+        ),
+    )
     def demo(
         output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Output folder."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (non-negative integer)."),
-        n_tracks: int = typer.Option(200, "--n-tracks", help="Tracks simulated per model."),
-        n_steps: int = typer.Option(100, "--n-steps", help="Steps per track (>= 10)."),
+        seed: int = seed_option(),
+        n_tracks: int = typer.Option(
+            200, "--n", min=2, metavar="INT", help="Tracks simulated per model."
+        ),
+        n_steps: int = typer.Option(100, "--steps", min=10, metavar="INT", help="Steps per track."),
         motion_only: bool = typer.Option(
             False, "--motion-only", help="Only the motion-model table (a few seconds)."
         ),
+        quiet: bool = quiet_option(),
+        verbose: bool = verbose_option(),
     ) -> None:
         """Tour the package: motion models, then a movie analyzed end to end into a report.
 
         Writes OUTPUT/models.csv (true alpha vs MLE and TAMSD-fit estimates for every motion
         model) and, unless --motion-only, OUTPUT/movie.tif and the report OUTPUT/report/.
         """
+        setup_logging(quiet, verbose)
         if output.exists() and not output.is_dir():
             raise ValueError(f"--output must be a folder, {output} is a file")
         from .._io import atomic_path
@@ -67,9 +87,10 @@ def register(app: typer.Typer) -> None:
         output.mkdir(parents=True, exist_ok=True)
         with atomic_path(output / "models.csv") as tmp:
             df.to_csv(tmp, index=False)
-        _print_table(df)
+        if not quiet:
+            _print_table(df)
         typer.echo(f"wrote {output / 'models.csv'}")
         if not motion_only:
             from ..analysis.demo import run_demo
 
-            run_demo(output, seed=seed)
+            run_demo(output, seed=seed, verbose=not quiet)

@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import typer
 from typer.core import TyperGroup
+
+from ._common import (
+    CameraName,
+    GaussianModelName,
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
 
 __all__ = ["register"]
 
@@ -32,14 +43,28 @@ class _DefaultGroup(TyperGroup):
 
 def register(app: typer.Typer) -> None:
     """Add ``render`` and the ``likelihood`` group to the root app."""
-    app.command("render")(render)
+    app.command(
+        "render",
+        epilog=examples(
+            "sptmotion render tracks.csv -o movie.tif",
+            "sptmotion render tracks.csv --camera emccd-pgn --seed 3 -o movie.tif",
+        ),
+    )(render)
     lik = typer.Typer(
         cls=_DefaultGroup,
         no_args_is_help=True,
         help="Decomposed log-likelihood of a movie and its tracks (default), or the parameter sweep.",
     )
-    lik.command("eval")(likelihood_eval)
-    lik.command("sweep")(likelihood_sweep_cmd)
+    lik.command(
+        "eval",
+        epilog=examples(
+            "sptmotion likelihood movie.tif tracks.csv --motion bm --D 0.05",
+            "sptmotion likelihood eval movie.tif tracks.csv --motion fbm --alpha 0.5 --json",
+        ),
+    )(likelihood_eval)
+    lik.command(
+        "sweep", epilog=examples("sptmotion likelihood sweep --repeats 5 -o likelihood_sweep.md")
+    )(likelihood_sweep_cmd)
     app.add_typer(lik, name="likelihood")
 
 
@@ -49,9 +74,9 @@ def render(
         ..., "-o", "--output", help="Output TIFF; a JSON sidecar is written next to it."
     ),
     preset: str = typer.Option("hendrix2025", help="Imaging preset."),
-    camera: str = typer.Option("emccd", help="Camera model: emccd, emccd-pgn or scmos."),
-    seed: int | None = typer.Option(None, help="Seed of the camera noise."),
-    origin: str = typer.Option(
+    camera: CameraName = typer.Option("emccd", help="Camera model."),
+    seed: int = seed_option("Seed of the camera noise."),
+    origin: Literal["auto", "roi", "center"] = typer.Option(
         "auto",
         help="Where the table's (0, 0) is: 'roi' (the ROI corner), 'center' (the ROI centre), "
         "'auto' (centre if any x or y < 0).",
@@ -59,8 +84,11 @@ def render(
     allow_outside: bool = typer.Option(
         False, help="Render emitters far outside the ROI instead of failing."
     ),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Render a widefield movie (TIFF + JSON sidecar) from a track table."""
+    setup_logging(quiet, verbose)
     from ..analysis.imaging import render_table
     from ..datasets.tables import read_table
     from ..optics import write_movie
@@ -73,7 +101,7 @@ def render(
         origin=origin,
         allow_outside=allow_outside,
     )
-    for note in notes:
+    for note in notes if not quiet else ():
         typer.echo(f"note: {note}", err=True)
     meta = {"tracks": str(tracks), **meta}
     write_movie(output, movie, setup, metadata=meta)
@@ -89,7 +117,7 @@ def likelihood_eval(
         ..., help="Movie TIFF written by `sptmotion render` (with its JSON sidecar)."
     ),
     tracks: Path = typer.Argument(..., help="Track table with the emitter positions (µm)."),
-    motion: str = typer.Option("bm", help="Motion model with a likelihood: bm, dbm, fbm, sbm."),
+    motion: GaussianModelName = typer.Option("bm", help="Motion model with a likelihood."),
     D: float = typer.Option(
         0.05, "--D", help="Diffusion coefficient D (µm²/s, µm²/s^alpha for fbm/sbm)."
     ),
@@ -97,8 +125,11 @@ def likelihood_eval(
     v: float | None = typer.Option(None, help="Drift speed (µm/s, dbm)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     allow_outside: bool = typer.Option(False, help="Accept positions far outside the ROI."),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Print ln P(r0), ln P(data | positions), ln P(positions | motion), total and emission share."""
+    setup_logging(quiet, verbose)
     from ..analysis.imaging import decompose_table
     from ..datasets.tables import read_table
 
@@ -134,11 +165,16 @@ def likelihood_sweep_cmd(
         "--output",
         help="Markdown table; the PNG and CSV go next to it.",
     ),
-    seed: int = typer.Option(0, help="Seed of the sweep."),
-    repeats: int = typer.Option(3, help="Movies per setting (the table holds means)."),
+    seed: int = seed_option("Seed of the sweep."),
+    repeats: int = typer.Option(
+        3, min=1, metavar="INT", help="Movies per setting (the table holds means)."
+    ),
     quick: bool = typer.Option(False, help="A small grid (for smoke tests)."),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Sweep D, N, H, F, G, K (and generating models, and few frames x D) and tabulate the likelihood's parts."""
+    setup_logging(quiet, verbose)
     from ..studies.likelihood_sweep import (
         SWEEP_OTHER_MODELS,
         likelihood_sweep,

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from ._common import (
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
 
 __all__ = ["register"]
 
@@ -14,37 +23,43 @@ def train(
         ..., "--train", help="Track table (CSV/Parquet) of the training tracks."
     ),
     output: Path = typer.Option(Path("model.sptm"), "-o", "--output", help="Model file to write."),
-    task: str = typer.Option(
-        "alpha", "--task", help="alpha (regression) or model (classification)."
+    task: Literal["alpha", "model"] = typer.Option(
+        "alpha", "--task", help="Regression of alpha or classification of the motion model."
     ),
-    representation: str = typer.Option(
-        "wavelet", "--representation", help="wavelet, features or trajectory."
+    representation: Literal["wavelet", "features", "trajectory"] = typer.Option(
+        "wavelet", "--representation", help="Track representation and its learner."
     ),
     labels: Path | None = typer.Option(
         None, "--labels", help="CSV with particle and alpha/model columns."
     ),
-    n_models: int = typer.Option(3, "--n-models", help="Networks in the ensemble."),
-    max_epochs: int = typer.Option(
-        60, "--max-epochs", help="Epoch limit (early stopping ends sooner)."
+    n_models: int = typer.Option(
+        3, "--n-models", min=1, metavar="INT", help="Networks in the ensemble."
     ),
-    lr_schedule: str = typer.Option(
+    max_epochs: int = typer.Option(
+        60, "--max-epochs", min=1, metavar="INT", help="Epoch limit (early stopping ends sooner)."
+    ),
+    lr_schedule: Literal["plateau", "cosine"] = typer.Option(
         "plateau",
         "--lr-schedule",
         help="plateau (early stopping) or cosine (exactly --max-epochs epochs, final weights; "
         "the benchmarks' setting with --max-epochs 25).",
     ),
-    loss: str = typer.Option(
+    loss: Literal["gaussian", "laplace"] = typer.Option(
         "gaussian",
         "--loss",
         help="Alpha regression loss: gaussian (beta-NLL) or laplace (median head, MAE-aligned).",
     ),
-    seed: int | None = typer.Option(0, "--seed", help="Random seed (repeatable runs on CPU)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    seed: int = seed_option("Random seed (repeatable runs on CPU)."),
+    device: Literal["auto", "cpu", "cuda"] = typer.Option(
+        "auto", "--device", help="Where the networks train."
+    ),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Train an alpha regressor or a motion-model classifier on a track table."""
     from ..analysis.learned import train_from_table
 
+    setup_logging(quiet, verbose)
     est = train_from_table(
         train_path,
         output,
@@ -68,10 +83,13 @@ def predict(
     model_path: Path = typer.Argument(..., help="Model file written by `sptmotion train`."),
     tracks_path: Path = typer.Argument(..., help="Track table (CSV/Parquet)."),
     output: Path = typer.Option(Path("predictions.csv"), "-o", "--output", help="CSV to write."),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Predict alpha (with alpha_std) or the motion model (with probabilities) per track."""
     from ..analysis.learned import predict_table
 
+    setup_logging(quiet, verbose)
     out = predict_table(model_path, tracks_path, output)
     typer.echo(f"predicted {len(out)} tracks -> {output}")
 
@@ -94,8 +112,11 @@ def benchmark_andi(
         Path("learn_andi"), "-o", "--output", help="Output stem: writes .md, .json, .png."
     ),
     n_threads: int | None = typer.Option(None, "--threads", help="torch/LightGBM threads."),
+    quiet: bool = quiet_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Learning curves on AnDi data for the three representations plus FBM-MLE / TAMSD references."""
+    setup_logging(quiet, verbose)
     from ..studies.andi import run_andi_benchmark, write_andi_results
 
     try:
@@ -115,7 +136,7 @@ def benchmark_andi(
         n_test,
         andi_file,
         n_threads=n_threads,
-        log=typer.echo,
+        log=(lambda *_: None) if quiet else typer.echo,
     )
     stem = Path(output)
     write_andi_results(res, stem)
@@ -124,8 +145,22 @@ def benchmark_andi(
 
 def register(app: typer.Typer) -> None:
     """Add ``train``, ``predict`` and the ``benchmark`` group to the root app."""
-    app.command("train")(train)
-    app.command("predict")(predict)
+    app.command(
+        "train",
+        epilog=examples(
+            "sptmotion train --train tracks.csv --task alpha -o alpha.sptm",
+            "sptmotion train --train tracks.csv --task model --labels labels.csv -o model.sptm",
+        ),
+    )(train)
+    app.command(
+        "predict",
+        epilog=examples("sptmotion predict alpha.sptm tracks.csv -o predictions.csv"),
+    )(predict)
     bench = typer.Typer(help="Benchmarks of the learners.", no_args_is_help=True)
-    bench.command("andi")(benchmark_andi)
+    bench.command(
+        "andi",
+        epilog=examples(
+            "sptmotion benchmark andi --train-sizes 100,1000 --seeds 3 -o learn_andi",
+        ),
+    )(benchmark_andi)
     app.add_typer(bench, name="benchmark")

@@ -10,8 +10,18 @@ table, whatever ``--workers`` / ``--scheduler``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from ._common import (
+    MotionModelName,
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
 
 __all__ = ["register"]
 
@@ -42,14 +52,19 @@ def _parse_vector(text: str, name: str) -> float | tuple[float, ...]:
 def register(app: typer.Typer) -> None:
     """Add ``simulate`` to the root app."""
 
-    @app.command("simulate")
+    @app.command(
+        "simulate",
+        epilog=examples(
+            "sptmotion simulate --model fbm --alpha 0.6 --D 0.1 --dt 0.03 --n 1000 -o tracks.csv",
+            "sptmotion simulate --model bm --D 0.05 --dt 0.033 --subframes 10 --seed 2 -o fine.parquet",
+            "sptmotion simulate --andi --task model --length 20,500 --n 10000 -o train.csv",
+        ),
+    )
     def simulate(
         output: Path = typer.Option(
             ..., "-o", "--output", help="Track table to write (.csv or .parquet)."
         ),
-        model: str = typer.Option(
-            None, "--model", help="Motion model: bm, dbm, fbm, sbm, ctrw, attm, lw."
-        ),
+        model: MotionModelName | None = typer.Option(None, "--model", help="Motion model."),
         andi: bool = typer.Option(
             False, "--andi", help="Generate an AnDi-1 dataset instead of one model."
         ),
@@ -76,16 +91,20 @@ def register(app: typer.Typer) -> None:
         regime: int = typer.Option(None, "--regime", help="ATTM regime (1 or 2)."),
         speed: float = typer.Option(None, "--v", help="LW speed in µm/s."),
         dt: float = typer.Option(1.0, "--dt", help="Frame interval in s."),
-        dim: int = typer.Option(2, "--dim", help="Spatial dimension (1, 2 or 3)."),
-        n: int = typer.Option(1000, "--n", help="Number of tracks."),
+        dim: int = typer.Option(2, "--dim", min=1, max=3, metavar="1|2|3", help="Dimension."),
+        n: int = typer.Option(1000, "--n", min=1, metavar="INT", help="Number of tracks."),
         steps: int = typer.Option(
-            100, "--steps", help="Steps per track (each track has steps + 1 frames)."
+            100, "--steps", min=1, metavar="INT", help="Steps per track (steps + 1 frames)."
         ),
         subframes: int = typer.Option(
-            1, "--subframes", help="K: motion sampled at dt/K, K rows per frame (column subframe)."
+            1,
+            "--subframes",
+            min=1,
+            metavar="K",
+            help="Motion sampled at dt/K, K rows per frame (column subframe).",
         ),
-        task: str = typer.Option(
-            "alpha", "--task", help="AnDi task: alpha or model (class balance)."
+        task: Literal["alpha", "model"] = typer.Option(
+            "alpha", "--task", help="AnDi task (class balance of the labels)."
         ),
         length: str = typer.Option(
             "100", "--length", help="AnDi track length in points, or MIN,MAX."
@@ -94,41 +113,33 @@ def register(app: typer.Typer) -> None:
             False, "--include-bm", help="AnDi: add Brownian motion (alpha = 1) as a sixth class."
         ),
         no_noise: bool = typer.Option(False, "--no-noise", help="AnDi: no localization noise."),
-        mix: str = typer.Option(
+        mix: Literal["recipe", "andi-datasets"] = typer.Option(
             "recipe",
             "--mix",
-            help="AnDi class mix: recipe (full per-model ranges) or andi-datasets.",
+            help="AnDi class mix: recipe (full per-model ranges) or andi-datasets'.",
         ),
-        seed: int = typer.Option(
-            None, "--seed", help="Random seed (same seed, same table, whatever the workers)."
+        seed: int = seed_option("Random seed (same seed, same table, whatever the workers)."),
+        workers: int = typer.Option(
+            1, "--workers", min=1, metavar="INT", help="Dask workers (LocalCluster) when > 1."
         ),
-        workers: int = typer.Option(1, "--workers", help="Dask workers (LocalCluster) when > 1."),
         scheduler: str = typer.Option(
             None, "--scheduler", help="Address of a running Dask scheduler."
         ),
         processes: bool = typer.Option(
             True, "--processes/--threads", help="LocalCluster workers as processes or threads."
         ),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+        quiet: bool = quiet_option(),
+        verbose: bool = verbose_option(),
     ) -> None:
         """Simulate tracks of one motion model, or an AnDi-1 dataset, into a track table."""
         import numpy as np
 
-        from .._checks import check_dim
         from .._io import check_output_file
         from ..datasets.simulate import model_spec, simulate_table
         from ..datasets.tables import TABLE_SUFFIXES, write_table
 
+        setup_logging(quiet, verbose)
         output = check_output_file(Path(output), TABLE_SUFFIXES)
-        if isinstance(n, bool) or n < 1:
-            raise ValueError(f"--n must be >= 1, got {n}")
-        dim = check_dim(dim)
-        if workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {workers}")
-        if seed is not None and seed < 0:
-            raise ValueError(f"--seed must be >= 0, got {seed}")
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
         if andi == (model is not None):
             raise ValueError("give exactly one of --model NAME or --andi")
         if andi:
@@ -136,10 +147,6 @@ def register(app: typer.Typer) -> None:
 
             if subframes != 1:
                 raise ValueError("--subframes applies to --model (AnDi tracks have dt = 1)")
-            if task not in ("alpha", "model"):
-                raise ValueError(f"--task must be alpha or model, got {task!r}")
-            if mix not in ("recipe", "andi-datasets"):
-                raise ValueError(f"--mix must be recipe or andi-datasets, got {mix!r}")
             length_v = _parse_length(length)
             check_length(length_v)
             spec = {
@@ -151,10 +158,6 @@ def register(app: typer.Typer) -> None:
                 "mix": mix,
             }
         else:
-            if steps < 1:
-                raise ValueError(f"--steps must be >= 1, got {steps}")
-            if subframes < 1:
-                raise ValueError(f"--subframes must be >= 1, got {subframes}")
             if not np.isfinite(dt) or dt <= 0:
                 raise ValueError(f"--dt must be > 0 (s), got {dt}")
             params = {

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from ._common import (
+    examples,
+    quiet_option,
+    seed_option,
+    setup_logging,
+    verbose_option,
+)
 
 __all__ = ["register"]
 
@@ -12,7 +21,14 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Add ``track`` to the root app."""
 
-    @app.command("track")
+    @app.command(
+        "track",
+        epilog=examples(
+            "sptmotion track movie.tif -o tracks.csv",
+            "sptmotion track movie.tif --emitters 2 --iterations 6000 --seed 1 -o tracks.parquet",
+            "sptmotion track movie.tif --method modular -o spots.csv",
+        ),
+    )
     def track(
         movie: Path = typer.Argument(
             ..., help="TIFF stack (frames, rows, cols) with its JSON sidecar."
@@ -20,20 +36,22 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(
             ..., "-o", "--output", help="Track table (.csv or .parquet); JSON summary beside it."
         ),
-        method: str = typer.Option(
-            "bayes", "--method", help="bayes (MCMC posterior) or modular (detect-localize-link)."
+        method: Literal["bayes", "modular"] = typer.Option(
+            "bayes", "--method", help="MCMC posterior, or detect-localize-link."
         ),
-        iterations: int = typer.Option(6000, "--iterations", min=2, help="MCMC sweeps per chain."),
-        chains: int = typer.Option(2, "--chains", min=1, help="Independent MCMC chains."),
-        seed: int = typer.Option(
-            None, "--seed", min=0, help="Random seed (same seed, same result)."
+        iterations: int = typer.Option(
+            6000, "--iterations", min=2, metavar="INT", help="MCMC sweeps per chain."
         ),
+        chains: int = typer.Option(
+            2, "--chains", min=1, metavar="INT", help="Independent MCMC chains."
+        ),
+        seed: int = seed_option(),
         ci: float = typer.Option(0.98, "--ci", help="Credible/confidence level of the bounds."),
         emitters: int = typer.Option(
-            1, "--emitters", min=1, help="Known number of emitters (bayes)."
+            1, "--emitters", min=1, metavar="M", help="Known number of emitters (bayes)."
         ),
         subframes: int = typer.Option(
-            1, "--subframes", min=1, help="Positions per exposure K (bayes)."
+            1, "--subframes", min=1, metavar="K", help="Positions per exposure (bayes)."
         ),
         burn: float = typer.Option(0.5, "--burn", help="Burn-in fraction of each chain (bayes)."),
         fix_background: bool = typer.Option(
@@ -45,8 +63,8 @@ def register(app: typer.Typer) -> None:
         refine: bool = typer.Option(
             True, "--refine/--no-refine", help="ML refinement of localizations (modular)."
         ),
-        init: str = typer.Option(
-            "brightest", "--init", help="MCMC start: brightest (pixels) or modular (tracker)."
+        init: Literal["brightest", "modular"] = typer.Option(
+            "brightest", "--init", help="MCMC start: the brightest pixels or the modular tracker."
         ),
         blur_psf: bool | None = typer.Option(
             None,
@@ -54,11 +72,13 @@ def register(app: typer.Typer) -> None:
             help="Widen the K = 1 PSF by the motion blur D*t_E/3 (bayes; default: on for K = 1).",
             show_default=False,
         ),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+        quiet: bool = quiet_option(),
+        verbose: bool = verbose_option(),
     ) -> None:
         """Track particles in a raw movie: table of positions (µm) with credible bounds, and a JSON summary."""
         from ..analysis.track import track_movie
 
+        setup_logging(quiet, verbose)
         table, js = track_movie(
             movie,
             output,

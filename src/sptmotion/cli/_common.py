@@ -1,0 +1,75 @@
+"""What every command shares: the quiet/verbose/seed options, logging, the Examples section.
+
+Option values with a fixed set of choices are typed ``Literal[...]`` so that ``--help`` lists the
+choices and a wrong value is a usage error (exit 2). Nothing heavy is imported here, so
+``sptmotion --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Literal
+
+import typer
+from typer.core import TyperCommand
+
+__all__ = [
+    "MotionModelName",
+    "GaussianModelName",
+    "CameraName",
+    "quiet_option",
+    "verbose_option",
+    "seed_option",
+    "setup_logging",
+    "examples",
+    "PlainCommand",
+]
+
+#: Registered motion models (``sptmotion.motion.MODELS``; a test keeps the two in step).
+MotionModelName = Literal["bm", "dbm", "fbm", "sbm", "ctrw", "attm", "lw"]
+#: Motion models with a likelihood.
+GaussianModelName = Literal["bm", "dbm", "fbm", "sbm"]
+#: Camera models (``sptmotion.optics.CAMERAS``).
+CameraName = Literal["emccd", "emccd-pgn", "scmos"]
+
+
+def quiet_option():
+    """``--quiet/-q``: no progress bars or notes, errors only."""
+    return typer.Option(False, "--quiet", "-q", help="No progress bars or notes; errors only.")
+
+
+def verbose_option():
+    """``--verbose/-v``: log the steps (INFO) on stderr."""
+    return typer.Option(False, "--verbose", "-v", help="Log the steps of the run on stderr.")
+
+
+def seed_option(help: str = "Random seed (same seed, same result)."):
+    """``--seed``: 0 by default in every command."""
+    return typer.Option(0, "--seed", min=0, metavar="INT", help=help)
+
+
+def setup_logging(quiet: bool, verbose: bool) -> None:
+    """Log level of the ``sptmotion`` logger: WARNING, ERROR with ``--quiet``, INFO with ``--verbose``."""
+    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
+    logger = logging.getLogger("sptmotion")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger.addHandler(handler)
+    for noisy in ("distributed", "distributed.nanny", "distributed.worker", "bokeh", "tornado"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def examples(*lines: str) -> str:
+    """An ``Examples`` section for a command's help (kept as written: click's ``\\b``)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+class PlainCommand(TyperCommand):
+    """A command whose help shows variadic arguments by their metavar alone (``INPUT...``),
+    without typer's ``<list[str]>`` type label."""
+
+    def get_help(self, ctx) -> str:
+        return re.sub(r" <list\[\w+\]>", "", super().get_help(ctx))

@@ -1,0 +1,193 @@
+"""Command-line conventions, checked on the installed entry point (``python -m sptmotion``).
+
+Usage errors print one line and exit 2 (click's convention); bad input exits 1 with one line;
+Ctrl-C exits 130 with "interrupted"; no traceback ever. Every command's help shows plain
+metavars, the choices of fixed-value options and an Examples section; shared options have one
+name and one default across commands.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import typing
+
+import pytest
+import typer
+
+from sptmotion import __version__
+from sptmotion.cli import _common, app
+
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "100"}
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sptmotion", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+    )
+
+
+def _commands():
+    """(path, click command) of every leaf command."""
+    root = typer.main.get_command(app)
+    out = []
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, [*path, name])
+        else:
+            out.append((" ".join(path), cmd))
+
+    walk(root, [])
+    return out
+
+
+COMMANDS = _commands()
+
+
+def test_version():
+    res = _cli("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"sptmotion {__version__}"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["simulate", "--model", "bm", "--bogus", "-o", "x.csv"], "No such option: --bogus"),
+        (["track"], "Missing argument"),
+        (["simulate", "--model", "bm", "--n", "0", "-o", "x.csv"], "Invalid value for '--n'"),
+        (["track", "m.tif", "--method", "magic", "-o", "x.csv"], "'magic' is not one of"),
+        (["analyze", "t.csv", "--iterations", "many"], "Invalid value for '--iterations'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(tmp_path, args, message):
+    res = subprocess.run(
+        [sys.executable, "-m", "sptmotion", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in res.stderr and "--help" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bare_command_shows_help_with_exit_2():
+    for args in ([], ["study"], ["benchmark"]):
+        res = _cli(*args)
+        assert res.returncode == 2
+        assert "Usage:" in res.stdout + res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_input_is_one_line_with_exit_1(tmp_path):
+    res = _cli("analyze", str(tmp_path / "missing.csv"), "--dt", "0.03", "-o", str(tmp_path / "o"))
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "not found" in lines[0]
+
+
+def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
+    out = tmp_path / "big.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sptmotion", "simulate", "--model", "fbm", "--alpha", "0.5"]
+        + ["--D", "0.1", "--n", "20000000", "--steps", "200", "-q", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    time.sleep(4.0)  # past the imports, inside the simulation
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_help_has_examples_plain_metavars_and_choices(path, cmd):
+    res = _cli(*path.split(), "--help")
+    assert res.returncode == 0
+    text = res.stdout
+    assert "Examples:" in text and "sptmotion " + path.split()[0] in text.split("Examples:")[1]
+    for ugly in ("<bool>", "<int range>", "<float range>", "<list[str]>", "Traceback"):
+        assert ugly not in text
+    for param in cmd.params:
+        choices = _choices(param)
+        if choices:
+            assert "<" + "|".join(str(c) for c in choices) + ">" in text, (path, param.opts)
+
+
+def _choices(param) -> tuple:
+    """The Literal choices of a parameter (also inside ``Literal[...] | None``)."""
+    ann = param.type_descriptor.annotation
+    if typing.get_origin(ann) is typing.Union:
+        ann = next(
+            (a for a in typing.get_args(ann) if typing.get_origin(a) is typing.Literal), None
+        )
+    return typing.get_args(ann) if typing.get_origin(ann) is typing.Literal else ()
+
+
+def _option(cmd, name):
+    return next((p for p in cmd.params if name in getattr(p, "opts", ())), None)
+
+
+def test_shared_options_have_one_name_and_one_default():
+    iterations = set()
+    for path, cmd in COMMANDS:
+        for flag in ("--quiet", "--verbose"):
+            assert _option(cmd, flag) is not None, (path, flag)
+        assert _option(cmd, "-q") is not None and _option(cmd, "-v") is not None, path
+        seed = _option(cmd, "--seed")
+        if seed is not None:
+            assert seed.default == 0, path
+        it = _option(cmd, "--iterations")
+        if it is not None:
+            iterations.add(it.default)
+        model = _option(cmd, "--model")
+        if model is not None:  # --model always names a motion model
+            assert set(_choices(model)) <= set(typing.get_args(_common.MotionModelName)), path
+    assert iterations == {6000}
+
+
+def test_choice_lists_match_the_registries():
+    from sptmotion.motion import MODELS
+    from sptmotion.optics import CAMERAS
+
+    assert set(typing.get_args(_common.MotionModelName)) == set(MODELS)
+    assert set(typing.get_args(_common.CameraName)) == set(CAMERAS)
+    gaussian = {name for name, cls in MODELS.items() if cls.has_likelihood}
+    assert set(typing.get_args(_common.GaussianModelName)) == gaussian
+
+
+def test_outputs_honour_the_umask(tmp_path):
+    """Files and report folders get the mode the umask allows (not mkstemp's 0600 / 0700)."""
+    from sptmotion.analysis.output import staged_output
+    from sptmotion.cli import main
+
+    old = os.umask(0o027)
+    try:
+        out = tmp_path / "t.csv"
+        assert (
+            main(["simulate", "--model", "bm", "--n", "3", "--steps", "5", "-q", "-o", str(out)])
+            == 0
+        )
+        with staged_output(tmp_path / "report") as tmp:
+            (tmp / "results.csv").write_text("x\n")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "report").stat().st_mode & 0o777 == 0o750
