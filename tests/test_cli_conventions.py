@@ -100,21 +100,29 @@ def test_bad_input_is_one_line_with_exit_1(tmp_path):
 
 
 def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
-    out = tmp_path / "big.csv"
+    """Ctrl-C (SIGINT) in the middle of a long MCMC run: exit 130, "interrupted", no file."""
+    import numpy as np
+
+    from sptmotion import optics
+
+    setup = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rate=3e4)
+    movie = optics.render(np.full((1, 5, 3), [0.6, 0.6, 0.1]), setup, rng=0)
+    optics.write_movie(tmp_path / "m.tif", movie, setup)
+    out = tmp_path / "t.csv"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sptmotion", "simulate", "--model", "fbm", "--alpha", "0.5"]
-        + ["--D", "0.1", "--n", "20000000", "--steps", "200", "-q", "-o", str(out)],
+        [sys.executable, "-m", "sptmotion", "track", str(tmp_path / "m.tif")]
+        + ["--iterations", "2000000", "-q", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
     )
-    time.sleep(4.0)  # past the imports, inside the simulation
+    time.sleep(6.0)  # past the imports, inside the sampler
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tif"]
 
 
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])

@@ -31,6 +31,7 @@ def tables(tmp_path_factory):
     return d
 
 
+INFO = ["n_points", "n_interpolated", "error"]  # what each track was made of
 FAST = ["--n-models", "1", "--max-epochs", "2", "--quiet", "--device", "cpu"]
 
 
@@ -57,7 +58,7 @@ def test_train_predict_alpha_round_trip(tables):
     out = d / "pred_alpha.csv"
     assert main(["predict", str(model), str(d / "tracks.csv"), "-o", str(out)]) == 0
     pred = pd.read_csv(out)
-    assert list(pred.columns) == ["particle", "alpha", "alpha_std"]
+    assert list(pred.columns) == ["particle", "alpha", "alpha_std", *INFO]
     assert list(pred["particle"]) == [0, 1, 2, 3, 4]
     assert np.all(np.isfinite(pred["alpha"])) and np.all(pred["alpha_std"] > 0)
 
@@ -114,7 +115,7 @@ def test_train_predict_model_with_label_file(tables):
     out = d / "pred_model.csv"
     assert main(["predict", str(model), str(d / "tracks.csv"), "-o", str(out)]) == 0
     pred = pd.read_csv(out)
-    assert list(pred.columns) == ["particle", "model", "p_sub", "p_super"]
+    assert list(pred.columns) == ["particle", "model", "p_sub", "p_super", *INFO]
     np.testing.assert_allclose(pred[["p_sub", "p_super"]].sum(axis=1), 1.0, rtol=1e-9)
 
 

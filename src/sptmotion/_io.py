@@ -75,6 +75,53 @@ def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Pat
     return path
 
 
+def check_not_inputs(outputs, inputs) -> None:
+    """Refuse to write over an input: every output path must differ from every input path
+    (after resolving links and ``..``).
+
+    Raises
+    ------
+    ValueError
+        ``"output X would overwrite the input Y"``.
+    """
+    ins = {Path(p).resolve(): Path(p) for p in inputs if p is not None}
+    for out in outputs:
+        hit = ins.get(Path(out).resolve())
+        if hit is not None:
+            raise ValueError(f"output {out} would overwrite the input {hit}; choose another name")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n_bytes: float, what: str) -> None:
+    """Refuse a request that needs more memory than is available, before allocating it.
+
+    Raises
+    ------
+    ValueError
+        ``"<what> needs about N GB of memory; M GB are available"``.
+    """
+    avail = available_memory()
+    if avail is not None and n_bytes > avail:
+        raise ValueError(
+            f"{what} needs about {n_bytes / 1e9:,.1f} GB of memory; "
+            f"{avail / 1e9:,.1f} GB are available"
+        )
+
+
 def jsonable(obj):
     """Convert numpy scalars/arrays, paths and non-finite floats to JSON-ready values.
 

@@ -32,7 +32,14 @@ from .mle import measured_columns
 from .pretrained import LearnedModels
 from .trackset import TrackSet
 
-__all__ = ["ALPHA_CI", "Z_ALPHA", "likelihood_table", "characterize", "mle_from_localizations"]
+__all__ = [
+    "MAX_TRACK_POINTS",
+    "ALPHA_CI",
+    "Z_ALPHA",
+    "likelihood_table",
+    "characterize",
+    "mle_from_localizations",
+]
 
 
 #: Two-sided level of the alpha intervals (normal quantile 1.959964).
@@ -87,6 +94,26 @@ def _mle(trackset: TrackSet, idx: Sequence[int]) -> pd.DataFrame:
     return out
 
 
+#: Longest track analyzed (points): the likelihood fits cost O(n^3) per track length, and
+#: longer recordings are better split into segments (each analyzed as a track).
+MAX_TRACK_POINTS = 5000
+
+
+def _unusable(track: np.ndarray, min_len: int) -> str:
+    """Why a track cannot be characterized ("" if it can): too short, too long, or immobile."""
+    n = len(track)
+    if n < min_len:
+        return f"track has {n} points; the learned models need at least {min_len}"
+    if n > MAX_TRACK_POINTS:
+        return (
+            f"track has {n:,} points; at most {MAX_TRACK_POINTS:,} per track are analyzed "
+            "(split it into segments)"
+        )
+    if not np.any(np.abs(np.diff(track, axis=0)) > 1e-9):
+        return "immobile track: the position never changes (a stuck or fixed particle?)"
+    return ""
+
+
 def characterize(
     trackset: TrackSet,
     models: LearnedModels,
@@ -97,7 +124,7 @@ def characterize(
     """Characterize every track: learned alpha and model probabilities, MLE selection.
 
     Tracks of equal length are processed together (one batched call per length). Tracks
-    shorter than the learned models' minimum length get a row with an ``error`` message
+    shorter than the learned models' minimum, longer than :data:`MAX_TRACK_POINTS` or immobile get a row with an ``error`` message
     and no numbers.
 
     Parameters
@@ -128,12 +155,8 @@ def characterize(
             "dim": [tr.shape[1] for tr in trackset.tracks],
         }
     )
-    rows["error"] = ""
-    short = rows["n_points"].to_numpy() < min_len
-    rows.loc[short, "error"] = [
-        f"track has {k} points; the learned models need at least {min_len}"
-        for k in rows.loc[short, "n_points"]
-    ]
+    rows["error"] = [_unusable(tr, min_len) for tr in trackset.tracks]
+    short = rows["error"].to_numpy() != ""
     # group the usable tracks by (length, dim)
     groups: dict[tuple[int, int], list[int]] = {}
     for i in np.flatnonzero(~short):

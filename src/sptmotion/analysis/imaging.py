@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._io import check_memory
 from ..datasets.tables import table_times, table_to_fine_tracks
 from ..optics.camera import EMCCDPGN, SCMOS, EMCCDGamma, get_camera
 
@@ -81,8 +82,14 @@ def render_table(
     from ..optics import render as render_movie
 
     X, particles, K = table_to_fine_tracks(df)
+    if X.shape[2] == 1:  # 1D tracks move along x, at the ROI's middle row
+        X = np.concatenate([X, np.zeros_like(X)], axis=2)
     base = get_preset(preset)
     setup = base.replace(subframes=K, camera=camera_for(camera, base.camera))
+    check_memory(
+        3 * 8.0 * (X.shape[1] // K) * setup.rows * setup.cols,
+        f"a movie of {X.shape[1] // K:,} frames of {setup.rows}x{setup.cols} pixels",
+    )
     shift = track_shift(X, setup, origin)
     notes = []
     t = table_times(df, X.shape[1], K)

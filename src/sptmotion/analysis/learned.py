@@ -88,6 +88,7 @@ def train_from_table(
     AlphaRegressor or ModelClassifier
         The fitted estimator (also written to ``output``).
     """
+    from .._io import check_not_inputs
     from ..datasets.tables import read_table, table_to_tracks
     from ..learn import AlphaRegressor, ModelClassifier, check_tracks
 
@@ -96,10 +97,22 @@ def train_from_table(
     if task == "model" and loss != "gaussian":
         raise ValueError("--loss applies to --task alpha only")
     train_path = Path(train_path)
+    output = Path(output)
+    if output.suffix.lower() != ".sptm":
+        raise ValueError(f"model file {output.name} must end in .sptm")
+    check_not_inputs([output], [train_path, labels])
     table = read_table(train_path)
     tracks, particles = table_to_tracks(table)
     check_tracks(tracks, name=f"tracks of {train_path.name}")
     y = read_labels(table, particles, task, None if labels is None else Path(labels))
+    if task == "alpha":
+        y = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
+        bad = ~((y >= 0.0) & (y <= 2.0))
+        if bad.any():
+            raise ValueError(
+                f"alpha labels must lie in [0, 2]; particle {particles[np.argmax(bad)]} has "
+                f"{y[np.argmax(bad)]!r}"
+            )
     cls = AlphaRegressor if task == "alpha" else ModelClassifier
     est = cls(
         representation,
@@ -116,10 +129,18 @@ def train_from_table(
     return est
 
 
+#: Columns of :func:`predict_table` after the predictions: what each track was made of.
+_TRACK_INFO = ("n_points", "n_interpolated", "error")
+
+
 def predict_table(
     model_path: str | os.PathLike, tracks_path: str | os.PathLike, output: str | os.PathLike
 ) -> pd.DataFrame:
     """Predict alpha (with ``alpha_std``) or the motion model (with ``p_<model>``) per track.
+
+    Frames missing inside a track are filled by linear interpolation (the learners need a regular
+    grid; the same policy as ``analyze``) and counted in ``n_interpolated``; tracks shorter than
+    the learners' minimum are kept in the table with ``error`` set and no prediction.
 
     Parameters
     ----------
@@ -128,27 +149,40 @@ def predict_table(
     tracks_path : path
         Track table (CSV/Parquet).
     output : path
-        CSV to write (atomically).
+        Table to write, CSV or Parquet by suffix (atomically); never one of the inputs.
 
     Returns
     -------
     DataFrame
         One row per particle.
     """
-    from .._io import atomic_path
-    from ..datasets.tables import read_table, table_to_tracks
-    from ..learn import load
+    from .._io import check_not_inputs, check_output_file
+    from ..datasets.tables import TABLE_SUFFIXES, read_table, write_table
+    from ..learn import MIN_POINTS, load
+    from .trackset import table_trackset
 
+    output = check_output_file(output, TABLE_SUFFIXES)
+    check_not_inputs([output], [model_path, tracks_path])
     est = load(model_path)
-    tracks, particles = table_to_tracks(read_table(tracks_path))
-    out = pd.DataFrame({"particle": particles})
+    ts = table_trackset(read_table(tracks_path), 1.0, None)
+    out = pd.DataFrame({"particle": ts.particles, "n_points": [len(t) for t in ts.observed]})
+    out["n_interpolated"] = ts.extra["n_interpolated"]
+    ok = np.array([len(t) >= MIN_POINTS for t in ts.tracks])
+    out["error"] = np.where(ok, "", f"shorter than {MIN_POINTS} points: skipped")
+    tracks = [t for t, keep in zip(ts.tracks, ok, strict=True) if keep]
+    if not tracks:
+        raise ValueError(f"no track of {tracks_path} has the {MIN_POINTS} points a learner needs")
     if type(est).__name__ == "AlphaRegressor":
-        out["alpha"], out["alpha_std"] = est.predict(tracks, return_std=True)
+        for col in ("alpha", "alpha_std"):
+            out[col] = np.nan
+        out.loc[ok, "alpha"], out.loc[ok, "alpha_std"] = est.predict(tracks, return_std=True)
     else:
         proba = est.predict_proba(tracks)
-        out["model"] = est.classes_[np.argmax(proba, axis=1)]
+        out["model"] = ""
+        out.loc[ok, "model"] = est.classes_[np.argmax(proba, axis=1)]
         for k, c in enumerate(est.classes_):
-            out[f"p_{c}"] = proba[:, k]
-    with atomic_path(output) as tmp:
-        out.to_csv(tmp, index=False)
+            out[f"p_{c}"] = np.nan
+            out.loc[ok, f"p_{c}"] = proba[:, k]
+    out = out[[c for c in out.columns if c not in _TRACK_INFO] + list(_TRACK_INFO)]
+    write_table(out, output)
     return out

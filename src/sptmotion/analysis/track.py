@@ -53,10 +53,10 @@ def track_movie(
     (Path, Path)
         The table and the summary written.
     """
-    from .._io import atomic_path
+    from .._io import atomic_path, check_not_inputs, check_output_file
     from .._io import jsonable as _jsonable
-    from ..datasets.tables import write_table
-    from ..optics.io import load_movie
+    from ..datasets.tables import TABLE_SUFFIXES, write_table
+    from ..optics.io import load_movie, sidecar_path
     from ..tracking import track_bayes, track_modular
     from ..tracking.posterior import check_ci
 
@@ -64,9 +64,8 @@ def track_movie(
     if method not in ("bayes", "modular"):
         raise ValueError(f"--method must be 'bayes' or 'modular', got {method!r}")
     ci = check_ci(ci)
-    out = Path(output)
-    if not out.parent.exists():
-        raise ValueError(f"output folder does not exist: {out.parent}")
+    out = check_output_file(output, TABLE_SUFFIXES)
+    check_not_inputs([out, out.with_suffix(".json")], [movie, sidecar_path(movie)])
     stack, setup, _ = load_movie(movie)
     if method == "bayes":
         bar = None

@@ -8,7 +8,9 @@ all without a traceback; outputs are written atomically so no half-written file 
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 
@@ -83,19 +85,44 @@ def _usage_line(exc) -> str:
     return f"error: {message} (see '{path} --help')"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` removes its partial output."""
+
+
+_SIGNALS = {"terminated": False}
+
+
+def _raise_terminated(signum, frame) -> None:
+    _SIGNALS["terminated"] = True
+    raise Terminated()
+
+
+def _terminate_as_interrupt():
+    """Turn SIGTERM into :class:`Terminated` in the main thread; return the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code.
 
     0 on success (and for ``--help``, ``--version``); 1 for bad input (a one-line ``error:``
     message naming the problem); 2 for usage errors (unknown option, missing or out-of-range
-    argument), as click does; 130 when interrupted (Ctrl-C).
+    argument), as click does; 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM); no
+    partial output file is left behind in either case.
     """
     usage, no_args, abort = _click_classes()
+    previous = _terminate_as_interrupt()
+    _SIGNALS["terminated"] = False
     try:
         # typer returns the code of an Exit (--help, --version) and turns Ctrl-C into 130
         code = app(args=argv, prog_name="sptmotion", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
+    except Terminated:
+        typer.echo("terminated", err=True)
+        return 143
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
@@ -112,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+    if code == 130 and _SIGNALS["terminated"]:  # typer reports any KeyboardInterrupt as 130
+        typer.echo("terminated", err=True)
+        return 143
     if code == 130:
         typer.echo("interrupted", err=True)
     return code

@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
             if path.suffix.lower() in single.MOVIE_SUFFIXES:
                 options.update(movie_options)
                 if not quiet:
-                    bar, options["progress"] = _mcmc_progress(iterations, chains)
+                    bar = options["progress"] = _MCMCProgress(iterations, chains)
             try:
                 results = single.analyze_path(path, output, **options)
             finally:
@@ -177,20 +177,30 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"table: {output / 'results.csv'}")
 
 
-def _mcmc_progress(iterations: int, chains: int):
-    """A progress bar over all MCMC sweeps and the callback that advances it."""
-    from tqdm.auto import tqdm
+class _MCMCProgress:
+    """A progress bar over all MCMC sweeps, shown from the first sweep on (not before the
+    input is read, so an error message stands alone)."""
 
-    bar = tqdm(total=chains * iterations, desc="MCMC", unit="sweep", leave=False)
-    done = {"n": 0}
+    def __init__(self, iterations: int, chains: int):
+        self.iterations, self.chains = iterations, chains
+        self.bar = None
+        self.done = 0
 
-    def progress(chain: int, it: int, lp: float) -> None:
-        n = chain * iterations + it + 1
-        bar.update(n - done["n"])
-        done["n"] = n
-        bar.set_postfix_str(f"chain {chain + 1}/{chains}")
+    def __call__(self, chain: int, it: int, lp: float) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
 
-    return bar, progress
+            self.bar = tqdm(
+                total=self.chains * self.iterations, desc="MCMC", unit="sweep", leave=False
+            )
+        n = chain * self.iterations + it + 1
+        self.bar.update(n - self.done)
+        self.done = n
+        self.bar.set_postfix_str(f"chain {chain + 1}/{self.chains}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _print_summary(results, report: Path) -> None:

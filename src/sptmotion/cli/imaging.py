@@ -89,6 +89,12 @@ def render(
 ) -> None:
     """Render a widefield movie (TIFF + JSON sidecar) from a track table."""
     setup_logging(quiet, verbose)
+    from .._io import check_not_inputs
+    from ..optics.io import sidecar_path
+
+    if output.suffix.lower() not in (".tif", ".tiff"):
+        raise ValueError(f"output {output.name} must end in .tif or .tiff (the sidecar is .json)")
+    check_not_inputs([output, sidecar_path(output)], [tracks])
     from ..analysis.imaging import render_table
     from ..datasets.tables import read_table
     from ..optics import write_movie

@@ -95,14 +95,16 @@ def predict(
 
 
 def benchmark_andi(
-    dim: int = typer.Option(2, "--dim", help="Spatial dimension."),
-    length: int = typer.Option(100, "--length", help="Points per track."),
+    dim: int = typer.Option(2, "--dim", min=1, max=3, metavar="1|2|3", help="Spatial dimension."),
+    length: int = typer.Option(100, "--length", min=20, metavar="INT", help="Points per track."),
     train_sizes: str = typer.Option(
         "1000,10000", "--train-sizes", help="Comma-separated training-set sizes."
     ),
-    seeds: int = typer.Option(1, "--seeds", help="Repeats (training seeds) per size."),
+    seeds: int = typer.Option(
+        1, "--seeds", min=1, metavar="INT", help="Repeats (training seeds) per size."
+    ),
     representations: str = typer.Option("wavelet,features,trajectory", "--representations"),
-    n_test: int = typer.Option(1000, "--n-test", help="Tracks per test set."),
+    n_test: int = typer.Option(1000, "--n-test", min=1, metavar="INT", help="Tracks per test set."),
     andi_file: Path | None = typer.Option(
         None,
         "--andi-file",

@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         """Simulate tracks of one motion model, or an AnDi-1 dataset, into a track table."""
         import numpy as np
 
-        from .._io import check_output_file
+        from .._io import check_memory, check_output_file
         from ..datasets.simulate import model_spec, simulate_table
         from ..datasets.tables import TABLE_SUFFIXES, write_table
 
@@ -174,6 +174,9 @@ def register(app: typer.Typer) -> None:
             spec = model_spec(model, params)
             spec.update({"steps": int(steps), "dt": float(dt), "subframes": int(subframes)})
         spec.update({"n": int(n), "dim": dim, "seed": int(seed)})
+        points = int(np.max(spec["length"])) if andi else (steps + 1) * subframes
+        rows = n * points
+        check_memory(8.0 * 3 * rows * (dim + 5), f"a table of {rows:,} rows")
         table = simulate_table(spec, workers, scheduler, processes=processes, progress=not quiet)
         write_table(table, output)
         typer.echo(

@@ -37,6 +37,9 @@ __all__ = [
 AXES = ("x", "y", "z")
 #: Suffixes of the track-table files read and written (CSV, Parquet).
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: Frame numbers must stay below this (10 million frames: 3.8 days at 30 fps); larger ones are
+#: refused before anything is allocated for them.
+MAX_FRAME = 10_000_000
 LABEL_COLUMNS = ("model", "alpha", "D")
 
 
@@ -101,6 +104,46 @@ def dims_of(df: pd.DataFrame) -> int:
     return 1 + ("y" in df.columns) + ("z" in df.columns)
 
 
+def _numeric_columns(df: pd.DataFrame, columns: Sequence[str], name: str) -> pd.DataFrame:
+    """``df`` with ``columns`` (and ``frame``, ``subframe``) as numbers; a cell that is not one
+    is named by column, row and value."""
+    cols = [c for c in (*columns, "frame", "subframe") if c in df.columns]
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(df[c])]
+    if not bad:
+        return df
+    df = df.copy()
+    for c in bad:
+        num = pd.to_numeric(df[c], errors="coerce")
+        wrong = num.isna() & df[c].notna()
+        if wrong.any():
+            row = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise ValueError(
+                f"{name}: column {c!r} has a non-numeric value {df[c].iloc[row]!r} "
+                f"(data row {row + 1})"
+            )
+        df[c] = num
+    return df
+
+
+def _frame_numbers(frames: np.ndarray, col: str, name: str) -> np.ndarray:
+    """Frame (or subframe) numbers as int64: finite, whole, >= 0 and below :data:`MAX_FRAME`."""
+    if not np.all(np.isfinite(frames)):
+        raise ValueError(f"{name}: column {col!r} has missing or infinite values")
+    whole = frames == np.round(frames)
+    if not whole.all():
+        value = frames[np.flatnonzero(~whole)[0]]
+        raise ValueError(
+            f"{name}: column {col!r} must hold whole frame numbers, got {value:g} "
+            "(a time in seconds? give frame indices and the frame interval with --dt)"
+        )
+    if frames.min() < 0 or frames.max() >= MAX_FRAME:
+        raise ValueError(
+            f"{name}: column {col!r} must lie in 0 .. {MAX_FRAME - 1:,}, got "
+            f"{frames.min():.0f} .. {frames.max():.0f}"
+        )
+    return frames.astype(np.int64)
+
+
 def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
     """Validate a track table and return it sorted by particle, frame (and subframe)."""
     if not isinstance(df, pd.DataFrame):
@@ -112,9 +155,17 @@ def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
         raise ValueError(f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)")
     d = dims_of(df)
     axes = list(AXES[:d])
+    df = _numeric_columns(df, axes, name)
     values = df[axes].to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} has NaN or inf positions in {', '.join(axes)}")
+    df = df.assign(
+        **{
+            col: _frame_numbers(df[col].to_numpy(dtype=float), col, name)
+            for col in ("frame", "subframe")
+            if col in df.columns
+        }
+    )
     keys = ["particle", "frame"] + (["subframe"] if "subframe" in df.columns else [])
     if df.duplicated(keys).any():
         raise ValueError(f"{name} has duplicate rows for the same ({', '.join(keys)})")
@@ -165,8 +216,15 @@ def track_labels(df: pd.DataFrame, columns: Sequence[str] = LABEL_COLUMNS) -> pd
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a track table from CSV or Parquet (chosen by suffix) and validate it."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"track table {p} is a directory, not a file")
     if not p.is_file():
         raise ValueError(f"cannot read track table: no such file {p}")
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        raise ValueError(
+            f"track table {p.name}: unknown file type {p.suffix!r} (expected "
+            f"{', '.join(TABLE_SUFFIXES)})"
+        )
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             df = pd.read_parquet(p)
@@ -178,8 +236,12 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table to CSV or Parquet (by suffix), atomically."""
+    """Write a table to CSV or Parquet (by suffix), atomically; other suffixes are refused."""
     p = Path(path)
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        raise ValueError(
+            f"cannot write {p.name}: tables are written as {', '.join(TABLE_SUFFIXES)}"
+        )
     with atomic_path(p) as tmp:
         if p.suffix.lower() in (".parquet", ".pq"):
             df.to_parquet(tmp, index=False)

@@ -1058,13 +1058,13 @@ def load_estimator(path: str | os.PathLike):
     """
     meta, arrays = read_model(path)
     cls = {"AlphaRegressor": AlphaRegressor, "ModelClassifier": ModelClassifier}.get(
-        meta.get("estimator")
+        str(meta.get("estimator"))
     )
     if cls is None:
         raise ValueError(f"model file {path} holds an unknown estimator {meta.get('estimator')!r}")
     try:
         est = cls(**stored_params(meta))
         restore_fitted(est, meta, arrays)
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (KeyError, TypeError, RuntimeError, AttributeError, ValueError) as exc:
         raise ValueError(f"model file {path} is damaged: {exc}") from None
     return est

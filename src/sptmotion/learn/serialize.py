@@ -48,6 +48,28 @@ def _json_params(params: dict) -> dict:
     return out
 
 
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_lightgbm(meta: dict) -> None:
+    """Refuse a LightGBM payload that is not intact before LightGBM's native parser sees it (a
+    damaged model string can crash the process there): its checksum, or in files written
+    without one, the end markers of LightGBM's text format."""
+    strings = meta["lightgbm"]
+    sums = meta.get("lightgbm_sha256")
+    for key, text in strings.items():
+        if not isinstance(text, str):
+            raise ValueError(f"LightGBM model {key!r} is not text")
+        if sums is not None:
+            if _sha256(text) != sums.get(key):
+                raise ValueError(f"LightGBM model {key!r} fails its checksum")
+        elif "\nend of trees" not in text or "\nend of parameters" not in text:
+            raise ValueError(f"LightGBM model {key!r} is cut short")
+
+
 def save_estimator(est, path: str | os.PathLike) -> Path:
     """Write a fitted :class:`AlphaRegressor` / :class:`ModelClassifier` to ``path`` (atomically)."""
     from .. import __version__
@@ -70,6 +92,7 @@ def save_estimator(est, path: str | os.PathLike) -> Path:
     arrays: dict[str, np.ndarray] = {}
     if est.representation == "features":
         meta["lightgbm"] = {k: b.model_to_string() for k, b in est.boosters_.items()}
+        meta["lightgbm_sha256"] = {k: _sha256(v) for k, v in meta["lightgbm"].items()}
         meta["feature_names"] = list(est.feature_names_)
     else:
         meta["net"] = {"name": est.net_name_, "config": est.net_config_, "n_models": len(est.nets_)}
@@ -142,6 +165,8 @@ def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     from .nets import build_net
 
     for k, v in meta["fitted"].items():
+        if isinstance(v, float) and not np.isfinite(v):
+            raise ValueError(f"fitted value {k} is {v}")
         setattr(est, k, v)
     est.training_data_ = meta["training_data"]
     if "classes" in meta:
@@ -149,6 +174,7 @@ def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     if meta["representation"] == "features":
         import lightgbm as lgb
 
+        _check_lightgbm(meta)
         est.boosters_ = {k: lgb.Booster(model_str=s) for k, s in meta["lightgbm"].items()}
         est.feature_names_ = meta["feature_names"]
         return

@@ -59,10 +59,19 @@ def write_movie(path: str | os.PathLike, movie, setup: Setup, metadata: dict | N
     }
     if metadata:
         meta["metadata"] = metadata
+    side = sidecar_path(p)
+    if side.is_dir():
+        raise ValueError(f"cannot write the movie's sidecar: {side} is a directory")
+    if p.suffix.lower() not in (".tif", ".tiff"):
+        raise ValueError(f"movie file {p.name} must end in .tif or .tiff (its sidecar is .json)")
     with atomic_path(p) as tmp:
         tifffile.imwrite(tmp, movie.astype(np.float32), imagej=True, metadata={"axes": "TYX"})
-    with atomic_path(sidecar_path(p)) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+    try:
+        with atomic_path(side) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+    except BaseException:
+        p.unlink(missing_ok=True)  # a movie without its sidecar cannot be read back
+        raise
     return p
 
 

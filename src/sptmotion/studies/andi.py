@@ -88,6 +88,11 @@ def run_andi_benchmark(
     }
     if andi_file is not None:
         with np.load(andi_file, allow_pickle=False) as f:
+            missing = {"X_alpha", "alpha", "X_model", "model"} - set(f.files)
+            if missing:
+                raise ValueError(
+                    f"--andi-file {andi_file} lacks the array(s) {', '.join(sorted(missing))}"
+                )
             tests["andi_datasets"] = {
                 "alpha": (f["X_alpha"][:n_test], f["alpha"][:n_test]),
                 "model": (f["X_model"][:n_test], f["model"][:n_test].astype(str)),

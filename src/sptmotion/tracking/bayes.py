@@ -45,6 +45,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._checks import check_int, check_positive
+from .._io import check_memory
 from ..optics.camera import camera_spec, photons_estimate
 from ..optics.io import check_stack
 from ..optics.kernels import CAM_EMCCD_GAMMA
@@ -553,6 +554,11 @@ def track_bayes(
     )
     n_burn = int(round(burn * n_iter))
     thin = _thinning(thin, n_iter - n_burn, n_chains, model)
+    n_draws = len(range(0, n_iter - n_burn, thin))
+    check_memory(
+        8.0 * n_chains * (6 * n_iter + n_draws * (M * model.L * 3 + 3)),
+        f"{n_iter} MCMC sweeps x {n_chains} chains",
+    )
     flags = np.array([True, not fix_background, not fix_emission_rate])
     problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags)
     chains = [
