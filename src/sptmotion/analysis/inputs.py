@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..datasets.tables import TABLE_SUFFIXES
+from ..datasets.tables import READ_SUFFIXES, TABLE_SUFFIXES
 from .movie import analyze_movie
 from .pretrained import LearnedModels
 from .table import analyze_table
@@ -39,7 +39,7 @@ def analyze_path(
     if not p.exists():
         raise ValueError(f"input not found: {p}")
     suffix = p.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
+    if suffix in READ_SUFFIXES:
         if dt is None:
             raise ValueError(f"{p.name}: a track table needs --dt (seconds per frame)")
         exposure = movie_options.get("exposure")
@@ -68,5 +68,5 @@ def analyze_path(
         )
     raise ValueError(
         f"{p.name}: unknown input type {suffix!r}; expected a movie ({', '.join(MOVIE_SUFFIXES)}) "
-        f"or a track table ({', '.join(TABLE_SUFFIXES)})"
+        f"or a track table ({', '.join(READ_SUFFIXES)})"
     )

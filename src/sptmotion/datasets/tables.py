@@ -21,6 +21,7 @@ from .._io import atomic_path
 __all__ = [
     "AXES",
     "TABLE_SUFFIXES",
+    "READ_SUFFIXES",
     "LABEL_COLUMNS",
     "tracks_to_table",
     "table_to_tracks",
@@ -35,8 +36,10 @@ __all__ = [
 ]
 
 AXES = ("x", "y", "z")
-#: Suffixes of the track-table files read and written (CSV, Parquet).
+#: Suffixes of the track-table files written (CSV, Parquet).
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: Suffixes read: also tab-separated text and TrackMate XML (TrackMate's spot CSV is a .csv).
+READ_SUFFIXES = (*TABLE_SUFFIXES, ".tsv", ".xml")
 #: Frame numbers must stay below this (10 million frames: 3.8 days at 30 fps); larger ones are
 #: refused before anything is allocated for them.
 MAX_FRAME = 10_000_000
@@ -144,10 +147,23 @@ def _frame_numbers(frames: np.ndarray, col: str, name: str) -> np.ndarray:
     return frames.astype(np.int64)
 
 
+def _flat_index(df: pd.DataFrame) -> pd.DataFrame:
+    """A trackpy DataFrame as it comes: an index level that is also a column (``frame`` after
+    ``tp.link`` / ``filter_stubs``) is dropped; a named index that is not a column becomes one."""
+    names = [n for n in df.index.names if n is not None]
+    if not names:
+        return df
+    if all(n in df.columns for n in names):
+        return df.reset_index(drop=True)
+    keep = [n for n in names if n not in df.columns]
+    return df.reset_index(level=keep).reset_index(drop=True)
+
+
 def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
     """Validate a track table and return it sorted by particle, frame (and subframe)."""
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"{name} must be a pandas DataFrame")
+    df = _flat_index(df)
     if len(df) == 0:
         raise ValueError(f"{name} is empty")
     missing = [c for c in ("particle", "frame") if c not in df.columns]
@@ -214,22 +230,39 @@ def track_labels(df: pd.DataFrame, columns: Sequence[str] = LABEL_COLUMNS) -> pd
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a track table from CSV or Parquet (chosen by suffix) and validate it."""
+    """Read a track table and validate it.
+
+    By suffix: ``.csv`` (trackpy's columns, or TrackMate's spot export: ``TRACK_ID``,
+    ``FRAME``, ``POSITION_X/Y/Z`` with its extra header rows), ``.tsv``, ``.parquet``/``.pq``,
+    ``.xml`` (TrackMate: the simple ``<Tracks>`` export or the full model file). Positions are
+    taken in the file's length unit (µm for calibrated TrackMate data).
+    """
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"track table {p} is a directory, not a file")
     if not p.is_file():
         raise ValueError(f"cannot read track table: no such file {p}")
-    if p.suffix.lower() not in TABLE_SUFFIXES:
+    suffix = p.suffix.lower()
+    if suffix not in READ_SUFFIXES:
         raise ValueError(
             f"track table {p.name}: unknown file type {p.suffix!r} (expected "
-            f"{', '.join(TABLE_SUFFIXES)})"
+            f"{', '.join(READ_SUFFIXES)})"
         )
     try:
-        if p.suffix.lower() in (".parquet", ".pq"):
+        if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(p)
+        elif suffix == ".xml":
+            from .trackmate import read_trackmate_xml
+
+            df = read_trackmate_xml(p)
         else:
-            df = pd.read_csv(p)
+            df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+            from .trackmate import TRACKMATE_CSV_COLUMNS, from_trackmate_csv
+
+            if set(TRACKMATE_CSV_COLUMNS) <= set(df.columns):
+                df = from_trackmate_csv(df)
+    except ValueError as exc:
+        raise ValueError(f"cannot read track table {p.name}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad input file
         raise ValueError(f"cannot read track table {p}: {exc}") from None
     return check_table(df, name=f"track table {p.name}")

@@ -1,9 +1,9 @@
 """Learners of the anomalous exponent and the motion model (scikit-learn estimators).
 
 >>> from sptmotion.learn import AlphaRegressor, ModelClassifier, load
->>> clf = ModelClassifier(representation="wavelet", random_state=0).fit(X, models)
->>> clf.predict_proba(X_new)          # calibrated probabilities, columns clf.classes_
->>> clf.save("model.sptm"); clf2 = load("model.sptm")   # one file, no pickle
+>>> clf = ModelClassifier(representation="wavelet", random_state=0).fit(X, models)  # doctest: +SKIP
+>>> clf.predict_proba(X_new)   # calibrated probabilities, columns clf.classes_  # doctest: +SKIP
+>>> clf.save("model.sptm"); clf2 = load("model.sptm")   # one file, no pickle  # doctest: +SKIP
 
 Representations: ``"wavelet"`` (scalogram CNN, the data-efficient learner),
 ``"features"`` (LightGBM on classical features), ``"trajectory"`` (WADNet-style network).

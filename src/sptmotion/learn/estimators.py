@@ -34,9 +34,16 @@ validation split (Guo et al., ICML 2017).
 
 Examples
 --------
+>>> import numpy as np
 >>> from sptmotion.learn import AlphaRegressor
->>> reg = AlphaRegressor(representation="wavelet", random_state=0).fit(X_train, alpha_train)
->>> alpha, alpha_std = reg.predict(X_test, return_std=True)
+>>> from sptmotion.motion import MODELS
+>>> y = np.repeat([0.5, 1.5], 40)
+>>> X = np.concatenate([MODELS["fbm"](alpha=a, D=1.0).sample(40, 49, dim=2, dt=1.0, rng=0)[0]
+...                     for a in (0.5, 1.5)])
+>>> reg = AlphaRegressor(representation="features", random_state=0).fit(X, y)
+>>> alpha, alpha_std = reg.predict(X[:3], return_std=True)
+>>> alpha.shape, bool(np.all(alpha_std > 0))
+((3,), True)
 """
 
 from __future__ import annotations

@@ -1,0 +1,109 @@
+"""Track files in the formats users have: trackpy DataFrames as they come, TrackMate's spot CSV,
+its simple and full XML exports, tab-separated text. Each must give the same track table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sptmotion.datasets.tables import check_table, read_table
+
+# two tracks: particle 3 on frames 0-3, particle 7 on frames 1-2 (µm)
+TRUTH = pd.DataFrame(
+    {
+        "particle": [3, 3, 3, 3, 7, 7],
+        "frame": [0, 1, 2, 3, 1, 2],
+        "x": [1.0, 1.1, 1.25, 1.3, 4.0, 4.2],
+        "y": [2.0, 2.05, 1.9, 2.1, 5.0, 5.1],
+    }
+)
+
+
+def _same(df):
+    got = df[["particle", "frame", "x", "y"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, TRUTH, check_dtype=False)
+
+
+def test_trackpy_frame_index_clash():
+    """``tp.link``/``filter_stubs`` leave ``frame`` both as index level and column."""
+    clash = TRUTH.set_index("frame", drop=False)
+    _same(check_table(clash))
+    only_index = TRUTH.set_index("frame")  # frame as the index alone becomes the column
+    _same(check_table(only_index))
+
+
+def test_tsv(tmp_path):
+    TRUTH.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    _same(read_table(tmp_path / "t.tsv"))
+
+
+def test_trackmate_spot_csv_with_its_header_rows(tmp_path):
+    header = "LABEL,ID,TRACK_ID,QUALITY,POSITION_X,POSITION_Y,POSITION_Z,POSITION_T,FRAME\n"
+    extra = (
+        "Label,Spot ID,Track ID,Quality,X,Y,Z,T,Frame\n"
+        "Label,Spot ID,Track ID,Quality,X,Y,Z,T,Frame\n"
+        ",,,(quality),(micron),(micron),(micron),(sec),\n"
+    )
+    rows = [
+        f"ID{i},{i},{r.particle},1.0,{r.x},{r.y},0.0,{0.1 * r.frame},{r.frame}\n"
+        for i, r in enumerate(TRUTH.itertuples())
+    ]
+    rows.append("ID99,99,,1.0,9.0,9.0,0.0,0.0,0\n")  # a spot in no track
+    (tmp_path / "spots.csv").write_text(header + extra + "".join(rows))
+    _same(read_table(tmp_path / "spots.csv"))
+
+
+def test_trackmate_simple_xml(tmp_path):
+    parts = []
+    for pid in (3, 7):
+        g = TRUTH[TRUTH["particle"] == pid]
+        dets = "".join(
+            f'<detection t="{r.frame}" x="{r.x}" y="{r.y}" z="0.0" />' for r in g.itertuples()
+        )
+        parts.append(f'<particle nSpots="{len(g)}">{dets}</particle>')
+    xml = (
+        '<?xml version="1.0"?><Tracks nTracks="2" spaceUnits="micron">'
+        + "".join(parts)
+        + "</Tracks>"
+    )
+    (tmp_path / "tracks.xml").write_text(xml)
+    got = read_table(tmp_path / "tracks.xml")
+    # the simple export has no track ids: tracks are numbered in file order
+    np.testing.assert_array_equal(got["particle"], [0, 0, 0, 0, 1, 1])
+    np.testing.assert_allclose(got[["frame", "x", "y"]], TRUTH[["frame", "x", "y"]])
+
+
+def test_trackmate_model_xml_keeps_filtered_tracks(tmp_path):
+    spots, tracks = [], []
+    sid = 0
+    for pid in (3, 7, 9):
+        g = TRUTH[TRUTH["particle"] == pid] if pid != 9 else TRUTH.iloc[:2].assign(particle=9)
+        ids = []
+        for r in g.itertuples():
+            spots.append(
+                f'<Spot ID="{sid}" FRAME="{r.frame}" POSITION_X="{r.x}" POSITION_Y="{r.y}" POSITION_Z="0"/>'
+            )
+            ids.append(sid)
+            sid += 1
+        edges = "".join(
+            f'<Edge SPOT_SOURCE_ID="{a}" SPOT_TARGET_ID="{b}"/>'
+            for a, b in zip(ids, ids[1:], strict=False)
+        )
+        tracks.append(f'<Track TRACK_ID="{pid}">{edges}</Track>')
+    xml = (
+        '<?xml version="1.0"?><TrackMate version="7"><Model spatialunits="micron">'
+        f'<AllSpots><SpotsInFrame frame="0">{"".join(spots)}</SpotsInFrame></AllSpots>'
+        f"<AllTracks>{''.join(tracks)}</AllTracks>"
+        '<FilteredTracks><TrackID TRACK_ID="3"/><TrackID TRACK_ID="7"/></FilteredTracks>'
+        "</Model></TrackMate>"
+    )
+    (tmp_path / "model.xml").write_text(xml)
+    _same(read_table(tmp_path / "model.xml"))  # track 9 was filtered out in TrackMate
+
+
+@pytest.mark.parametrize("text", ["<Other/>", "not xml at all", "<Tracks></Tracks>"])
+def test_bad_xml_is_one_value_error(tmp_path, text):
+    (tmp_path / "x.xml").write_text(text)
+    with pytest.raises(ValueError, match="x.xml"):
+        read_table(tmp_path / "x.xml")
