@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
             "sptmotion simulate --model fbm --alpha 0.6 --D 0.1 --dt 0.03 --n 1000 -o tracks.csv",
             "sptmotion simulate --model bm --D 0.05 --dt 0.033 --subframes 10 --seed 2 -o fine.parquet",
             "sptmotion simulate --andi --task model --length 20,500 --n 10000 -o train.csv",
+            "sptmotion simulate --andi --measured --task model --n 100000 -o measured.parquet",
         ),
     )
     def simulate(
@@ -107,12 +108,18 @@ def register(app: typer.Typer) -> None:
             "alpha", "--task", help="AnDi task (class balance of the labels)."
         ),
         length: str = typer.Option(
-            "100", "--length", help="AnDi track length in points, or MIN,MAX."
+            None, "--length", metavar="N|MIN,MAX", help="AnDi track length in points [100]."
         ),
         include_bm: bool = typer.Option(
             False, "--include-bm", help="AnDi: add Brownian motion (alpha = 1) as a sixth class."
         ),
         no_noise: bool = typer.Option(False, "--no-noise", help="AnDi: no localization noise."),
+        measured: bool = typer.Option(
+            False,
+            "--measured",
+            help="AnDi + BM + DBM through a camera's measurement model: motion blur, random D, "
+            "localization noise, missing frames (--length default there: 20,1000).",
+        ),
         mix: Literal["recipe", "andi-datasets"] = typer.Option(
             "recipe",
             "--mix",
@@ -147,10 +154,10 @@ def register(app: typer.Typer) -> None:
 
             if subframes != 1:
                 raise ValueError("--subframes applies to --model (AnDi tracks have dt = 1)")
-            length_v = _parse_length(length)
+            length_v = _parse_length(length or ("20,1000" if measured else "100"))
             check_length(length_v)
             spec = {
-                "kind": "andi",
+                "kind": "measured" if measured else "andi",
                 "length": length_v,
                 "task": task,
                 "include_bm": include_bm,
@@ -158,6 +165,8 @@ def register(app: typer.Typer) -> None:
                 "mix": mix,
             }
         else:
+            if measured:
+                raise ValueError("--measured applies to --andi")
             if not np.isfinite(dt) or dt <= 0:
                 raise ValueError(f"--dt must be > 0 (s), got {dt}")
             params = {

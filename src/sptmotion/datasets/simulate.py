@@ -38,10 +38,33 @@ def model_spec(model: str, params: dict) -> dict:
 
 
 def chunk_table(spec: dict, b0: int, b1: int) -> pd.DataFrame:
-    """The table of blocks ``b0 .. b1-1`` (runs on a Dask worker or in this process)."""
+    """The table of blocks ``b0 .. b1-1`` (runs on a Dask worker or in this process).
+
+    BLAS runs single-threaded here: a multithreaded matrix product sums in another order, and
+    the same seed must give the same bytes in this process and on a one-thread Dask worker.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _chunk_table(spec, b0, b1)
+
+
+def _chunk_table(spec: dict, b0: int, b1: int) -> pd.DataFrame:
     from .tables import tracks_to_table
 
     n = spec["n"]
+    if spec["kind"] == "measured":
+        from .measured import measured_andi
+
+        lo, hi = spec["length"] if isinstance(spec["length"], tuple) else (spec["length"],) * 2
+        return measured_andi(
+            n,
+            dim=spec["dim"],
+            task=spec["task"],
+            rng=spec["seed"],
+            blocks=(b0, b1),
+            lengths=(lo, hi),
+        )
     if spec["kind"] == "andi":
         from .andi_recipe import andi
 
@@ -94,7 +117,8 @@ def simulate_table(
     ----------
     spec : dict
         ``kind`` ("model" with ``model``, ``params``, ``steps``, ``dt`` (s), ``subframes``; or
-        "andi" with ``length``, ``task``, ``include_bm``, ``noise``, ``mix``) plus ``n``, ``dim``
+        "andi" with ``length``, ``task``, ``include_bm``, ``noise``, ``mix``; or "measured" with
+        ``length`` and ``task``, :func:`sptmotion.datasets.measured.measured_andi`) plus ``n``, ``dim``
         and ``seed``; see :func:`model_spec`.
     workers : int
         Local Dask workers when > 1 (serial otherwise).
