@@ -107,3 +107,26 @@ def test_bad_xml_is_one_value_error(tmp_path, text):
     (tmp_path / "x.xml").write_text(text)
     with pytest.raises(ValueError, match="x.xml"):
         read_table(tmp_path / "x.xml")
+
+
+def test_positions_in_pixels_are_flagged(tmp_path, caplog):
+    """Positions that move microns per frame are most likely pixels: warned without --pixel-size,
+    recorded in summary.json, and not warned when the pixel size is given."""
+    import json
+    import logging
+
+    from sptmotion.analysis import analyze_table
+    from sptmotion.datasets import tracks_to_table
+    from sptmotion.motion import MODELS
+
+    X, _ = MODELS["bm"](D=0.1).sample(3, 39, dim=2, dt=0.03, rng=np.random.default_rng(0))
+    pixels = tracks_to_table(X / 0.016)  # 16 nm pixels: steps of ~5 units per frame
+    with caplog.at_level(logging.WARNING, logger="sptmotion"):
+        analyze_table(pixels, tmp_path / "a", dt=0.03, figures=False)
+    assert any("--pixel-size" in r.getMessage() for r in caplog.records)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["warnings"] and "pixels" in summary["warnings"][0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sptmotion"):
+        analyze_table(pixels, tmp_path / "b", dt=0.03, pixel_size=0.016, figures=False)
+    assert not any("--pixel-size" in r.getMessage() for r in caplog.records)

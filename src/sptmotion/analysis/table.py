@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._checks import check_positive
@@ -18,6 +20,27 @@ from .trackset import table_trackset
 from .write import write_outputs
 
 __all__ = ["analyze_table"]
+
+
+logger = logging.getLogger("sptmotion")
+
+#: Median frame-to-frame step (µm) above which positions probably are in pixels: 1 µm per frame
+#: is D of about 8 µm²/s at 30 ms, faster than nearly anything tracked in cells.
+PIXEL_STEP_UM = 1.0
+
+
+def pixel_warning(tracks, dt: float) -> list[str]:
+    """A warning when the positions look like pixels (median step over :data:`PIXEL_STEP_UM`)."""
+    steps = [np.sqrt((np.diff(t, axis=0) ** 2).sum(axis=1)) for t in tracks if len(t) > 1]
+    if not steps:
+        return []
+    med = float(np.median(np.concatenate(steps)))
+    if med <= PIXEL_STEP_UM:
+        return []
+    return [
+        f"the median step is {med:.3g} per frame: if positions are in pixels, give --pixel-size "
+        f"(µm per pixel); read as µm, D would be about {med**2 / (4 * dt):.3g} µm²/s"
+    ]
 
 
 def analyze_table(
@@ -86,6 +109,9 @@ def analyze_table(
         check_output_folder(Path(output))
     models = models if isinstance(models, LearnedModels) else load_models(models)
     ts = table_trackset(table, dt, pixel_size, exposure, sigma_loc)
+    notes = [] if pixel_size is not None else pixel_warning(ts.observed, dt)
+    for note in notes:
+        logger.warning(note)
     results = characterize(ts, models, rng=seed)
     if results["error"].astype(bool).all():
         raise ValueError(
@@ -104,6 +130,7 @@ def analyze_table(
             "alpha_ci": ALPHA_CI,
         },
         "measurement_model": MLE_NOTE,
+        "warnings": notes,
         "seeds": {"seed": int(seed)},
         "models": models.sources,
         "classes": models.classes,
