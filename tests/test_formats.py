@@ -130,3 +130,43 @@ def test_positions_in_pixels_are_flagged(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="sptmotion"):
         analyze_table(pixels, tmp_path / "b", dt=0.03, pixel_size=0.016, figures=False)
     assert not any("--pixel-size" in r.getMessage() for r in caplog.records)
+
+
+def test_tiff_calibration_read_and_written(tmp_path, caplog):
+    """Pixel size and frame interval come from ImageJ or OME metadata when a movie has no
+    sidecar (a flag overrides them, with a warning), and rendered movies carry them for Fiji."""
+    import logging
+
+    import tifffile
+
+    from sptmotion import optics
+    from sptmotion.optics.io import tiff_calibration
+
+    frames = np.full((6, 12, 12), 300.0, dtype=np.float32)
+    tifffile.imwrite(
+        tmp_path / "ij.tif",
+        frames,
+        imagej=True,
+        resolution=(10.0, 10.0),
+        metadata={"axes": "TYX", "unit": "micron", "finterval": 0.05},
+    )
+    _, setup, meta = optics.load_movie(tmp_path / "ij.tif", preset="hendrix2025")
+    assert setup.pixel_size == pytest.approx(0.1) and setup.frame_period == pytest.approx(0.05)
+    assert "TIFF" in meta["parameters_from"]
+    tifffile.imwrite(
+        tmp_path / "ome.tif",
+        frames,
+        ome=True,
+        metadata={"axes": "TYX", "PhysicalSizeX": 107, "PhysicalSizeXUnit": "nm"},
+    )
+    with caplog.at_level(logging.WARNING, logger="sptmotion"):
+        _, setup, _ = optics.load_movie(tmp_path / "ome.tif", preset="hendrix2025")
+        assert setup.pixel_size == pytest.approx(0.107) and not caplog.records
+        _, setup, _ = optics.load_movie(tmp_path / "ome.tif", preset="hendrix2025", pixel_size=0.2)
+    assert setup.pixel_size == 0.2 and "a flag gives 0.2" in caplog.records[-1].getMessage()
+    own = optics.preset("hendrix2025", rows=12, cols=12, subframes=1)
+    optics.write_movie(tmp_path / "own.tif", frames, own)
+    with tifffile.TiffFile(tmp_path / "own.tif") as tif:
+        cal = tiff_calibration(tif)
+    assert cal["pixel_size"] == pytest.approx(own.pixel_size)
+    assert cal["frame_period"] == pytest.approx(own.frame_period)

@@ -9,6 +9,7 @@ returns the stack and restores the Setup from the sidecar.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -17,7 +18,16 @@ import numpy as np
 from .._io import atomic_path
 from .setup import Setup
 
-__all__ = ["write_movie", "read_movie", "load_movie", "check_stack", "sidecar_path"]
+__all__ = [
+    "write_movie",
+    "read_movie",
+    "load_movie",
+    "check_stack",
+    "sidecar_path",
+    "tiff_calibration",
+]
+
+logger = logging.getLogger("sptmotion")
 
 FORMAT = "sptmotion-movie/1"
 
@@ -64,8 +74,14 @@ def write_movie(path: str | os.PathLike, movie, setup: Setup, metadata: dict | N
         raise ValueError(f"cannot write the movie's sidecar: {side} is a directory")
     if p.suffix.lower() not in (".tif", ".tiff"):
         raise ValueError(f"movie file {p.name} must end in .tif or .tiff (its sidecar is .json)")
-    with atomic_path(p) as tmp:
-        tifffile.imwrite(tmp, movie.astype(np.float32), imagej=True, metadata={"axes": "TYX"})
+    with atomic_path(p) as tmp:  # the pixel size and frame interval also for ImageJ/Fiji
+        tifffile.imwrite(
+            tmp,
+            movie.astype(np.float32),
+            imagej=True,
+            resolution=(1.0 / setup.pixel_size, 1.0 / setup.pixel_size),
+            metadata={"axes": "TYX", "unit": "micron", "finterval": setup.frame_period},
+        )
     try:
         with atomic_path(side) as tmp:
             tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False))
@@ -131,6 +147,64 @@ def check_stack(
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf ADU values")
     return arr
+
+
+_UNITS_UM = {
+    "micron": 1.0,
+    "microns": 1.0,
+    "um": 1.0,
+    "µm": 1.0,
+    "\\u00b5m": 1.0,
+    "nm": 1e-3,
+    "mm": 1e3,
+}
+_UNITS_S = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
+
+
+def tiff_calibration(tif) -> dict:
+    """Pixel size (µm) and frame interval (s) stored in a TIFF's ImageJ or OME metadata.
+
+    Parameters
+    ----------
+    tif : tifffile.TiffFile
+        The open file.
+
+    Returns
+    -------
+    dict
+        ``pixel_size`` and/or ``frame_period`` where the file states them in a known unit;
+        empty when it states neither (or only in pixels).
+    """
+    out: dict = {}
+    if tif.is_ome and tif.ome_metadata:
+        import xml.etree.ElementTree as ET
+
+        try:
+            root = ET.fromstring(tif.ome_metadata)
+        except ET.ParseError:
+            root = None
+        pixels = (
+            next((el for el in root.iter() if el.tag.endswith("Pixels")), None) if root else None
+        )
+        if pixels is not None:
+            size, unit = pixels.get("PhysicalSizeX"), pixels.get("PhysicalSizeXUnit", "µm")
+            if size is not None and unit in _UNITS_UM:
+                out["pixel_size"] = float(size) * _UNITS_UM[unit]
+            step, unit = pixels.get("TimeIncrement"), pixels.get("TimeIncrementUnit", "s")
+            if step is not None and unit in _UNITS_S and float(step) > 0:
+                out["frame_period"] = float(step) * _UNITS_S[unit]
+    elif tif.is_imagej:
+        ij = tif.imagej_metadata or {}
+        unit = str(ij.get("unit", "")).strip().lower()
+        res = tif.pages[0].tags.get("XResolution")
+        if res is not None and unit in _UNITS_UM:
+            num, den = res.value
+            if num > 0 and den > 0:
+                out["pixel_size"] = den / num * _UNITS_UM[unit]
+        finterval = ij.get("finterval")
+        if finterval:
+            out["frame_period"] = float(finterval)
+    return {k: v for k, v in out.items() if np.isfinite(v) and v > 0}
 
 
 def load_movie(
@@ -208,7 +282,9 @@ def load_movie(
     else:
         source = f"preset {preset}"
     try:
-        raw = np.asarray(tifffile.imread(p))
+        with tifffile.TiffFile(p) as tif:
+            raw = np.asarray(tif.asarray())
+            calibration = tiff_calibration(tif)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
         raise ValueError(f"cannot read TIFF {p}: {exc}") from None
     if raw.ndim == 2 and meta.get("n_frames") == 1:
@@ -217,12 +293,31 @@ def load_movie(
         check_stack(raw, f"movie {p.name}")  # raises with the reason
     if setup is None:
         setup = get_preset(preset, rows=int(raw.shape[1]), cols=int(raw.shape[2]))
+        from_tiff = {k: v for k, v in calibration.items() if k in ("pixel_size", "frame_period")}
+        if "frame_period" in from_tiff:  # the preset's exposure / frame period ratio is kept
+            from_tiff["exposure"] = setup.exposure * from_tiff["frame_period"] / setup.frame_period
+        if from_tiff:
+            setup = setup.replace(**from_tiff)
+            source += " with the TIFF's " + " and ".join(sorted(calibration))
     movie = check_stack(raw, f"movie {p.name}", setup=setup)
     overrides: dict = {
         k: v
         for k, v in {"frame_period": dt, "pixel_size": pixel_size, "exposure": exposure}.items()
         if v is not None
     }
+    for key, value in calibration.items():
+        used = overrides.get(key, getattr(setup, key))
+        if not np.isclose(used, value, rtol=0.01):
+            what = "a flag" if key in overrides else source.split(" with")[0]
+            logger.warning(
+                "%s: the TIFF metadata give %s = %.4g, %s gives %.4g; using %.4g",
+                p.name,
+                key,
+                value,
+                what,
+                used,
+                used,
+            )
     cam_changes = {
         k: v for k, v in {"gain": gain, "conversion": conversion}.items() if v is not None
     }
@@ -236,7 +331,12 @@ def load_movie(
         overrides["camera"] = get_camera(name, **params)
     if overrides:
         setup = setup.replace(**overrides)
-    meta = {"parameters_from": source, "overrides": sorted(overrides), **meta}
+    meta = {
+        "parameters_from": source,
+        "overrides": sorted(overrides),
+        "tiff_calibration": calibration,
+        **meta,
+    }
     return movie, setup, meta
 
 
