@@ -310,7 +310,12 @@ def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
     extra = ["--preset", "hendrix2025", "--gain", "300"]
     assert main(["analyze", str(tif), "-o", str(tmp_path / "b"), *args, *extra]) == 0
     s = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert s["input"]["parameters_from"] == "preset hendrix2025"
+    # the TIFF carries the pixel size and frame interval it was rendered with: they are used
+    assert (
+        s["input"]["parameters_from"]
+        == "preset hendrix2025 with the TIFF's frame_period and pixel_size"
+    )
+    assert s["setup"]["pixel_size"] == setup.pixel_size
     assert s["setup"]["camera"]["gain"] == 300 and s["setup"]["cols"] == 16
 
 

@@ -45,9 +45,12 @@ def test_report_references_existing_pngs(table_report: Path):
         assert not rel.startswith(("/", "http")), rel  # relative: opens without a server
         png = table_report / rel
         assert png.is_file() and png.read_bytes()[:8] == PNG_MAGIC, rel
-    # the page's per-track table shows the computed numbers of results.csv
+    # the short per-track table (header + one row per track) shows the likelihood's alpha with
+    # its interval, the full table (one row per track) every column of results.csv
     res = pd.read_csv(table_report / "results.csv")
-    assert html.count("<tr>") == len(res) == 3
+    assert html.count("<tr>") == 1 + 2 * len(res) and len(res) == 3
+    for a in res["mle_alpha"]:
+        assert f"{a:.3g} [" in html
     for a in res["alpha"]:
         assert f"<td>{a:.4g}</td>" in html
 
@@ -59,7 +62,9 @@ def test_loglik_bars_and_movie_figures(tmp_path: Path):
     tr = np.cumsum(0.02 * rng.standard_normal((30, 3)), axis=0) + 1.0
     t = 0.033 * np.arange(30)
     paths = [
-        figures.plot_movie_overlay(frame, [tr], 0.133, tmp_path / "a.png", other_tracks=[tr + 0.05]),
+        figures.plot_movie_overlay(
+            frame, [tr], 0.133, tmp_path / "a.png", other_tracks=[tr + 0.05]
+        ),
         figures.plot_track_bands(
             t, tr, tmp_path / "b.png", lower=tr - 0.03, upper=tr + 0.03, samples=tr[None] + 0.01
         ),
@@ -104,3 +109,41 @@ def test_report_renders_in_headless_chromium(table_report: Path, tmp_path: Path)
     # the page is not blank: many distinct colours (figures) in the screenshot
     colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 200
+
+
+def test_report_page_warns_clips_and_names_the_input(tmp_path: Path):
+    """Convergence warnings (R-hat > 1.01, ESS < 100) are shown at the top, alpha intervals
+    are clipped to 0-2 with a mark, low-probability learned verdicts read "inconclusive", and
+    the input's name is on the page."""
+    from sptmotion.analysis.report import convergence_warnings, short_table, write_html
+
+    res = pd.DataFrame(
+        {
+            "particle": [0, 1],
+            "tracker": ["bayes", "bayes"],
+            "n_points": [60, 60],
+            "error": ["", ""],
+            "mle_alpha": [1.8, 0.1],
+            "mle_alpha_lo": [1.4, -0.2],
+            "mle_alpha_hi": [2.3, 0.5],
+            "mle_D": [0.05, 0.02],
+            "mle_D_lo": [0.03, 0.01],
+            "mle_D_hi": [0.08, 0.04],
+            "verdict": ["fbm", "bm"],
+            "verdict_p": [0.9, 0.7],
+            "learned_verdict": ["lw", "attm"],
+            "learned_verdict_p": [0.8, 0.3],
+            "bm_compatible": [False, True],
+        }
+    )
+    header, rows = short_table(res)
+    assert rows[0][4] == "1.8 [1.4, 2*]" and rows[1][4] == "0.1 [0*, 0.5]"
+    assert rows[0][6] == "lw (p = 0.80)" and rows[1][6].startswith("inconclusive")
+    diag = {"D": {"rhat": 1.29, "ess": 6.9}, "positions": {"rhat": 1.001, "ess": 900.0}}
+    warn = convergence_warnings(diag)
+    assert len(warn) == 1 and "R-hat 1.29" in warn[0] and "ESS 6.9" in warn[0]
+    summary = {"input": {"path": "/data/cell_07.tif"}, "bayes": {"diagnostics": diag}}
+    page = write_html(tmp_path / "r.html", title="t", summary=summary, results=res, figures=[])
+    text = page.read_text(encoding="utf-8")
+    assert "cell_07.tif" in text and "MCMC not converged for D" in text
+    assert text.index("MCMC not converged") < text.index("Per-track answers")

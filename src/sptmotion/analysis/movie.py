@@ -10,6 +10,7 @@ output folder, :func:`write_movie_report`. Its settings are one :class:`MovieOpt
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from .mle import parse_sigma_loc
 from .movie_report import movie_summary, write_movie_report
 from .output import check_output_folder
 from .pretrained import LearnedModels, load_models
+from .report import convergence_warnings
 from .trackset import TrackSet, lateral, modular_trackset
 from .truth import match_truth
 
@@ -37,6 +39,8 @@ __all__ = [
     "decompose_stage",
     "characterize_stage",
 ]
+
+logger = logging.getLogger("sptmotion")
 
 #: Confidence level of the modular tracker's bounds (their width gives the per-point variances).
 MODULAR_CI = 0.98
@@ -162,6 +166,8 @@ def analyze_movie(
         zip(("bayes", "modular", "posterior_samples"), _stage_seeds(opts.seed), strict=True)
     )
     bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
+    for warning in convergence_warnings(bayes["post"].diagnostics()):
+        logger.warning(warning)
     mod = modular_stage(stack, setup, opts)
     parts = decompose_stage(stack, setup, opts, bayes["post"])
     results = characterize_stage(bayes, mod, setup, opts, models, seeds["posterior_samples"])

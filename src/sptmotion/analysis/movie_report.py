@@ -8,6 +8,7 @@ from . import figures as _figures
 from .characterize import ALPHA_CI
 from .mle import MLE_NOTE, parse_sigma_loc
 from .output import staged_output, versions
+from .report import convergence_warnings
 from .truth import closest_modular, true_index
 from .write import write_outputs
 
@@ -38,6 +39,7 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "sigma_loc": parse_sigma_loc(opts.sigma_loc),
         },
         "measurement_model": MLE_NOTE,
+        "warnings": convergence_warnings(bayes["post"].diagnostics()),
         "seeds": {"seed": int(opts.seed), **seeds},
         "bayes": bayes["post"].summary(opts.ci),
         "modular": {

@@ -7,24 +7,98 @@ server, and the folder can be moved or zipped as a whole.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
-__all__ = ["write_html"]
+__all__ = ["write_html", "short_table", "convergence_warnings", "LEARNED_MIN_P"]
 
 
-_CSS = """
-body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.8em; } td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
-th { background: #f2f2f2; } .note { color: #555; font-size: 0.9em; } img { max-width: 100%; border: 1px solid #eee; }
-.error { color: #a00; } code { background: #f6f6f6; padding: 0 3px; }
-"""
+#: Below this probability the learned classifier's verdict is reported as "inconclusive".
+LEARNED_MIN_P = 0.5
+#: Convergence thresholds of the MCMC diagnostics that trigger a warning.
+RHAT_MAX, ESS_MIN = 1.01, 100.0
+
+
+def convergence_warnings(diagnostics: Mapping | None) -> list[str]:
+    """Warnings for MCMC diagnostics past the thresholds (R-hat > 1.01, ESS < 100)."""
+    out = []
+    for name, d in (diagnostics or {}).items():
+        rhat, ess = d.get("rhat", np.nan), d.get("ess", np.nan)
+        bad = []
+        if np.isfinite(rhat) and rhat > RHAT_MAX:
+            bad.append(f"R-hat {rhat:.3g} > {RHAT_MAX}")
+        if np.isfinite(ess) and ess < ESS_MIN:
+            bad.append(f"ESS {ess:.3g} < {ESS_MIN:.0f}")
+        if bad:
+            out.append(
+                f"MCMC not converged for {name}: {', '.join(bad)}; run more --iterations "
+                "(its intervals are not trustworthy yet)"
+            )
+    return out
+
+
+def _interval(value, lo, hi, low=0.0, high=None) -> str:
+    """``value [lo, hi]`` with the ends clipped to the parameter's range and marked ``*``."""
+    if not np.isfinite(value):
+        return ""
+
+    def end(x, clip_low):
+        if not np.isfinite(x):
+            return "?"
+        if clip_low and x < low:
+            return f"{low:.3g}*"
+        if not clip_low and high is not None and x > high:
+            return f"{high:.3g}*"
+        return f"{x:.3g}"
+
+    return f"{value:.3g} [{end(lo, True)}, {end(hi, False)}]"
+
+
+def short_table(results: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """What a biologist reads per track: id, length, D and alpha with intervals, verdicts."""
+    header = [
+        "track",
+        "tracker",
+        "points",
+        "D (µm²/s)",
+        "alpha",
+        "verdict",
+        "learned",
+        "BM-compatible",
+    ]
+    rows = []
+    for _, r in results.iterrows():
+        if r.get("error"):
+            rows.append([str(r["particle"]), str(r.get("tracker", "")), str(r["n_points"]),
+                         "", "", f"skipped: {r['error']}", "", ""])  # fmt: skip
+            continue
+        g = r.get
+        alpha = _interval(
+            g("mle_alpha", np.nan), g("mle_alpha_lo", np.nan), g("mle_alpha_hi", np.nan), 0.0, 2.0
+        )
+        D = _interval(g("mle_D", np.nan), g("mle_D_lo", np.nan), g("mle_D_hi", np.nan), 0.0)
+        verdict = str(g("verdict") or "")
+        if verdict and np.isfinite(g("verdict_p", np.nan)):
+            verdict += f" (w = {g('verdict_p'):.2f})"
+        lv, lp = g("learned_verdict") or "", g("learned_verdict_p", np.nan)
+        learned = (
+            ""
+            if not lv
+            else (
+                f"{lv} (p = {lp:.2f})"
+                if lp >= LEARNED_MIN_P
+                else f"inconclusive ({lv}, p = {lp:.2f})"
+            )
+        )
+        rows.append([str(r["particle"]), str(g("tracker", "")), str(r["n_points"]), D, alpha,
+                     verdict, learned, "yes" if g("bm_compatible") else "no"])  # fmt: skip
+    return header, rows
 
 
 def _df_html(df: pd.DataFrame, float_format: str = "{:.4g}") -> str:
@@ -59,42 +133,29 @@ def write_html(
     key_numbers : mapping, optional
         Short "name: value" lines shown at the top.
     """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     path = Path(path)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    if key_numbers:
-        parts.append("<h2>Key numbers</h2><ul>")
-        parts += [
-            f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
-            for k, v in key_numbers.items()
-        ]
-        parts.append("</ul>")
-    parts.append("<h2>Per-track results</h2>")
-    parts.append(
-        '<p class="note">One row per track (also in <code>results.csv</code>). alpha: wavelet CNN on the '
-        "mean track; alpha_post: the same model over posterior sample tracks (its interval adds the "
-        "spread due to localization uncertainty); learned_verdict: the learned classifier's most "
-        "probable model (posterior-averaged when posterior samples exist); mle_*: maximum "
-        "likelihood through the measurement model (motion blur over the exposure, localization "
-        "noise sigma), BM as the null model rejected at 5% false positives; verdict: that "
-        "selection (CTRW, ATTM and LW have no Gaussian likelihood and are not tested by it).</p>"
+    env = Environment(
+        loader=PackageLoader("sptmotion.analysis", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
     )
-    parts.append('<div style="overflow-x: auto">' + _df_html(results) + "</div>")
-    for heading, rel, caption in figures:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(f'<img src="{html.escape(rel)}" alt="{html.escape(heading)}">')
-        if caption:
-            parts.append(f'<p class="note">{html.escape(caption)}</p>')
-    parts.append("<h2>Parameters, versions and seeds</h2>")
-    parts.append(
-        "<details><summary>summary.json</summary><pre>"
-        + html.escape(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
-        + "</pre></details>"
+    header, rows = short_table(results)
+    source = (summary.get("input") or {}).get("path")
+    warnings = list(summary.get("warnings") or [])
+    warnings += convergence_warnings((summary.get("bayes") or {}).get("diagnostics"))
+    page = env.get_template("report.html.j2").render(
+        title=title,
+        input_name=Path(source).name if source else "",
+        warnings=warnings,
+        min_p=LEARNED_MIN_P,
+        n_columns=results.shape[1],
+        short_header=header,
+        short_rows=rows,
+        figures=[{"heading": h, "path": p, "caption": c} for h, p, c in figures],
+        key_numbers=list((key_numbers or {}).items()),
+        full_table=Markup(_df_html(results)),
+        summary_json=json.dumps(summary, indent=2, default=str, ensure_ascii=False),
     )
-    parts.append("</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["track_movie"]
+
+logger = logging.getLogger("sptmotion")
 
 
 def track_movie(
@@ -59,6 +62,7 @@ def track_movie(
     from ..optics.io import load_movie, sidecar_path
     from ..tracking import track_bayes, track_modular
     from ..tracking.posterior import check_ci
+    from .report import convergence_warnings
 
     method = method.lower()
     if method not in ("bayes", "modular"):
@@ -105,6 +109,9 @@ def track_movie(
                 bar.close()
         table = post.to_table(ci)
         summary = post.summary(ci)
+        summary["warnings"] = convergence_warnings(summary["diagnostics"])
+        for warning in summary["warnings"]:
+            logger.warning(warning)
     else:
         table = track_modular(stack, setup, refine=refine, ci=ci)
         se = (table["x_hi"] - table["x_lo"]).to_numpy()
