@@ -305,6 +305,11 @@ def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
     assert list(res["tracker"]) == ["bayes"] and np.isfinite(res["alpha_post"]).all()
     s = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert s["parameters"]["iterations"] == 30 and s["seeds"]["seed"] == 4
+    # the tracks' positions come with the report: posterior means with their credible bounds
+    tracks = pd.read_csv(tmp_path / "a" / "tracks.csv")
+    assert {"tracker", "particle", "frame", "x", "y", "x_lo", "x_hi"} <= set(tracks.columns)
+    bayes = tracks[tracks["tracker"] == "bayes"]
+    assert len(bayes) == X.shape[1] // setup.subframes and (bayes["x_lo"] <= bayes["x"]).all()
     assert s["setup"]["rows"] == 16 and s["input"]["parameters_from"] == "sidecar"
     (tmp_path / "m.json").unlink()
     extra = ["--preset", "hendrix2025", "--gain", "300"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from . import figures as _figures
 from .characterize import ALPHA_CI
@@ -12,7 +13,7 @@ from .report import convergence_warnings
 from .truth import closest_modular, true_index
 from .write import write_outputs
 
-__all__ = ["movie_summary", "write_movie_report", "movie_figures"]
+__all__ = ["movie_summary", "write_movie_report", "movie_figures", "movie_tracks"]
 
 
 def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, models) -> dict:
@@ -62,8 +63,10 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
 def write_movie_report(
     output, results, summary, stack, setup, opts, bayes, mod, parts, models, truth, t0
 ) -> None:
-    """Write the report folder of a movie: the movie and track figures, then the common outputs."""
+    """Write the report folder of a movie: the tracks' positions (``tracks.csv``), the movie and
+    track figures, then the common outputs."""
     with staged_output(output) as tmp:
+        movie_tracks(bayes, mod, opts).to_csv(tmp / "tracks.csv", index=False)
         extra = []
         if opts.figures:
             fig_dir = tmp / "figures"
@@ -80,6 +83,17 @@ def write_movie_report(
             extra_figures=extra,
             title=opts.title,
         )
+
+
+def movie_tracks(bayes: dict, mod: dict, opts) -> pd.DataFrame:
+    """The positions of every track of a movie, long form (trackpy columns, µm, with bounds):
+    the Bayesian posterior means with their credible bounds, then the modular tracker's
+    localizations with their confidence bounds; column ``tracker`` tells them apart."""
+    tables = [bayes["post"].to_table(opts.ci).assign(tracker="bayes")]
+    if mod["table"] is not None and len(mod["table"]):
+        tables.append(mod["table"].assign(tracker="modular"))
+    table = pd.concat(tables, ignore_index=True)
+    return table[["tracker", *[c for c in table.columns if c != "tracker"]]]
 
 
 def movie_figures(fig_dir, results, stack, setup, opts, bayes, mod, parts, truth) -> list:
