@@ -426,6 +426,17 @@ class _TrackLearner(BaseEstimator):
 
     _task = ""
 
+    def __sklearn_tags__(self):
+        """Input is a set of tracks ``(n_tracks, n_points, dim)`` or a ragged list of them, not a
+        2D feature matrix; scikit-learn's generic checks (built on 2D ``X``) therefore skip these
+        estimators, and ``tests/test_sklearn_api.py`` runs the API checks that apply."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.device not in ("cpu", "auto")
+        return tags
+
     def __init__(
         self,
         representation: str = "wavelet",
@@ -544,6 +555,7 @@ class _TrackLearner(BaseEstimator):
         rng = check_rng(self.random_state)
         tr, va = self._split(n, y_enc, rng)
         self.dim_ = dim
+        self.n_features_in_ = dim  # the spatial dimension: each point has dim coordinates
         self.n_tracks_ = n
         lengths = np.concatenate([np.full(len(idx), L) for L, (idx, _) in groups.items()])
         self.training_data_ = {
@@ -1052,7 +1064,8 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
 
     def predict(self, X) -> np.ndarray:
         """Most probable motion model of each track."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: raises NotFittedError before fit
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def load_estimator(path: str | os.PathLike):

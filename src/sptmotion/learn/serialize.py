@@ -169,6 +169,8 @@ def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
             raise ValueError(f"fitted value {k} is {v}")
         setattr(est, k, v)
     est.training_data_ = meta["training_data"]
+    if "dim_" in meta["fitted"]:
+        est.n_features_in_ = int(meta["fitted"]["dim_"])
     if "classes" in meta:
         est.classes_ = np.asarray(meta["classes"])
     if meta["representation"] == "features":
