@@ -218,7 +218,7 @@ def plot_scalogram(
             if c >= n_ch:
                 ax.axis("off")
                 continue
-            ax.imshow(
+            image = ax.imshow(
                 sc[c],
                 aspect="auto",
                 origin="lower",
@@ -226,10 +226,12 @@ def plot_scalogram(
                 extent=(0, T * dt, 0, n_sc),
                 interpolation="nearest",
             )
+            fig.colorbar(image, ax=ax, fraction=0.08, pad=0.02).ax.tick_params(labelsize=6)
             if d == 0:
                 ax.set_title(wavelets[w], fontsize=8)
             if w == 0:
-                ax.set_ylabel(f"{_AXES[d]}: scale index", fontsize=8)
+                label = "scale (frames)" if scales is not None else "scale index"
+                ax.set_ylabel(f"{_AXES[d]}: {label}", fontsize=8)
             if d == dim - 1:
                 ax.set_xlabel("time (s)", fontsize=8)
             if scales is not None and w == 0:
@@ -240,7 +242,10 @@ def plot_scalogram(
             else:
                 ax.set_yticks([])
             ax.tick_params(labelsize=7)
-    fig.suptitle(title or "wavelet scalograms (|CWT| of the standardized coordinates)", fontsize=9)
+    fig.suptitle(
+        (title or "wavelet scalograms") + "; colour: |CWT| of the standardized coordinate",
+        fontsize=9,
+    )
     return _save(fig, path)
 
 
