@@ -272,12 +272,20 @@ def plot_alpha_and_probabilities(
     def _bar(col, lo, hi, offset, color, label):
         if col not in res:
             return
-        v = res[col].to_numpy(dtype=float)
+        v = np.clip(res[col].to_numpy(dtype=float), 0.0, 2.0)
+        err = None
         if lo in res and hi in res:
-            err = np.vstack([v - res[lo].to_numpy(dtype=float), res[hi].to_numpy(dtype=float) - v])
+            # intervals are clipped to alpha's range 0-2; a clipped end is drawn as an arrow
+            lo_v, hi_v = res[lo].to_numpy(dtype=float), res[hi].to_numpy(dtype=float)
+            err = np.vstack([v - np.clip(lo_v, 0.0, 2.0), np.clip(hi_v, 0.0, 2.0) - v])
             err = np.where(np.isfinite(err), np.abs(err), 0.0)
-        else:
-            err = None
+            with np.errstate(invalid="ignore"):
+                for end, cut, marker in ((lo_v, lo_v < 0.0, "<"), (hi_v, hi_v > 2.0, ">")):
+                    if cut.any():
+                        ax_a.plot(
+                            np.where(end < 0.0, 0.0, 2.0)[cut], (y + offset)[cut], marker,
+                            color=color, ms=5, ls="none", clip_on=False,
+                        )  # fmt: skip
         ax_a.errorbar(v, y + offset, xerr=err, fmt="o", color=color, ms=4, capsize=2, label=label)
 
     _bar("alpha", "alpha_lo", "alpha_hi", -0.2, "C0", "wavelet CNN, mean track")
@@ -289,12 +297,12 @@ def plot_alpha_and_probabilities(
     ax_a.set_yticks(y, names)
     ax_a.set_ylabel("track")
     ax_a.set_xlabel("alpha")
-    ax_a.set_xlim(0, 2.05)
+    ax_a.set_xlim(0, 2)
     ax_a.invert_yaxis()
     ax_a.legend(
         fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.4 / max(n, 3)), ncol=2
     )
-    ax_a.set_title("anomalous exponent (95% intervals)", fontsize=9)
+    ax_a.set_title("anomalous exponent (95% intervals; arrow: cut at 0 or 2)", fontsize=9)
 
     left = np.zeros(n)
     post = all(f"p_{c}_post" in res for c in classes)
