@@ -151,7 +151,6 @@ def analyze_movie(
     """
     opts = _options(options, settings)
     t0 = time.perf_counter()
-    parse_sigma_loc(opts.sigma_loc)  # a bad value fails before the movie is read
     stack, setup, meta, src = read_input(movie, setup, opts)
     if output is not None:
         check_output_folder(Path(output))
@@ -166,10 +165,10 @@ def analyze_movie(
         zip(("bayes", "modular", "posterior_samples"), _stage_seeds(opts.seed), strict=True)
     )
     bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
-    for warning in convergence_warnings(bayes["post"].diagnostics()):
+    for warning in bayes["warnings"]:
         logger.warning(warning)
     mod = modular_stage(stack, setup, opts)
-    parts = decompose_stage(stack, setup, opts, bayes["post"])
+    parts = decompose_stage(stack, setup, opts, bayes)
     results = characterize_stage(bayes, mod, setup, opts, models, seeds["posterior_samples"])
     if truth is not None:
         results = match_truth(
@@ -189,15 +188,18 @@ def analyze_movie(
 
 
 def _options(options: MovieOptions | None, settings: dict) -> MovieOptions:
+    """The settings, with ``sigma_loc`` parsed (a bad value fails before the movie is read)."""
     if options is not None and settings:
         raise TypeError("give the settings either as options=MovieOptions(...) or as keywords")
-    if options is not None:
-        return options
-    names = {f.name for f in dataclasses.fields(MovieOptions)}
-    unknown = sorted(set(settings) - names)
-    if unknown:
-        raise TypeError(f"analyze_movie() got unexpected keyword argument(s) {', '.join(unknown)}")
-    return MovieOptions(**settings)
+    if options is None:
+        names = {f.name for f in dataclasses.fields(MovieOptions)}
+        unknown = sorted(set(settings) - names)
+        if unknown:
+            raise TypeError(
+                f"analyze_movie() got unexpected keyword argument(s) {', '.join(unknown)}"
+            )
+        options = MovieOptions(**settings)
+    return dataclasses.replace(options, sigma_loc=parse_sigma_loc(options.sigma_loc))
 
 
 def _stage_seeds(seed: int) -> tuple[int, int, int]:
@@ -274,6 +276,7 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progres
         "lo": lo,
         "hi": hi,
         "D": Dsum,
+        "warnings": convergence_warnings(post.diagnostics()),
         "elapsed_s": elapsed,
     }
 
@@ -297,18 +300,18 @@ def modular_stage(stack: np.ndarray, setup, opts: MovieOptions) -> dict:
         float(setup.frame_period),
         ci=MODULAR_CI,
         exposure=float(setup.exposure),
-        sigma_loc=parse_sigma_loc(opts.sigma_loc),
+        sigma_loc=opts.sigma_loc,
     )
     return {"table": table, "trackset": trackset, "elapsed_s": elapsed, "error": error}
 
 
-def decompose_stage(stack: np.ndarray, setup, opts: MovieOptions, post) -> dict[str, float]:
+def decompose_stage(stack: np.ndarray, setup, opts: MovieOptions, bayes: dict) -> dict[str, float]:
     """ln P = initial + emission + motion at the posterior-mean track, BM at the posterior-mean D."""
     from .. import likelihood
     from ..motion import MODELS
 
-    fine_mean = post.samples.mean(axis=(0, 1))  # (M, N*K, 3)
-    D_hat = max(post.D_summary(opts.ci)["mean"], 1e-12)
+    fine_mean = bayes["post"].samples.mean(axis=(0, 1))  # (M, N*K, 3)
+    D_hat = max(bayes["D"]["mean"], 1e-12)
     parts = likelihood.decompose(
         stack,
         fine_mean,
@@ -338,7 +341,7 @@ def characterize_stage(
         float(setup.frame_period),
         ci=MODULAR_CI,
         exposure=float(setup.exposure),
-        sigma_loc=parse_sigma_loc(opts.sigma_loc),
+        sigma_loc=opts.sigma_loc,
     )
     res_b = mle_from_localizations(res_b, loc_ts, mean.shape[1], models.classes)
     if res_m is None:

@@ -7,9 +7,8 @@ import pandas as pd
 
 from . import figures as _figures
 from .characterize import ALPHA_CI
-from .mle import MLE_NOTE, parse_sigma_loc
+from .mle import MLE_NOTE
 from .output import staged_output, versions
-from .report import convergence_warnings
 from .truth import closest_modular, true_index
 from .write import write_outputs
 
@@ -37,10 +36,10 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "max_posterior_samples": int(opts.max_samples),
             "alpha_ci": ALPHA_CI,
             "modular": bool(opts.modular),
-            "sigma_loc": parse_sigma_loc(opts.sigma_loc),
+            "sigma_loc": opts.sigma_loc,
         },
         "measurement_model": MLE_NOTE,
-        "warnings": convergence_warnings(bayes["post"].diagnostics()),
+        "warnings": bayes["warnings"],
         "seeds": {"seed": int(opts.seed), **seeds},
         "bayes": bayes["post"].summary(opts.ci),
         "modular": {

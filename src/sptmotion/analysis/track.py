@@ -8,9 +8,36 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["track_movie"]
+__all__ = ["track_movie", "MCMCProgress"]
 
 logger = logging.getLogger("sptmotion")
+
+
+class MCMCProgress:
+    """A progress bar over all MCMC sweeps of all chains: the ``progress`` callback of
+    :func:`sptmotion.tracking.track_bayes`. The bar appears at the first sweep, not before the
+    input is read, so an error message stands alone."""
+
+    def __init__(self, iterations: int, chains: int):
+        self.iterations, self.chains = iterations, chains
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, chain: int, it: int, lp: float) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=self.chains * self.iterations, desc="MCMC", unit="sweep", leave=False
+            )
+        n = chain * self.iterations + it + 1
+        self.bar.update(n - self.done)
+        self.done = n
+        self.bar.set_postfix_str(f"chain {chain + 1}/{self.chains} log-posterior {lp:.6g}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def track_movie(
@@ -72,21 +99,7 @@ def track_movie(
     check_not_inputs([out, out.with_suffix(".json")], [movie, sidecar_path(movie)])
     stack, setup, _ = load_movie(movie)
     if method == "bayes":
-        bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=chains * iterations, desc="MCMC", unit="it", leave=False)
-            state = {"done": 0}
-
-            def progress(ch: int, it: int, lp: float) -> None:
-                done = ch * iterations + it + 1
-                bar.update(done - state["done"])
-                state["done"] = done
-                bar.set_postfix_str(f"chain {ch + 1}/{chains} log-posterior {lp:.6g}")
-
-        else:
-            progress = None
+        progress = None if quiet else MCMCProgress(iterations, chains)
         try:
             post = track_bayes(
                 stack,
@@ -105,8 +118,8 @@ def track_movie(
                 progress=progress,
             )
         finally:
-            if bar is not None:
-                bar.close()
+            if progress is not None:
+                progress.close()
         table = post.to_table(ci)
         summary = post.summary(ci)
         summary["warnings"] = convergence_warnings(summary["diagnostics"])
@@ -126,9 +139,7 @@ def track_movie(
         }
     summary["movie"] = str(movie)
     summary["table"] = out.name
-    json_path = out.with_suffix(".json")
-    if json_path == out:
-        raise ValueError("the output table must not have the suffix .json (the summary goes there)")
+    json_path = out.with_suffix(".json")  # a table suffix was checked: never the table itself
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False))
     try:

@@ -121,6 +121,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..analysis import batch
         from ..analysis import inputs as single
+        from ..analysis.track import MCMCProgress
 
         setup_logging(quiet, verbose)
 
@@ -151,7 +152,7 @@ def register(app: typer.Typer) -> None:
             if path.suffix.lower() in single.MOVIE_SUFFIXES:
                 options.update(movie_options)
                 if not quiet:
-                    bar = options["progress"] = _MCMCProgress(iterations, chains)
+                    bar = options["progress"] = MCMCProgress(iterations, chains)
             try:
                 results = single.analyze_path(path, output, **options)
             finally:
@@ -175,32 +176,6 @@ def register(app: typer.Typer) -> None:
         ):
             typer.echo(f"  failed: {inp}: {err}", err=True)
         typer.echo(f"table: {output / 'results.csv'}")
-
-
-class _MCMCProgress:
-    """A progress bar over all MCMC sweeps, shown from the first sweep on (not before the
-    input is read, so an error message stands alone)."""
-
-    def __init__(self, iterations: int, chains: int):
-        self.iterations, self.chains = iterations, chains
-        self.bar = None
-        self.done = 0
-
-    def __call__(self, chain: int, it: int, lp: float) -> None:
-        if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(
-                total=self.chains * self.iterations, desc="MCMC", unit="sweep", leave=False
-            )
-        n = chain * self.iterations + it + 1
-        self.bar.update(n - self.done)
-        self.done = n
-        self.bar.set_postfix_str(f"chain {chain + 1}/{self.chains}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _print_summary(results, report: Path) -> None:
