@@ -67,6 +67,8 @@ def test_version():
         (["simulate", "--model", "bm", "--n", "0", "-o", "x.csv"], "Invalid value for '--n'"),
         (["track", "m.tif", "--method", "magic", "-o", "x.csv"], "'magic' is not one of"),
         (["analyze", "t.csv", "--iterations", "many"], "Invalid value for '--iterations'"),
+        (["analyze", "t.csv", "--dt", "0.03", "--fps", "30"], "give --dt or --fps, not both"),
+        (["analyze", "t.csv", "--dt", "0.03", "--track-figures", "a"], "--track-figures"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(tmp_path, args, message):

@@ -170,3 +170,22 @@ def test_tiff_calibration_read_and_written(tmp_path, caplog):
         cal = tiff_calibration(tif)
     assert cal["pixel_size"] == pytest.approx(own.pixel_size)
     assert cal["frame_period"] == pytest.approx(own.frame_period)
+
+
+def test_trackpy_hdf5_stores(tmp_path):
+    """trackpy's per-frame HDF5 stores (as ``tp.batch(..., output=store)`` writes them) and a
+    plain ``DataFrame.to_hdf`` file read back as the same table."""
+    tp = pytest.importorskip("trackpy")
+    for cls in (tp.PandasHDFStore, tp.PandasHDFStoreBig, tp.PandasHDFStoreSingleNode):
+        path = tmp_path / f"{cls.__name__}.h5"
+        with cls(str(path)) as store:
+            for _, g in TRUTH.sort_values(["frame", "particle"]).groupby("frame"):
+                store.put(g.reset_index(drop=True))
+        got = read_table(path).sort_values(["particle", "frame"])
+        _same(got)
+    TRUTH.to_hdf(tmp_path / "plain.hdf5", key="tracks")
+    _same(read_table(tmp_path / "plain.hdf5"))
+    TRUTH.to_hdf(tmp_path / "two.h5", key="a")
+    TRUTH.to_hdf(tmp_path / "two.h5", key="b")
+    with pytest.raises(ValueError, match="2 tables"):
+        read_table(tmp_path / "two.h5")

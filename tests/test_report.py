@@ -40,7 +40,8 @@ def test_report_references_existing_pngs(table_report: Path):
     html = (table_report / "report.html").read_text(encoding="utf-8")
     imgs = _images(html)
     assert "figures/alpha_probabilities.png" in imgs
-    assert sum("scalogram" in s for s in imgs) == 3
+    assert "figures/population_msd.png" in imgs and "figures/population_histograms.png" in imgs
+    assert sum("scalogram" in s for s in imgs) == 3 and sum("/msd_" in s for s in imgs) == 3
     for rel in imgs:
         assert not rel.startswith(("/", "http")), rel  # relative: opens without a server
         png = table_report / rel
@@ -147,3 +148,85 @@ def test_report_page_warns_clips_and_names_the_input(tmp_path: Path):
     text = page.read_text(encoding="utf-8")
     assert "cell_07.tif" in text and "MCMC not converged for D" in text
     assert text.index("MCMC not converged") < text.index("Per-track answers")
+
+
+def test_report_of_many_tracks_stays_short(tmp_path: Path):
+    """With hundreds of tracks the page lists the first TABLE_MAX_ROWS in the short table, no
+    full HTML table and no line per track: results.csv and the population figures hold them."""
+    from sptmotion.analysis.report import KEY_LINES_MAX, TABLE_MAX_ROWS, write_html
+
+    n = 3 * TABLE_MAX_ROWS
+    res = pd.DataFrame(
+        {
+            "particle": np.arange(n),
+            "tracker": "table",
+            "n_points": 50,
+            "error": "",
+            "mle_alpha": np.linspace(0.2, 1.8, n),
+            "mle_D": 0.1,
+            "verdict": "bm",
+        }
+    )
+    keys = {f"track {i}": "bm" for i in range(n)}
+    page = write_html(tmp_path / "r.html", title="t", summary={}, results=res, figures=[],
+                      key_numbers=keys)  # fmt: skip
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<tr>") == 1 + TABLE_MAX_ROWS
+    assert f"first {TABLE_MAX_ROWS} of {n} tracks" in text
+    assert "Track by track" not in text and "All columns" not in text
+    assert n > KEY_LINES_MAX and len(text) < 60_000
+
+
+def test_population_figures_with_skipped_and_missing_values(tmp_path: Path):
+    """The population figures draw from tracks of different lengths, with skipped tracks and
+    missing fits, and the model curves follow the verdict groups."""
+    from sptmotion.analysis.population import population_msd
+    from sptmotion.analysis.trackset import TrackSet
+
+    rng = np.random.default_rng(2)
+    tracks = [np.cumsum(0.05 * rng.standard_normal((L, 2)), axis=0) for L in (12, 40, 80, 80)]
+    res = pd.DataFrame(
+        {
+            "particle": [0, 1, 2, 3],
+            "error": ["too short", "", "", ""],
+            "mle_alpha": [np.nan, 0.9, 1.1, 0.5],
+            "mle_D": [np.nan, 0.08, 0.12, 0.05],
+            "mle_sigma": [np.nan, 0.02, np.nan, 0.03],
+            "verdict": ["", "bm", "bm", "fbm"],
+            "learned_verdict": ["", "bm", "ctrw", "fbm"],
+            "learned_verdict_p": [np.nan, 0.9, 0.4, 0.7],
+        }
+    )
+    ts = TrackSet(tracks=tracks, particles=np.arange(4), dt=0.03, source="table", exposure=0.02)
+    pop = population_msd(ts, res)
+    assert pop.tamsd.shape == (4, len(pop.lag_s)) and np.isnan(pop.tamsd[0, -1])
+    labels = [m[0] for m in pop.models]
+    assert labels[0].startswith("verdict bm (2 tracks)") and labels[1].startswith("verdict fbm (1")
+    assert [m[3] for m in pop.models] == [True, True, False]
+    for p in (
+        figures.plot_population_msd(
+            pop.lag_s, pop.tamsd, pop.eamsd, pop.models, tmp_path / "m.png"
+        ),  # fmt: skip
+        figures.plot_population_histograms(res, tmp_path / "h.png"),
+    ):
+        assert p.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_track_figures_on_demand_and_trackpy_names(tmp_path: Path):
+    """``track_figures`` picks the tracks with their own figures (a missing id fails before
+    the analysis); ``fps``/``mpp`` are trackpy's names for 1/dt and the pixel size."""
+    rng = np.random.default_rng(4)
+    X, _ = MODELS["bm"](D=0.1).sample(3, 39, dim=2, dt=0.05, rng=rng)
+    px = tracks_to_table(X / 0.1)  # in pixels of 0.1 µm
+    out = tmp_path / "rep"
+    res = analyze_table(px, out, fps=20.0, mpp=0.1, track_figures=[2])
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert "scalogram_table_2.png" in names and "msd_table_2.png" in names
+    assert not any(n.endswith("_0.png") or n.endswith("_1.png") for n in names)
+    ref = analyze_table(tracks_to_table(X), dt=0.05)
+    pd.testing.assert_frame_equal(res, ref)
+    with pytest.raises(ValueError, match="no track 9"):
+        analyze_table(px, tmp_path / "x", fps=20.0, mpp=0.1, track_figures=[9])
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="not both"):
+        analyze_table(px, dt=0.05, fps=20.0)

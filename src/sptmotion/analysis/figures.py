@@ -9,6 +9,10 @@ they can be produced in worker threads and processes (Dask) without a display.
 - :func:`plot_alpha_and_probabilities`: alpha with intervals and model probabilities per track.
 - :func:`plot_loglik_bars`: the initial / emission / motion log-probabilities of the movie
   (Hendrix, Xu, Pressé 2025, Fig. 3a: the emission part dominates).
+- :func:`plot_population_msd`: ensemble and time-averaged MSD of all tracks with the fitted
+  models (:mod:`.population`).
+- :func:`plot_population_histograms`: alpha and D histograms by verdict, verdict counts.
+- :func:`plot_track_msd`: one track's TAMSD with its fitted model.
 """
 
 from __future__ import annotations
@@ -29,10 +33,31 @@ __all__ = [
     "plot_scalogram",
     "plot_alpha_and_probabilities",
     "plot_loglik_bars",
+    "plot_population_msd",
+    "plot_population_histograms",
+    "plot_track_msd",
+    "MODEL_COLOURS",
 ]
 
 _AXES = ("x", "y", "z")
 _DPI = 100
+
+#: One colour per motion model (likelihood and learned verdicts) in the population figures.
+MODEL_COLOURS = {
+    "bm": "C0",
+    "fbm": "C1",
+    "sbm": "C2",
+    "dbm": "C3",
+    "attm": "C4",
+    "ctrw": "C5",
+    "lw": "C6",
+    "inconclusive": "0.65",
+    "skipped": "0.85",
+}
+
+
+def _colour(name: str) -> str:
+    return MODEL_COLOURS.get(name, "C7")
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
@@ -372,3 +397,163 @@ def plot_loglik_bars(
 
 
 # -- HTML ---------------------------------------------------------------------------------------
+
+
+def _log_axes(ax) -> None:
+    """Log-log axes with plain numbers at 1, 2 and 5 per decade (no overlapping labels)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over rows ignoring NaN, its standard error and the number of rows per column."""
+    n = np.sum(np.isfinite(values), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=0) / n
+        var = np.nansum((values - mean) ** 2, axis=0) / np.maximum(n - 1, 1)
+        return mean, np.sqrt(var / n), n
+
+
+def plot_population_msd(
+    lag_s: np.ndarray,
+    tamsd: np.ndarray,
+    eamsd: np.ndarray,
+    models: Sequence[tuple[str, np.ndarray, str, bool]],
+    path: str | os.PathLike,
+    *,
+    max_lines: int = 40,
+) -> Path:
+    """Ensemble-averaged TAMSD and ensemble MSD from the start, with the fitted models.
+
+    Parameters
+    ----------
+    lag_s : ndarray (n_lags,)
+        Lags in s.
+    tamsd, eamsd : ndarray (n_tracks, n_lags)
+        Per-track TAMSD and squared displacement from the first point (µm², NaN where the
+        track is shorter than the lag); the first ``max_lines`` TAMSDs are drawn thin.
+    models : sequence of (label, curve, verdict, measured)
+        Model curves (µm²); ``measured`` ones (blur + noise) solid in the verdict's colour,
+        the motion alone dashed.
+    """
+    fig = Figure(figsize=(7.5, 5.0))
+    ax = fig.subplots()
+    for row in tamsd[:max_lines]:
+        ax.plot(lag_s, row, color="0.8", lw=0.6, zorder=1)
+    n_tracks = len(tamsd)
+    for values, colour, name in ((tamsd, "k", "time-averaged MSD"), (eamsd, "C9", "ensemble MSD")):
+        mean, se, n = _mean_se(values)
+        ok = n >= 2
+        ax.fill_between(lag_s[ok], (mean - 1.96 * se)[ok], (mean + 1.96 * se)[ok],
+                        color=colour, alpha=0.15, lw=0, zorder=2)  # fmt: skip
+        ax.plot(lag_s[ok], mean[ok], "o-", color=colour, ms=3, lw=1.2, zorder=3,
+                label=f"{name}, mean of {n_tracks} tracks (95% band)")  # fmt: skip
+    for label, curve, verdict, measured in models:
+        ax.plot(lag_s, curve, ls="-" if measured else "--", color=_colour(verdict) if measured
+                else "0.3", lw=1.6, zorder=4, label=label)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axes(ax)
+    ax.set_xlabel("lag (s)")
+    ax.set_ylabel("MSD (µm², summed over axes)")
+    ax.set_title(
+        f"MSD of the population (grey: TAMSD of {min(max_lines, n_tracks)} tracks); "
+        "solid: fitted FBM at each verdict's median, with blur and noise",
+        fontsize=8,
+    )
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)
+
+
+def plot_population_histograms(
+    results: pd.DataFrame, path: str | os.PathLike, *, min_p: float = 0.5
+) -> Path:
+    """Alpha and D histograms stacked by the likelihood's verdict, and the verdict counts.
+
+    Alpha (``mle_alpha``, clipped to 0-2) and D (``mle_D``, log bins) of every analyzed track;
+    the counts compare the likelihood's verdicts with the learned classifier's (its verdicts
+    below ``min_p`` counted as "inconclusive"; skipped tracks as "skipped").
+    """
+    res = results.reset_index(drop=True)
+    err = res.get("error", pd.Series([""] * len(res))).fillna("").astype(str)
+    verdict = res.get("verdict", pd.Series([""] * len(res))).fillna("").astype(str)
+    verdict = verdict.where(err == "", "skipped")
+    fig = Figure(figsize=(13, 3.8))
+    ax_a, ax_d, ax_c = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.1]})
+    groups = [v for v in sorted(set(verdict)) if v != "skipped"]
+    a = np.clip(res.get("mle_alpha", pd.Series(np.nan, index=res.index)).to_numpy(float), 0, 2)
+    D = res.get("mle_D", pd.Series(np.nan, index=res.index)).to_numpy(float)
+    pos = np.isfinite(D) & (D > 0)
+    d_bins = np.geomspace(D[pos].min() / 1.1, D[pos].max() * 1.1, 25) if pos.sum() else np.ones(2)
+    for ax, values, bins in ((ax_a, a, np.linspace(0, 2, 41)), (ax_d, D, d_bins)):
+        data = [values[(verdict == g).to_numpy() & np.isfinite(values)] for g in groups]
+        if any(len(x) for x in data):
+            ax.hist(data, bins=bins, stacked=True, color=[_colour(g) for g in groups],
+                    label=[f"{g} ({len(x)})" for g, x in zip(groups, data, strict=True)])  # fmt: skip
+        ax.set_ylabel("tracks")
+    ax_a.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax_a.set_xlabel("alpha (likelihood, FBM through blur + noise)")
+    ax_a.set_xlim(0, 2)
+    ax_a.legend(fontsize=7, title="verdict", title_fontsize=7)
+    ax_d.set_xscale("log")
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    ax_d.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+    ax_d.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax_d.xaxis.set_minor_formatter(NullFormatter())
+    ax_d.set_xlabel("D (µm²/s^alpha)")
+    learned = res.get("learned_verdict", pd.Series([""] * len(res))).fillna("").astype(str)
+    lp = res.get("learned_verdict_p", pd.Series(np.nan, index=res.index)).to_numpy(float)
+    learned = learned.where(~(lp < min_p), "inconclusive").where(err == "", "skipped")
+    names = sorted(
+        (set(verdict) | set(learned)) - {""}, key=lambda v: (v in ("inconclusive", "skipped"), v)
+    )
+    x = np.arange(len(names))
+    for off, series, label in ((-0.2, verdict, "likelihood"), (0.2, learned, "learned")):
+        counts = np.array([(series == n).sum() for n in names])
+        bars = ax_c.bar(x + off, counts, width=0.38, color=[_colour(n) for n in names],
+                        edgecolor="k", hatch="" if label == "likelihood" else "//")  # fmt: skip
+        ax_c.bar_label(bars, fontsize=6)
+    ax_c.set_xticks(x, names, fontsize=8, rotation=30, ha="right")
+    ax_c.set_ylabel("tracks")
+    from matplotlib.patches import Patch
+
+    ax_c.legend(
+        handles=[Patch(facecolor="w", edgecolor="k", label="likelihood"),
+                 Patch(facecolor="w", edgecolor="k", hatch="//", label="learned")],
+        fontsize=7, title="verdict of (left, right)", title_fontsize=7,
+    )  # fmt: skip
+    ax_c.set_title(f"verdicts ({len(res)} tracks; learned below p = {min_p:g}: inconclusive)",
+                   fontsize=8)  # fmt: skip
+    fig.subplots_adjust(wspace=0.3)
+    return _save(fig, path)
+
+
+def plot_track_msd(
+    lag_s: np.ndarray,
+    tamsd: np.ndarray,
+    measured: np.ndarray,
+    motion: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+) -> Path:
+    """One track's time-averaged MSD with its fitted FBM, as measured and the motion alone."""
+    fig = Figure(figsize=(5.0, 3.6))
+    ax = fig.subplots()
+    ok = np.isfinite(tamsd)
+    ax.plot(lag_s[ok], tamsd[ok], "o", color="k", ms=4, label="time-averaged MSD")
+    ax.plot(lag_s, measured, "-", color="C1", label="fit with blur + noise")
+    ax.plot(lag_s, motion, "--", color="0.3", label="motion alone")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axes(ax)
+    ax.set_xlabel("lag (s)")
+    ax.set_ylabel("MSD (µm², summed over axes)")
+    ax.set_title(title or "time-averaged MSD", fontsize=9)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

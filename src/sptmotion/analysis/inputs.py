@@ -28,12 +28,14 @@ def analyze_path(
     seed: int = 0,
     figures: bool = True,
     sigma_loc: float | str | None = None,
+    track_figures=None,
     **movie_options,
 ) -> pd.DataFrame:
     """Analyze one input file (movie or track table, chosen by suffix) into ``output``.
 
     ``sigma_loc`` None means ``"auto"`` (estimated per track). ``exposure`` (in
-    ``movie_options``) applies to tables too.
+    ``movie_options``) applies to tables too. ``track_figures``: track ids that get their own
+    figures (default: the first four).
     """
     p = Path(path)
     if not p.exists():
@@ -53,6 +55,7 @@ def analyze_path(
             models=models,
             seed=seed,
             figures=figures,
+            track_figures=track_figures,
         )
     if suffix in MOVIE_SUFFIXES:
         return analyze_movie(
@@ -64,6 +67,7 @@ def analyze_path(
             pixel_size=pixel_size,
             figures=figures,
             sigma_loc="auto" if sigma_loc is None else sigma_loc,
+            track_figures=track_figures,
             **movie_options,
         )
     raise ValueError(

@@ -29,6 +29,7 @@ from .pretrained import LearnedModels, load_models
 from .report import convergence_warnings
 from .trackset import TrackSet, lateral, modular_trackset
 from .truth import match_truth
+from .write import check_track_figures
 
 __all__ = [
     "MovieOptions",
@@ -75,6 +76,8 @@ class MovieOptions:
         Draw the PNG figures and the HTML report.
     title : str
         Title of the report.
+    track_figures : tuple of int, optional
+        Emitters (Bayesian tracks) that get their own figures; default the first four.
     """
 
     seed: int = 0
@@ -96,6 +99,7 @@ class MovieOptions:
     sigma_loc: float | str = "auto"
     figures: bool = True
     title: str = "sptmotion analysis of a movie"
+    track_figures: tuple | None = None
 
 
 def analyze_movie(
@@ -199,7 +203,12 @@ def _options(options: MovieOptions | None, settings: dict) -> MovieOptions:
                 f"analyze_movie() got unexpected keyword argument(s) {', '.join(unknown)}"
             )
         options = MovieOptions(**settings)
-    return dataclasses.replace(options, sigma_loc=parse_sigma_loc(options.sigma_loc))
+    track_figures = check_track_figures(options.track_figures, range(options.n_emitters))
+    return dataclasses.replace(
+        options,
+        sigma_loc=parse_sigma_loc(options.sigma_loc),
+        track_figures=None if track_figures is None else tuple(track_figures),
+    )
 
 
 def _stage_seeds(seed: int) -> tuple[int, int, int]:

@@ -81,6 +81,7 @@ def write_movie_report(
             t0=t0,
             extra_figures=extra,
             title=opts.title,
+            track_figures=opts.track_figures,
         )
 
 

@@ -21,6 +21,10 @@ __all__ = ["write_html", "short_table", "convergence_warnings", "LEARNED_MIN_P"]
 
 #: Below this probability the learned classifier's verdict is reported as "inconclusive".
 LEARNED_MIN_P = 0.5
+#: The page lists at most this many tracks (short table, full table); all are in results.csv.
+TABLE_MAX_ROWS = 100
+#: The one-line summary per track is shown for at most this many tracks.
+KEY_LINES_MAX = 30
 #: Convergence thresholds of the MCMC diagnostics that trigger a warning.
 RHAT_MAX, ESS_MIN = 1.01, 100.0
 
@@ -140,7 +144,8 @@ def write_html(
         loader=PackageLoader("sptmotion.analysis", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
-    header, rows = short_table(results)
+    header, rows = short_table(results.iloc[:TABLE_MAX_ROWS])
+    key_lines = list((key_numbers or {}).items())
     source = (summary.get("input") or {}).get("path")
     warnings = list(summary.get("warnings") or [])
     warnings += convergence_warnings((summary.get("bayes") or {}).get("diagnostics"))
@@ -152,9 +157,11 @@ def write_html(
         n_columns=results.shape[1],
         short_header=header,
         short_rows=rows,
+        n_tracks=len(results),
+        table_max_rows=TABLE_MAX_ROWS,
         figures=[{"heading": h, "path": p, "caption": c} for h, p, c in figures],
-        key_numbers=list((key_numbers or {}).items()),
-        full_table=Markup(_df_html(results)),
+        key_numbers=key_lines if len(key_lines) <= KEY_LINES_MAX else [],
+        full_table=Markup(_df_html(results)) if len(results) <= TABLE_MAX_ROWS else None,
         summary_json=json.dumps(summary, indent=2, default=str, ensure_ascii=False),
     )
     path.write_text(page, encoding="utf-8")

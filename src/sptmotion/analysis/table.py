@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,9 @@ from .mle import MLE_NOTE, parse_sigma_loc
 from .output import check_output_folder, staged_output, versions
 from .pretrained import LearnedModels, load_models
 from .trackset import table_trackset
-from .write import write_outputs
+from .write import check_track_figures, write_outputs
 
-__all__ = ["analyze_table"]
+__all__ = ["analyze_table", "trackpy_calibration"]
 
 
 logger = logging.getLogger("sptmotion")
@@ -43,17 +44,37 @@ def pixel_warning(tracks, dt: float) -> list[str]:
     ]
 
 
+def trackpy_calibration(
+    dt: float | None, pixel_size: float | None, fps: float | None, mpp: float | None
+) -> tuple[float, float | None]:
+    """Frame period (s) and pixel size (µm) from sptmotion's or trackpy's names (one of each)."""
+    if fps is not None:
+        if dt is not None:
+            raise ValueError("give the frame period as dt or as fps, not both")
+        dt = 1.0 / check_positive(fps, "fps (frames per second)")
+    if dt is None:
+        raise ValueError("a track table needs dt (seconds per frame) or fps")
+    if mpp is not None:
+        if pixel_size is not None:
+            raise ValueError("give the pixel size as pixel_size or as mpp, not both")
+        pixel_size = check_positive(mpp, "mpp (µm per pixel)")
+    return check_positive(dt, "dt (s per frame)"), pixel_size
+
+
 def analyze_table(
     table: pd.DataFrame | str | os.PathLike,
     output: str | os.PathLike | None = None,
     *,
-    dt: float,
+    dt: float | None = None,
     pixel_size: float | None = None,
     exposure: float = 0.0,
     sigma_loc: float | str = "auto",
     models: LearnedModels | str | os.PathLike | None = None,
     seed: int = 0,
     figures: bool = True,
+    track_figures: Sequence | None = None,
+    fps: float | None = None,
+    mpp: float | None = None,
 ) -> pd.DataFrame:
     """Analyze a track table: learned alpha and model, MLE model selection, per track.
 
@@ -66,9 +87,9 @@ def analyze_table(
         Report folder (``results.csv``, ``summary.json``, ``report.html``, ``figures/``).
         Nothing is written when None.
     dt : float
-        Frame period in s.
+        Frame period in s (or give ``fps``).
     pixel_size : float, optional
-        Pixel edge in µm when positions are in pixels.
+        Pixel edge in µm when positions are in pixels (or give ``mpp``).
     exposure : float
         Camera exposure in s (``0 <= exposure <= dt``): the motion blur of every point.
     sigma_loc : "auto" or float
@@ -79,6 +100,12 @@ def analyze_table(
         Seed recorded in ``summary.json`` (the table analysis itself is deterministic).
     figures : bool
         Draw the PNG figures and the HTML report.
+    track_figures : sequence of track ids, optional
+        Tracks that get their own figures (scalograms, MSD with the fitted model); by default
+        the first four that could be analyzed.
+    fps, mpp : float, optional
+        trackpy's names: frames per second (``dt = 1/fps``) and microns per pixel (the same
+        as ``pixel_size``), as in ``trackpy.emsd(traj, mpp, fps)``.
 
     Returns
     -------
@@ -92,7 +119,7 @@ def analyze_table(
         ``verdict_p`` (its BIC weight), ``bm_compatible``.
     """
     t0 = time.perf_counter()
-    dt = check_positive(dt, "dt (s per frame)")
+    dt, pixel_size = trackpy_calibration(dt, pixel_size, fps, mpp)
     exposure = check_positive(
         0.0 if exposure is None else exposure, "exposure (s)", allow_zero=True
     )
@@ -109,6 +136,7 @@ def analyze_table(
         check_output_folder(Path(output))
     models = models if isinstance(models, LearnedModels) else load_models(models)
     ts = table_trackset(table, dt, pixel_size, exposure, sigma_loc)
+    track_figures = check_track_figures(track_figures, ts.particles)
     notes = [] if pixel_size is not None else pixel_warning(ts.observed, dt)
     for note in notes:
         logger.warning(note)
@@ -138,5 +166,8 @@ def analyze_table(
         "versions": versions(),
     }
     with staged_output(output) as tmp:
-        write_outputs(tmp, results, summary, [ts], models.classes, figures=figures, t0=t0)
+        write_outputs(
+            tmp, results, summary, [ts], models.classes,
+            figures=figures, t0=t0, track_figures=track_figures,
+        )  # fmt: skip
     return results

@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         epilog=examples(
             "sptmotion analyze tracks.csv --dt 0.033 --exposure 0.03 -o report",
             "sptmotion analyze linked.parquet --dt 0.05 --pixel-size 0.107 -o report",
+            "sptmotion analyze trackpy.h5 --fps 20 --mpp 0.107 --track-figures 3,17 -o report",
             "sptmotion analyze movie.tif -o report",
             "sptmotion analyze 'movies/*.tif' --workers 4 -o batch",
         ),
@@ -47,10 +48,14 @@ def register(app: typer.Typer) -> None:
         dt: float = typer.Option(
             None, "--dt", help="Seconds per frame (tables; movies without sidecar)."
         ),
+        fps: float = typer.Option(
+            None, "--fps", help="Frames per second, trackpy's fps: the same as --dt 1/fps."
+        ),
         pixel_size: float = typer.Option(
             None,
             "--pixel-size",
-            help="µm per pixel: table positions are in pixels / movie pixel size.",
+            "--mpp",
+            help="µm per pixel (trackpy's mpp): table positions are in pixels / movie pixel size.",
         ),
         model: Path = typer.Option(
             None,
@@ -96,6 +101,13 @@ def register(app: typer.Typer) -> None:
             "track; for movies a factor on the localizations' Fisher variances), 'tracker' (the "
             "localizations' Fisher variances as they are) or a fixed value in µm.",
         ),
+        track_figures: str = typer.Option(
+            None,
+            "--track-figures",
+            metavar="IDS",
+            help="Comma-separated track ids that get their own figures (scalograms, MSD with "
+            "the fit); default: the first four analyzed; 'none' for none.",
+        ),
         workers: int = typer.Option(
             0,
             "--workers",
@@ -124,6 +136,12 @@ def register(app: typer.Typer) -> None:
         from ..analysis.track import MCMCProgress
 
         setup_logging(quiet, verbose)
+        if fps is not None:
+            if dt is not None:
+                raise typer.BadParameter("give --dt or --fps, not both", param_hint="--fps")
+            if fps <= 0:
+                raise typer.BadParameter(f"must be > 0, got {fps}", param_hint="--fps")
+            dt = 1.0 / fps
 
         movie_options = {
             "iterations": iterations,
@@ -142,6 +160,7 @@ def register(app: typer.Typer) -> None:
             "seed": seed,
             "sigma_loc": sigma_loc,
             "exposure": exposure,
+            "track_figures": _track_ids(track_figures),
         }
         is_batch = (
             len(inputs) > 1 or any(glob.has_magic(s) for s in inputs) or workers > 0 or scheduler
@@ -178,9 +197,30 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"table: {output / 'results.csv'}")
 
 
+#: Tracks listed on the terminal after a single-input analysis (all are in results.csv).
+PRINT_MAX_TRACKS = 20
+
+
+def _track_ids(text: str | None) -> list[int] | None:
+    """``--track-figures``: None (default), [] for 'none', else the integer ids."""
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return []
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected comma-separated track ids or 'none', got {text!r}",
+            param_hint="--track-figures",
+        ) from None
+
+
 def _print_summary(results, report: Path) -> None:
     from ..analysis.output import result_line
 
-    for r in results.itertuples(index=False):
+    for r in results.head(PRINT_MAX_TRACKS).itertuples(index=False):
         typer.echo(f"{r.tracker} track {r.particle}: {result_line(r)}")
+    if len(results) > PRINT_MAX_TRACKS:
+        typer.echo(f"... and {len(results) - PRINT_MAX_TRACKS} more tracks (results.csv)")
     typer.echo(f"report: {report}")

@@ -22,6 +22,7 @@ __all__ = [
     "AXES",
     "TABLE_SUFFIXES",
     "READ_SUFFIXES",
+    "read_hdf_table",
     "LABEL_COLUMNS",
     "tracks_to_table",
     "table_to_tracks",
@@ -39,7 +40,7 @@ AXES = ("x", "y", "z")
 #: Suffixes of the track-table files written (CSV, Parquet).
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 #: Suffixes read: also tab-separated text and TrackMate XML (TrackMate's spot CSV is a .csv).
-READ_SUFFIXES = (*TABLE_SUFFIXES, ".tsv", ".xml")
+READ_SUFFIXES = (*TABLE_SUFFIXES, ".tsv", ".xml", ".h5", ".hdf5")
 #: Frame numbers must stay below this (10 million frames: 3.8 days at 30 fps); larger ones are
 #: refused before anything is allocated for them.
 MAX_FRAME = 10_000_000
@@ -91,7 +92,9 @@ def tracks_to_table(
         data["t"] = np.tile(t, n)
     df = pd.DataFrame(data)
     if labels is not None:
-        for key, values in dict(labels).items() if not isinstance(labels, pd.DataFrame) else labels.items():
+        for key, values in (
+            dict(labels).items() if not isinstance(labels, pd.DataFrame) else labels.items()
+        ):
             values = np.asarray(values)
             if values.shape[0] != n:
                 raise ValueError(f"label {key!r} has {values.shape[0]} values for {n} tracks")
@@ -168,7 +171,9 @@ def check_table(df: pd.DataFrame, name: str = "track table") -> pd.DataFrame:
         raise ValueError(f"{name} is empty")
     missing = [c for c in ("particle", "frame") if c not in df.columns]
     if missing:
-        raise ValueError(f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)")
+        raise ValueError(
+            f"{name} lacks the column(s) {', '.join(missing)} (trackpy names expected)"
+        )
     d = dims_of(df)
     axes = list(AXES[:d])
     df = _numeric_columns(df, axes, name)
@@ -234,8 +239,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
     By suffix: ``.csv`` (trackpy's columns, or TrackMate's spot export: ``TRACK_ID``,
     ``FRAME``, ``POSITION_X/Y/Z`` with its extra header rows), ``.tsv``, ``.parquet``/``.pq``,
-    ``.xml`` (TrackMate: the simple ``<Tracks>`` export or the full model file). Positions are
-    taken in the file's length unit (µm for calibrated TrackMate data).
+    ``.xml`` (TrackMate: the simple ``<Tracks>`` export or the full model file), ``.h5``/``.hdf5``
+    (:func:`read_hdf_table`: ``DataFrame.to_hdf`` or trackpy's ``PandasHDFStore*`` files).
+    Positions are taken in the file's length unit (µm for calibrated TrackMate data).
     """
     p = Path(path)
     if p.is_dir():
@@ -255,6 +261,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             from .trackmate import read_trackmate_xml
 
             df = read_trackmate_xml(p)
+        elif suffix in (".h5", ".hdf5"):
+            df = read_hdf_table(p)
         else:
             df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
             from .trackmate import TRACKMATE_CSV_COLUMNS, from_trackmate_csv
@@ -266,6 +274,31 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad input file
         raise ValueError(f"cannot read track table {p}: {exc}") from None
     return check_table(df, name=f"track table {p.name}")
+
+
+def read_hdf_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a track table from an HDF5 file written by pandas or trackpy.
+
+    A file with one table (``df.to_hdf(path, key=...)``, trackpy's ``PandasHDFStoreSingleNode``)
+    gives that table; trackpy's per-frame stores (``PandasHDFStore``, ``PandasHDFStoreBig``:
+    one ``Frame_<n>`` node per frame, as ``tp.batch(..., output=store)`` and
+    ``tp.link_df_iter`` write them) are joined over all frames. Other files with several
+    tables are refused with their keys listed.
+    """
+    with pd.HDFStore(path, mode="r") as store:
+        # trackpy's helper nodes: the frame cache of PandasHDFStoreBig, tabular copies
+        keys = [k for k in store.keys() if not k.endswith(("/tabular", "/_Frames_Cache"))]
+        if not keys:
+            raise ValueError("the HDF5 file holds no table")
+        frames = [k for k in keys if k.rsplit("/", 1)[-1].startswith("Frame_")]
+        if frames and len(frames) == len(keys):
+            return pd.concat([store[k] for k in frames], ignore_index=True)
+        if len(keys) > 1:
+            raise ValueError(
+                f"it holds {len(keys)} tables ({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''}); "
+                "write the one track table alone (df.to_hdf(path, key='tracks'))"
+            )
+        return store[keys[0]]
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:

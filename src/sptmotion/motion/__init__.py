@@ -11,7 +11,15 @@ from .base import MODELS, MotionModel, get_model, register_model
 from .gaussian import BM, DBM, FBM, SBM
 from .measured import fit_measured, measured_log_likelihood, select_measured
 from .measurement import GAUSSIAN_MODELS, increment_covariance, noise_covariance
-from .msd import MSDFit, eamsd, fit_eamsd_alpha, fit_tamsd_alpha, tamsd
+from .msd import (
+    MSDFit,
+    eamsd,
+    fit_eamsd_alpha,
+    fit_tamsd_alpha,
+    measured_msd,
+    ragged_msd,
+    tamsd,
+)
 from .select import select
 
 __all__ = [
@@ -30,7 +38,9 @@ __all__ = [
     "get_model",
     "increment_covariance",
     "measured_log_likelihood",
+    "measured_msd",
     "noise_covariance",
+    "ragged_msd",
     "register_model",
     "select",
     "select_measured",

@@ -30,8 +30,18 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_positions, check_positive
+from .measurement import averaged_variogram
 
-__all__ = ["tamsd", "eamsd", "fit_tamsd_alpha", "fit_eamsd_alpha", "default_lags", "MSDFit"]
+__all__ = [
+    "tamsd",
+    "eamsd",
+    "fit_tamsd_alpha",
+    "fit_eamsd_alpha",
+    "default_lags",
+    "MSDFit",
+    "measured_msd",
+    "ragged_msd",
+]
 
 
 class MSDFit(NamedTuple):
@@ -168,3 +178,99 @@ def fit_eamsd_alpha(X, dt: float, steps=None) -> MSDFit:
     msd = eamsd(X)[steps]
     alpha, D = _loglog_fit(steps * dt, msd, X.shape[2])
     return MSDFit(float(alpha), float(D))
+
+
+def measured_msd(
+    lag_s,
+    D: float,
+    alpha: float,
+    dt: float,
+    *,
+    exposure: float = 0.0,
+    sigma: float = 0.0,
+    dim: int = 2,
+) -> np.ndarray:
+    """Expected MSD of FBM (BM at ``alpha = 1``) as a camera records it (µm², summed over axes).
+
+    Each recorded position is the mean over the exposure ``t_E`` (motion blur) plus white
+    localization noise of standard deviation ``sigma`` per axis, so at lag ``τ > 0``
+
+    ``MSD(τ) = dim · (Dα · Δt^α · [V̄(τ/Δt) − V̄(0)] + 2·sigma²)``
+
+    with ``V̄`` the exposure-averaged variogram (:func:`.measurement.averaged_variogram`,
+    ``2 (τ/Δt)^α`` without blur; for BM ``V̄(τ) − V̄(0) = 2(τ − t_E/3)/Δt`` at ``τ >= t_E``). Blur lowers the short-lag MSD, noise raises it: both bend
+    the log-log slope away from ``alpha`` (Michalet 2010).
+
+    Parameters
+    ----------
+    lag_s : array_like
+        Lags in s (> 0).
+    D : float
+        ``Dα`` in µm²/s^alpha.
+    alpha : float
+        Anomalous exponent in (0, 2).
+    dt : float
+        Frame period in s.
+    exposure : float
+        Exposure time in s (``0 <= exposure <= dt``).
+    sigma : float
+        Localization noise, standard deviation per axis in µm.
+    dim : int
+        Number of spatial axes.
+
+    Returns
+    -------
+    ndarray
+        The expected MSD at each lag.
+
+    Examples
+    --------
+    >>> float(measured_msd(0.1, D=0.5, alpha=1.0, dt=0.1, dim=2))  # 2·dim·D·t
+    0.2
+    """
+    dt = check_positive(dt, "dt")
+    lags = np.asarray(lag_s, dtype=np.float64) / dt
+    r = min(max(exposure / dt, 0.0), 1.0)
+    # the variance of a difference of two exposure averages: V̄(τ) − V̄(0)
+    v = averaged_variogram(alpha, lags, r) - averaged_variogram(alpha, np.zeros(1), r)
+    return dim * (D * dt**alpha * v + 2.0 * sigma**2)
+
+
+def ragged_msd(tracks, lags) -> tuple[np.ndarray, np.ndarray]:
+    """TAMSD per track and the ensemble MSD from the start, for tracks of different lengths.
+
+    Parameters
+    ----------
+    tracks : sequence of ndarray, each (n_points, dim)
+        Positions in µm on a regular grid (gaps filled or NaN; NaN points are left out).
+    lags : sequence of int
+        Lags in steps (>= 1).
+
+    Returns
+    -------
+    tamsd : ndarray, shape (n_tracks, n_lags)
+        Time-averaged MSD of each track (NaN where the track is shorter than the lag).
+    eamsd : ndarray, shape (n_tracks, n_lags)
+        ``|r(t_0 + lag) − r(t_0)|²`` of each track (NaN where it is shorter); its mean over
+        tracks is the ensemble MSD.
+    """
+    lags = np.asarray(lags, dtype=np.int64)
+    n = len(tracks)
+    t_max = max((len(t) for t in tracks), default=0)
+    dim = tracks[0].shape[1] if n else 1
+    X = np.full((n, t_max, dim), np.nan)
+    for i, t in enumerate(tracks):  # one copy per track into the padded array
+        X[i, : len(t)] = t
+    ta = np.full((n, len(lags)), np.nan)
+    ea = np.full((n, len(lags)), np.nan)
+    for j, lag in enumerate(lags):  # vectorized across tracks, one pass per lag
+        if lag >= t_max:
+            continue
+        d = X[:, lag:] - X[:, :-lag]
+        sq = np.sum(d * d, axis=2)
+        ok = np.isfinite(sq)
+        cnt = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ta[:, j] = np.where(cnt > 0, np.where(ok, sq, 0.0).sum(axis=1) / cnt, np.nan)
+        ea[:, j] = sq[:, 0]
+    return ta, ea
