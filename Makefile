@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/sptmotion demo --output demo-output
 
 test: $(STAMP)
+	@sh .ci/ensure-browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
 

@@ -18,6 +18,8 @@ from sptmotion.motion import MODELS
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = (
     shutil.which("chromium")
+    or shutil.which("chromium-browser")
+    or shutil.which("google-chrome")
     or (Path("/usr/bin/chromium").is_file() and "/usr/bin/chromium")
     or None
 )
@@ -26,7 +28,7 @@ CHROMIUM = (
 @pytest.fixture(scope="module")
 def table_report(tmp_path_factory) -> Path:
     rng = np.random.default_rng(5)
-    X, _ = MODELS["fbm"](alpha=0.7, D=0.1).sample(3, 49, dim=2, dt=0.03, rng=rng)
+    X, _ = MODELS["fbm"](alpha=0.7, D=0.1).sample(5, 49, dim=2, dt=0.03, rng=rng)
     out = tmp_path_factory.mktemp("rep") / "report"
     analyze_table(tracks_to_table(X), out, dt=0.03)
     return out
@@ -41,7 +43,8 @@ def test_report_references_existing_pngs(table_report: Path):
     imgs = _images(html)
     assert "figures/alpha_probabilities.png" in imgs
     assert "figures/population_msd.png" in imgs and "figures/population_histograms.png" in imgs
-    assert sum("scalogram" in s for s in imgs) == 3 and sum("/msd_" in s for s in imgs) == 3
+    # per-track figures for the first four tracks by default
+    assert sum("scalogram" in s for s in imgs) == 4 and sum("/msd_" in s for s in imgs) == 4
     for rel in imgs:
         assert not rel.startswith(("/", "http")), rel  # relative: opens without a server
         png = table_report / rel
@@ -49,7 +52,7 @@ def test_report_references_existing_pngs(table_report: Path):
     # the short per-track table (header + one row per track) shows the likelihood's alpha with
     # its interval, the full table (one row per track) every column of results.csv
     res = pd.read_csv(table_report / "results.csv")
-    assert html.count("<tr>") == 1 + 2 * len(res) and len(res) == 3
+    assert html.count("<tr>") == 1 + 2 * len(res) and len(res) == 5
     for a in res["mle_alpha"]:
         assert f"{a:.3g} [" in html
     for a in res["alpha"]:
@@ -143,10 +146,11 @@ def test_report_page_warns_clips_and_names_the_input(tmp_path: Path):
     diag = {"D": {"rhat": 1.29, "ess": 6.9}, "positions": {"rhat": 1.001, "ess": 900.0}}
     warn = convergence_warnings(diag)
     assert len(warn) == 1 and "R-hat 1.29" in warn[0] and "ESS 6.9" in warn[0]
-    summary = {"input": {"path": "/data/cell_07.tif"}, "bayes": {"diagnostics": diag}}
+    summary = {"input": {"path": "/data/cell_07.tif"}, "bayes": {"diagnostics": diag},
+               "warnings": warn}  # fmt: skip
     page = write_html(tmp_path / "r.html", title="t", summary=summary, results=res, figures=[])
     text = page.read_text(encoding="utf-8")
-    assert "cell_07.tif" in text and "MCMC not converged for D" in text
+    assert "cell_07.tif" in text and text.count("<li>MCMC not converged for D") == 1
     assert text.index("MCMC not converged") < text.index("Per-track answers")
 
 

@@ -111,6 +111,10 @@ def _df_html(df: pd.DataFrame, float_format: str = "{:.4g}") -> str:
     )
 
 
+def _is_population(path: str) -> bool:
+    return Path(path).name.startswith("population_")
+
+
 def write_html(
     path: str | os.PathLike,
     *,
@@ -133,7 +137,8 @@ def write_html(
     results : DataFrame
         The per-track table (``results.csv``).
     figures : sequence of (heading, relative PNG path, caption)
-        Figures in page order; paths are relative to the page's folder.
+        Figures in page order; paths are relative to the page's folder. The population
+        figures (``population_*.png``) come first, before the per-track table.
     key_numbers : mapping, optional
         Short "name: value" lines shown at the top.
     """
@@ -149,6 +154,7 @@ def write_html(
     source = (summary.get("input") or {}).get("path")
     warnings = list(summary.get("warnings") or [])
     warnings += convergence_warnings((summary.get("bayes") or {}).get("diagnostics"))
+    warnings = list(dict.fromkeys(warnings))  # the summary may already hold the same lines
     page = env.get_template("report.html.j2").render(
         title=title,
         input_name=Path(source).name if source else "",
@@ -159,7 +165,12 @@ def write_html(
         short_rows=rows,
         n_tracks=len(results),
         table_max_rows=TABLE_MAX_ROWS,
-        figures=[{"heading": h, "path": p, "caption": c} for h, p, c in figures],
+        population=[
+            {"heading": h, "path": p, "caption": c} for h, p, c in figures if _is_population(p)
+        ],
+        figures=[
+            {"heading": h, "path": p, "caption": c} for h, p, c in figures if not _is_population(p)
+        ],
         key_numbers=key_lines if len(key_lines) <= KEY_LINES_MAX else [],
         full_table=Markup(_df_html(results)) if len(results) <= TABLE_MAX_ROWS else None,
         summary_json=json.dumps(summary, indent=2, default=str, ensure_ascii=False),

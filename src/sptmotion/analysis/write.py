@@ -21,6 +21,8 @@ __all__ = ["write_outputs", "check_track_figures", "FOREST_MAX_TRACKS"]
 #: The forest plot of alpha per track shows at most this many tracks (the population
 #: histograms show all).
 FOREST_MAX_TRACKS = 40
+#: The population figures need at least this many analyzed tracks.
+POPULATION_MIN_TRACKS = 5
 #: Per-track figures (scalograms, MSD) drawn by default: the first usable tracks.
 DEFAULT_TRACK_FIGURES = 4
 
@@ -107,7 +109,7 @@ def _figures_for_tracks(
 ) -> list[tuple[str, str, str]]:
     usable = ~results["error"].fillna("").astype(bool).to_numpy()
     figs = []
-    if usable.sum() >= 2:
+    if usable.sum() >= POPULATION_MIN_TRACKS:
         figs += _population_figures(fig_dir, results, trackset, all_results)
     shown = all_results.iloc[:FOREST_MAX_TRACKS]
     _figures.plot_alpha_and_probabilities(shown, classes, fig_dir / "alpha_probabilities.png")
