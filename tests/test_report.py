@@ -234,3 +234,26 @@ def test_track_figures_on_demand_and_trackpy_names(tmp_path: Path):
     assert not (tmp_path / "x").exists()
     with pytest.raises(ValueError, match="not both"):
         analyze_table(px, dt=0.05, fps=20.0)
+
+
+def test_embedded_figures_make_one_self_contained_page(tmp_path: Path):
+    """``embed``: the figures are data URIs in the page (population ones first), so the page
+    alone shows them."""
+    import base64
+
+    from sptmotion.analysis.report import write_html
+
+    (tmp_path / "figures").mkdir()
+    png = figures.plot_loglik_bars({"initial": 0.0, "emission": -10.0, "motion": 1.0,
+                                    "total": -9.0, "emission_share": 0.9},
+                                   tmp_path / "figures" / "population_msd.png")  # fmt: skip
+    res = pd.DataFrame({"particle": [0], "n_points": [30], "error": [""]})
+    figs = [("Other", "figures/other.png", ""), ("Population", "figures/population_msd.png", "")]
+    (tmp_path / "figures" / "other.png").write_bytes(png.read_bytes())
+    page = write_html(tmp_path / "r.html", title="t", summary={}, results=res, figures=figs,
+                      embed=True)  # fmt: skip
+    srcs = _images(page.read_text(encoding="utf-8"))
+    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert base64.b64decode(srcs[0].split(",", 1)[1]) == png.read_bytes()
+    text = page.read_text(encoding="utf-8")
+    assert text.index("<h2>Population</h2>") < text.index("<h2>Other</h2>")

@@ -26,7 +26,7 @@ def analyze_path(
     pixel_size: float | None = None,
     models: LearnedModels | str | os.PathLike | None = None,
     seed: int = 0,
-    figures: bool = True,
+    figures: bool | str = True,
     sigma_loc: float | str | None = None,
     track_figures=None,
     **movie_options,

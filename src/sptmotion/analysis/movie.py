@@ -72,8 +72,9 @@ class MovieOptions:
         localizations scaled by a factor estimated per track (``"auto"``; the Fisher variances
         of a blurred, defocusing spot under-state its error by 1.3-1.9x in the demo movies),
         taken as they are (``"tracker"``), or a fixed number of µm.
-    figures : bool
-        Draw the PNG figures and the HTML report.
+    figures : bool or "embed"
+        Draw the PNG figures and the HTML report; ``"embed"`` also puts the figures into the
+        page (one self-contained ``report.html``).
     title : str
         Title of the report.
     track_figures : tuple of int, optional
@@ -97,7 +98,7 @@ class MovieOptions:
     conversion: float | None = None
     exposure: float | None = None
     sigma_loc: float | str = "auto"
-    figures: bool = True
+    figures: bool | str = True
     title: str = "sptmotion analysis of a movie"
     track_figures: tuple | None = None
 

@@ -111,8 +111,10 @@ def _df_html(df: pd.DataFrame, float_format: str = "{:.4g}") -> str:
     )
 
 
-def _is_population(path: str) -> bool:
-    return Path(path).name.startswith("population_")
+def _data_uri(png: Path) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def write_html(
@@ -123,6 +125,7 @@ def write_html(
     results: pd.DataFrame,
     figures: Sequence[tuple[str, str, str]],
     key_numbers: Mapping[str, str] | None = None,
+    embed: bool = False,
 ) -> Path:
     """Write the report page.
 
@@ -141,6 +144,9 @@ def write_html(
         figures (``population_*.png``) come first, before the per-track table.
     key_numbers : mapping, optional
         Short "name: value" lines shown at the top.
+    embed : bool
+        Put the figures into the page as data URIs: one self-contained file to mail or
+        archive (the PNG files stay beside it too).
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -149,6 +155,15 @@ def write_html(
         loader=PackageLoader("sptmotion.analysis", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
+    items = [
+        {
+            "heading": h,
+            "path": _data_uri(path.parent / p) if embed else p,
+            "caption": c,
+            "population": Path(p).name.startswith("population_"),
+        }
+        for h, p, c in figures
+    ]
     header, rows = short_table(results.iloc[:TABLE_MAX_ROWS])
     key_lines = list((key_numbers or {}).items())
     source = (summary.get("input") or {}).get("path")
@@ -165,12 +180,8 @@ def write_html(
         short_rows=rows,
         n_tracks=len(results),
         table_max_rows=TABLE_MAX_ROWS,
-        population=[
-            {"heading": h, "path": p, "caption": c} for h, p, c in figures if _is_population(p)
-        ],
-        figures=[
-            {"heading": h, "path": p, "caption": c} for h, p, c in figures if not _is_population(p)
-        ],
+        population=[f for f in items if f["population"]],
+        figures=[f for f in items if not f["population"]],
         key_numbers=key_lines if len(key_lines) <= KEY_LINES_MAX else [],
         full_table=Markup(_df_html(results)) if len(results) <= TABLE_MAX_ROWS else None,
         summary_json=json.dumps(summary, indent=2, default=str, ensure_ascii=False),

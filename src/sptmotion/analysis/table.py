@@ -71,7 +71,7 @@ def analyze_table(
     sigma_loc: float | str = "auto",
     models: LearnedModels | str | os.PathLike | None = None,
     seed: int = 0,
-    figures: bool = True,
+    figures: bool | str = True,
     track_figures: Sequence | None = None,
     fps: float | None = None,
     mpp: float | None = None,
@@ -98,8 +98,9 @@ def analyze_table(
         Learned models; the bundled pretrained ones by default.
     seed : int
         Seed recorded in ``summary.json`` (the table analysis itself is deterministic).
-    figures : bool
-        Draw the PNG figures and the HTML report.
+    figures : bool or "embed"
+        Draw the PNG figures and the HTML report; ``"embed"`` also puts the figures into the
+        page (one self-contained ``report.html``).
     track_figures : sequence of track ids, optional
         Tracks that get their own figures (scalograms, MSD with the fitted model); by default
         the first four that could be analyzed.

@@ -164,7 +164,7 @@ def write_outputs(
     tracksets: Sequence[TrackSet],
     classes: Sequence[str],
     *,
-    figures: bool,
+    figures: bool | str,
     t0: float,
     extra_figures: Sequence[tuple[str, str, str]] = (),
     title: str = "sptmotion analysis",
@@ -185,6 +185,7 @@ def write_outputs(
         write_json(tmp / "summary.json", summary)
         _report.write_html(
             tmp / "report.html",
+            embed=figures == "embed",
             title=title,
             summary=_jsonable(summary),
             results=results,

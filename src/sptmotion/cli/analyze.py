@@ -108,6 +108,11 @@ def register(app: typer.Typer) -> None:
             help="Comma-separated track ids that get their own figures (scalograms, MSD with "
             "the fit); default: the first four analyzed; 'none' for none.",
         ),
+        embed_figures: bool = typer.Option(
+            False,
+            "--embed-figures",
+            help="Put the figures into report.html: one self-contained file (PNGs stay too).",
+        ),
         workers: int = typer.Option(
             0,
             "--workers",
@@ -161,6 +166,7 @@ def register(app: typer.Typer) -> None:
             "sigma_loc": sigma_loc,
             "exposure": exposure,
             "track_figures": _track_ids(track_figures),
+            "figures": "embed" if embed_figures else True,
         }
         is_batch = (
             len(inputs) > 1 or any(glob.has_magic(s) for s in inputs) or workers > 0 or scheduler
