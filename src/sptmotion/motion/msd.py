@@ -225,14 +225,14 @@ def measured_msd(
 
     Examples
     --------
-    >>> float(measured_msd(0.1, D=0.5, alpha=1.0, dt=0.1, dim=2))  # 2·dim·D·t
+    >>> round(float(measured_msd(0.1, D=0.5, alpha=1.0, dt=0.1, dim=2)), 12)  # 2·dim·D·t = 0.2
     0.2
     """
     dt = check_positive(dt, "dt")
     lags = np.asarray(lag_s, dtype=np.float64) / dt
     r = min(max(exposure / dt, 0.0), 1.0)
     # the variance of a difference of two exposure averages: V̄(τ) − V̄(0)
-    v = averaged_variogram(alpha, lags, r) - averaged_variogram(alpha, np.zeros(1), r)
+    v = averaged_variogram(alpha, lags, r) - float(averaged_variogram(alpha, np.zeros(1), r)[0])
     return dim * (D * dt**alpha * v + 2.0 * sigma**2)
 
 
