@@ -123,6 +123,23 @@ def test_missing_sidecar(movie_path, tmp_path, capsys):
     _assert_failed(capsys, _run(["track", q, "-o", out, "--quiet"]), out, "sidecar")
 
 
+def test_movie_without_sidecar_runs_with_a_preset(movie_path, tmp_path):
+    """A TIFF without sidecar tracks with --preset and camera flags, as in ``analyze``; its
+    pixel size and frame interval come from the TIFF's own metadata."""
+    p, X = movie_path
+    q = tmp_path / "nosidecar.tif"
+    q.write_bytes(p.read_bytes())
+    out = tmp_path / "t.csv"
+    args = ["track", q, "-o", out, "--method", "modular", "--preset", "hendrix2025",
+            "--camera", "emccd", "--gain", "350", "--conversion", "3.5", "--quiet"]  # fmt: skip
+    assert _run(args) == 0
+    tab = pd.read_csv(out)
+    assert len(tab) >= 4 and np.all(np.hypot(tab["x"] - X[tab["frame"], 0],
+                                             tab["y"] - X[tab["frame"], 1]) < 0.1)  # fmt: skip
+    js = json.loads(out.with_suffix(".json").read_text())
+    assert js["setup"]["pixel_size"] == SETUP.pixel_size
+
+
 def test_missing_camera_parameters(movie_path, tmp_path, capsys):
     p, _ = movie_path
     q = tmp_path / "nocam.tif"

@@ -55,9 +55,15 @@ def track_movie(
     fix_background: bool = False,
     fix_emission_rate: bool = False,
     refine: bool = True,
+    max_gap: int = 3,
+    search_range: float = 1.5,
+    minmass: float | None = None,
+    linker: str = "trackpy",
+    min_length: int = 3,
     init: str = "brightest",
     blur_psf: bool | str = "auto",
     quiet: bool = True,
+    movie_setup: dict | None = None,
 ) -> tuple[Path, Path]:
     """Track a movie and write the table (CSV/Parquet) and its JSON summary beside it, atomically.
 
@@ -75,8 +81,16 @@ def track_movie(
         Passed to :func:`~sptmotion.tracking.track_bayes` (``emitters`` is ``n_emitters``).
     refine : bool
         Maximum-likelihood refinement of the modular localizations.
+    max_gap, search_range, minmass, linker, min_length
+        Modular tracker: largest gap closed by the linker (frames), largest link (µm),
+        detection threshold (band-passed photons; default from the movie's noise), linker
+        (``"trackpy"`` or ``"laptrack"``), shortest track kept (localizations).
     quiet : bool
         No progress bar.
+    movie_setup : dict, optional
+        Imaging parameters for a movie without sidecar, or overrides of it (``preset``,
+        ``camera``, ``gain``, ``conversion``, ``dt``, ``pixel_size``, ``exposure``), as
+        :func:`sptmotion.optics.load_movie` takes them.
 
     Returns
     -------
@@ -97,7 +111,9 @@ def track_movie(
     ci = check_ci(ci)
     out = check_output_file(output, TABLE_SUFFIXES)
     check_not_inputs([out, out.with_suffix(".json")], [movie, sidecar_path(movie)])
-    stack, setup, _ = load_movie(movie)
+    stack, setup, _ = load_movie(
+        movie, **{k: v for k, v in (movie_setup or {}).items() if v is not None}
+    )
     if method == "bayes":
         progress = None if quiet else MCMCProgress(iterations, chains)
         try:
@@ -126,18 +142,27 @@ def track_movie(
         for warning in summary["warnings"]:
             logger.warning(warning)
     else:
-        table = track_modular(stack, setup, refine=refine, ci=ci)
+        table = track_modular(
+            stack, setup, refine=refine, ci=ci,
+            max_gap=max_gap, search_range=search_range, minmass=minmass, linker=linker,
+            min_length=min_length,
+        )  # fmt: skip
         se = (table["x_hi"] - table["x_lo"]).to_numpy()
         summary = {
             "method": "modular",
             "ci": ci,
             "refine": bool(refine),
+            "max_gap": int(max_gap),
+            "search_range_um": float(search_range),
+            "linker": linker,
+            "min_length": int(min_length),
             "n_tracks": int(table["particle"].nunique()) if len(table) else 0,
             "n_localizations": int(len(table)),
             "n_frames": int(stack.shape[0]),
             "median_interval_width_x": float(np.nanmedian(se)) if len(se) else None,
         }
     summary["movie"] = str(movie)
+    summary["setup"] = setup.to_dict()  # the imaging parameters used (sidecar, metadata, flags)
     summary["table"] = out.name
     json_path = out.with_suffix(".json")  # a table suffix was checked: never the table itself
     with atomic_path(json_path) as tmp:

@@ -21,6 +21,12 @@ __all__ = [
     "quiet_option",
     "verbose_option",
     "seed_option",
+    "preset_option",
+    "camera_option",
+    "gain_option",
+    "conversion_option",
+    "movie_dt_option",
+    "pixel_size_option",
     "setup_logging",
     "examples",
     "PlainCommand",
@@ -47,6 +53,40 @@ def verbose_option():
 def seed_option(help: str = "Random seed (same seed, same result)."):
     """``--seed``: 0 by default in every command."""
     return typer.Option(0, "--seed", min=0, metavar="INT", help=help)
+
+
+def preset_option():
+    """``--preset``: optics/camera preset of a movie without sidecar."""
+    return typer.Option(
+        None,
+        "--preset",
+        help="Optics/camera preset for a movie without sidecar (e.g. hendrix2025).",
+    )
+
+
+def camera_option():
+    """``--camera``: camera model of a movie without sidecar."""
+    return typer.Option(None, "--camera", help="Camera model for a movie without sidecar.")
+
+
+def gain_option():
+    """``--gain``: EM gain of a movie without sidecar."""
+    return typer.Option(None, "--gain", help="EM gain (movie without sidecar).")
+
+
+def conversion_option():
+    """``--conversion``: e-/ADU of a movie without sidecar."""
+    return typer.Option(None, "--conversion", help="e-/ADU (movie without sidecar).")
+
+
+def movie_dt_option(help: str = "Seconds per frame (movies without sidecar or metadata)."):
+    """``--dt``: the frame period in s."""
+    return typer.Option(None, "--dt", help=help)
+
+
+def pixel_size_option(help: str = "µm per pixel (movies without sidecar or metadata)."):
+    """``--pixel-size``/``--mpp``: µm per pixel."""
+    return typer.Option(None, "--pixel-size", "--mpp", help=help)
 
 
 def setup_logging(quiet: bool, verbose: bool) -> None:

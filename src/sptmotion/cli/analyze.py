@@ -10,7 +10,13 @@ import typer
 from ._common import (
     CameraName,
     PlainCommand,
+    camera_option,
+    conversion_option,
     examples,
+    gain_option,
+    movie_dt_option,
+    pixel_size_option,
+    preset_option,
     quiet_option,
     seed_option,
     setup_logging,
@@ -45,17 +51,12 @@ def register(app: typer.Typer) -> None:
             "-o",
             help="Report folder (batch: one sub-folder per input).",
         ),
-        dt: float = typer.Option(
-            None, "--dt", help="Seconds per frame (tables; movies without sidecar)."
-        ),
+        dt: float = movie_dt_option("Seconds per frame (tables; movies without sidecar)."),
         fps: float = typer.Option(
             None, "--fps", help="Frames per second, trackpy's fps: the same as --dt 1/fps."
         ),
-        pixel_size: float = typer.Option(
-            None,
-            "--pixel-size",
-            "--mpp",
-            help="µm per pixel (trackpy's mpp): table positions are in pixels / movie pixel size.",
+        pixel_size: float = pixel_size_option(
+            "µm per pixel (trackpy's mpp): table positions are in pixels / movie pixel size."
         ),
         model: Path = typer.Option(
             None,
@@ -75,18 +76,10 @@ def register(app: typer.Typer) -> None:
         modular: bool = typer.Option(
             True, "--modular/--no-modular", help="Also run the modular tracker (movies)."
         ),
-        preset: str = typer.Option(
-            None,
-            "--preset",
-            help="Optics/camera preset for a movie without sidecar (e.g. hendrix2025).",
-        ),
-        camera: CameraName | None = typer.Option(
-            None, "--camera", help="Camera model for a movie without sidecar."
-        ),
-        gain: float = typer.Option(None, "--gain", help="EM gain (movie without sidecar)."),
-        conversion: float = typer.Option(
-            None, "--conversion", help="e-/ADU (movie without sidecar)."
-        ),
+        preset: str = preset_option(),
+        camera: CameraName | None = camera_option(),
+        gain: float = gain_option(),
+        conversion: float = conversion_option(),
         exposure: float = typer.Option(
             None,
             "--exposure",

@@ -8,7 +8,14 @@ from typing import Literal
 import typer
 
 from ._common import (
+    CameraName,
+    camera_option,
+    conversion_option,
     examples,
+    gain_option,
+    movie_dt_option,
+    pixel_size_option,
+    preset_option,
     quiet_option,
     seed_option,
     setup_logging,
@@ -31,7 +38,9 @@ def register(app: typer.Typer) -> None:
     )
     def track(
         movie: Path = typer.Argument(
-            ..., help="TIFF stack (frames, rows, cols) with its JSON sidecar."
+            ...,
+            help="TIFF stack (frames, rows, cols): with its JSON sidecar, or ImageJ/OME metadata "
+            "and --preset/--camera/--gain/--conversion.",
         ),
         output: Path = typer.Option(
             ..., "-o", "--output", help="Track table (.csv or .parquet); JSON summary beside it."
@@ -63,6 +72,28 @@ def register(app: typer.Typer) -> None:
         refine: bool = typer.Option(
             True, "--refine/--no-refine", help="ML refinement of localizations (modular)."
         ),
+        max_gap: int = typer.Option(
+            3, "--max-gap", min=0, metavar="FRAMES", help="Largest gap the linker closes (modular)."
+        ),
+        search_range: float = typer.Option(
+            1.5, "--search-range", min=0.001, metavar="µm", help="Largest link (modular)."
+        ),
+        minmass: float = typer.Option(
+            None,
+            "--minmass",
+            metavar="PHOTONS",
+            help="Detection threshold (band-passed photons; modular). Default: the mass that "
+            "0.05 false detections per frame exceed on background-only frames drawn from the "
+            "camera model at the movie's own background.",
+        ),
+        linker: Literal["trackpy", "laptrack"] = typer.Option(
+            "trackpy",
+            "--linker",
+            help="Linker of the modular tracker (trackpy: memory = --max-gap).",
+        ),
+        min_length: int = typer.Option(
+            3, "--min-length", min=1, metavar="INT", help="Shortest track kept (modular)."
+        ),
         init: Literal["brightest", "modular"] = typer.Option(
             "brightest", "--init", help="MCMC start: the brightest pixels or the modular tracker."
         ),
@@ -71,6 +102,15 @@ def register(app: typer.Typer) -> None:
             "--blur-psf/--no-blur-psf",
             help="Widen the K = 1 PSF by the motion blur D*t_E/3 (bayes; default: on for K = 1).",
             show_default=False,
+        ),
+        preset: str = preset_option(),
+        camera: CameraName | None = camera_option(),
+        gain: float = gain_option(),
+        conversion: float = conversion_option(),
+        dt: float = movie_dt_option(),
+        pixel_size: float = pixel_size_option(),
+        exposure: float = typer.Option(
+            None, "--exposure", help="Exposure time in s (movie without sidecar, or override)."
         ),
         quiet: bool = quiet_option(),
         verbose: bool = verbose_option(),
@@ -93,7 +133,21 @@ def register(app: typer.Typer) -> None:
             fix_background=fix_background,
             fix_emission_rate=fix_emission_rate,
             refine=refine,
+            max_gap=max_gap,
+            search_range=search_range,
+            minmass=minmass,
+            linker=linker,
+            min_length=min_length,
             init=init,
+            movie_setup={
+                "preset": preset,
+                "camera": camera,
+                "gain": gain,
+                "conversion": conversion,
+                "dt": dt,
+                "pixel_size": pixel_size,
+                "exposure": exposure,
+            },
             blur_psf="auto" if blur_psf is None else blur_psf,
             quiet=quiet,
         )
