@@ -53,7 +53,7 @@ from ..optics.setup import Setup, fine_times, trapezoid_weights
 from . import _mcmc_kernels as _k
 from .moves import MOVE_NAMES, N_MOVES, sweep
 from .posterior import TrackPosterior, check_ci
-from .records import Problem, State, new_work
+from .records import GLOB_SCALES_START, Problem, State, new_work
 
 __all__ = [
     "track_bayes",
@@ -760,7 +760,7 @@ def _start_state(model: BayesModel, start: np.ndarray, rng, D0: float, F0: float
         theta=np.array([D0, F0, H0]),
         psf_par=model.psf_params(D0),  # per chain: its blur variance follows the chain's D
         log_scales=log_scales,
-        glob_scales=np.log(np.array([0.02, 0.05, 0.1])),
+        glob_scales=np.log(np.array(GLOB_SCALES_START)),
         acc=np.zeros(N_MOVES),
         prop=np.zeros(N_MOVES),
     )

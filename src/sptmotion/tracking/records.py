@@ -13,7 +13,7 @@ and scalars, which numba passes to jitted functions without copying; each move o
   ``ll (N,)``: emission log-likelihood per frame (see :mod:`sptmotion.tracking._mcmc_kernels`);
 - ``theta = [D, F, H]`` (µm²/s, photons/µm²/s, photons/s); ``psf_par = [sigma0, z0, blur_var]``;
 - ``log_scales (N, M, 3)``: log proposal scales of the lateral, axial and single-point moves per
-  frame and emitter; ``glob_scales (3,)``: of the F, H and joint D moves;
+  frame and emitter; ``glob_scales (4,)``: of the F, H, joint D and blur D-walk moves;
 - ``acc``, ``prop (N_MOVES,)``: accepted and proposed moves per type.
 
 ``Problem`` fields: ``K``; ``adu (N, R, C)``; ``pixel_size`` (µm); ``cw (K,)`` exposure weights;
@@ -31,7 +31,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["State", "Problem", "Work", "new_work"]
+__all__ = ["State", "Problem", "Work", "new_work", "GLOB_SCALES_START"]
+
+
+#: Starting proposal scales of the global moves (F, H, joint D, blur D-walk): ``glob_scales``
+#: holds their logs. Every jitted move indexes it; a shorter array would be read out of bounds.
+GLOB_SCALES_START = (0.02, 0.05, 0.1, 0.05)
 
 
 class State(NamedTuple):
