@@ -257,3 +257,15 @@ def test_embedded_figures_make_one_self_contained_page(tmp_path: Path):
     assert base64.b64decode(srcs[0].split(",", 1)[1]) == png.read_bytes()
     text = page.read_text(encoding="utf-8")
     assert text.index("<h2>Population</h2>") < text.index("<h2>Other</h2>")
+
+
+def test_track_figures_of_a_skipped_track_say_why(tmp_path: Path):
+    """A requested track that was skipped (too short) gets a line saying why, not a crash."""
+    rng = np.random.default_rng(6)
+    X, _ = MODELS["bm"](D=0.1).sample(2, 39, dim=2, dt=0.05, rng=rng)
+    table = tracks_to_table(X)
+    short = pd.DataFrame({"particle": 7, "frame": range(5), "x": 0.01 * np.arange(5), "y": 0.0})
+    out = tmp_path / "rep"
+    analyze_table(pd.concat([table, short], ignore_index=True), out, dt=0.05, track_figures=[7, 1])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "no figures:" in html and "figures/msd_table_1.png" in html

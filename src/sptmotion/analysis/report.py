@@ -158,7 +158,7 @@ def write_html(
     items = [
         {
             "heading": h,
-            "path": _data_uri(path.parent / p) if embed else p,
+            "path": _data_uri(path.parent / p) if (embed and p) else p,
             "caption": c,
             "population": Path(p).name.startswith("population_"),
         }

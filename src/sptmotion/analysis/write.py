@@ -72,6 +72,9 @@ def _track_figures(
         i = ids.index(str(pid))
         tr = trackset.tracks[i]
         row = results.iloc[i]
+        if row.get("error"):  # a skipped track (e.g. too short) has no scalogram or fit
+            figs.append((f"Track {row['particle']}", "", f"no figures: {row['error']}"))
+            continue
         name = f"{trackset.source}_{row['particle']}"
         sc = np.asarray(represent.wavelet((tr - tr[0])[None]))[0]
         _figures.plot_scalogram(
