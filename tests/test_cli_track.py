@@ -185,3 +185,31 @@ def test_classification_bias_study_rows():
     assert truth["n_points"] == 50 and truth["best"] in ("bm", "dbm", "fbm", "sbm")
     assert 0 < truth["alpha"] < 2 and truth["alpha_se"] > 0
     assert "| BM D=1 | truth |" in bias_table(df)
+
+
+def test_camera_flags_and_calibration_files(movie_path, tmp_path, capsys):
+    """--offset/--read-noise change the camera's parameters, --camera-file replaces the camera
+    (JSON, or NPZ with per-pixel maps of the frame's shape); a bad combination is one line."""
+    p, _ = movie_path
+    q = tmp_path / "raw.tif"
+    q.write_bytes(p.read_bytes())
+    base = ["track", q, "--method", "modular", "--no-refine", "--preset", "hendrix2025", "-q"]
+    out = tmp_path / "a.csv"
+    assert _run([*base, "--offset", "90", "-o", out]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["setup"]["camera"]["offset"] == 90
+    cam = {"name": "emccd-pgn", "gain": 350.0, "conversion": 3.5, "read_noise": 12.0}
+    (tmp_path / "cam.json").write_text(json.dumps(cam))
+    out = tmp_path / "b.csv"
+    assert (
+        _run([*base, "--camera-file", tmp_path / "cam.json", "--read-noise", "8", "-o", out]) == 0
+    )
+    used = json.loads(out.with_suffix(".json").read_text())["setup"]["camera"]
+    assert used["name"] == "emccd-pgn" and used["read_noise"] == 8.0
+    # the Gamma EMCCD model has no read noise: one line naming the parameter
+    out = tmp_path / "c.csv"
+    _assert_failed(capsys, _run([*base, "--read-noise", "8", "-o", out]), out, "read_noise")
+    np.savez(tmp_path / "maps.npz", name="scmos", gain=np.full((5, 5), 2.0), offset=100.0,
+             read_var=4.0)  # fmt: skip
+    out = tmp_path / "d.csv"
+    _assert_failed(capsys, _run([*base, "--camera-file", tmp_path / "maps.npz", "-o", out]),
+                   out, "gain map is 5 x 5")  # fmt: skip

@@ -63,10 +63,11 @@ class MovieOptions:
         Also run the modular tracker (trackpy + laptrack) and characterize its tracks.
     max_samples : int
         Posterior sample tracks per emitter for the posterior-aware learned verdicts.
-    dt, pixel_size, preset, camera, gain, conversion, exposure
+    dt, pixel_size, preset, camera, gain, conversion, offset, read_noise, camera_file, exposure
         Imaging parameters for a movie without sidecar (or overrides of the sidecar):
         frame period (s), pixel size (µm), preset name, camera model name, EM gain,
-        conversion (e-/ADU), exposure (s).
+        conversion (e-/ADU), offset (ADU), read noise (e-), a camera calibration file
+        (:func:`sptmotion.optics.io.read_camera_file`), exposure (s).
     sigma_loc : "auto", "tracker" or float
         Localization noise of the likelihood fits: the per-point Fisher variances of the
         localizations scaled by a factor estimated per track (``"auto"``; the Fisher variances
@@ -96,6 +97,9 @@ class MovieOptions:
     camera: str | None = None
     gain: float | None = None
     conversion: float | None = None
+    offset: float | None = None
+    read_noise: float | None = None
+    camera_file: str | os.PathLike | None = None
     exposure: float | None = None
     sigma_loc: float | str = "auto"
     figures: bool | str = True
@@ -231,6 +235,9 @@ def read_input(movie, setup, opts: MovieOptions):
             camera=opts.camera,
             gain=opts.gain,
             conversion=opts.conversion,
+            offset=opts.offset,
+            read_noise=opts.read_noise,
+            camera_file=opts.camera_file,
             exposure=opts.exposure,
         )
         return stack, setup, meta, src

@@ -26,6 +26,9 @@ __all__ = [
     "gain_option",
     "conversion_option",
     "movie_dt_option",
+    "offset_option",
+    "read_noise_option",
+    "camera_file_option",
     "pixel_size_option",
     "setup_logging",
     "examples",
@@ -77,6 +80,29 @@ def gain_option():
 def conversion_option():
     """``--conversion``: e-/ADU of a movie without sidecar."""
     return typer.Option(None, "--conversion", help="e-/ADU (movie without sidecar).")
+
+
+def offset_option():
+    """``--offset``: camera offset in ADU."""
+    return typer.Option(None, "--offset", metavar="ADU", help="Camera offset in ADU (movie).")
+
+
+def read_noise_option():
+    """``--read-noise``: read noise in e- rms (emccd-pgn)."""
+    return typer.Option(
+        None, "--read-noise", metavar="E", help="Read noise, e- rms (emccd-pgn camera; movie)."
+    )
+
+
+def camera_file_option():
+    """``--camera-file``: a camera calibration (JSON, or NPZ with sCMOS maps)."""
+    return typer.Option(
+        None,
+        "--camera-file",
+        metavar="PATH",
+        help="Camera calibration: JSON {name, parameters} or NPZ with per-pixel sCMOS maps "
+        "(gain, offset, read_var).",
+    )
 
 
 def movie_dt_option(help: str = "Seconds per frame (movies without sidecar or metadata)."):

@@ -10,14 +10,17 @@ import typer
 from ._common import (
     CameraName,
     PlainCommand,
+    camera_file_option,
     camera_option,
     conversion_option,
     examples,
     gain_option,
     movie_dt_option,
+    offset_option,
     pixel_size_option,
     preset_option,
     quiet_option,
+    read_noise_option,
     seed_option,
     setup_logging,
     verbose_option,
@@ -80,6 +83,9 @@ def register(app: typer.Typer) -> None:
         camera: CameraName | None = camera_option(),
         gain: float = gain_option(),
         conversion: float = conversion_option(),
+        offset: float = offset_option(),
+        read_noise: float = read_noise_option(),
+        camera_file: Path = camera_file_option(),
         exposure: float = typer.Option(
             None,
             "--exposure",
@@ -150,6 +156,9 @@ def register(app: typer.Typer) -> None:
             "camera": camera,
             "gain": gain,
             "conversion": conversion,
+            "offset": offset,
+            "read_noise": read_noise,
+            "camera_file": camera_file,
         }
         options = {
             "dt": dt,

@@ -19,6 +19,7 @@ from .._io import atomic_path
 from .setup import Setup
 
 __all__ = [
+    "read_camera_file",
     "write_movie",
     "read_movie",
     "load_movie",
@@ -217,6 +218,9 @@ def load_movie(
     camera: str | None = None,
     gain: float | None = None,
     conversion: float | None = None,
+    offset: float | None = None,
+    read_noise: float | None = None,
+    camera_file: str | os.PathLike | None = None,
 ) -> tuple[np.ndarray, Setup, dict]:
     """Read a TIFF movie and its imaging parameters: the JSON sidecar, or a preset plus flags.
 
@@ -233,6 +237,12 @@ def load_movie(
         Camera model name replacing the sidecar's (its parameters then from the model's defaults).
     gain, conversion : float, optional
         EM gain and ADU conversion (e-/ADU) replacing the camera's.
+    offset, read_noise : float, optional
+        ADU offset and read noise (e- rms; ``emccd-pgn``) replacing the camera's.
+    camera_file : path, optional
+        A camera calibration (:func:`read_camera_file`): JSON ``{"name": ..., parameters}`` or
+        NPZ with per-pixel maps (sCMOS ``gain``, ``offset``, ``read_var`` of the frame's shape);
+        it replaces the camera; the flags above then change its parameters.
 
     Returns
     -------
@@ -319,8 +329,20 @@ def load_movie(
                 used,
             )
     cam_changes = {
-        k: v for k, v in {"gain": gain, "conversion": conversion}.items() if v is not None
+        k: v
+        for k, v in {
+            "gain": gain,
+            "conversion": conversion,
+            "offset": offset,
+            "read_noise": read_noise,
+        }.items()
+        if v is not None
     }
+    if camera_file is not None:
+        if camera is not None:
+            raise ValueError("give the camera as --camera or as --camera-file, not both")
+        setup = setup.replace(camera=read_camera_file(camera_file))
+        overrides["camera"] = setup.camera
     if camera is not None or cam_changes:
         params = setup.camera.to_dict()
         name = camera or params.pop("name")
@@ -329,6 +351,13 @@ def load_movie(
             params = {}
         params.update(cam_changes)
         overrides["camera"] = get_camera(name, **params)
+    for attr in ("gain", "offset", "read_var"):
+        value = np.asarray(getattr(overrides.get("camera", setup.camera), attr, 0.0))
+        if value.ndim == 2 and value.shape != movie.shape[1:]:
+            raise ValueError(
+                f"the camera's {attr} map is {value.shape[0]} x {value.shape[1]} pixels, the movie "
+                f"{p.name} {movie.shape[1]} x {movie.shape[2]}"
+            )
     if overrides:
         setup = setup.replace(**overrides)
     meta = {
@@ -338,6 +367,36 @@ def load_movie(
         **meta,
     }
     return movie, setup, meta
+
+
+def read_camera_file(path: str | os.PathLike):
+    """A camera calibration file: JSON ``{"name": "emccd-pgn", "gain": 300, ...}`` or NPZ.
+
+    The NPZ form holds a ``name`` entry and one array per parameter; per-pixel maps (sCMOS
+    ``gain``, ``offset``, ``read_var``) have the frame's shape ``(rows, cols)``, scalars are
+    0-d arrays. The parameters are the camera model's (:mod:`sptmotion.optics.camera`).
+    """
+    from .camera import camera_from_dict
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"cannot read camera file: no such file {p}")
+    try:
+        if p.suffix.lower() == ".json":
+            d = json.loads(p.read_text())
+        elif p.suffix.lower() == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                d = {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
+            d["name"] = str(d.get("name", ""))
+        else:
+            raise ValueError(f"unknown type {p.suffix!r} (expected .json or .npz)")
+        if not isinstance(d, dict):
+            raise ValueError("expected an object of camera parameters")
+        return camera_from_dict(d)
+    except (OSError, json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"bad camera file {p.name}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"bad camera file {p.name}: {exc}") from None
 
 
 def read_movie(path: str | os.PathLike) -> tuple[np.ndarray, Setup, dict]:
