@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
             "sptmotion track movie.tif -o tracks.csv",
             "sptmotion track movie.tif --emitters 2 --iterations 6000 --seed 1 -o tracks.parquet",
             "sptmotion track movie.tif --method modular -o spots.csv",
+            "sptmotion track cell.ome.tif --method modular --preset hendrix2025 --camera-file cam.json -o spots.csv",
         ),
     )
     def track(
