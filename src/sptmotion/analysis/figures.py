@@ -399,12 +399,12 @@ def plot_loglik_bars(
 # -- HTML ---------------------------------------------------------------------------------------
 
 
-def _log_axes(ax) -> None:
-    """Log-log axes with plain numbers at 1, 2 and 5 per decade (no overlapping labels)."""
+def _log_axes(ax, axes: str = "xy", subs: tuple = (1.0, 2.0, 5.0)) -> None:
+    """Log axes labelled with plain numbers at ``subs`` per decade (no overlapping labels)."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    for axis in (getattr(ax, f"{a}axis") for a in axes):
+        axis.set_major_locator(LogLocator(subs=subs))
         axis.set_major_formatter(FormatStrFormatter("%g"))
         axis.set_minor_formatter(NullFormatter())
 
@@ -500,11 +500,7 @@ def plot_population_histograms(
     ax_a.set_xlim(0, 2)
     ax_a.legend(fontsize=7, title="verdict", title_fontsize=7)
     ax_d.set_xscale("log")
-    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
-
-    ax_d.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
-    ax_d.xaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax_d.xaxis.set_minor_formatter(NullFormatter())
+    _log_axes(ax_d, "x", subs=(1.0, 3.0))
     ax_d.set_xlabel("D (µm²/s^alpha)")
     learned = res.get("learned_verdict", pd.Series([""] * len(res))).fillna("").astype(str)
     lp = res.get("learned_verdict_p", pd.Series(np.nan, index=res.index)).to_numpy(float)

@@ -111,9 +111,7 @@ def track_movie(
     ci = check_ci(ci)
     out = check_output_file(output, TABLE_SUFFIXES)
     check_not_inputs([out, out.with_suffix(".json")], [movie, sidecar_path(movie)])
-    stack, setup, _ = load_movie(
-        movie, **{k: v for k, v in (movie_setup or {}).items() if v is not None}
-    )
+    stack, setup, _ = load_movie(movie, **(movie_setup or {}))
     if method == "bayes":
         progress = None if quiet else MCMCProgress(iterations, chains)
         try:

@@ -29,6 +29,7 @@ __all__ = [
     "offset_option",
     "read_noise_option",
     "camera_file_option",
+    "camera_settings",
     "pixel_size_option",
     "setup_logging",
     "examples",
@@ -103,6 +104,20 @@ def camera_file_option():
         help="Camera calibration: JSON {name, parameters} or NPZ with per-pixel sCMOS maps "
         "(gain, offset, read_var).",
     )
+
+
+def camera_settings(preset, camera, gain, conversion, offset, read_noise, camera_file) -> dict:
+    """The preset and camera flags that ``track`` and ``analyze`` share, by their keyword names
+    in :func:`sptmotion.optics.load_movie`."""
+    return {
+        "preset": preset,
+        "camera": camera,
+        "gain": gain,
+        "conversion": conversion,
+        "offset": offset,
+        "read_noise": read_noise,
+        "camera_file": camera_file,
+    }
 
 
 def movie_dt_option(help: str = "Seconds per frame (movies without sidecar or metadata)."):

@@ -12,6 +12,7 @@ from ._common import (
     PlainCommand,
     camera_file_option,
     camera_option,
+    camera_settings,
     conversion_option,
     examples,
     gain_option,
@@ -152,13 +153,7 @@ def register(app: typer.Typer) -> None:
             "chains": chains,
             "n_emitters": emitters,
             "modular": modular,
-            "preset": preset,
-            "camera": camera,
-            "gain": gain,
-            "conversion": conversion,
-            "offset": offset,
-            "read_noise": read_noise,
-            "camera_file": camera_file,
+            **camera_settings(preset, camera, gain, conversion, offset, read_noise, camera_file),
         }
         options = {
             "dt": dt,

@@ -11,6 +11,7 @@ from ._common import (
     CameraName,
     camera_file_option,
     camera_option,
+    camera_settings,
     conversion_option,
     examples,
     gain_option,
@@ -147,13 +148,9 @@ def register(app: typer.Typer) -> None:
             min_length=min_length,
             init=init,
             movie_setup={
-                "preset": preset,
-                "camera": camera,
-                "gain": gain,
-                "conversion": conversion,
-                "offset": offset,
-                "read_noise": read_noise,
-                "camera_file": camera_file,
+                **camera_settings(
+                    preset, camera, gain, conversion, offset, read_noise, camera_file
+                ),
                 "dt": dt,
                 "pixel_size": pixel_size,
                 "exposure": exposure,

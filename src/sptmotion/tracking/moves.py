@@ -333,6 +333,22 @@ def _adopt_stack(state, new):
 
 
 @njit(cache=True)
+def _blur_d_proposal(state, problem, D_new):
+    """PSF parameters with the blur of ``D_new`` and the whole-stack caches under them."""
+    par_new = state.psf_par.copy()
+    par_new[2] = problem.blur_coef * D_new
+    return par_new, _stack_proposal(state, problem, state.pos, par_new)
+
+
+@njit(cache=True)
+def _take_blur_d(state, D_new, par_new, new):
+    """Accept a blur-aware D proposal: D, the PSF's blur variance and the caches."""
+    state.theta[0] = D_new
+    state.psf_par[2] = par_new[2]
+    _adopt_stack(state, new)
+
+
+@njit(cache=True)
 def blur_d_step(state, problem, D_new):
     """Move 8: Metropolis-Hastings step of D under the blur-aware emission (independence proposal).
 
@@ -341,16 +357,12 @@ def blur_d_step(state, problem, D_new):
     ``log alpha = ln p(data | r, D') - ln p(data | r, D)``, evaluated over the whole stack; on
     acceptance ``psf_par[2] = blur_coef D'`` and all caches are updated.
     """
-    par_new = state.psf_par.copy()
-    par_new[2] = problem.blur_coef * D_new
-    new = _stack_proposal(state, problem, state.pos, par_new)
+    par_new, new = _blur_d_proposal(state, problem, D_new)
     log_r = new[5]
     state.prop[8] += 1.0
     if log_r >= 0.0 or np.random.random() < math.exp(log_r):
         state.acc[8] += 1.0
-        state.theta[0] = D_new
-        state.psf_par[2] = par_new[2]
-        _adopt_stack(state, new)
+        _take_blur_d(state, D_new, par_new, new)
 
 
 @njit(cache=True)
@@ -366,17 +378,13 @@ def blur_d_walk(state, problem, a_post, b_post, step):
     D_new = D * math.exp(step * np.random.standard_normal())
     ratio = D_new / D
     log_r = -a_post * math.log(ratio) - b_post * (1.0 / D_new - 1.0 / D)
-    par_new = state.psf_par.copy()
-    par_new[2] = problem.blur_coef * D_new
-    new = _stack_proposal(state, problem, state.pos, par_new)
+    par_new, new = _blur_d_proposal(state, problem, D_new)
     log_r += new[5]
     state.prop[10] += 1.0
     alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
     if np.random.random() < alpha:
         state.acc[10] += 1.0
-        state.theta[0] = D_new
-        state.psf_par[2] = par_new[2]
-        _adopt_stack(state, new)
+        _take_blur_d(state, D_new, par_new, new)
     return alpha
 
 
