@@ -205,6 +205,12 @@ def test_camera_flags_and_calibration_files(movie_path, tmp_path, capsys):
     )
     used = json.loads(out.with_suffix(".json").read_text())["setup"]["camera"]
     assert used["name"] == "emccd-pgn" and used["read_noise"] == 8.0
+    # the summary beside the table may not overwrite the camera file it was given
+    out = tmp_path / "cam.csv"
+    assert _run([*base, "--camera-file", tmp_path / "cam.json", "-o", out]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "overwrite" in err and "\n" not in err
+    assert not out.exists() and json.loads((tmp_path / "cam.json").read_text()) == cam
     # the Gamma EMCCD model has no read noise: one line naming the parameter
     out = tmp_path / "c.csv"
     _assert_failed(capsys, _run([*base, "--read-noise", "8", "-o", out]), out, "read_noise")

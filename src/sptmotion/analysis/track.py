@@ -110,7 +110,10 @@ def track_movie(
         raise ValueError(f"--method must be 'bayes' or 'modular', got {method!r}")
     ci = check_ci(ci)
     out = check_output_file(output, TABLE_SUFFIXES)
-    check_not_inputs([out, out.with_suffix(".json")], [movie, sidecar_path(movie)])
+    check_not_inputs(
+        [out, out.with_suffix(".json")],
+        [movie, sidecar_path(movie), (movie_setup or {}).get("camera_file")],
+    )
     stack, setup, _ = load_movie(movie, **(movie_setup or {}))
     if method == "bayes":
         progress = None if quiet else MCMCProgress(iterations, chains)
