@@ -308,3 +308,73 @@ def test_laplace_regressor_fits_and_round_trips(tmp_path):
     assert '"objective": "regression_l1"' in json.dumps(feat.boosters_["mean"].dump_model())
     with pytest.raises(ValueError, match="loss"):
         AlphaRegressor(loss="huber", **FAST).fit(X, a)
+
+
+def test_fast_inference_layers_match_the_reference_layers():
+    """The reshape max-pool equals nn.MaxPool2d(ceil_mode=True) on odd and even sizes, and a
+    batch-norm-folded copy computes the network's function (up to float32 rounding)."""
+    import torch
+
+    from sptmotion.learn.nets import BlockMaxPool2d, ScalogramCNN, inference_copy
+
+    g = torch.Generator().manual_seed(0)
+    for shape in [(3, 4, 24, 100), (2, 5, 7, 33), (1, 1, 3, 1)]:
+        h = torch.randn(shape, generator=g)
+        for pool in [(2, 2), (2, 1)]:
+            ref = torch.nn.MaxPool2d(pool, ceil_mode=True)(h)
+            assert torch.equal(BlockMaxPool2d(pool)(h), ref)
+    torch.manual_seed(0)
+    net = ScalogramCNN(2, scale_stats=True)
+    net.train()
+    net(torch.randn(8, 2, 6, 24, 40))  # move the batch-norm running statistics off 0/1
+    net.eval()
+    x = torch.randn(4, 2, 6, 24, 37)
+    with torch.no_grad():
+        ref = net(x)
+        fused = inference_copy(net)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+        torch.testing.assert_close(fused(x), ref, rtol=1e-5, atol=1e-5)
+        # padded batch with lengths = the tracks read one by one, unpadded
+        lens = [20, 21, 33, 57]
+        xs = [torch.randn(1, 2, 6, 24, L, generator=g) for L in lens]
+        padded = torch.zeros(len(lens), 2, 6, 24, 64)
+        for i, xi in enumerate(xs):
+            padded[i, ..., : lens[i]] = xi[0]
+        one_by_one = torch.cat([fused(xi) for xi in xs])
+        torch.testing.assert_close(
+            fused(padded, torch.tensor(lens)), one_by_one, rtol=1e-5, atol=1e-5
+        )
+
+
+def test_bucket_and_rotation_counts():
+    from sptmotion.learn.estimators import bucket_length, tta_count
+
+    for n in range(1, 3000):
+        b = bucket_length(n)
+        assert n <= b <= n * 9 / 8
+    assert len({bucket_length(n) for n in range(20, 1001)}) < 50
+    assert [tta_count(4, n) for n in (20, 30, 31, 40, 60, 100, 121, 1000)] == [4, 4, 3, 3, 2, 1, 1, 1]
+    assert tta_count(1, 20) == 1
+
+
+def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):
+    """A track's prediction does not depend on the lengths of the other tracks (buckets,
+    padding, rotations), and predict_tracks gives both models' numbers in one pass."""
+    from sptmotion.learn import predict_tracks
+
+    X, a, m = small_data
+    rng = np.random.default_rng(3)
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    clf = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, m)
+    lengths = [20, 23, 29, 41, 64, 65, 130]
+    tracks = [np.cumsum(rng.standard_normal((L, 2)), axis=0) for L in lengths]
+    alpha, std = reg.predict(tracks, return_std=True)
+    proba = clf.predict_proba(tracks)
+    for i, t in enumerate(tracks):
+        a1, s1 = reg.predict(t[None], return_std=True)
+        np.testing.assert_allclose([a1[0], s1[0]], [alpha[i], std[i]], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(clf.predict_proba(t[None])[0], proba[i], rtol=1e-5, atol=1e-6)
+    ja, js, jp = predict_tracks(reg, clf, tracks)
+    np.testing.assert_allclose(ja, alpha, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(js, std, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)

@@ -16,8 +16,32 @@ where ``mu_s, sigma_s`` are the regressor's predictive mean and std on sample ``
 second term is reported separately as ``alpha_post_spread``. Model probabilities are
 averaged over the samples, ``p_post(m) = mean_s p_s(m)`` (a Monte-Carlo estimate of the
 posterior predictive class probability), with their spread ``std_s p_s(m)``. The verdict is
-the most probable class of ``p_post``; ``bm_compatible`` is true when that verdict is BM or
-the alpha interval contains 1.
+the most probable class of ``p_post`` (``learned_verdict``).
+
+Verdict
+-------
+The ``verdict`` column combines the two kinds of evidence, each where it is sound:
+
+- The Gaussian models (BM, FBM, SBM, DBM) have an exact likelihood through the measurement
+  model (motion blur, localization noise, gaps; :func:`sptmotion.motion.select_measured`):
+  BM is the null, rejected only at the 5% level, and among the alternatives that reject it
+  the smallest BIC wins (``mle_best``).
+- The non-Gaussian models (CTRW, ATTM, LW: :data:`NON_GAUSSIAN`) have no such likelihood
+  here; only the learned classifier sees them. Its probabilities (posterior-averaged for
+  Bayesian tracks) give ``p_ng`` per non-Gaussian class and ``gaussian_p = 1 - sum p_ng``.
+
+Rule, with ``VERDICT_MIN_P = 0.5``:
+
+1. a non-Gaussian class with learned probability ``>= 0.5`` is the verdict
+   (``verdict_source = "learned"``, ``verdict_p`` = that probability);
+2. otherwise, if ``gaussian_p >= 0.5``, the likelihood's model ``mle_best`` is the verdict
+   (``"likelihood"``, ``verdict_p = gaussian_p x`` its BIC weight); without a likelihood fit,
+   the learned Gaussian class if its probability is ``>= 0.5``;
+3. otherwise ``"inconclusive"`` (``verdict_p`` = the larger of the two probabilities that fell
+   short).
+
+Without learned probabilities the verdict is the likelihood's alone. ``bm_compatible`` is a
+likelihood statement: ``mle_best`` is BM or the alpha interval contains 1.
 """
 
 from __future__ import annotations
@@ -35,12 +59,19 @@ from .trackset import TrackSet
 __all__ = [
     "MAX_TRACK_POINTS",
     "ALPHA_CI",
+    "NON_GAUSSIAN",
+    "VERDICT_MIN_P",
     "Z_ALPHA",
     "likelihood_table",
     "characterize",
     "mle_from_localizations",
 ]
 
+
+#: Motion models without a Gaussian likelihood: only the learned classifier speaks for them.
+NON_GAUSSIAN = ("attm", "ctrw", "lw")
+#: Probability a verdict needs (module docstring, "Verdict").
+VERDICT_MIN_P = 0.5
 
 #: Two-sided level of the alpha intervals (normal quantile 1.959964).
 ALPHA_CI = 0.95
@@ -51,8 +82,9 @@ Z_ALPHA = 1.959963984540054
 
 def _learned(models: LearnedModels, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """alpha, its predictive std and class probabilities for tracks ``X (n, L, dim)``."""
-    alpha, std = models.regressor.predict(X, return_std=True)
-    proba = models.classifier.predict_proba(X)
+    from ..learn import predict_tracks
+
+    alpha, std, proba = predict_tracks(models.regressor, models.classifier, X)
     return (
         np.asarray(alpha, dtype=float).reshape(-1),
         np.asarray(std, dtype=float).reshape(-1),
@@ -213,34 +245,69 @@ def characterize(
 
 
 def _verdicts(rows: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
-    """Verdict columns: the likelihood through the measurement model (BM null) for the Gaussian
-    models, the learned classifier's most probable class beside it."""
+    """Verdict columns: learned evidence for the non-Gaussian models, the likelihood through
+    the measurement model for the Gaussian ones (module docstring, "Verdict")."""
     n = len(rows)
     post = all(f"p_{c}_post" in rows for c in classes)
     pcols = [f"p_{c}_post" if post else f"p_{c}" for c in classes]
-    if all(c in rows for c in pcols):
+    P = None
+    if classes and all(c in rows for c in pcols):
         P = rows[pcols].to_numpy(dtype=float)
         ok = np.all(np.isfinite(P), axis=1)
         best = np.where(ok, np.argmax(np.nan_to_num(P, nan=-1.0), axis=1), 0)
         rows["learned_verdict"] = np.where(ok, np.asarray(classes, dtype=object)[best], "")
         rows["learned_verdict_p"] = np.where(ok, P[np.arange(n), best], np.nan)
-    if "mle_best" not in rows:
-        rows["verdict"] = ""
-        rows["verdict_p"] = np.nan
-        rows["bm_compatible"] = False
-    else:
+    if "mle_best" in rows:
         mb = rows["mle_best"]
-        has = mb.notna() & (mb.astype(str) != "None") & (mb.astype(str) != "nan")
-        verdict = np.where(has, mb.astype(str), "")
-        vp = np.full(n, np.nan)
-        for m in set(verdict) - {""}:
-            sel = verdict == m
-            vp[sel] = rows.loc[sel, f"mle_p_{m}"].to_numpy(dtype=float)
-        rows["verdict"] = verdict
-        rows["verdict_p"] = vp
+        has = (mb.notna() & (mb.astype(str) != "None") & (mb.astype(str) != "nan")).to_numpy()
+        lik = np.where(has, mb.astype(str), "")
+        lik_p = np.full(n, np.nan)
+        for m in set(lik) - {""}:
+            sel = lik == m
+            lik_p[sel] = rows.loc[sel, f"mle_p_{m}"].to_numpy(dtype=float)
+    else:
+        has = np.zeros(n, dtype=bool)
+        lik, lik_p = np.full(n, "", dtype=object), np.full(n, np.nan)
+    verdict = np.where(has, lik, "").astype(object)
+    vp = np.where(has, lik_p, np.nan)
+    source = np.where(has, "likelihood", "").astype(object)
+    gauss_p = np.full(n, np.nan)
+    if P is not None:
+        ok = np.all(np.isfinite(P), axis=1)
+        non_g = [k for k, c in enumerate(classes) if c in NON_GAUSSIAN]
+        pn = P[:, non_g] if non_g else np.zeros((n, 1))
+        top = np.argmax(pn, axis=1)
+        p_top = pn[np.arange(n), top]
+        gauss_p = np.where(ok, 1.0 - pn.sum(axis=1), np.nan)
+        learned_non_g = ok & (p_top >= VERDICT_MIN_P)
+        if non_g:
+            names = np.asarray(classes, dtype=object)[non_g]
+            verdict[learned_non_g] = names[top[learned_non_g]]
+            vp[learned_non_g] = p_top[learned_non_g]
+            source[learned_non_g] = "learned"
+        gaussian = ok & ~learned_non_g & (gauss_p >= VERDICT_MIN_P)
+        # Gaussian family: the likelihood's model; its probability = P(family) x BIC weight
+        vp[gaussian & has] = gauss_p[gaussian & has] * lik_p[gaussian & has]
+        # no likelihood answer (fit switched off): the learned Gaussian class, if it is sure
+        only = gaussian & ~has
+        lv = rows["learned_verdict"].to_numpy(dtype=object)
+        lvp = rows["learned_verdict_p"].to_numpy(dtype=float)
+        sure = only & (lvp >= VERDICT_MIN_P)
+        verdict[sure], vp[sure], source[sure] = lv[sure], lvp[sure], "learned"
+        undecided = ok & ~learned_non_g & ((gauss_p < VERDICT_MIN_P) | (only & ~sure))
+        verdict[undecided] = "inconclusive"
+        vp[undecided] = np.maximum(p_top, gauss_p)[undecided]
+        source[undecided] = "none"
+    rows["verdict"] = verdict
+    rows["verdict_p"] = vp
+    rows["verdict_source"] = source
+    rows["gaussian_p"] = gauss_p
+    if "mle_best" in rows:
         lo = rows["mle_alpha_lo"].to_numpy(dtype=float)
         hi = rows["mle_alpha_hi"].to_numpy(dtype=float)
-        rows["bm_compatible"] = has.to_numpy() & ((verdict == "bm") | ((lo <= 1.0) & (hi >= 1.0)))
+        rows["bm_compatible"] = has & ((lik == "bm") | ((lo <= 1.0) & (hi >= 1.0)))
+    else:
+        rows["bm_compatible"] = False
     return rows
 
 

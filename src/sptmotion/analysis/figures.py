@@ -472,11 +472,12 @@ def plot_population_msd(
 def plot_population_histograms(
     results: pd.DataFrame, path: str | os.PathLike, *, min_p: float = 0.5
 ) -> Path:
-    """Alpha and D histograms stacked by the likelihood's verdict, and the verdict counts.
+    """Alpha and D histograms stacked by verdict, and the verdict counts.
 
     Alpha (``mle_alpha``, clipped to 0-2) and D (``mle_D``, log bins) of every analyzed track;
-    the counts compare the likelihood's verdicts with the learned classifier's (its verdicts
-    below ``min_p`` counted as "inconclusive"; skipped tracks as "skipped").
+    the counts compare the likelihood's model (``mle_best``), the learned classifier's (its
+    verdicts below ``min_p`` counted as "inconclusive") and the combined ``verdict``; skipped
+    tracks as "skipped".
     """
     res = results.reset_index(drop=True)
     err = res.get("error", pd.Series([""] * len(res))).fillna("").astype(str)
@@ -505,24 +506,28 @@ def plot_population_histograms(
     learned = res.get("learned_verdict", pd.Series([""] * len(res))).fillna("").astype(str)
     lp = res.get("learned_verdict_p", pd.Series(np.nan, index=res.index)).to_numpy(float)
     learned = learned.where(~(lp < min_p), "inconclusive").where(err == "", "skipped")
+    lik = res.get("mle_best", pd.Series([""] * len(res))).astype(object)
+    lik = lik.where(lik.notna(), "").astype(str).replace({"None": "", "nan": ""})
+    lik = lik.where(err == "", "skipped")
     names = sorted(
-        (set(verdict) | set(learned)) - {""}, key=lambda v: (v in ("inconclusive", "skipped"), v)
+        (set(verdict) | set(learned) | set(lik)) - {""},
+        key=lambda v: (v in ("inconclusive", "skipped"), v),
     )
     x = np.arange(len(names))
-    for off, series, label in ((-0.2, verdict, "likelihood"), (0.2, learned, "learned")):
+    kinds = (("likelihood", lik, ""), ("learned", learned, "//"), ("verdict", verdict, ".."))
+    for k, (_, series, hatch) in enumerate(kinds):
         counts = np.array([(series == n).sum() for n in names])
-        bars = ax_c.bar(x + off, counts, width=0.38, color=[_colour(n) for n in names],
-                        edgecolor="k", hatch="" if label == "likelihood" else "//")  # fmt: skip
+        bars = ax_c.bar(x + (k - 1) * 0.27, counts, width=0.26, color=[_colour(n) for n in names],
+                        edgecolor="k", hatch=hatch)  # fmt: skip
         ax_c.bar_label(bars, fontsize=6)
     ax_c.set_xticks(x, names, fontsize=8, rotation=30, ha="right")
     ax_c.set_ylabel("tracks")
     from matplotlib.patches import Patch
 
     ax_c.legend(
-        handles=[Patch(facecolor="w", edgecolor="k", label="likelihood"),
-                 Patch(facecolor="w", edgecolor="k", hatch="//", label="learned")],
-        fontsize=7, title="verdict of (left, right)", title_fontsize=7,
-    )  # fmt: skip
+        handles=[Patch(facecolor="w", edgecolor="k", hatch=h, label=lab) for lab, _, h in kinds],
+        fontsize=7, title="model of", title_fontsize=7,
+    )
     ax_c.set_title(f"verdicts ({len(res)} tracks; learned below p = {min_p:g}: inconclusive)",
                    fontsize=8)  # fmt: skip
     fig.subplots_adjust(wspace=0.3)

@@ -23,6 +23,7 @@ from .._io import jsonable as _jsonable
 
 __all__ = [
     "result_line",
+    "verdict_text",
     "COMPLETE_MARKER",
     "is_complete",
     "check_output_folder",
@@ -107,6 +108,23 @@ def write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
+def verdict_text(get) -> str:
+    """``"verdict fbm (likelihood, P(Gaussian) 0.91)"``, ``"verdict ctrw (learned, p 0.72)"`` or
+    ``"verdict inconclusive"``; ``get(column, default)`` reads a results row."""
+    from .characterize import VERDICT_MIN_P
+
+    v, src = str(get("verdict", "") or ""), str(get("verdict_source", "") or "")
+    if not v:
+        return "no verdict"
+    if src == "likelihood" and np.isfinite(get("gaussian_p", np.nan)):
+        return f"verdict {v} (likelihood, P(Gaussian) {get('gaussian_p'):.2f})"
+    if src == "learned":
+        return f"verdict {v} (learned, p {get('verdict_p'):.2f})"
+    if v == "inconclusive":
+        return f"verdict inconclusive (no class reaches p {VERDICT_MIN_P:g})"
+    return f"verdict {v} ({src})" if src else f"verdict {v}"
+
+
 def result_line(row) -> str:
     """One line of a track's result: the likelihood verdict and alpha, then the learned alpha.
 
@@ -116,14 +134,15 @@ def result_line(row) -> str:
     get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
     if get("error"):
         return f"skipped: {get('error')}"
+    text = verdict_text(get)
     if np.isfinite(get("mle_alpha", np.nan)):
-        text = (
-            f"verdict {get('verdict')} (BM null at 5%), {get('mle_alpha_model')} alpha "
+        text += (
+            f"; likelihood {get('mle_best')} (BM null at 5%), {get('mle_alpha_model')} alpha "
             f"{get('mle_alpha'):.2f} [{get('mle_alpha_lo'):.2f}, {get('mle_alpha_hi'):.2f}], "
             f"sigma {1000 * get('mle_sigma'):.0f} nm"
         )
     else:
-        text = "no likelihood fit"
+        text += "; no likelihood fit"
     post = np.isfinite(get("alpha_post", np.nan))
     a, lo, hi = (
         (get("alpha_post"), get("alpha_post_lo"), get("alpha_post_hi"))

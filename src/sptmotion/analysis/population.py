@@ -43,7 +43,8 @@ def msd_lags(lengths, n_lags: int = N_LAGS) -> np.ndarray:
 
 
 def verdict_of(results: pd.DataFrame) -> pd.Series:
-    """The likelihood's verdict per row (``""`` where a track was skipped)."""
+    """The verdict per row (``""`` where a track was skipped; see
+    :mod:`sptmotion.analysis.characterize`, "Verdict")."""
     v = results.get("verdict", pd.Series([""] * len(results), index=results.index))
     return v.fillna("").astype(str)
 

@@ -89,7 +89,8 @@ def short_table(results: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         D = _interval(g("mle_D", np.nan), g("mle_D_lo", np.nan), g("mle_D_hi", np.nan), 0.0)
         verdict = str(g("verdict") or "")
         if verdict and np.isfinite(g("verdict_p", np.nan)):
-            verdict += f" (w = {g('verdict_p'):.2f})"
+            src = str(g("verdict_source") or "")
+            verdict += f" ({src}, p = {g('verdict_p'):.2f})" if src else f" (p = {g('verdict_p'):.2f})"
         lv, lp = g("learned_verdict") or "", g("learned_verdict_p", np.nan)
         learned = (
             ""

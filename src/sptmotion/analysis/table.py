@@ -116,8 +116,10 @@ def analyze_table(
         ``learned_verdict, learned_verdict_p``; the ``mle_*`` columns of
         :func:`.mle.measured_columns` (fits through the measurement model: alpha with its
         profile-likelihood interval, D, sigma, BM-null selection); ``tamsd_alpha``;
-        ``verdict`` (the likelihood's selected model, BM unless rejected at 5%),
-        ``verdict_p`` (its BIC weight), ``bm_compatible``.
+        ``verdict``, ``verdict_p``, ``verdict_source``, ``gaussian_p`` (learned evidence
+        for CTRW/ATTM/LW, the likelihood's BM-null selection for the Gaussian models,
+        "inconclusive" below p = 0.5; :mod:`sptmotion.analysis.characterize`, "Verdict"),
+        ``bm_compatible``.
     """
     t0 = time.perf_counter()
     dt, pixel_size = trackpy_calibration(dt, pixel_size, fps, mpp)

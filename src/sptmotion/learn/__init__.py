@@ -15,6 +15,7 @@ from .estimators import (
     AlphaRegressor,
     ModelClassifier,
     check_tracks,
+    predict_tracks,
 )
 from .estimators import load_estimator as load
 from .serialize import save_estimator as save
@@ -26,5 +27,6 @@ __all__ = [
     "REPRESENTATION_NAMES",
     "check_tracks",
     "load",
+    "predict_tracks",
     "save",
 ]

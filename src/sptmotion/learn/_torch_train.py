@@ -174,12 +174,12 @@ def _batches(
 
 
 def predict_net(
-    net: nn.Module, source: Source, n: int, n_out: int, batch_size: int = 256, device: str = "cpu"
+    net: nn.Module, source: Source, n: int, n_out: int, batch_size: int = 128, device: str = "cpu"
 ) -> np.ndarray:
     """Raw network outputs ``(n, n_out)`` for all items of ``source`` (evaluation mode)."""
     net.eval()
     res = np.empty((n, n_out), dtype=np.float64)
-    with torch.no_grad():
+    with torch.inference_mode():
         for idx in _batches(source.groups, batch_size, None):
             xb = source.batch(idx, False, None).to(device)
             res[idx] = net(xb).double().cpu().numpy()

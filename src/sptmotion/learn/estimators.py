@@ -63,7 +63,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from .._checks import check_int, check_rng
 from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
-from .nets import ScalogramCNN, WADNet
+from .nets import ScalogramCNN, WADNet, inference_copy
 from .serialize import read_model, restore_fitted, save_estimator, stored_params
 
 __all__ = [
@@ -73,6 +73,9 @@ __all__ = [
     "REPRESENTATION_NAMES",
     "check_tracks",
     "load_estimator",
+    "predict_tracks",
+    "tta_count",
+    "bucket_length",
 ]
 
 REPRESENTATION_NAMES = tuple(REPRESENTATIONS)
@@ -111,6 +114,12 @@ LOG_EPS = 1e-3
 MAX_PRECOMPUTE_BYTES = 1.5e9
 #: Tracks per call of the representation at prediction time (bounds memory).
 PREDICT_CHUNK = 2048
+#: Points (tracks x length) per network batch at prediction time: ~3200 keeps the
+#: activations of the scalogram CNN in cache on CPU (per point ~1.5x faster than 128 tracks
+#: of 100 points, ~2.5x faster than 128 tracks of 400 points).
+PREDICT_BATCH_POINTS = 3200
+#: Test-time rotations are limited to ``TTA_POINT_BUDGET // n_points`` (see :func:`tta_count`).
+TTA_POINT_BUDGET = 120
 #: Training augmentation of the wavelet learner (see :func:`augment_tracks`): random
 #: rotations of the tracks, and random windows of at least this fraction of the points.
 AUGMENT_ROTATE = True
@@ -245,7 +254,13 @@ def _wavelet(arr: np.ndarray) -> np.ndarray:
 
 
 def _log_scalogram(S: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    return ((np.log(S + LOG_EPS) - mean[:, :, None]) / std[:, :, None]).astype(np.float32)
+    """``(log(S + eps) - mean) / std`` per (wavelet, scale), float32, in place when ``S`` is."""
+    out = S if S.dtype == np.float32 else S.astype(np.float32)
+    np.add(out, np.float32(LOG_EPS), out=out)
+    np.log(out, out=out)
+    out -= mean[:, :, None].astype(np.float32)
+    out /= std[:, :, None].astype(np.float32)
+    return out
 
 
 def random_rotations(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -289,6 +304,31 @@ def augment_tracks(
     if rotate and d >= 2:
         out = np.einsum("ntj,nij->nti", out, random_rotations(n, d, rng))
     return np.ascontiguousarray(out)
+
+
+def tta_count(test_rotations: int, n_points: int) -> int:
+    """Test-time rotations used for tracks of ``n_points``: at most ``test_rotations``.
+
+    ``min(test_rotations, TTA_POINT_BUDGET // n_points)``, at least 1: short tracks, where
+    averaging over orientations helps (held-out AnDi tracks of 30 points: model accuracy
+    0.468 with one rotation, 0.505 with four), get up to ``test_rotations``; from
+    ``TTA_POINT_BUDGET`` points on, where it changes nothing measurable (100 and 300 points:
+    alpha MAE and accuracy within 0.001 and 0.003), one pass, which keeps the cost per track
+    proportional to its length (``benchmarks/results/inference``).
+    """
+    return max(1, min(int(test_rotations), TTA_POINT_BUDGET // max(int(n_points), 1)))
+
+
+def bucket_length(n_points: int) -> int:
+    """Padded length of a track of ``n_points`` in batched prediction (at most 1/8 longer).
+
+    ``n_points`` rounded up to a multiple of ``max(1, 2**floor(log2(n_points)) // 8)``:
+    eight buckets per octave (lengths 20-1000: about 45 shapes), a function of the track's
+    own length only.
+    """
+    n = int(n_points)
+    step = max(1, (1 << (n.bit_length() - 1)) // 8)
+    return -(-n // step) * step
 
 
 def _tta_rotations(dim: int, k: int) -> np.ndarray:
@@ -721,38 +761,28 @@ class _TrackLearner(BaseEstimator):
     def _torch_outputs(self, groups: Groups, n: int) -> list[np.ndarray]:
         """Raw outputs ``(n, n_out)`` of every ensemble member.
 
-        Wavelet learner on tracks of ``dim >= 2``: test-time augmentation over
-        ``test_rotations`` fixed rotations (:func:`_tta_rotations`); the outputs are
-        averaged per network (regression: mean of the means, log of the mean variance;
-        classification: log of the mean probabilities).
+        The networks run with their batch norms folded into the convolutions
+        (:func:`~sptmotion.learn.nets.inference_copy`). Wavelet learner: see
+        :meth:`_scalogram_outputs`; trajectory learner: one batch per track length.
         """
         device = _resolve_device(self.device)
         n_out = self._n_out()
-        dim = next(iter(groups.values()))[1].shape[2]
-        rots = (
-            _tta_rotations(dim, int(self.test_rotations))
-            if self._learner.scalograms and dim >= 2 and int(self.test_rotations) > 1
-            else None
-        )
-        n_rot = 1 if rots is None else len(rots)
-        outs = [np.empty((n_rot, n, n_out)) for _ in self.nets_]
         with torch_context(None, self.n_threads):
+            nets = [inference_copy(net).to(device) for net in self.nets_]
+            if self._learner.scalograms:
+                return _scalogram_outputs([(self, nets)], groups, n, device)[0]
+            outs = [np.empty((n, n_out)) for _ in nets]
             for idx, arr in groups.values():
                 for s in range(0, len(idx), PREDICT_CHUNK):
                     part = arr[s : s + PREDICT_CHUNK]
-                    for j in range(n_rot):
-                        x = part if rots is None else np.einsum("ntj,ij->nti", part, rots[j])
-                        chunk = {x.shape[1]: (np.arange(len(x)), x)}
-                        src = self._make_source(chunk, None, False)
-                        for k, net in enumerate(self.nets_):
-                            net.to(device)
-                            outs[k][j, idx[s : s + PREDICT_CHUNK]] = predict_net(
-                                net, src, len(x), n_out, device=device
-                            )
-                            net.cpu()
-        if n_rot == 1:
-            return [o[0] for o in outs]
-        return [self._average_tta(o) for o in outs]
+                    src = self._make_source(
+                        {part.shape[1]: (np.arange(len(part)), part)}, None, False
+                    )
+                    for k, net in enumerate(nets):
+                        outs[k][idx[s : s + PREDICT_CHUNK]] = predict_net(
+                            net, src, len(part), n_out, device=device
+                        )
+        return outs
 
     def _average_tta(self, o: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -848,8 +878,10 @@ _PARAMS_DOC = """
         tracks (isotropic motion: same model and alpha; new coordinate projections) cut to a
         random window of 75-100 % of their points. Trajectory: sign flips of the increments.
     test_rotations : int
-        Wavelet learner on tracks of dim >= 2: predictions are averaged over this many fixed
-        rotations of each track (test-time augmentation; 1 switches it off).
+        Wavelet learner on tracks of dim >= 2: predictions are averaged over up to this many
+        fixed rotations of each track (test-time augmentation; 1 switches it off); tracks of
+        ``n_points`` use ``min(test_rotations, 120 // n_points)``, at least one
+        (:func:`tta_count`).
     lr_schedule : {"plateau", "cosine"}
         "plateau": the learning rate is halved when the validation score stalls, with early
         stopping after ``patience`` epochs. "cosine": cosine annealing over exactly
@@ -905,7 +937,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         The trained ensemble (wavelet / trajectory).
     boosters_ : dict of lightgbm.Booster
         ``mean``, ``q_low``, ``q_high`` (features).
-    """
+    """,
     )
 
     _task = "regression"
@@ -967,13 +999,14 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         alpha_std : ndarray (n_tracks,), only with ``return_std=True``
             Calibrated predictive standard deviation.
         """
-        raw = self._raw(X)
+        mu, std = self._alpha_from_raw(self._raw(X))
+        return (mu, std) if return_std else mu
+
+    def _alpha_from_raw(self, raw) -> tuple[np.ndarray, np.ndarray]:
         mu, var = (
             self._combine_lgbm(raw) if self._learner.network is None else self._combine_torch(raw)
         )
-        if return_std:
-            return mu, self.std_scale_ * np.sqrt(var)
-        return mu
+        return mu, self.std_scale_ * np.sqrt(var)
 
 
 class ModelClassifier(ClassifierMixin, _TrackLearner):
@@ -992,7 +1025,7 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         Temperature of the probability calibration (validation split).
     training_data_ : dict
         Description of the training set (size, lengths, class counts, free text).
-    """
+    """,
     )
 
     _task = "classification"
@@ -1056,16 +1089,130 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``."""
-        raw = self._raw(X)
-        logp = (
-            self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
-        )
+        return self._proba_from_raw(self._raw(X))
+
+    def _proba_from_raw(self, raw) -> np.ndarray:
+        logp = self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
         return softmax(logp / self.temperature_, axis=1)
 
     def predict(self, X) -> np.ndarray:
         """Most probable motion model of each track."""
         proba = self.predict_proba(X)  # first: raises NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[list[np.ndarray]]:
+    """Outputs of scalogram CNNs, tracks of similar lengths batched together.
+
+    ``members``: ``[(estimator, nets)]`` of wavelet learners with the same
+    ``test_rotations``; every track is transformed once for all of them (each normalizes
+    the shared scalograms with its own statistics). Returns, per member, the raw outputs
+    ``(n, n_out)`` of each of its networks.
+
+    Tracks of ``dim >= 2`` are also read in :func:`tta_count` fixed rotations
+    (:func:`_tta_rotations`; test-time augmentation) and the outputs averaged per network
+    (regression: mean of the means, log of the mean variance; classification: log of the
+    mean probabilities). Every (track, rotation) is transformed at its own length,
+    zero-padded to its length bucket (:func:`bucket_length`, at most 1/8 longer, a function
+    of the track's own length) and run in batches of about :data:`PREDICT_BATCH_POINTS`
+    points with the padding masked (:meth:`~sptmotion.learn.nets.ScalogramCNN.forward`):
+    few distinct shapes and full batches whatever the mix of lengths, and the outputs of
+    the unpadded tracks.
+    """
+    test_rotations = int(members[0][0].test_rotations)
+    dim = next(iter(groups.values()))[1].shape[2]
+    n_outs = [est._n_out() for est, _ in members]
+    per_length = {}  # length -> tracks, rotations, outputs per member (nets, rot, track, out)
+    for L, (idx, arr) in groups.items():
+        n_rot = tta_count(test_rotations, L) if dim >= 2 else 1
+        rots = _tta_rotations(dim, n_rot) if n_rot > 1 else np.eye(dim)[None]
+        res = [
+            np.empty((len(nets), n_rot, len(idx), k))
+            for (_, nets), k in zip(members, n_outs, strict=True)
+        ]
+        per_length[L] = (idx, arr, rots, res)
+    buckets: dict[int, list[tuple[int, int, int]]] = {}
+    for L, (idx, _, rots, _) in per_length.items():
+        items = buckets.setdefault(bucket_length(L), [])
+        items.extend((L, j, p) for j in range(len(rots)) for p in range(len(idx)))
+    for Lb, items in sorted(buckets.items()):
+        batch = max(1, PREDICT_BATCH_POINTS // Lb)
+        per_chunk = max(batch, (PREDICT_CHUNK * 100 // Lb) // batch * batch)
+        for c in range(0, len(items), per_chunk):
+            chunk = items[c : c + per_chunk]
+            runs = []  # consecutive items of one (length, rotation): positions, scalograms
+            start = 0
+            while start < len(chunk):
+                L, j, _ = chunk[start]
+                stop = start
+                while stop < len(chunk) and chunk[stop][:2] == (L, j):
+                    stop += 1
+                _, arr, rots, _ = per_length[L]
+                pos = np.array([it[2] for it in chunk[start:stop]])
+                tracks = np.einsum("ntj,ij->nti", arr[pos], rots[j])
+                runs.append((start, stop, L, j, pos, _wavelet(tracks)))
+                start = stop
+            x = torch.zeros((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))
+            lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
+            for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
+                last = m == len(members) - 1
+                for a, b, L, _, _, S in runs:
+                    S = S if last else S.copy()  # normalized in place
+                    x[a:b, ..., :L] = torch.from_numpy(
+                        _log_scalogram(S, est.norm_mean_, est.norm_std_)
+                    )
+                res = np.empty((len(nets), len(chunk), n_out))
+                with torch.inference_mode():
+                    for s0 in range(0, len(chunk), batch):
+                        xb = x[s0 : s0 + batch].to(device)
+                        lb = lengths[s0 : s0 + batch].to(device)
+                        for k, net in enumerate(nets):
+                            res[k, s0 : s0 + batch] = net(xb, lb).double().cpu().numpy()
+                for a, b, L, j, pos, _ in runs:
+                    per_length[L][3][m][:, j, pos] = res[:, a:b]
+    out = []
+    for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
+        outs = [np.empty((n, n_out)) for _ in nets]
+        for idx, _, rots, res in per_length.values():
+            for k in range(len(nets)):
+                outs[k][idx] = res[m][k, 0] if len(rots) == 1 else est._average_tta(res[m][k])
+        out.append(outs)
+    return out
+
+
+def predict_tracks(regressor, classifier, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Alpha, its std and the class probabilities of tracks ``X`` from two learners.
+
+    The same numbers as ``regressor.predict(X, return_std=True)`` and
+    ``classifier.predict_proba(X)``; when both are wavelet learners with the same test-time
+    rotations and device, each track is transformed once for both.
+
+    Returns
+    -------
+    alpha, alpha_std : ndarray (n_tracks,)
+    proba : ndarray (n_tracks, n_classes), columns in the order of ``classifier.classes_``
+    """
+    regressor._check_fitted()
+    classifier._check_fitted()
+    shared = (
+        regressor._learner.scalograms
+        and classifier._learner.scalograms
+        and int(regressor.test_rotations) == int(classifier.test_rotations)
+        and _resolve_device(regressor.device) == _resolve_device(classifier.device)
+    )
+    if not shared:
+        alpha, std = regressor.predict(X, return_std=True)
+        return alpha, std, classifier.predict_proba(X)
+    groups, n, _ = check_tracks(X)
+    device = _resolve_device(regressor.device)
+    with torch_context(None, regressor.n_threads):
+        members = [
+            (e, [inference_copy(net).to(device) for net in e.nets_])
+            for e in (regressor, classifier)
+        ]
+        raw_r, raw_c = _scalogram_outputs(members, groups, n, device)
+    alpha, std = regressor._alpha_from_raw(raw_r)
+    return alpha, std, classifier._proba_from_raw(raw_c)
 
 
 def load_estimator(path: str | os.PathLike):

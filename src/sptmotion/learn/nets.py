@@ -17,18 +17,83 @@ Outputs: ``n_out`` numbers per track (class logits, or mean and log-variance for
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["ScalogramCNN", "WADNet", "build_net", "NETS"]
+__all__ = ["ScalogramCNN", "WADNet", "BlockMaxPool2d", "build_net", "inference_copy", "NETS"]
 
 
 #: Global pooling over time (last axis) of the temporal features.
 _POOLS = {
     "mean": lambda h: h.mean(dim=-1),
     "max": lambda h: h.amax(dim=-1),
-    "std": lambda h: h.std(dim=-1, unbiased=False),
+    "std": lambda h: _std(h),
 }
+
+
+class BlockMaxPool2d(nn.Module):
+    """Max over non-overlapping ``(ph, pw)`` blocks, an incomplete last block included.
+
+    The same values as ``nn.MaxPool2d(pool, ceil_mode=True)``, computed as the elementwise
+    maximum of the ``ph * pw`` strided sub-grids (after padding with -inf), which on CPU is
+    about seven times faster than PyTorch's pooling kernel (that also computes the argmax).
+    """
+
+    def __init__(self, pool: tuple[int, int]) -> None:
+        super().__init__()
+        self.ph, self.pw = int(pool[0]), int(pool[1])
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        pad_r, pad_t = -h.shape[-2] % self.ph, -h.shape[-1] % self.pw
+        if pad_r or pad_t:
+            h = F.pad(h, (0, pad_t, 0, pad_r), value=float("-inf"))
+        out = None
+        for i in range(self.ph):
+            for j in range(self.pw):
+                part = h[..., i :: self.ph, j :: self.pw]
+                out = part if out is None else torch.maximum(out, part)
+        return out
+
+
+def _time_mask(lens: torch.Tensor, t: int) -> torch.Tensor:
+    """``(n, t)`` True where the time index is below the item's length."""
+    return torch.arange(t, device=lens.device)[None, :] < lens[:, None]
+
+
+def _mask_tail(h: torch.Tensor, lens: torch.Tensor, value: float) -> torch.Tensor:
+    """``h`` (n, ..., t) with ``value`` at time indices ``>= lens`` (in place without autograd;
+    only the tail beyond the shortest length is touched)."""
+    t = h.shape[-1]
+    t_min = int(lens.min())
+    if t_min >= t:
+        return h
+    pad = (torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]).view(
+        (h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,)
+    )
+    if torch.is_grad_enabled() and h.requires_grad:
+        return torch.cat([h[..., :t_min], h[..., t_min:].masked_fill(pad, value)], dim=-1)
+    h[..., t_min:].masked_fill_(pad, value)
+    return h
+
+
+def _masked_pool(kind: str, h: torch.Tensor, valid: torch.Tensor, lens: torch.Tensor):
+    """Global time pooling of ``h`` (n, c, t) over the valid samples only."""
+    n = lens.to(h.dtype)[:, None]
+    if kind == "max":
+        return h.masked_fill(~valid, -torch.inf).amax(dim=-1)
+    mean = h.masked_fill(~valid, 0.0).sum(dim=-1) / n
+    if kind == "mean":
+        return mean
+    dev = (h - mean[..., None]).masked_fill(~valid, 0.0)
+    return (dev.square().sum(dim=-1) / n).sqrt()
+
+
+def _std(h: torch.Tensor) -> torch.Tensor:
+    """Population standard deviation over the last axis (two passes; faster than ``std``)."""
+    return (h - h.mean(dim=-1, keepdim=True)).square().mean(dim=-1).sqrt()
 
 
 def _conv2d_block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
@@ -38,7 +103,7 @@ def _conv2d_block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential
         nn.GELU(),
     ]
     if pool != (1, 1):
-        layers.append(nn.MaxPool2d(pool, ceil_mode=True))
+        layers.append(BlockMaxPool2d(pool))
     return nn.Sequential(*layers)
 
 
@@ -127,7 +192,17 @@ class ScalogramCNN(nn.Module):
             nn.Linear(64, n_out),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs ``(batch, n_out)``.
+
+        ``lengths`` (batch,): tracks of different lengths zero-padded at the end of the time
+        axis to a common length. Every layer then sees zeros beyond a track's end (what the
+        zero padding of its convolution sees for an unpadded track), pooling windows ignore
+        the padding, and the global time statistics run over the track's own samples: the
+        outputs equal those of the unpadded tracks up to float32 rounding.
+        """
+        if lengths is not None:
+            return self._forward_padded(x, lengths)
         b, d = x.shape[:2]
         xs = x.flatten(0, 1)  # (b*d, n_wavelets, n_scales, T)
         h = self.blocks(xs)  # (b*d, 4w, rows, T')
@@ -135,7 +210,40 @@ class ScalogramCNN(nn.Module):
         parts = [_POOLS[q](h) for q in self.pools]
         if self.config["scale_stats"]:
             rows = xs.flatten(1, 2)  # (b*d, n_wavelets * n_scales, T)
-            parts.append(self.stats(torch.cat([rows.mean(-1), rows.std(-1, unbiased=False)], 1)))
+            parts.append(self.stats(torch.cat([rows.mean(-1), _std(rows)], 1)))
+        h = torch.cat(parts, dim=1)
+        h = h.view(b, d, -1).mean(dim=1)
+        return self.head(h)
+
+    def _forward_padded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        b, d = x.shape[:2]
+        xs = x.flatten(0, 1)
+        lens = lengths.to(torch.int64).repeat_interleave(d)  # (b*d,)
+        h = xs
+        for block in self.blocks:
+            for layer in block:
+                if isinstance(layer, BlockMaxPool2d):
+                    h = _mask_tail(h, lens, -torch.inf)
+                    h = layer(h)
+                    lens = -(-lens // layer.pw)
+                else:
+                    h = layer(h)
+            h = _mask_tail(h, lens, 0.0)
+        h = h.flatten(1, 2)
+        valid = _time_mask(lens, h.shape[-1])[:, None]  # (b*d, 1, T')
+        for i, layer in enumerate(self.temporal):
+            h = layer(h)
+            if isinstance(layer, nn.GELU) and i < len(self.temporal) - 1:
+                h = _mask_tail(h, lens, 0.0)
+        parts = [_masked_pool(q, h, valid, lens) for q in self.pools]
+        if self.config["scale_stats"]:
+            rows = xs.flatten(1, 2)
+            in_valid = _time_mask(lengths.to(torch.int64).repeat_interleave(d), rows.shape[-1])
+            n_in = in_valid.sum(-1, keepdim=True)
+            mean = rows.sum(-1) / n_in  # padding is 0
+            dev = (rows - mean[..., None]).masked_fill(~in_valid[:, None], 0.0)
+            std = (dev.square().sum(-1) / n_in).sqrt()
+            parts.append(self.stats(torch.cat([mean, std], 1)))
         h = torch.cat(parts, dim=1)
         h = h.view(b, d, -1).mean(dim=1)
         return self.head(h)
@@ -206,3 +314,28 @@ def build_net(name: str, config: dict) -> nn.Module:
     if name not in NETS:
         raise ValueError(f"unknown network {name!r}; known: {', '.join(NETS)}")
     return NETS[name](**config)
+
+
+def inference_copy(net: nn.Module) -> nn.Module:
+    """An evaluation-mode copy of ``net`` with every batch norm folded into its convolution.
+
+    In evaluation mode a ``BatchNorm`` that directly follows a bias-free or biased
+    convolution is an affine map per output channel, so it can be absorbed into the
+    convolution's weights and bias (``torch.nn.utils.fusion.fuse_conv_bn_eval``): the same
+    function up to float32 rounding (~1e-6 relative), one pass over the activations less.
+    The original network is not changed.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    out = copy.deepcopy(net).eval()
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    for module in out.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, norm = module[i], module[i + 1]
+            if isinstance(conv, convs) and isinstance(norm, norms):
+                module[i] = fuse_conv_bn_eval(conv, norm)
+                module[i + 1] = nn.Identity()
+    return out

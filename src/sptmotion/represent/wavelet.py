@@ -8,6 +8,7 @@ all tracks of one length are transformed at once with precomputed filters.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections import OrderedDict
@@ -163,12 +164,18 @@ class _Unit:
     m_hi: int
 
 
-def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list[_Unit]:
-    units = []
-    for w, name in enumerate(wavelets):
-        for s, scale in enumerate(scales):
+@functools.lru_cache(maxsize=8)
+def _unit_filters(
+    wavelets: tuple[str, ...], scales: tuple[float, ...]
+) -> tuple[tuple[tuple[np.ndarray, ...], int, int, int], ...]:
+    """Per (wavelet, scale): real filter parts, c0 and the kept tap range (any length)."""
+    out = []
+    for name in wavelets:
+        for scale in scales:
             g, c0 = wavelet_filters(name, scale)
             parts = (g.real.copy(), g.imag.copy()) if np.iscomplexobj(g) else (g,)
+            for p in parts:
+                p.setflags(write=False)
             mag = np.sqrt(sum(p * p for p in parts))
             total = mag.sum()
             cum = np.cumsum(mag)
@@ -178,8 +185,15 @@ def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list
             m_hi = g.size - 1 - int(np.searchsorted(rcum, lim, side="right")) if total > 0 else 0
             if m_hi < m_lo:
                 m_lo, m_hi = 0, g.size - 1
-            units.append(_Unit((w * len(scales) + s) * T, parts, c0, m_lo, m_hi))
-    return units
+            out.append((parts, c0, m_lo, m_hi))
+    return tuple(out)
+
+
+def _units(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> list[_Unit]:
+    return [
+        _Unit(j * T, parts, c0, m_lo, m_hi)
+        for j, (parts, c0, m_lo, m_hi) in enumerate(_unit_filters(wavelets, scales))
+    ]
 
 
 # --------------------------------------------------------------------------- GEMM plan
@@ -227,15 +241,6 @@ class _GemmPlan:
     n_scratch: int  # columns of the scratch (widest group)
 
 
-def _toeplitz_block(g: np.ndarray, c0: int, k_lo: int, K: int, B: int) -> np.ndarray:
-    """Matrix ``M[k, t] = g[t + c0 - (k_lo + k)]`` (zero outside the taps), K x B."""
-    k = np.arange(k_lo, k_lo + K)[:, None]
-    t = np.arange(B)[None, :]
-    m = t + c0 - k
-    valid = (m >= 0) & (m < g.size)
-    return np.where(valid, g[np.clip(m, 0, g.size - 1)], 0.0).astype(np.float32)
-
-
 def _block_schedule(u: _Unit, T: int) -> tuple[int, int, int, bool]:
     """Time blocks of one unit: width B, count, step between block starts, and whether
     a last block at ``T - B`` completes them; fewest multiply-adds plus call costs.
@@ -262,18 +267,40 @@ def _block_schedule(u: _Unit, T: int) -> tuple[int, int, int, bool]:
     return best[1:]
 
 
+#: Banded Toeplitz blocks (they depend on the filter and the block width, not on the
+#: track length): key (id of the taps, c0, block width) -> (taps, matrix); the taps are
+#: held so that their id stays theirs.
+_BANDED: OrderedDict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_MAX_BANDED = 2048
+
+
+def _banded_block(g: np.ndarray, u: _Unit, B: int) -> np.ndarray:
+    key = (id(g), u.c0, B)
+    with _PLANS_LOCK:
+        hit = _BANDED.get(key)
+        if hit is not None:
+            _BANDED.move_to_end(key)
+            return hit[1]
+    w = u.m_hi - u.m_lo + 1
+    # M[k, t] = g[t + c0 - (k_lo + k)] with k_lo = c0 - m_hi
+    M = _toeplitz(g, u.m_hi, B + w - 1, B, 1).astype(np.float32)
+    M.setflags(write=False)
+    with _PLANS_LOCK:
+        _BANDED[key] = (g, M)
+        if len(_BANDED) > _MAX_BANDED:
+            _BANDED.popitem(last=False)
+    return M
+
+
 def _unit_ops(u: _Unit, T: int, e0: int) -> list[_Op]:
-    """Products of one unit (unpadded input coordinates) into scratch columns from e0."""
+    """Banded products of one unit (unpadded input coordinates) into scratch columns from
+    e0 (units whose best block is the whole track go through :func:`_dense_mats`)."""
     B, nb, step, tail = _block_schedule(u, T)
     ops = []
     for p, g in enumerate(u.parts):
         imag = p == 1
-        if B == T:
-            ops.append(_Op(imag, e0, T, 1, T, 0, _toeplitz_block(g, u.c0, 0, T, T)))
-            continue
-        w = u.m_hi - u.m_lo + 1
         k_lo = u.c0 - u.m_hi
-        M = _toeplitz_block(g, u.c0, k_lo, B + w - 1, B)
+        M = _banded_block(g, u, B)
         ops.append(_Op(imag, e0, B, nb, step, k_lo, M))
         if tail:
             ops.append(_Op(imag, e0 + T - B, B, 1, B, k_lo + T - B, M))
@@ -295,22 +322,38 @@ def _kara_mats(units: list[_Unit], T: int, cplx: bool) -> tuple[np.ndarray, ...]
     matrices, columns ``(part * n_units + j) * H + t``.
     """
     H = T // 2
-    k = np.arange(H)[:, None]
-    t = np.arange(H)[None, :]
-    mats = []
-    for gen in ({0: 1.0}, {-1: 1.0, 0: -1.0}, {1: 1.0, 0: -1.0}):
-        cols = []
-        for p in range(2 if cplx else 1):
-            for u in units:
-                g = u.parts[p]
-                W = np.zeros((H, H))
-                for sh, c in gen.items():
-                    m = 2 * (t - k) + sh + u.c0
-                    ok = (m >= 0) & (m < g.size)
-                    W += c * np.where(ok, g[np.clip(m, 0, g.size - 1)], 0.0)
-                cols.append(W)
-        mats.append(np.ascontiguousarray(np.concatenate(cols, axis=1), dtype=np.float32))
+    n_parts = 2 if cplx else 1
+    mats = [np.empty((H, n_parts * len(units) * H), dtype=np.float32) for _ in range(3)]
+    for p in range(n_parts):
+        for j, u in enumerate(units):
+            cols = slice((p * len(units) + j) * H, (p * len(units) + j + 1) * H)
+            g = u.parts[p]
+            f0 = _toeplitz(g, u.c0, H, H, 2)
+            mats[0][:, cols] = f0
+            mats[1][:, cols] = _toeplitz(g, u.c0 - 1, H, H, 2) - f0
+            mats[2][:, cols] = _toeplitz(g, u.c0 + 1, H, H, 2) - f0
     return tuple(mats)
+
+
+def _toeplitz(g: np.ndarray, c: int, n_rows: int, n_cols: int, step: int) -> np.ndarray:
+    """Read-only view ``M[k, t] = g[step * (t - k) + c]`` (0 outside the taps), float64."""
+    pad = step * (n_rows + n_cols) + abs(c) + 1
+    gp = np.zeros(g.size + 2 * pad)
+    gp[pad : pad + g.size] = g
+    it = gp.itemsize
+    return np.ndarray((n_rows, n_cols), gp.dtype, gp, it * (pad + c), (-step * it, step * it))
+
+
+def _dense_mats(units: list[_Unit], T: int, cplx: bool) -> list[np.ndarray]:
+    """Whole-track Toeplitz matrices of a group, one ``(T, n_units * T)`` per part:
+    ``M[k, j T + t] = g_j[t + c0_j - k]``."""
+    mats = []
+    for p in range(2 if cplx else 1):
+        M = np.empty((T, len(units) * T), dtype=np.float32)
+        for j, u in enumerate(units):
+            M[:, j * T : (j + 1) * T] = _toeplitz(u.parts[p], u.c0, T, T, 1)
+        mats.append(M)
+    return mats
 
 
 def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
@@ -348,22 +391,14 @@ def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
             kara = _kara_mats([units[i] for i in idx], T, cplx)
             groups.append(_Group((), start, T * len(idx), cplx, kara))
             continue
-        ops: list[_Op] = []
-        for j, i in enumerate(idx):
-            ops.extend(_unit_ops(units[i], T, j * T))
         if dense:  # one wide product per part
-            ops = [
-                _Op(
-                    imag,
-                    0,
-                    T * len(idx),
-                    1,
-                    T * len(idx),
-                    0,
-                    np.concatenate([op.matrix for op in ops if op.imag == imag], axis=1),
-                )
-                for imag in ((False, True) if cplx else (False,))
-            ]
+            mats = _dense_mats([units[i] for i in idx], T, cplx)
+            n_cols = T * len(idx)
+            ops = [_Op(p == 1, 0, n_cols, 1, n_cols, 0, M) for p, M in enumerate(mats)]
+        else:
+            ops = []
+            for j, i in enumerate(idx):
+                ops.extend(_unit_ops(units[i], T, j * T))
         groups.append(_Group(tuple(ops), start, T * len(idx), cplx))
     all_ops = [op for g in groups for op in g.ops]
     lo = min([op.k_start for op in all_ops] + [0])
