@@ -57,7 +57,13 @@ def test_table_end_to_end_cli(tmp_path: Path, models):
     assert res["mle_alpha"][:4].mean() - res["mle_alpha"][4:].mean() > 0.3
     assert res["alpha"][:4].mean() > res["alpha"][4:].mean()
     assert np.all(res["alpha_lo"] < res["alpha"]) and np.all(res["alpha"] < res["alpha_hi"])
-    assert set(res["verdict"]) <= set(classes)
+    assert set(res["verdict"]) <= set(classes) | {"dbm", "inconclusive"}
+    assert set(res["verdict_source"]) <= {"likelihood", "learned", "none"}
+    learned = res["verdict_source"] == "learned"
+    assert set(res.loc[learned, "verdict"]) <= {"attm", "ctrw", "lw"}
+    lik = res["verdict_source"] == "likelihood"
+    assert (res.loc[lik, "verdict"] == res.loc[lik, "mle_best"]).all()
+    assert (res.loc[lik, "gaussian_p"] >= 0.3).all()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parameters"]["dt_s"] == DT
     assert summary["seeds"]["seed"] == 0
@@ -330,7 +336,8 @@ def test_demo_particles_get_their_model_and_an_interval_holding_alpha(models):
 
     Each demo particle's localizations (per-frame PSF fits, no motion prior, linked without
     jumps between particles) with their Fisher variances (times a factor fitted per track) and
-    the 30 ms exposure as motion blur give its model (BM null at 5%) and a 95% alpha interval.
+    the 30 ms exposure as motion blur give its model (``mle_best``, BM null at 5%) and a 95%
+    alpha interval.
     The first five seeds are used as they come, 10 particles. A calibrated method calls the
     FBM particle (alpha 0.5, 100 frames) fbm in ~85-95% and the BM particle bm in ~95% (the 5%
     level caps it), and covers 95%: at least 8 of 10 right and 8 of 10 covered each fail with
@@ -355,7 +362,7 @@ def test_demo_particles_get_their_model_and_an_interval_holding_alpha(models):
         for r in bayes.itertuples():
             n_loc = int(r.mle_source.split()[1])
             assert r.mle_source.startswith("localizations: ") and n_loc >= 90
-            right += r.verdict == r.true_model
+            right += r.mle_best == r.true_model
             covered += r.mle_alpha_lo <= r.true_alpha <= r.mle_alpha_hi
     assert right >= 8 and covered >= 8, (right, covered)
 

@@ -378,3 +378,24 @@ def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):
     np.testing.assert_allclose(ja, alpha, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(js, std, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)
+
+
+def test_scale_inputs_see_the_diffusivity_the_standardized_scalograms_cannot(tmp_path):
+    """The paper's representation gives X and 100 X the same scalograms, so it cannot tell a
+    slow from a fast Brownian particle; with scale_inputs the step scale reaches the network."""
+    rng = np.random.default_rng(0)
+    slow, _ = MODELS["bm"](D=1.0).sample(60, 39, 2, 1.0, rng)
+    X = np.concatenate([slow, 10.0 * slow[::-1]])
+    y = np.array(["slow"] * 60 + ["fast"] * 60)
+    plain = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, y)
+    np.testing.assert_allclose(plain.predict_proba(slow), plain.predict_proba(10.0 * slow), atol=1e-6)
+    aware = ModelClassifier("wavelet", random_state=0, scale_inputs=True, **FAST).fit(X, y)
+    p = aware.predict_proba(np.concatenate([slow[:20], 10.0 * slow[:20]]))
+    fast_col = list(aware.classes_).index("fast")
+    assert p[20:, fast_col].mean() > p[:20, fast_col].mean() + 0.1
+    aware.save(tmp_path / "m.sptm")
+    back = load(tmp_path / "m.sptm")
+    assert back.scale_inputs
+    np.testing.assert_array_equal(back.predict_proba(slow[:5]), aware.predict_proba(slow[:5]))
+    with pytest.raises(ValueError, match="scale_inputs"):
+        AlphaRegressor("features", scale_inputs=True, **FAST).fit(X, np.ones(len(X)))

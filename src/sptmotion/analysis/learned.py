@@ -62,6 +62,7 @@ def train_from_table(
     max_epochs: int = 60,
     lr_schedule: str = "plateau",
     loss: str = "gaussian",
+    scale_inputs: bool = False,
     seed: int | None = 0,
     device: str = "auto",
     verbose: bool = False,
@@ -80,7 +81,7 @@ def train_from_table(
         Track representation and its learner.
     labels : path, optional
         CSV with ``particle`` and the ``alpha``/``model`` column; by default the table's column.
-    n_models, max_epochs, lr_schedule, loss, seed, device, verbose
+    n_models, max_epochs, lr_schedule, loss, scale_inputs, seed, device, verbose
         Passed to the estimator (see :class:`sptmotion.learn.AlphaRegressor`).
 
     Returns
@@ -96,6 +97,8 @@ def train_from_table(
         raise ValueError(f"--task must be 'alpha' or 'model', got {task!r}")
     if task == "model" and loss != "gaussian":
         raise ValueError("--loss applies to --task alpha only")
+    if scale_inputs and representation != "wavelet":
+        raise ValueError("--scale-inputs applies to --representation wavelet only")
     train_path = Path(train_path)
     output = Path(output)
     if output.suffix.lower() != ".sptm":
@@ -120,6 +123,7 @@ def train_from_table(
         max_epochs=max_epochs,
         lr_schedule=lr_schedule,
         loss=loss,
+        scale_inputs=scale_inputs,
         random_state=seed,
         device=device,
         verbose=verbose,

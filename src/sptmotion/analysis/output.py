@@ -111,8 +111,6 @@ def write_json(path: Path, obj) -> None:
 def verdict_text(get) -> str:
     """``"verdict fbm (likelihood, P(Gaussian) 0.91)"``, ``"verdict ctrw (learned, p 0.72)"`` or
     ``"verdict inconclusive"``; ``get(column, default)`` reads a results row."""
-    from .characterize import VERDICT_MIN_P
-
     v, src = str(get("verdict", "") or ""), str(get("verdict_source", "") or "")
     if not v:
         return "no verdict"
@@ -121,7 +119,7 @@ def verdict_text(get) -> str:
     if src == "learned":
         return f"verdict {v} (learned, p {get('verdict_p'):.2f})"
     if v == "inconclusive":
-        return f"verdict inconclusive (no class reaches p {VERDICT_MIN_P:g})"
+        return "verdict inconclusive (learned evidence against the Gaussian models, no other model sure)"
     return f"verdict {v} ({src})" if src else f"verdict {v}"
 
 

@@ -49,6 +49,13 @@ def train(
         "--loss",
         help="Alpha regression loss: gaussian (beta-NLL) or laplace (median head, MAE-aligned).",
     ),
+    scale_inputs: bool = typer.Option(
+        False,
+        "--scale-inputs",
+        help="Wavelet: also give the network each coordinate's log step scale (the paper's "
+        "standardized scalograms cannot tell X from 100 X); predict then expects the same "
+        "length unit and frame rate.",
+    ),
     seed: int = seed_option("Random seed (repeatable runs on CPU)."),
     device: Literal["auto", "cpu", "cuda"] = typer.Option(
         "auto", "--device", help="Where the networks train."
@@ -70,6 +77,7 @@ def train(
         max_epochs=max_epochs,
         lr_schedule=lr_schedule,
         loss=loss,
+        scale_inputs=scale_inputs,
         seed=seed,
         device=device,
         verbose=not quiet,

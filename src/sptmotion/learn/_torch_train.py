@@ -53,7 +53,7 @@ class Source(Protocol):
 
     def batch(
         self, idx: np.ndarray, train: bool, rng: np.random.Generator | None
-    ) -> torch.Tensor: ...
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
 
 
 @contextlib.contextmanager
@@ -173,6 +173,14 @@ def _batches(
     return [b for b in out if len(b)]
 
 
+def _forward(net: nn.Module, batch, device: str) -> torch.Tensor:
+    """``net`` on a source's batch: a tensor, or ``(tensor, side inputs)``."""
+    if isinstance(batch, tuple):
+        x, side = batch
+        return net(x.to(device), side=side.to(device))
+    return net(batch.to(device))
+
+
 def predict_net(
     net: nn.Module, source: Source, n: int, n_out: int, batch_size: int = 128, device: str = "cpu"
 ) -> np.ndarray:
@@ -181,8 +189,7 @@ def predict_net(
     res = np.empty((n, n_out), dtype=np.float64)
     with torch.inference_mode():
         for idx in _batches(source.groups, batch_size, None):
-            xb = source.batch(idx, False, None).to(device)
-            res[idx] = net(xb).double().cpu().numpy()
+            res[idx] = _forward(net, source.batch(idx, False, None), device).double().cpu().numpy()
     return res
 
 
@@ -264,9 +271,11 @@ def train_net(
         for idx in _batches(train.groups, batch_size, rng):
             if len(idx) < 2:  # batch norm needs two samples
                 continue
-            xb = train.batch(idx, True, rng).to(device)
+            xb = train.batch(idx, True, rng)
             opt.zero_grad(set_to_none=True)
-            loss_b = _loss(task, net(xb), yt[idx].to(device), label_smoothing, loss)
+            loss_b = _loss(
+                task, _forward(net, xb, device), yt[idx].to(device), label_smoothing, loss
+            )
             loss_b.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()

@@ -74,6 +74,7 @@ __all__ = [
     "check_tracks",
     "load_estimator",
     "predict_tracks",
+    "step_scale",
     "tta_count",
     "bucket_length",
 ]
@@ -253,6 +254,19 @@ def _wavelet(arr: np.ndarray) -> np.ndarray:
     return S.reshape(n, d, N_WAVELETS, S.shape[-2], S.shape[-1])
 
 
+def step_scale(arr: np.ndarray) -> np.ndarray:
+    """log10 of each coordinate's step scale ``(n, dim)``: the population standard deviation
+    of its increments (unit of the positions), floored at 1e-12."""
+    inc = np.diff(np.asarray(arr, dtype=np.float64), axis=1)
+    return np.log10(np.maximum(inc.std(axis=1), 1e-12))
+
+
+def _side_inputs(arr: np.ndarray, side_norm: np.ndarray) -> np.ndarray:
+    """Normalized side inputs ``(n, dim, 1)`` float32 of tracks ``arr`` (n, L, dim)."""
+    z = (step_scale(arr) - float(side_norm[0])) / float(side_norm[1])
+    return z[:, :, None].astype(np.float32)
+
+
 def _log_scalogram(S: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """``(log(S + eps) - mean) / std`` per (wavelet, scale), float32, in place when ``S`` is."""
     out = S if S.dtype == np.float32 else S.astype(np.float32)
@@ -357,8 +371,16 @@ class _WaveletSource:
     less than the network's forward and backward pass.
     """
 
-    def __init__(self, groups: Groups, mean: np.ndarray, std: np.ndarray, augment: bool) -> None:
+    def __init__(
+        self,
+        groups: Groups,
+        mean: np.ndarray,
+        std: np.ndarray,
+        augment: bool,
+        side_norm: np.ndarray | None = None,
+    ) -> None:
         self.mean, self.std, self.augment = mean, std, augment
+        self.side_norm = side_norm
         self.groups = {L: idx for L, (idx, _) in groups.items()}
         self.rows = {}
         self.data: dict[int, Any] = {}
@@ -378,18 +400,24 @@ class _WaveletSource:
                 ]
                 self.data[L] = torch.from_numpy(np.concatenate(blocks))
 
-    def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None) -> torch.Tensor:
+    def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None):
+        """Scalograms ``(n, dim, 6, 24, L)``, with the side inputs ``(n, dim, 1)`` if any."""
         L = next(L for L, rows in self.rows.items() if int(idx[0]) in rows)
         r = np.array([self.rows[L][int(i)] for i in idx])
         if train and self.augment and rng is not None:
             arr = augment_tracks(
                 self.tracks[L][r], rng, rotate=AUGMENT_ROTATE, min_fraction=AUGMENT_MIN_FRACTION
             )
-            return torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
-        if self.precomputed:
-            return self.data[L][torch.from_numpy(r)]
-        arr = self.tracks[L][r]
-        return torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
+            x = torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
+        elif self.precomputed:
+            arr = self.tracks[L][r]
+            x = self.data[L][torch.from_numpy(r)]
+        else:
+            arr = self.tracks[L][r]
+            x = torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
+        if self.side_norm is None:
+            return x
+        return x, torch.from_numpy(_side_inputs(arr, self.side_norm))
 
 
 class _TrajectorySource:
@@ -490,6 +518,7 @@ class _TrackLearner(BaseEstimator):
         validation_fraction: float = 0.15,
         augment: bool = True,
         test_rotations: int = 4,
+        scale_inputs: bool = False,
         label_smoothing: float | None = None,
         lr_schedule: str = "plateau",
         loss: str = "gaussian",
@@ -509,6 +538,7 @@ class _TrackLearner(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.augment = augment
         self.test_rotations = test_rotations
+        self.scale_inputs = scale_inputs
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.loss = loss
@@ -526,6 +556,10 @@ class _TrackLearner(BaseEstimator):
             )
         for name in ("n_models", "max_epochs", "patience", "batch_size", "test_rotations"):
             check_int(getattr(self, name), name, 1)
+        if self.scale_inputs not in (True, False):
+            raise ValueError(f"scale_inputs must be True or False, got {self.scale_inputs!r}")
+        if self.scale_inputs and self.representation != "wavelet":
+            raise ValueError("scale_inputs applies to the wavelet representation only")
         if not 0.05 <= float(self.validation_fraction) <= 0.5:
             raise ValueError(
                 f"validation_fraction must lie in [0.05, 0.5], got {self.validation_fraction!r}"
@@ -636,8 +670,12 @@ class _TrackLearner(BaseEstimator):
     def _make_source(self, groups: Groups, sel: np.ndarray, augment: bool):
         sub = _subset(groups, sel) if sel is not None else groups
         if self._learner.scalograms:
-            return _WaveletSource(sub, self.norm_mean_, self.norm_std_, augment)
+            return _WaveletSource(sub, self.norm_mean_, self.norm_std_, augment, self._side_norm())
         return _TrajectorySource(sub, augment)
+
+    def _side_norm(self) -> np.ndarray | None:
+        """(mean, std) of the log step scale when the network takes it (``scale_inputs``)."""
+        return getattr(self, "side_norm_", None) if self.scale_inputs else None
 
     def _new_net(self, device: str):
         if self._learner.network == "scalogram_cnn":
@@ -649,12 +687,20 @@ class _TrackLearner(BaseEstimator):
                 width=32 if large else 12,
                 pooling=POOLING,
                 scale_stats=SCALE_STATS,
+                n_side=1 if self.scale_inputs else 0,
             )
         return WADNet(self._n_out())
 
     def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
         if self._learner.scalograms:
             self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
+        if self.scale_inputs:
+            logs = np.concatenate(
+                [step_scale(arr[np.isin(idx, tr)]).ravel() for idx, arr in groups.values()]
+            )
+            self.side_norm_ = np.array(
+                [logs.mean(), max(float(logs.std()), 1e-6)], dtype=np.float32
+            )
         self.nets_ = None
         self.history_ = self._train_nets(
             groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs)
@@ -882,6 +928,14 @@ _PARAMS_DOC = """
         fixed rotations of each track (test-time augmentation; 1 switches it off); tracks of
         ``n_points`` use ``min(test_rotations, 120 // n_points)``, at least one
         (:func:`tta_count`).
+    scale_inputs : bool
+        Wavelet learner: besides the scalograms of the standardized coordinates (the paper's
+        representation, which cannot tell ``X`` from ``100 X``), give the network each
+        coordinate's log10 step scale (standard deviation of its increments, in the unit of
+        the positions; normalized by the training set's mean and std) as a side input
+        (:func:`step_scale`). Diffusivity, immobile vs mobile and motion vs localization
+        error become visible to the network; the model then expects positions in the unit
+        and at the frame rate it was trained on. Default False: the paper's exact form.
     lr_schedule : {"plateau", "cosine"}
         "plateau": the learning rate is halved when the validation score stalls, with early
         stopping after ``patience`` epochs. "cosine": cosine annealing over exactly
@@ -1150,25 +1204,30 @@ def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[lis
                 _, arr, rots, _ = per_length[L]
                 pos = np.array([it[2] for it in chunk[start:stop]])
                 tracks = np.einsum("ntj,ij->nti", arr[pos], rots[j])
-                runs.append((start, stop, L, j, pos, _wavelet(tracks)))
+                runs.append((start, stop, L, j, pos, _wavelet(tracks), tracks))
                 start = stop
             x = torch.zeros((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))
             lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
             for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
                 last = m == len(members) - 1
-                for a, b, L, _, _, S in runs:
+                side_norm = est._side_norm()
+                side = None if side_norm is None else torch.zeros((len(chunk), dim, 1))
+                for a, b, L, _, _, S, tracks in runs:
                     S = S if last else S.copy()  # normalized in place
                     x[a:b, ..., :L] = torch.from_numpy(
                         _log_scalogram(S, est.norm_mean_, est.norm_std_)
                     )
+                    if side is not None:
+                        side[a:b] = torch.from_numpy(_side_inputs(tracks, side_norm))
                 res = np.empty((len(nets), len(chunk), n_out))
                 with torch.inference_mode():
                     for s0 in range(0, len(chunk), batch):
                         xb = x[s0 : s0 + batch].to(device)
                         lb = lengths[s0 : s0 + batch].to(device)
+                        sb = None if side is None else side[s0 : s0 + batch].to(device)
                         for k, net in enumerate(nets):
-                            res[k, s0 : s0 + batch] = net(xb, lb).double().cpu().numpy()
-                for a, b, L, j, pos, _ in runs:
+                            res[k, s0 : s0 + batch] = net(xb, lb, sb).double().cpu().numpy()
+                for a, b, L, j, pos, _, _ in runs:
                     per_length[L][3][m][:, j, pos] = res[:, a:b]
     out = []
     for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):

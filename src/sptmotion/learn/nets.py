@@ -142,6 +142,7 @@ class ScalogramCNN(nn.Module):
         dropout: float = 0.2,
         pooling: str = "mean,max",
         scale_stats: bool = False,
+        n_side: int = 0,
     ) -> None:
         super().__init__()
         w = int(width)
@@ -158,6 +159,8 @@ class ScalogramCNN(nn.Module):
             "pooling": ",".join(pools),
             "scale_stats": bool(scale_stats),
         }
+        if n_side:
+            self.config["n_side"] = int(n_side)
         self.blocks = nn.Sequential(
             _conv2d_block(n_wavelets, w, (2, 2)),
             _conv2d_block(w, 2 * w, (2, 1)),
@@ -185,15 +188,28 @@ class ScalogramCNN(nn.Module):
                 nn.LayerNorm(n_stats),
                 nn.GELU(),
             )
+        n_side_out = 0
+        if n_side:
+            # per-coordinate side inputs (e.g. the log step scale the standardization removed)
+            n_side_out = 16
+            self.side = nn.Sequential(nn.Linear(int(n_side), n_side_out), nn.GELU())
         self.head = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(len(pools) * c2 + n_stats, 64),
+            nn.Linear(len(pools) * c2 + n_stats + n_side_out, 64),
             nn.GELU(),
             nn.Linear(64, n_out),
         )
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        side: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Outputs ``(batch, n_out)``.
+
+        ``side`` (batch, dim, n_side): per-coordinate side inputs of a network built with
+        ``n_side`` (required then, ignored otherwise).
 
         ``lengths`` (batch,): tracks of different lengths zero-padded at the end of the time
         axis to a common length. Every layer then sees zeros beyond a track's end (what the
@@ -202,7 +218,7 @@ class ScalogramCNN(nn.Module):
         outputs equal those of the unpadded tracks up to float32 rounding.
         """
         if lengths is not None:
-            return self._forward_padded(x, lengths)
+            return self._forward_padded(x, lengths, side)
         b, d = x.shape[:2]
         xs = x.flatten(0, 1)  # (b*d, n_wavelets, n_scales, T)
         h = self.blocks(xs)  # (b*d, 4w, rows, T')
@@ -211,11 +227,17 @@ class ScalogramCNN(nn.Module):
         if self.config["scale_stats"]:
             rows = xs.flatten(1, 2)  # (b*d, n_wavelets * n_scales, T)
             parts.append(self.stats(torch.cat([rows.mean(-1), _std(rows)], 1)))
+        if self.config.get("n_side"):
+            if side is None:
+                raise ValueError("this network needs its side inputs (side=)")
+            parts.append(self.side(side.reshape(b * d, -1)))
         h = torch.cat(parts, dim=1)
         h = h.view(b, d, -1).mean(dim=1)
         return self.head(h)
 
-    def _forward_padded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _forward_padded(
+        self, x: torch.Tensor, lengths: torch.Tensor, side: torch.Tensor | None
+    ) -> torch.Tensor:
         b, d = x.shape[:2]
         xs = x.flatten(0, 1)
         lens = lengths.to(torch.int64).repeat_interleave(d)  # (b*d,)
@@ -244,6 +266,10 @@ class ScalogramCNN(nn.Module):
             dev = (rows - mean[..., None]).masked_fill(~in_valid[:, None], 0.0)
             std = (dev.square().sum(-1) / n_in).sqrt()
             parts.append(self.stats(torch.cat([mean, std], 1)))
+        if self.config.get("n_side"):
+            if side is None:
+                raise ValueError("this network needs its side inputs (side=)")
+            parts.append(self.side(side.reshape(b * d, -1)))
         h = torch.cat(parts, dim=1)
         h = h.view(b, d, -1).mean(dim=1)
         return self.head(h)

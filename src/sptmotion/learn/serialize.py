@@ -24,7 +24,14 @@ import numpy as np
 
 from .._io import atomic_path
 
-__all__ = ["save_estimator", "read_model", "restore_fitted", "stored_params", "FORMAT", "FORMAT_VERSION"]
+__all__ = [
+    "save_estimator",
+    "read_model",
+    "restore_fitted",
+    "stored_params",
+    "FORMAT",
+    "FORMAT_VERSION",
+]
 
 FORMAT = "sptmotion-learner"
 FORMAT_VERSION = 1
@@ -103,6 +110,8 @@ def save_estimator(est, path: str | os.PathLike) -> Path:
         if est.representation == "wavelet":
             arrays["norm_mean"] = est.norm_mean_
             arrays["norm_std"] = est.norm_std_
+            if getattr(est, "scale_inputs", False):
+                arrays["side_norm"] = np.asarray(est.side_norm_, dtype=np.float32)
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     p = Path(path)
     with atomic_path(p) as tmp, open(tmp, "wb") as fh:
@@ -152,6 +161,8 @@ def stored_params(meta: dict) -> dict:
     params.setdefault("test_rotations", 1)
     # files written before the loss option were trained with the Gaussian β-NLL
     params.setdefault("loss", "gaussian")
+    # files written before scale_inputs read standardized scalograms only
+    params.setdefault("scale_inputs", False)
     return params
 
 
@@ -196,3 +207,8 @@ def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         est.nets_.append(net.eval())
     if meta["representation"] == "wavelet":
         est.norm_mean_, est.norm_std_ = arrays["norm_mean"], arrays["norm_std"]
+        if est.scale_inputs:
+            side = np.asarray(arrays["side_norm"], dtype=np.float32)
+            if side.shape != (2,) or not np.all(np.isfinite(side)) or side[1] <= 0:
+                raise ValueError("side_norm must be a finite (mean, std > 0) pair")
+            est.side_norm_ = side

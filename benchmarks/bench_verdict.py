@@ -1,0 +1,176 @@
+"""The report's verdict against its two sources, on measured tracks with known models.
+
+Tracks from ``datasets.measured_andi`` (AnDi-1 models + BM, 2D, exposure half the frame time,
+D log-uniform over 3 decades, localization noise at SNR 0.5-20 or none; no missing frames, no
+DBM since the bundled classifier does not know it) of 100 and 300 points go through
+``analysis.analyze_table`` with the bundled models. Per length, for the likelihood's model
+(``mle_best``: Gaussian models only, BM null at 5%), the learned classifier's most probable
+class (``learned_verdict``) and the combined ``verdict`` (``analysis.characterize``,
+"Verdict"): accuracy, BM tracks called another model, BM tracks called inconclusive, and the
+confusion table; binomial standard errors from the sample sizes.
+
+    .venv/bin/python benchmarks/bench_verdict.py [--n 1200] [--lengths 100,300]
+    .venv/bin/python benchmarks/bench_verdict.py --sweep --seed 21   # choosing the thresholds
+
+Writes ``benchmarks/results/verdict/verdict.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results" / "verdict"
+SOURCES = (("likelihood (mle_best)", "mle_best"), ("learned", "learned_verdict"),
+           ("verdict (combined)", "verdict"))  # fmt: skip
+
+
+def _se(p: float, n: int) -> float:
+    return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
+
+
+def run_length(n: int, length: int, seed: int, sweep: bool = False) -> dict:
+    from sptmotion.analysis import analyze_table
+    from sptmotion.datasets.measured import measured_andi
+
+    df = measured_andi(
+        n,
+        rng=seed,
+        lengths=(length, length),
+        exposure_ratio=(0.5, 0.5),
+        missing=(0.0, 0.0),
+        include_dbm=False,
+    )
+    truth = df.groupby("particle")["model"].first()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_table(df[["particle", "frame", "x", "y"]], Path(tmp) / "out", dt=1.0,
+                            exposure=0.5, figures=False)  # fmt: skip
+    wall = time.perf_counter() - t0
+    res = res.set_index("particle")
+    res["truth"] = truth
+    res = res[res["error"].fillna("") == ""]
+    if sweep:
+        return {"length": length, "sweep": _sweep(res)}
+    bm = res["truth"] == "bm"
+    out = {"length": length, "n_tracks": int(len(res)), "n_bm": int(bm.sum()), "analyze_s": wall}
+    for label, col in SOURCES:
+        called = res[col].fillna("").astype(str)
+        acc = float(np.mean(called == res["truth"]))
+        wrong_bm = float(np.mean((called[bm] != "bm") & (called[bm] != "inconclusive")))
+        inc_bm = float(np.mean(called[bm] == "inconclusive"))
+        out[col] = {
+            "label": label,
+            "accuracy": acc,
+            "accuracy_se": _se(acc, len(res)),
+            "bm_called_other_model": wrong_bm,
+            "bm_called_other_model_se": _se(wrong_bm, int(bm.sum())),
+            "bm_inconclusive": inc_bm,
+            "confusion": pd.crosstab(res["truth"], called).to_dict(),
+        }
+    return out
+
+
+def _sweep(res: pd.DataFrame) -> list[dict]:
+    """The verdict rule over a grid of its two thresholds (for choosing them)."""
+    from sptmotion.analysis.characterize import NON_GAUSSIAN
+
+    P = res[[f"p_{c}" for c in NON_GAUSSIAN]].to_numpy()
+    g, top, p_top = 1 - P.sum(axis=1), P.argmax(axis=1), P.max(axis=1)
+    bm = (res["truth"] == "bm").to_numpy()
+    rows = []
+    for t_ng in (0.5, 0.6, 0.7, 0.8, 0.9):
+        for t_g in (0.5, 0.3, 0.0):
+            v = np.where(
+                p_top >= t_ng,
+                np.asarray(NON_GAUSSIAN)[top],
+                np.where(g >= t_g, res["mle_best"].astype(str), "inconclusive"),
+            )
+            rows.append({
+                "non_gaussian_min_p": t_ng,
+                "gaussian_min_p": t_g,
+                "accuracy": float(np.mean(v == res["truth"].to_numpy())),
+                "bm_called_other_model": float(np.mean((v[bm] != "bm") & (v[bm] != "inconclusive"))),
+                "inconclusive": float(np.mean(v == "inconclusive")),
+            })  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1200, help="tracks per length")
+    ap.add_argument("--lengths", default="100,300")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--sweep",
+        action="store_true",
+        help="grid of the rule's two thresholds instead (choose them on another --seed)",
+    )
+    args = ap.parse_args(argv)
+    rows = [
+        run_length(args.n, int(L), args.seed + i, args.sweep)
+        for i, L in enumerate(args.lengths.split(","))
+    ]
+    if args.sweep:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        lines = ["# Verdict thresholds sweep (`bench_verdict.py --sweep`)", "",
+                 f"{args.n} tracks per length, seed {args.seed}.", "",
+                 "| length | non-Gaussian min p | Gaussian-family min p | accuracy | "
+                 "BM called another model | inconclusive |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in rows:
+            for q in r["sweep"]:
+                lines.append(
+                    f"| {r['length']} | {q['non_gaussian_min_p']} | {q['gaussian_min_p']} | "
+                    f"{q['accuracy']:.3f} | {q['bm_called_other_model']:.3f} | "
+                    f"{q['inconclusive']:.3f} |"
+                )
+        (RESULTS / "sweep.json").write_text(json.dumps({"settings": vars(args), "rows": rows}))
+        (RESULTS / "sweep.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return {"rows": rows}
+    res = {"settings": vars(args), "rows": rows}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "verdict.json").write_text(json.dumps(res, indent=2))
+    lines = [
+        "# Verdict vs its sources (`benchmarks/bench_verdict.py`)",
+        "",
+        f"{args.n} measured tracks per length (AnDi-1 + BM, 2D, exposure = dt/2, SNR 0.5-20 or "
+        "none), bundled models; +- one binomial standard error.",
+        "",
+        "| length | source | accuracy (6 classes) | BM called another model | BM inconclusive |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for _, col in SOURCES:
+            s = r[col]
+            lines.append(
+                f"| {r['length']} | {s['label']} | {s['accuracy']:.3f} +- {s['accuracy_se']:.3f} | "
+                f"{s['bm_called_other_model']:.3f} +- {s['bm_called_other_model_se']:.3f} | "
+                f"{s['bm_inconclusive']:.3f} |"
+            )
+    lines += ["", "Confusion of the combined verdict (rows: truth, columns: verdict):", ""]
+    for r in rows:
+        conf = pd.DataFrame(r["verdict"]["confusion"]).fillna(0).astype(int)
+        cols = list(conf.columns)
+        lines += [f"Length {r['length']}:", "", "| truth | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+        for truth, row in conf.iterrows():
+            lines.append(f"| {truth} | " + " | ".join(str(int(v)) for v in row) + " |")
+        lines.append("")
+    walls = ", ".join(f"{r['length']} points {r['analyze_s']:.0f} s" for r in rows)
+    lines.append(f"analyze wall time: {walls}")
+    (RESULTS / "verdict.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return res
+
+
+if __name__ == "__main__":
+    main()
