@@ -8,7 +8,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["TASKS", "read_labels", "train_from_table", "predict_table"]
+__all__ = ["TASKS", "TRAIN_DEFAULTS", "read_labels", "train_from_table", "predict_table"]
+
+#: The settings ``benchmarks/learn_andi.py`` chose per (representation, task) on its held-out
+#: set at 1000 training tracks (``benchmarks/results/learn_andi/learn_andi.md``): the
+#: defaults of :func:`train_from_table` and ``sptmotion train``.
+TRAIN_DEFAULTS = {
+    ("wavelet", "alpha"): {"n_models": 3, "lr_schedule": "cosine", "max_epochs": 40},
+    ("wavelet", "model"): {"n_models": 3, "lr_schedule": "cosine", "max_epochs": 25},
+    ("trajectory", "alpha"): {
+        "n_models": 1,
+        "lr_schedule": "plateau",
+        "max_epochs": 40,
+        "patience": 6,
+    },
+    ("trajectory", "model"): {
+        "n_models": 1,
+        "lr_schedule": "plateau",
+        "max_epochs": 40,
+        "patience": 6,
+    },
+    ("features", "alpha"): {"loss": "laplace"},
+}
+#: Estimator defaults for what :data:`TRAIN_DEFAULTS` leaves open.
+FALLBACK = {
+    "n_models": 3,
+    "max_epochs": 60,
+    "patience": 8,
+    "lr_schedule": "plateau",
+    "loss": "gaussian",
+}
 
 #: Learning tasks and their estimator classes.
 TASKS = {"alpha": "AlphaRegressor", "model": "ModelClassifier"}
@@ -58,10 +87,10 @@ def train_from_table(
     task: str = "alpha",
     representation: str = "wavelet",
     labels: str | os.PathLike | None = None,
-    n_models: int = 3,
-    max_epochs: int = 60,
-    lr_schedule: str = "plateau",
-    loss: str = "gaussian",
+    n_models: int | None = None,
+    max_epochs: int | None = None,
+    lr_schedule: str | None = None,
+    loss: str | None = None,
     scale_inputs: bool = False,
     seed: int | None = 0,
     device: str = "auto",
@@ -81,8 +110,13 @@ def train_from_table(
         Track representation and its learner.
     labels : path, optional
         CSV with ``particle`` and the ``alpha``/``model`` column; by default the table's column.
-    n_models, max_epochs, lr_schedule, loss, scale_inputs, seed, device, verbose
-        Passed to the estimator (see :class:`sptmotion.learn.AlphaRegressor`).
+    n_models, max_epochs, lr_schedule, loss
+        Passed to the estimator (see :class:`sptmotion.learn.AlphaRegressor`); ``None``
+        takes the settings the AnDi benchmark chose for this representation and task
+        (:data:`TRAIN_DEFAULTS`), so a user gets what ``benchmarks/results/learn_andi``
+        reports.
+    scale_inputs, seed, device, verbose
+        Passed to the estimator.
 
     Returns
     -------
@@ -95,8 +129,17 @@ def train_from_table(
 
     if task not in TASKS:
         raise ValueError(f"--task must be 'alpha' or 'model', got {task!r}")
-    if task == "model" and loss != "gaussian":
+    if task == "model" and loss not in (None, "gaussian"):
         raise ValueError("--loss applies to --task alpha only")
+    chosen = TRAIN_DEFAULTS.get((representation, task), {})
+    settings = {
+        "n_models": n_models,
+        "max_epochs": max_epochs,
+        "lr_schedule": lr_schedule,
+        "loss": loss,
+        "patience": None,
+    }
+    settings = {k: chosen.get(k, FALLBACK[k]) if v is None else v for k, v in settings.items()}
     if scale_inputs and representation != "wavelet":
         raise ValueError("--scale-inputs applies to --representation wavelet only")
     train_path = Path(train_path)
@@ -119,10 +162,7 @@ def train_from_table(
     cls = AlphaRegressor if task == "alpha" else ModelClassifier
     est = cls(
         representation,
-        n_models=n_models,
-        max_epochs=max_epochs,
-        lr_schedule=lr_schedule,
-        loss=loss,
+        **settings,
         scale_inputs=scale_inputs,
         random_state=seed,
         device=device,

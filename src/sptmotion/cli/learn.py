@@ -32,20 +32,26 @@ def train(
     labels: Path | None = typer.Option(
         None, "--labels", help="CSV with particle and alpha/model columns."
     ),
-    n_models: int = typer.Option(
-        3, "--n-models", min=1, metavar="INT", help="Networks in the ensemble."
+    n_models: int | None = typer.Option(
+        None,
+        "--n-models",
+        min=1,
+        metavar="INT",
+        help="Networks in the ensemble. Default for this and the next three: the AnDi "
+        "benchmark's choice for the representation and task (wavelet: 3 networks, cosine, 40 "
+        "epochs for alpha and 25 for the model; trajectory: 1, plateau, 40; features: "
+        "laplace loss for alpha).",
     ),
-    max_epochs: int = typer.Option(
-        60, "--max-epochs", min=1, metavar="INT", help="Epoch limit (early stopping ends sooner)."
+    max_epochs: int | None = typer.Option(
+        None, "--max-epochs", min=1, metavar="INT", help="Epochs (plateau: the limit)."
     ),
-    lr_schedule: Literal["plateau", "cosine"] = typer.Option(
-        "plateau",
+    lr_schedule: Literal["plateau", "cosine"] | None = typer.Option(
+        None,
         "--lr-schedule",
-        help="plateau (early stopping) or cosine (exactly --max-epochs epochs, final weights; "
-        "the benchmarks' setting with --max-epochs 25).",
+        help="plateau (early stopping) or cosine (exactly --max-epochs epochs, final weights).",
     ),
-    loss: Literal["gaussian", "laplace"] = typer.Option(
-        "gaussian",
+    loss: Literal["gaussian", "laplace"] | None = typer.Option(
+        None,
         "--loss",
         help="Alpha regression loss: gaussian (beta-NLL) or laplace (median head, MAE-aligned).",
     ),
