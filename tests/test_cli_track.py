@@ -138,6 +138,12 @@ def test_movie_without_sidecar_runs_with_a_preset(movie_path, tmp_path):
                                              tab["y"] - X[tab["frame"], 1]) < 0.1)  # fmt: skip
     js = json.loads(out.with_suffix(".json").read_text())
     assert js["setup"]["pixel_size"] == SETUP.pixel_size
+    # the PSF width flags: NA and wavelength replace the preset's and reach the setup
+    out2 = tmp_path / "t2.csv"
+    assert _run([*args[:3], out2, *args[4:], "--na", "1.2", "--wavelength", "0.58"]) == 0
+    js2 = json.loads(out2.with_suffix(".json").read_text())
+    assert (js2["setup"]["na"], js2["setup"]["wavelength"]) == (1.2, 0.58)
+    assert js["setup"]["na"] != 1.2
 
 
 def test_missing_camera_parameters(movie_path, tmp_path, capsys):

@@ -68,6 +68,9 @@ class MovieOptions:
         frame period (s), pixel size (µm), preset name, camera model name, EM gain,
         conversion (e-/ADU), offset (ADU), read noise (e-), a camera calibration file
         (:func:`sptmotion.optics.io.read_camera_file`), exposure (s).
+    na, wavelength : float, optional
+        Numerical aperture and emission wavelength (µm) overriding the sidecar's or preset's
+        (the PSF width).
     sigma_loc : "auto", "tracker" or float
         Localization noise of the likelihood fits: the per-point Fisher variances of the
         localizations scaled by a factor estimated per track (``"auto"``; the Fisher variances
@@ -101,6 +104,8 @@ class MovieOptions:
     read_noise: float | None = None
     camera_file: str | os.PathLike | None = None
     exposure: float | None = None
+    na: float | None = None
+    wavelength: float | None = None
     sigma_loc: float | str = "auto"
     figures: bool | str = True
     title: str = "sptmotion analysis of a movie"
@@ -239,6 +244,8 @@ def read_input(movie, setup, opts: MovieOptions):
             read_noise=opts.read_noise,
             camera_file=opts.camera_file,
             exposure=opts.exposure,
+            na=opts.na,
+            wavelength=opts.wavelength,
         )
         return stack, setup, meta, src
     if setup is None:

@@ -30,6 +30,8 @@ __all__ = [
     "read_noise_option",
     "camera_file_option",
     "camera_settings",
+    "na_option",
+    "wavelength_option",
     "pixel_size_option",
     "setup_logging",
     "examples",
@@ -106,10 +108,28 @@ def camera_file_option():
     )
 
 
-def camera_settings(preset, camera, gain, conversion, offset, read_noise, camera_file) -> dict:
-    """The preset and camera flags that ``track`` and ``analyze`` share, by their keyword names
-    in :func:`sptmotion.optics.load_movie`."""
+def na_option():
+    """``--na``: numerical aperture of the objective (sets the PSF width)."""
+    return typer.Option(
+        None, "--na", metavar="NA", help="Numerical aperture (PSF width ~0.21 lambda/NA; movie)."
+    )
+
+
+def wavelength_option():
+    """``--wavelength``: emission wavelength in µm (sets the PSF width)."""
+    return typer.Option(
+        None, "--wavelength", metavar="µm", help="Emission wavelength in µm (PSF width; movie)."
+    )
+
+
+def camera_settings(
+    preset, camera, gain, conversion, offset, read_noise, camera_file, na=None, wavelength=None
+) -> dict:
+    """The preset, camera and optics flags that ``track`` and ``analyze`` share, by their
+    keyword names in :func:`sptmotion.optics.load_movie`."""
     return {
+        "na": na,
+        "wavelength": wavelength,
         "preset": preset,
         "camera": camera,
         "gain": gain,

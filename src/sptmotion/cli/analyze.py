@@ -17,6 +17,7 @@ from ._common import (
     examples,
     gain_option,
     movie_dt_option,
+    na_option,
     offset_option,
     pixel_size_option,
     preset_option,
@@ -25,6 +26,7 @@ from ._common import (
     seed_option,
     setup_logging,
     verbose_option,
+    wavelength_option,
 )
 
 
@@ -87,6 +89,8 @@ def register(app: typer.Typer) -> None:
         offset: float = offset_option(),
         read_noise: float = read_noise_option(),
         camera_file: Path = camera_file_option(),
+        na: float = na_option(),
+        wavelength: float = wavelength_option(),
         exposure: float = typer.Option(
             None,
             "--exposure",
@@ -153,7 +157,9 @@ def register(app: typer.Typer) -> None:
             "chains": chains,
             "n_emitters": emitters,
             "modular": modular,
-            **camera_settings(preset, camera, gain, conversion, offset, read_noise, camera_file),
+            **camera_settings(
+                preset, camera, gain, conversion, offset, read_noise, camera_file, na, wavelength
+            ),
         }
         options = {
             "dt": dt,

@@ -16,6 +16,7 @@ from ._common import (
     examples,
     gain_option,
     movie_dt_option,
+    na_option,
     offset_option,
     pixel_size_option,
     preset_option,
@@ -24,6 +25,7 @@ from ._common import (
     seed_option,
     setup_logging,
     verbose_option,
+    wavelength_option,
 )
 
 __all__ = ["register"]
@@ -115,6 +117,8 @@ def register(app: typer.Typer) -> None:
         offset: float = offset_option(),
         read_noise: float = read_noise_option(),
         camera_file: Path = camera_file_option(),
+        na: float = na_option(),
+        wavelength: float = wavelength_option(),
         dt: float = movie_dt_option(),
         pixel_size: float = pixel_size_option(),
         exposure: float = typer.Option(
@@ -149,7 +153,15 @@ def register(app: typer.Typer) -> None:
             init=init,
             movie_setup={
                 **camera_settings(
-                    preset, camera, gain, conversion, offset, read_noise, camera_file
+                    preset,
+                    camera,
+                    gain,
+                    conversion,
+                    offset,
+                    read_noise,
+                    camera_file,
+                    na,
+                    wavelength,
                 ),
                 "dt": dt,
                 "pixel_size": pixel_size,

@@ -221,6 +221,8 @@ def load_movie(
     offset: float | None = None,
     read_noise: float | None = None,
     camera_file: str | os.PathLike | None = None,
+    na: float | None = None,
+    wavelength: float | None = None,
 ) -> tuple[np.ndarray, Setup, dict]:
     """Read a TIFF movie and its imaging parameters: the JSON sidecar, or a preset plus flags.
 
@@ -243,6 +245,9 @@ def load_movie(
         A camera calibration (:func:`read_camera_file`): JSON ``{"name": ..., parameters}`` or
         NPZ with per-pixel maps (sCMOS ``gain``, ``offset``, ``read_var`` of the frame's shape);
         it replaces the camera; the flags above then change its parameters.
+    na, wavelength : float, optional
+        Numerical aperture and emission wavelength (µm) replacing the sidecar's or preset's:
+        they set the width of the PSF.
 
     Returns
     -------
@@ -287,7 +292,7 @@ def load_movie(
         raise ValueError(
             f"movie {p.name} has no JSON sidecar ({side.name}) with its imaging parameters; give "
             "them with --preset NAME (e.g. hendrix2025) and, where they differ, --dt, "
-            "--pixel-size, --exposure, --camera, --gain, --conversion"
+            "--pixel-size, --exposure, --camera, --gain, --conversion, --na, --wavelength"
         )
     else:
         source = f"preset {preset}"
@@ -312,7 +317,13 @@ def load_movie(
     movie = check_stack(raw, f"movie {p.name}", setup=setup)
     overrides: dict = {
         k: v
-        for k, v in {"frame_period": dt, "pixel_size": pixel_size, "exposure": exposure}.items()
+        for k, v in {
+            "frame_period": dt,
+            "pixel_size": pixel_size,
+            "exposure": exposure,
+            "na": na,
+            "wavelength": wavelength,
+        }.items()
         if v is not None
     }
     for key, value in calibration.items():
