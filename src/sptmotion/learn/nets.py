@@ -227,13 +227,16 @@ class ScalogramCNN(nn.Module):
         if self.config["scale_stats"]:
             rows = xs.flatten(1, 2)  # (b*d, n_wavelets * n_scales, T)
             parts.append(self.stats(torch.cat([rows.mean(-1), _std(rows)], 1)))
+        return self._head(parts, side, b, d)
+
+    def _head(self, parts: list, side: torch.Tensor | None, b: int, d: int) -> torch.Tensor:
+        """Side inputs joined to the per-coordinate features, mean over coordinates, head."""
         if self.config.get("n_side"):
             if side is None:
                 raise ValueError("this network needs its side inputs (side=)")
-            parts.append(self.side(side.reshape(b * d, -1)))
+            parts = [*parts, self.side(side.reshape(b * d, -1))]
         h = torch.cat(parts, dim=1)
-        h = h.view(b, d, -1).mean(dim=1)
-        return self.head(h)
+        return self.head(h.view(b, d, -1).mean(dim=1))
 
     def _forward_padded(
         self, x: torch.Tensor, lengths: torch.Tensor, side: torch.Tensor | None
@@ -266,13 +269,7 @@ class ScalogramCNN(nn.Module):
             dev = (rows - mean[..., None]).masked_fill(~in_valid[:, None], 0.0)
             std = (dev.square().sum(-1) / n_in).sqrt()
             parts.append(self.stats(torch.cat([mean, std], 1)))
-        if self.config.get("n_side"):
-            if side is None:
-                raise ValueError("this network needs its side inputs (side=)")
-            parts.append(self.side(side.reshape(b * d, -1)))
-        h = torch.cat(parts, dim=1)
-        h = h.view(b, d, -1).mean(dim=1)
-        return self.head(h)
+        return self._head(parts, side, b, d)
 
 
 class _GatedResidual(nn.Module):
