@@ -52,6 +52,22 @@ def _dataset(n: int, lengths: list[int], dim: int, task: str, seed: int):
     return X, np.concatenate(alpha), np.concatenate(model).astype(str)
 
 
+def _measured_dataset(n: int, length_range: tuple[int, int], dim: int, task: str, seed: int):
+    """``n`` tracks through the measurement model (``datasets.measured_andi``: blur, D over
+    three decades, localization noise, AnDi-1 models + BM; no gaps, no DBM)."""
+    from sptmotion.datasets.measured import measured_andi
+
+    df = measured_andi(n, dim=dim, task=task, rng=seed, lengths=length_range,
+                       missing=(0.0, 0.0), include_dbm=False)  # fmt: skip
+    cols = ["x", "y", "z"][:dim]
+    X, alpha, model = [], [], []
+    for _, g in df.groupby("particle", sort=True):
+        X.append(g[cols].to_numpy())
+        alpha.append(float(g["alpha"].iloc[0]))
+        model.append(str(g["model"].iloc[0]))
+    return X, np.asarray(alpha), np.asarray(model)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-train", type=int, default=1200, help="training tracks per task")
@@ -60,6 +76,13 @@ def main(argv: list[str] | None = None) -> dict:
         "--lengths", default="20,30,50,75,100", help="track lengths (points), comma-separated"
     )
     ap.add_argument("--dim", type=int, default=2)
+    ap.add_argument(
+        "--measured",
+        default=None,
+        metavar="LO,HI",
+        help="train and test on datasets.measured_andi tracks of lengths LO-HI (log-uniform) "
+        "instead of the plain AnDi recipe at --lengths",
+    )
     ap.add_argument("--n-models", type=int, default=2, help="CNNs per ensemble")
     ap.add_argument("--max-epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
@@ -81,9 +104,21 @@ def main(argv: list[str] | None = None) -> dict:
         else ("alpha.sptm", "model.sptm")
     )
     lengths = [int(v) for v in args.lengths.split(",")]
+    dataset = _dataset
+    if args.measured:
+        lo, hi = (int(v) for v in args.measured.split(","))
+
+        def dataset(n, _lengths, dim, task, seed):
+            return _measured_dataset(n, (lo, hi), dim, task, seed)
+
+        lengths = [lo, hi]
     desc = (
         f"sptmotion.datasets.andi(n={args.n_train} split over lengths {lengths}, dim={args.dim}, task=%s, "
         f"include_bm=True, noise=True, seed={args.seed}); sptmotion {__version__}"
+        if not args.measured
+        else f"sptmotion.datasets.measured_andi(n={args.n_train}, lengths {lengths} log-uniform, "
+        f"dim={args.dim}, task=%s, missing=(0, 0), include_dbm=False, seed={args.seed}); "
+        f"sptmotion {__version__}"
     )
     report: dict = {
         "config": vars(args) | {"output": str(args.output), "results": str(args.results)}
@@ -100,8 +135,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     # -- alpha regressor (AnDi task 1)
     t0 = time.perf_counter()
-    Xtr, atr, _ = _dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
-    Xte, ate, _ = _dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
+    Xtr, atr, _ = dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
+    Xte, ate, _ = dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
     reg = AlphaRegressor("wavelet", **train_params)
     reg.fit(Xtr, atr, data_description=desc % "'alpha'")
     reg.save(args.output / names[0])
@@ -122,8 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     # -- model classifier (AnDi task 2)
     t0 = time.perf_counter()
-    Xtr, _, mtr = _dataset(args.n_train, lengths, args.dim, "model", args.seed + 2)
-    Xte, _, truth = _dataset(args.n_test, lengths, args.dim, "model", args.seed + 3)
+    Xtr, _, mtr = dataset(args.n_train, lengths, args.dim, "model", args.seed + 2)
+    Xte, _, truth = dataset(args.n_test, lengths, args.dim, "model", args.seed + 3)
     clf = ModelClassifier("wavelet", **train_params)
     clf.fit(Xtr, mtr, data_description=desc % "'model'")
     clf.save(args.output / names[1])
