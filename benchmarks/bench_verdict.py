@@ -36,7 +36,7 @@ def _se(p: float, n: int) -> float:
     return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
-def run_length(n: int, length: int, seed: int, sweep: bool = False) -> dict:
+def run_length(n: int, length: int, seed: int, sweep: bool = False, models=None) -> dict:
     from sptmotion.analysis import analyze_table
     from sptmotion.datasets.measured import measured_andi
 
@@ -49,19 +49,35 @@ def run_length(n: int, length: int, seed: int, sweep: bool = False) -> dict:
         include_dbm=False,
     )
     truth = df.groupby("particle")["model"].first()
+    true_alpha = df.groupby("particle")["alpha"].first()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_table(df[["particle", "frame", "x", "y"]], Path(tmp) / "out", dt=1.0,
-                            exposure=0.5, figures=False)  # fmt: skip
+                            exposure=0.5, figures=False, models=models)  # fmt: skip
     wall = time.perf_counter() - t0
     res = res.set_index("particle")
     res["truth"] = truth
+    res["true_alpha"] = true_alpha
     res = res[res["error"].fillna("") == ""]
     if sweep:
         return {"length": length, "sweep": _sweep(res)}
     bm = res["truth"] == "bm"
     out = {"length": length, "n_tracks": int(len(res)), "n_bm": int(bm.sum()), "analyze_s": wall}
+    # alpha: the learned regressor and the likelihood (FBM through blur + noise), per class
+    for key, (a, lo, hi) in {
+        "learned": ("alpha", "alpha_lo", "alpha_hi"),
+        "likelihood": ("mle_alpha", "mle_alpha_lo", "mle_alpha_hi"),
+    }.items():
+        err = np.abs(res[a] - res["true_alpha"])
+        cov = (res[lo] <= res["true_alpha"]) & (res["true_alpha"] <= res[hi])
+        out[f"alpha_{key}"] = {
+            "mae": float(err.mean()),
+            "coverage95": float(cov.mean()),
+            "coverage95_per_class": {
+                str(c): float(cov[res["truth"] == c].mean()) for c in sorted(res["truth"].unique())
+            },  # fmt: skip
+        }
     for label, col in SOURCES:
         called = res[col].fillna("").astype(str)
         acc = float(np.mean(called == res["truth"]))
@@ -114,9 +130,11 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="grid of the rule's two thresholds instead (choose them on another --seed)",
     )
+    ap.add_argument("--models", default=None, help="model folder or file (default: bundled)")
+    ap.add_argument("--stem", default="verdict")
     args = ap.parse_args(argv)
     rows = [
-        run_length(args.n, int(L), args.seed + i, args.sweep)
+        run_length(args.n, int(L), args.seed + i, args.sweep, args.models)
         for i, L in enumerate(args.lengths.split(","))
     ]
     if args.sweep:
@@ -138,12 +156,12 @@ def main(argv: list[str] | None = None) -> dict:
         return {"rows": rows}
     res = {"settings": vars(args), "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "verdict.json").write_text(json.dumps(res, indent=2))
+    (RESULTS / f"{args.stem}.json").write_text(json.dumps(res, indent=2))
     lines = [
         "# Verdict vs its sources (`benchmarks/bench_verdict.py`)",
         "",
         f"{args.n} measured tracks per length (AnDi-1 + BM, 2D, exposure = dt/2, SNR 0.5-20 or "
-        "none), bundled models; +- one binomial standard error.",
+        f"none), models: {args.models or 'bundled'}; +- one binomial standard error.",
         "",
         "| length | source | accuracy (6 classes) | BM called another model | BM inconclusive |",
         "|---|---|---|---|---|",
@@ -156,6 +174,16 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{s['bm_called_other_model']:.3f} +- {s['bm_called_other_model_se']:.3f} | "
                 f"{s['bm_inconclusive']:.3f} |"
             )
+    lines += ["", "Alpha (truth: the motion's exponent): MAE and coverage of the 95% interval, "
+              "overall and per class:", "",
+              "| length | alpha from | MAE | coverage | per class |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        for key in ("learned", "likelihood"):
+            a = r[f"alpha_{key}"]
+            per = ", ".join(f"{c} {v:.2f}" for c, v in a["coverage95_per_class"].items())
+            lines.append(
+                f"| {r['length']} | {key} | {a['mae']:.3f} | {a['coverage95']:.3f} | {per} |"
+            )
     lines += ["", "Confusion of the combined verdict (rows: truth, columns: verdict):", ""]
     for r in rows:
         conf = pd.DataFrame(r["verdict"]["confusion"]).fillna(0).astype(int)
@@ -167,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
         lines.append("")
     walls = ", ".join(f"{r['length']} points {r['analyze_s']:.0f} s" for r in rows)
     lines.append(f"analyze wall time: {walls}")
-    (RESULTS / "verdict.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return res
 
