@@ -185,8 +185,15 @@ def main(argv: list[str] | None = None) -> dict:
     lines = [
         "# Bundled pretrained models (`benchmarks/train_pretrained.py`)",
         "",
-        f"Training: {args.n_train} tracks per task from `datasets.andi` (AnDi-1 recipe + BM as a sixth "
-        f"class, localization noise), lengths {lengths}, dim {args.dim}, wavelet "
+        (
+            f"Training: {args.n_train} tracks per task from `datasets.andi` (AnDi-1 recipe + BM "
+            f"as a sixth class, localization noise), lengths {lengths}, "
+            if not args.measured
+            else f"Training: {args.n_train} tracks per task from `datasets.measured_andi` "
+            "(AnDi-1 + BM through motion blur, D over 3 decades, localization noise at SNR "
+            f"0.5-20 or none; no gaps, no DBM), lengths {lengths[0]}-{lengths[1]} log-uniform, "
+        )
+        + f"dim {args.dim}, wavelet "
         f"representation, ensemble of {args.n_models} compact CNNs, "
         + (
             f"{args.max_epochs} epochs (cosine schedule, final weights; rotated and cut tracks)"
