@@ -122,9 +122,64 @@ def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
     time.sleep(6.0)  # past the imports, inside the sampler
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tif"]
+
+
+def test_ctrl_c_during_the_imports_exits_130():
+    """An interrupt while the command line is still importing: "interrupted", 130, no traceback
+    (an import hook raises it deterministically where a real Ctrl-C would land)."""
+    code = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'sptmotion.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv = ['sptmotion', '--version']\n"
+        "from sptmotion.__main__ import run\n"
+        "run()\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=ENV
+    )
+    assert res.returncode == 130, res.stderr
+    assert res.stderr.strip() == "interrupted"
+
+
+def test_an_error_caused_by_ctrl_c_still_exits_130(tmp_path, monkeypatch, capsys):
+    """C code may turn the interrupt into another error (e.g. a ``SystemError``); after a
+    SIGINT any error ends as the interruption, without traceback or file; without the signal the
+    same error is not hidden."""
+    import os
+
+    from sptmotion.cli import main
+    from sptmotion.datasets import simulate as sim
+
+    def interrupted_in_c(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises at the next bytecode
+        except KeyboardInterrupt:
+            raise SystemError(
+                "<built-in function> returned a result with an exception set"
+            ) from None
+        raise AssertionError("SIGINT was not delivered")
+
+    def broken(*args, **kwargs):
+        raise SystemError("a genuine bug")
+
+    out = tmp_path / "t.csv"
+    args = ["simulate", "--model", "bm", "--D", "0.1", "--dt", "0.1", "--n", "2", "-o", str(out)]
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(sim, "simulate_table", interrupted_in_c)
+    assert main(args) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is before and not out.exists()
+    monkeypatch.setattr(sim, "simulate_table", broken)
+    with pytest.raises(SystemError, match="genuine"):
+        main(args)
 
 
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])

@@ -9,7 +9,6 @@ all without a traceback; outputs are written atomically so no half-written file 
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 
 import typer
@@ -89,7 +88,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every ``finally`` removes its partial output."""
 
 
-_SIGNALS = {"terminated": False}
+_SIGNALS = {"terminated": False, "interrupted": False}
 
 
 def _raise_terminated(signum, frame) -> None:
@@ -97,11 +96,30 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
-def _terminate_as_interrupt():
-    """Turn SIGTERM into :class:`Terminated` in the main thread; return the previous handler."""
+def _raise_interrupted(signum, frame) -> None:
+    _SIGNALS["interrupted"] = True
+    raise KeyboardInterrupt()
+
+
+def _catch_signals() -> dict:
+    """In the main thread, turn SIGTERM into :class:`Terminated` and note SIGINT before raising
+    ``KeyboardInterrupt`` (a library that turns the interrupt into another error, e.g. a
+    ``SystemError`` from C code, still ends as an interruption); return the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_terminated)
+        return {}
+    return {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+        signal.SIGINT: signal.signal(signal.SIGINT, _raise_interrupted),
+    }
+
+
+def _interrupted_code() -> int:
+    """Report an interruption (``terminated``/``interrupted``) and return 143 or 130."""
+    if _SIGNALS["terminated"]:
+        typer.echo("terminated", err=True)
+        return 143
+    typer.echo("interrupted", err=True)
+    return 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,19 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     partial output file is left behind in either case.
     """
     usage, no_args, abort = _click_classes()
-    previous = _terminate_as_interrupt()
-    _SIGNALS["terminated"] = False
+    previous = _catch_signals()
+    _SIGNALS.update(terminated=False, interrupted=False)
     try:
         # typer returns the code of an Exit (--help, --version) and turns Ctrl-C into 130
         code = app(args=argv, prog_name="sptmotion", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except Terminated:
-        typer.echo("terminated", err=True)
-        return 143
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+    except (KeyboardInterrupt, *abort):  # click turns Ctrl-C into Abort
+        return _interrupted_code()
     except no_args as exc:  # bare command group: its help, with click's usage exit code
         ctx = exc.ctx
         typer.echo(ctx.get_help() if ctx is not None else "", err=True)
@@ -133,24 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     except usage as exc:
         typer.echo(_usage_line(exc), err=True)
         return 2
-    except abort:  # click turns Ctrl-C into Abort
-        typer.echo("interrupted", err=True)
-        return 130
-    except (ValueError, OSError) as exc:
+    except Exception as exc:
+        if _SIGNALS["terminated"] or _SIGNALS["interrupted"]:  # an error the signal caused
+            return _interrupted_code()
+        if not isinstance(exc, ValueError | OSError):
+            raise
         typer.echo(f"error: {exc}", err=True)
         return 1
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     code = code if isinstance(code, int) and not isinstance(code, bool) else 0
-    if code == 130 and _SIGNALS["terminated"]:  # typer reports any KeyboardInterrupt as 130
-        typer.echo("terminated", err=True)
-        return 143
-    if code == 130:
-        typer.echo("interrupted", err=True)
+    if code == 130:  # typer reports any KeyboardInterrupt as 130
+        return _interrupted_code()
     return code
-
-
-def console_main() -> None:  # pragma: no cover - thin wrapper
-    """The ``sptmotion`` console script: :func:`main` with the process exit code."""
-    sys.exit(main())
