@@ -173,3 +173,54 @@ def test_blurred_noisy_bm_is_called_bm_at_the_stated_level():
     assert np.mean(select_measured(X, dt, level=level)["best"] != "bm") <= level + 3 * np.sqrt(
         level * (1 - level) / n
     )
+
+
+def test_bidiagonal_solve_matches_a_dense_triangular_solve():
+    import scipy.linalg
+
+    from sptmotion.motion._levinson import bidiag_solve
+
+    rng = np.random.default_rng(5)
+    var = rng.uniform(0.5, 2.0, 31)
+    N = noise_covariance(var)
+    c = scipy.linalg.cholesky(N, lower=True)
+    B = rng.normal(size=(30, 7))
+    np.testing.assert_allclose(bidiag_solve(np.diag(c), np.diag(c, -1), B),
+                               scipy.linalg.solve_triangular(c, B, lower=True), rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(bidiag_solve(np.diag(c), np.diag(c, -1), B[:, 0]),
+                               scipy.linalg.solve_triangular(c, B[:, 0], lower=True), rtol=1e-12)  # fmt: skip
+
+
+def test_long_tracks_refine_the_grid_where_it_matters(monkeypatch):
+    """Tracks of >= 200 points: the 0.05 grid near each estimate and interval gives what the
+    whole 0.05 grid gives (alpha and its interval to 1e-3; the grid points far away do not
+    move the spline's maximum or its crossings)."""
+    from sptmotion.motion import measured
+
+    rng = np.random.default_rng(8)
+    X = _exact_tracks("fbm", 0.6, 0.1, 0.033, 0.015, 0.03, 4, 250, rng, K=8)
+    X = np.concatenate([X, _exact_tracks("fbm", 1.5, 0.1, 0.033, 0.015, 0.03, 4, 250, rng, K=8)])
+    for model in ("fbm", "sbm"):
+        part = fit_measured(X, 0.033, model, exposure=0.015)
+        monkeypatch.setattr(measured, "_REFINE_MARGIN", 10.0)  # every fine point
+        full = fit_measured(X, 0.033, model, exposure=0.015)
+        monkeypatch.undo()
+        for c in ("alpha", "alpha_lo", "alpha_hi"):
+            np.testing.assert_allclose(part[c], full[c], atol=1e-3)
+        np.testing.assert_allclose(part["log_likelihood"], full["log_likelihood"], atol=1e-3)
+
+
+def test_mixed_lengths_give_the_same_numbers_on_one_or_several_threads(monkeypatch):
+    """Each track length is its own group, fitted on its own thread: the result does not depend
+    on the number of threads (BLAS runs one thread per task either way)."""
+    from sptmotion.motion import measured
+
+    rng = np.random.default_rng(9)
+    tracks = [_exact_tracks("fbm", 0.8, 0.1, 0.033, 0.015, 0.03, 1, P, rng, K=4)[0]
+              for P in (12, 30, 31, 64, 210)]  # fmt: skip
+    monkeypatch.setattr(measured, "_available_cores", lambda: 1)
+    one = select_measured(tracks, 0.033, exposure=0.015)
+    monkeypatch.setattr(measured, "_available_cores", lambda: 4)
+    four = select_measured(tracks, 0.033, exposure=0.015)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(one, four, check_exact=True)

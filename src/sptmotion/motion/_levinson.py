@@ -5,6 +5,8 @@
   autocovariance are whitened together, so the predictor coefficients are computed once.
 - :func:`tridiag_whiten`: LDLᵀ factorization of a symmetric tridiagonal covariance
   (independent increments plus MA(1) localization noise), O(L) per series.
+- :func:`bidiag_solve`: ``L⁻¹ B`` for a lower bidiagonal ``L`` (the Cholesky factor of a
+  tridiagonal covariance), O(L) per column, without the GIL.
 
 Both return the pieces of the Gaussian log-density
 ``log p(x) = −½ (L·log 2π + log det Σ + xᵀ Σ⁻¹ x)``.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["toeplitz_quad", "tridiag_whiten"]
+__all__ = ["toeplitz_quad", "tridiag_whiten", "bidiag_solve"]
 
 
 @njit(cache=True)
@@ -149,3 +151,32 @@ def tridiag_whiten(
     logdet = np.empty(R)
     _tridiag_kernel(diag, off, x, z, logdet)
     return z, logdet
+
+
+@njit(cache=True, nogil=True)
+def _bidiag_solve_kernel(diag, sub, B, out):  # pragma: no cover - compiled
+    n, k = B.shape
+    for c in range(k):
+        out[0, c] = B[0, c] / diag[0]
+    for i in range(1, n):
+        s = sub[i - 1]
+        d = diag[i]
+        for c in range(k):
+            out[i, c] = (B[i, c] - s * out[i - 1, c]) / d
+
+
+def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Solve ``L X = B`` for lower bidiagonal ``L`` (``diag`` (n,), ``sub`` (n−1,) below it).
+
+    ``B`` is (n,) or (n, k); the result has its shape. Rows are processed in order, each a
+    contiguous sweep over the columns.
+    """
+    b = np.ascontiguousarray(B, dtype=np.float64)
+    flat = b.ndim == 1
+    b2 = b[:, None] if flat else b
+    out = np.empty_like(b2)
+    _bidiag_solve_kernel(
+        np.ascontiguousarray(diag, dtype=np.float64), np.ascontiguousarray(sub, dtype=np.float64),
+        b2, out,
+    )  # fmt: skip
+    return out[:, 0] if flat else out

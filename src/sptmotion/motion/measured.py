@@ -34,7 +34,9 @@ CTRW, ATTM and LW have no Gaussian likelihood; they are not fitted here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,7 @@ from scipy.special import logsumexp
 from scipy.stats import chi2
 
 from .._checks import check_positive, check_range
+from ._levinson import bidiag_solve
 from .measurement import GAUSSIAN_MODELS, check_frames, increment_covariance, noise_covariance
 
 __all__ = [
@@ -57,9 +60,11 @@ __all__ = [
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 #: Grids of anomalous exponents on which the profile likelihood is evaluated (each contains 1):
-#: step 0.05 for tracks of at least :data:`_FINE_GRID_POINTS` points, 0.1 below (where the 95%
-#: interval of alpha spans at least three steps and the cubic spline through the grid is exact
-#: to well within its width).
+#: step 0.1 everywhere, and for tracks of at least :data:`_FINE_GRID_POINTS` points step 0.05
+#: where it matters: the points of the fine grid within :data:`_REFINE_MARGIN` of a track's
+#: estimate or 95% interval on the coarse grid. Below that length the 95% interval of alpha
+#: spans at least three coarse steps, and the cubic spline through the grid is exact to well
+#: within its width.
 ALPHA_GRID = {
     "fbm": np.round(np.arange(0.05, 1.951, 0.05), 10),
     "sbm": np.round(np.arange(0.05, 2.001, 0.05), 10),
@@ -69,6 +74,7 @@ _COARSE_GRID = {
     "sbm": np.round(np.arange(0.1, 2.001, 0.1), 10),
 }
 _FINE_GRID_POINTS = 200
+_REFINE_MARGIN = 0.2
 _ALPHA_BOUNDS = {"fbm": (0.0, 2.0), "sbm": (0.0, 2.0)}
 #: Share of the false-positive level spent on each alternative of the BM-null test.
 TEST_WEIGHTS = {"fbm": 0.5, "sbm": 0.25, "dbm": 0.25}
@@ -79,6 +85,8 @@ _FINE_STEP = 0.001
 _EXTEND = 0.9
 _INNER_GRID = 16
 _GOLDEN_ITER = 32
+#: Values (tracks x increments x axes x alphas) per block of the (D', σ²) maximization.
+_BLOCK_VALUES = 2_000_000
 
 
 # ----------------------------------------------------------------------------------------
@@ -176,7 +184,11 @@ def _grid_golden(fun, lo: np.ndarray, hi: np.ndarray, n_grid=_INNER_GRID, n_iter
 # one observed-frame pattern, one alpha
 # ----------------------------------------------------------------------------------------
 class _Group:
-    """Whitened increments of tracks sharing one frame pattern (and noise structure)."""
+    """Whitened increments of tracks sharing one frame pattern (and noise structure).
+
+    The unit-noise increment covariance ``N`` is tridiagonal, so its Cholesky factor is lower
+    bidiagonal and whitening costs O(L) per column (banded triangular solves).
+    """
 
     def __init__(self, Y, frames, point_var, drift: bool):
         m, P, d = Y.shape
@@ -184,23 +196,30 @@ class _Group:
         self.N = self.L * d
         self.frames = frames
         var = np.ones(P) if point_var is None else point_var
-        Nmat = noise_covariance(var)
-        self.chol = scipy.linalg.cholesky(Nmat, lower=True)
-        self.logdet_noise = 2.0 * float(np.sum(np.log(np.diag(self.chol))))
+        band = np.zeros((2, self.L))
+        band[0] = var[:-1] + var[1:]
+        band[1, :-1] = -var[1:-1]
+        self.chol = scipy.linalg.cholesky_banded(band, lower=True, check_finite=False)
+        self.logdet_noise = 2.0 * float(np.sum(np.log(self.chol[0])))
         inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)
-        self.z = scipy.linalg.solve_triangular(self.chol, inc, lower=True)
+        self.z = self.solve(inc)
         self.zero = ~np.any(np.diff(Y, axis=1) != 0.0, axis=(1, 2))
         self.drift = drift
         if drift:
             steps = np.diff(frames).astype(np.float64)
-            self.bz = scipy.linalg.solve_triangular(self.chol, steps, lower=True)
+            self.bz = self.solve(steps)
+
+    def solve(self, B):
+        """``chol⁻¹ B`` for ``B`` of shape (L,) or (L, k)."""
+        return bidiag_solve(self.chol[0], self.chol[1, :-1], B)
 
     def rotate(self, C):
         """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
-        A = scipy.linalg.solve_triangular(self.chol, C, lower=True)
-        M = scipy.linalg.solve_triangular(self.chol, A.T, lower=True)
+        A = self.solve(C)
+        M = self.solve(A.T)
         M = 0.5 * (M + M.T)
-        lam, V = scipy.linalg.eigh(M, overwrite_a=True, check_finite=False, driver="evd")
+        # NumPy's eigh (LAPACK syevd) runs without the GIL, so groups can share the cores
+        lam, V = np.linalg.eigh(M)
         lam = np.clip(lam, 1e-12 * max(float(lam[-1]), 1e-300), None)
         y = (V.T @ self.z).reshape(self.L, self.m, self.d)
         b = V.T @ self.bz if self.drift else None
@@ -208,79 +227,80 @@ class _Group:
 
 
 def _quad(w, y2, yb, b2):
-    """``Σ_axes Σ_i y²/w`` minus the drift term (GLS velocity profiled out), per track.
+    """``Σ_axes Σ_i y²/w`` minus the drift term (GLS velocity profiled out), per row.
 
-    ``w`` (m, L); ``y2`` (m, L) summed over axes; ``yb`` (m, L, d) = y·b; ``b2`` (L,) = b².
+    ``w`` (R, L); ``y2`` (R, L) summed over axes; ``yb`` (R, L, d) = y·b; ``b2`` (R, L) = b².
     """
     q = np.sum(y2 / w, axis=1)
     if yb is None:
         return q
     num = np.einsum("mld,ml->md", yb, 1.0 / w)
-    den = np.sum(b2[None, :] / w, axis=1)
+    den = np.sum(b2 / w, axis=1)
     return q - np.sum(num * num, axis=1) / den
 
 
 def _velocity(w, yb, b2):
     num = np.einsum("mld,ml->md", yb, 1.0 / w)
-    den = np.sum(b2[None, :] / w, axis=1)
+    den = np.sum(b2 / w, axis=1)
     return num / den[:, None]
 
 
-def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
-    """Maximize over (D', σ²) for one alpha; returns dict of per-track arrays."""
-    m, L, d, N = g.m, g.L, g.d, g.N
-    y2 = np.sum(y * y, axis=2).T  # (m, L)
-    yb = None if b is None else (y * b[:, None, None]).transpose(1, 0, 2)  # (m, L, d)
-    b2 = None if b is None else b * b
-    lbar = float(np.mean(lam))
-    lt = lam / lbar
+def _fit_rows(g: _Group, lam, y2, yb, b2, sigma2_fixed):
+    """Maximize over (D', σ²) per row (a track at one alpha); returns dict of per-row arrays.
+
+    ``lam`` (R, L): each row's eigenvalues; ``y2`` (R, L) rotated squared data summed over
+    axes; ``yb`` (R, L, d) and ``b2`` (R, L) the drift terms (or None).
+    """
+    d, N = g.d, g.N
+    R = lam.shape[0]
+    lbar = np.mean(lam, axis=1)
+    lt = lam / lbar[:, None]
     const = N * _LOG2PI + d * g.logdet_noise
     if sigma2_fixed is None:
         # w = s²((1−u) λ/λ̄ + u); s² profiled out: ŝ² = quad(w)/N
         def prof(u):
-            w = (1.0 - u)[:, None] * lt[None, :] + u[:, None]
+            w = (1.0 - u)[:, None] * lt + u[:, None]
             q = _quad(w, y2, yb, b2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * np.sum(np.log(w), axis=1))
 
         # u may go below 0 (sigma^2 < 0) while the covariance stays positive definite: the
         # estimate of alpha is then free of the boundary's pull; sigma is reported clipped at 0
-        lt_min = float(lt[0])
-        u_low = -_EXTEND * lt_min / max(1.0 - lt_min, 1e-12)
-        u, ll = _grid_golden(prof, np.full(m, u_low), np.full(m, 1.0 - 1e-9))
+        lt_min = lt[:, 0]
+        u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
+        u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
         # the likelihood proper (sigma² >= 0): the same where u >= 0, else at the boundary
         neg = u < 0
         llc = ll.copy()
         if np.any(neg):
-            llc[neg] = prof(np.zeros(m))[neg]
-        w = (1.0 - u)[:, None] * lt[None, :] + u[:, None]
+            llc[neg] = prof(np.zeros(R))[neg]
+        w = (1.0 - u)[:, None] * lt + u[:, None]
         s2 = _quad(w, y2, yb, b2) / N
         Dp = s2 * (1.0 - u) / lbar
         sig2 = s2 * u
     else:
         s2f = float(sigma2_fixed)
-        scale = np.sum(y2 / lam[None, :], axis=1) / N  # D' if there were no noise
+        scale = np.sum(y2 / lam, axis=1) / N  # D' if there were no noise
         if s2f == 0.0:
-            Dp = _quad(np.broadcast_to(lam, (m, L)), y2, yb, b2) / N
-            logD = np.log(np.maximum(Dp, 1e-300))
+            Dp = _quad(lam, y2, yb, b2) / N
         else:
 
             def prof_logD(x):
-                w = np.exp(x)[:, None] * lam[None, :] + s2f
+                w = np.exp(x)[:, None] * lam + s2f
                 q = _quad(w, y2, yb, b2)
                 return -0.5 * (const + d * np.sum(np.log(w), axis=1) + q)
 
             top = np.log(np.maximum(scale, 1e-300)) + 2.0
             logD, _ = _grid_golden(prof_logD, top - 30.0, top)
             Dp = np.exp(logD)
-        sig2 = np.full(m, s2f)
-        w = Dp[:, None] * lam[None, :] + s2f
+        sig2 = np.full(R, s2f)
+        w = Dp[:, None] * lam + s2f
         with np.errstate(divide="ignore", invalid="ignore"):
             ll = -0.5 * (const + d * np.sum(np.log(w), axis=1) + _quad(w, y2, yb, b2))
         llc = ll
     # expected Fisher information of (log D', σ²) at this alpha (drift held at its estimate)
-    W = Dp[:, None] * lam[None, :] + sig2[:, None]
-    mi = Dp[:, None] * lam[None, :]
+    W = Dp[:, None] * lam + sig2[:, None]
+    mi = Dp[:, None] * lam
     with np.errstate(divide="ignore", invalid="ignore"):
         iw2 = 1.0 / (W * W)
         I_aa = 0.5 * d * np.sum(mi * mi * iw2, axis=1)
@@ -293,8 +313,41 @@ def _fit_alpha(g: _Group, lam, y, b, sigma2_fixed):
         "sig2": sig2,
         "I": (I_aa, I_ab, I_bb),
     }
-    if b is not None:
+    if yb is not None:
         out["v"] = _velocity(W, yb, b2)
+    return out
+
+
+def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> list[dict]:
+    """Profile tables of one group on the alpha grid: one dict of (A, m) arrays per quantity.
+
+    One eigendecomposition per alpha; the (D', σ²) maximization runs for blocks of alphas at
+    once (rows = alpha x track), as many as keep a block's arrays near :data:`_BLOCK_VALUES`.
+    """
+    m, L, d = g.m, g.L, g.d
+    per_alpha = max(m * L * d, 1)
+    step = int(max(1, _BLOCK_VALUES // per_alpha))
+    parts = []
+    for start in range(0, len(alphas), step):
+        block = alphas[start : start + step]
+        rots = [g.rotate(increment_covariance(key, a, g.frames, r)) for a in block]
+        lam = np.repeat(np.stack([rt[0] for rt in rots]), m, axis=0)  # (B·m, L)
+        y = np.concatenate([rt[1].transpose(1, 0, 2) for rt in rots])  # (B·m, L, d)
+        y2 = np.sum(y * y, axis=2)
+        yb = b2 = None
+        if g.drift:
+            b = np.repeat(np.stack([rt[2] for rt in rots]), m, axis=0)  # (B·m, L)
+            yb = y * b[:, :, None]
+            b2 = b * b
+        parts.append(_fit_rows(g, lam, y2, yb, b2, sigma2_fixed))
+    out = {}
+    for k in ("ll", "llc", "logDp", "sig2"):
+        out[k] = np.concatenate([p[k] for p in parts]).reshape(len(alphas), m)
+    out["I"] = tuple(
+        np.concatenate([p["I"][j] for p in parts]).reshape(len(alphas), m) for j in range(3)
+    )
+    if g.drift:
+        out["v"] = parts[0]["v"][:m]  # DBM has one "alpha"
     return out
 
 
@@ -307,6 +360,55 @@ def _cond_cov(info, sigma_free: bool):
     det = I_aa * I_bb - I_ab * I_ab
     with np.errstate(divide="ignore", invalid="ignore"):
         return I_bb / det, -I_ab / det, I_aa / det
+
+
+def _refinement(fine, coarse, est: dict, zero) -> np.ndarray:
+    """Points of ``fine`` not in ``coarse`` within :data:`_REFINE_MARGIN` of some track's
+    coarse-grid estimate or interval (tracks that never move are left out)."""
+    extra = fine[~np.isin(fine, coarse)]
+    lo = np.fmin(est["alpha_lo"], est["alpha"])[~zero]
+    hi = np.fmax(est["alpha_hi"], est["alpha"])[~zero]
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    lo, hi = lo[ok] - _REFINE_MARGIN, hi[ok] + _REFINE_MARGIN
+    near = np.any((extra[:, None] >= lo[None, :]) & (extra[:, None] <= hi[None, :]), axis=1)
+    return extra[near]
+
+
+def _merge_grids(a1, r1: dict, a2, r2: dict):
+    """Two profile tables (dicts of (A, m) arrays) on grids ``a1``, ``a2`` as one sorted grid."""
+    alphas = np.concatenate([a1, a2])
+    order = np.argsort(alphas, kind="stable")
+    out = {k: np.concatenate([r1[k], r2[k]])[order] for k in ("ll", "llc", "logDp", "sig2")}
+    out["I"] = tuple(np.concatenate([x, y])[order] for x, y in zip(r1["I"], r2["I"], strict=True))
+    return alphas[order], out
+
+
+def _map_groups(fun, groups: list) -> list:
+    """``[fun(g) for g in groups]`` with single-threaded BLAS, on threads when there are several.
+
+    The work is LAPACK (eigendecompositions of one group's matrices), which NumPy runs without
+    the GIL; one task per core uses the cores far better for the small matrices of mixed track
+    lengths than multithreaded BLAS on one matrix at a time. Each group's result depends on that
+    group alone and BLAS runs one thread either way: the same numbers on any number of cores.
+    """
+    from threadpoolctl import threadpool_limits
+
+    n_threads = min(len(groups), _available_cores())
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads < 2:
+            return [fun(g) for g in groups]
+        # the biggest groups first, so that no long task starts last
+        order = sorted(range(len(groups)), key=lambda i: -groups[i][2].size)
+        with ThreadPoolExecutor(n_threads) as pool:
+            done = dict(zip(order, pool.map(lambda i: fun(groups[i]), order), strict=True))
+    return [done[i] for i in range(len(groups))]
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 # ----------------------------------------------------------------------------------------
@@ -451,37 +553,47 @@ def fit_measured(
     n_params = np.zeros(n, dtype=np.int64)
     q = float(chi2.ppf(level, 1))
     z = float(np.sqrt(q))
-    for idx, f, Y, var in groups:
+    if sigma_free:
+        s2_fixed = None
+    elif point_var is not None:
+        s2_fixed = sigma_fixed  # a factor on the tracker's variances
+    else:
+        s2_fixed = sigma_fixed**2
+
+    def fit_group(group):
+        idx, f, Y, var = group
         g = _Group(Y, f, var, drift=key == "dbm")
-        if sigma_free:
-            s2_fixed = None
-        elif var is not None:
-            s2_fixed = sigma_fixed  # a factor on the tracker's variances
-        else:
-            s2_fixed = sigma_fixed**2
-        grid = ALPHA_GRID if Y.shape[1] >= _FINE_GRID_POINTS else _COARSE_GRID
-        alphas = grid.get(key, np.array([1.0]))
-        res = [
-            _fit_alpha(g, *g.rotate(increment_covariance(key, a, f, r)), s2_fixed) for a in alphas
-        ]
-        ll = np.column_stack([rr["ll"] for rr in res])  # (m, A)
-        llc = np.column_stack([rr["llc"] for rr in res])
-        logDp = np.column_stack([rr["logDp"] for rr in res])
-        sig2 = np.column_stack([rr["sig2"] for rr in res])
-        cov = [np.column_stack([_cond_cov(rr["I"], sigma_free)[k] for rr in res]) for k in range(3)]
-        out = _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free)
+        alphas = _COARSE_GRID.get(key, np.array([1.0]))
+        res = _fit_alphas(g, key, alphas, r, s2_fixed)
+
+        def summary():
+            cov = [c.T for c in _cond_cov(res["I"], sigma_free)]
+            return _summarize(
+                key, alphas, res["ll"].T, res["llc"].T, res["logDp"].T, res["sig2"].T, cov,
+                q, z, dt, sigma_free,
+            )  # fmt: skip
+
+        out = summary()
+        if key in ALPHA_GRID and Y.shape[1] >= _FINE_GRID_POINTS:
+            extra = _refinement(ALPHA_GRID[key], alphas, out, g.zero)
+            if len(extra):
+                more = _fit_alphas(g, key, extra, r, s2_fixed)
+                alphas, res = _merge_grids(alphas, res, extra, more)
+                out = summary()
         if var is not None:
             # σ² is a factor on the tracker's variances: report the typical σ (µm)
             typical = float(np.sqrt(np.mean(var)))
             for c in ("sigma", "sigma_lo", "sigma_hi"):
                 out[c] = out[c] * typical
-        for c, v in out.items():
-            cols[c][idx] = np.where(g.zero, np.nan, v)
+        return g, out, res.get("v")
+
+    for (idx, _f, Y, _var), (g, out, v) in zip(groups, _map_groups(fit_group, groups), strict=True):
+        for c, val in out.items():
+            cols[c][idx] = np.where(g.zero, np.nan, val)
         d = Y.shape[2]
         if key == "dbm":
-            vel[idx, :d] = np.where(g.zero[:, None], np.nan, res[0]["v"] / dt)
-        k = {"bm": 1, "dbm": 1 + d, "fbm": 2, "sbm": 2}[key] + int(sigma_free)
-        n_params[idx] = k
+            vel[idx, :d] = np.where(g.zero[:, None], np.nan, v / dt)
+        n_params[idx] = {"bm": 1, "dbm": 1 + d, "fbm": 2, "sbm": 2}[key] + int(sigma_free)
     df = pd.DataFrame(cols)
     if key == "dbm":
         for j in range(dim_max):

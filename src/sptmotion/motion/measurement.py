@@ -44,6 +44,7 @@ estimation from noisy data. Phys. Rev. E 98, 062139.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 from .._checks import check_range
 
@@ -200,6 +201,10 @@ def increment_covariance(
         return np.diff(np.diff(K, axis=0), axis=1)
     # stationary increments: variogram at the integer lags that occur
     vbar = averaged_variogram(alpha, np.arange(int(f[-1]) + 1, dtype=np.float64), r)
+    if f[-1] - f[0] == len(f) - 1:  # consecutive frames: a Toeplitz matrix of lag k = i - j
+        V = np.concatenate([vbar[1:2], vbar[: len(f)]])  # V(|k|) for k = -1 .. P - 1
+        c = 0.5 * (V[2:] + V[:-2]) - V[1:-1]  # (P - 1,): c_k = ½(V(k+1) + V(k−1)) − V(k)
+        return scipy.linalg.toeplitz(c)
     lag = np.abs(f[:, None] - f[None, :])
     Vm = vbar[lag]
     return -0.5 * np.diff(np.diff(Vm, axis=0), axis=1)

@@ -1,0 +1,132 @@
+"""`analyze` on 200 tracks: this tree against an older commit (issue: measured answers, point 4).
+
+Target: nothing slower than before the measurement model by more than 2x. Times
+``analyze_table(table, None, dt=0.033, figures=False)`` (likelihood fits of BM, DBM, FBM, SBM
+through the measurement model, learned models, verdict) on
+
+- 200 2D FBM tracks (alpha 0.6, D = 0.1 µm²/s, 30 nm noise) of 100 points, and
+- 200 such tracks of 20-500 points (log-uniform; about 150 distinct lengths, each its own
+  covariance),
+
+for this tree and for ``--before`` (default 64c0f58, the last commit before the measurement
+model), each in a fresh process on the same machine, the second of two runs (numba's cache
+warm, as for a user's second analysis); wall and CPU seconds.
+
+    .venv/bin/python benchmarks/bench_analyze_speed.py [--before 64c0f58]
+
+Writes ``benchmarks/results/measured/speed.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "measured"
+
+# Runs in a fresh interpreter with the tree under test first on sys.path.
+CHILD = r"""
+import json, sys, time, warnings
+sys.path.insert(0, sys.argv[1])
+import numpy as np, pandas as pd
+from sptmotion.analysis import analyze_table
+from sptmotion.motion import MODELS
+
+rng = np.random.default_rng(0)
+
+def table(lengths):
+    rows = []
+    for i, n_points in enumerate(lengths):
+        seed = int(rng.integers(1 << 30))
+        X, _ = MODELS["fbm"](alpha=0.6, D=0.1).sample(1, int(n_points) - 1, dim=2, dt=0.033,
+                                                      rng=seed)
+        X = X[0] + rng.normal(0.0, 0.03, X[0].shape)
+        rows.append(pd.DataFrame({"particle": i, "frame": np.arange(n_points),
+                                  "x": X[:, 0], "y": X[:, 1]}))
+    return pd.concat(rows, ignore_index=True)
+
+mixed = np.exp(rng.uniform(np.log(20), np.log(500), 200)).astype(int)
+out = {}
+for name, lengths in (("200 x 100 points", np.full(200, 100)), ("200 of 20-500 points", mixed)):
+    df = table(lengths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0, c0 = time.perf_counter(), time.process_time()
+        analyze_table(df, None, dt=0.033, figures=False)
+        out[name] = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                     "distinct_lengths": int(len(np.unique(lengths)))}
+print(json.dumps(out))
+"""
+
+
+def _time(src: Path) -> dict:
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, str(src)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--before", default="64c0f58", help="commit to compare with")
+    args = ap.parse_args(argv)
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        wt = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), args.before],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            _time(wt / "src")  # fills the fresh tree's numba cache
+            before = _time(wt / "src")
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
+                check=False, capture_output=True,
+            )  # fmt: skip
+    _time(ROOT / "src")
+    after = _time(ROOT / "src")
+    res = {"before": args.before, "after": head, "cores": os.cpu_count(), "rows": {}}
+    lines = [
+        f"# analyze on 200 tracks: {args.before} (before the measurement model) vs this tree",
+        "",
+        "`benchmarks/bench_analyze_speed.py`: `analyze_table(table, None, dt=0.033, "
+        "figures=False)` on 200 simulated 2D FBM tracks (30 nm noise), each tree in a fresh "
+        f"process on the same machine ({os.cpu_count()} cores), one after the other; the second "
+        "of two runs each (numba cache warm).",
+        "",
+        "| tracks | before: wall / CPU | after: wall / CPU | ratio wall / CPU (target <= 2) |",
+        "|---|---|---|---|",
+    ]
+    for name in before:
+        b, a = before[name], after[name]
+        rw, rc = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
+        res["rows"][name] = {"before": b, "after": a, "ratio_wall": rw, "ratio_cpu": rc}
+        label = f"{name} ({a['distinct_lengths']} distinct lengths)"
+        lines.append(
+            f"| {label} | {b['wall_s']:.1f} s / {b['cpu_s']:.1f} s | "
+            f"{a['wall_s']:.1f} s / {a['cpu_s']:.1f} s | {rw:.2f} / {rc:.2f} |"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps(res, indent=2))
+    (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return res
+
+
+if __name__ == "__main__":
+    main()
