@@ -8,7 +8,7 @@
 - :func:`bidiag_solve`: ``L⁻¹ B`` for a lower bidiagonal ``L`` (the Cholesky factor of a
   tridiagonal covariance), O(L) per column, without the GIL.
 
-Both return the pieces of the Gaussian log-density
+The first two return the pieces of the Gaussian log-density
 ``log p(x) = −½ (L·log 2π + log det Σ + xᵀ Σ⁻¹ x)``.
 
 References

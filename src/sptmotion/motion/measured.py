@@ -181,7 +181,7 @@ def _grid_golden(fun, lo: np.ndarray, hi: np.ndarray, n_grid=_INNER_GRID, n_iter
 
 
 # ----------------------------------------------------------------------------------------
-# one observed-frame pattern, one alpha
+# one observed-frame pattern: whitening, rotation per alpha, profile over (D', σ²)
 # ----------------------------------------------------------------------------------------
 class _Group:
     """Whitened increments of tracks sharing one frame pattern (and noise structure).
@@ -318,7 +318,7 @@ def _fit_rows(g: _Group, lam, y2, yb, b2, sigma2_fixed):
     return out
 
 
-def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> list[dict]:
+def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """Profile tables of one group on the alpha grid: one dict of (A, m) arrays per quantity.
 
     One eigendecomposition per alpha; the (D', σ²) maximization runs for blocks of alphas at
