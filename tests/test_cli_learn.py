@@ -217,3 +217,30 @@ def test_train_defaults_are_the_benchmarks_choice(tables, tmp_path):
     est = train_from_table(tables / "train.csv", tmp_path / "f.sptm", representation="features")
     assert est.loss == "laplace"
     assert TRAIN_DEFAULTS[("wavelet", "alpha")]["max_epochs"] == 40
+
+
+def test_predict_both_tasks_in_one_table(tables, tmp_path, capsys):
+    """`predict A --also B`: alpha and the model in one table, the numbers of two separate
+    calls (the bundled wavelet models share one transform); two models of one task are a
+    one-line error and no file."""
+    from sptmotion.analysis.pretrained import bundled_model_paths
+
+    alpha_model, class_model = bundled_model_paths()
+    tracks = str(tables / "tracks.csv")
+    both, pa, pm = tmp_path / "both.csv", tmp_path / "a.csv", tmp_path / "m.csv"
+    args = ["predict", str(alpha_model), tracks, "--also", str(class_model), "-o", str(both)]
+    assert main(args) == 0
+    assert main(["predict", str(alpha_model), tracks, "-o", str(pa)]) == 0
+    assert main(["predict", str(class_model), tracks, "-o", str(pm)]) == 0
+    b, a, m = pd.read_csv(both), pd.read_csv(pa), pd.read_csv(pm)
+    probs = [c for c in m.columns if c.startswith("p_")]
+    assert list(b.columns) == ["particle", "alpha", "alpha_std", "model", *probs, *INFO]
+    np.testing.assert_allclose(b[["alpha", "alpha_std"]], a[["alpha", "alpha_std"]], rtol=1e-5)
+    np.testing.assert_allclose(b[probs], m[probs], rtol=1e-4, atol=1e-6)
+    assert list(b["model"]) == list(m["model"])
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    args = ["predict", str(alpha_model), tracks, "--also", str(alpha_model), "-o", str(bad)]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other task" in err[0] and not bad.exists()

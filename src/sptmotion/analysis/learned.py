@@ -178,9 +178,12 @@ _TRACK_INFO = ("n_points", "n_interpolated", "error")
 
 
 def predict_table(
-    model_path: str | os.PathLike, tracks_path: str | os.PathLike, output: str | os.PathLike
+    model_path: str | os.PathLike,
+    tracks_path: str | os.PathLike,
+    output: str | os.PathLike,
+    also: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """Predict alpha (with ``alpha_std``) or the motion model (with ``p_<model>``) per track.
+    """Predict alpha (with ``alpha_std``) and/or the motion model (with ``p_<model>``) per track.
 
     Frames missing inside a track are filled by linear interpolation (the learners need a regular
     grid; the same policy as ``analyze``) and counted in ``n_interpolated``; tracks shorter than
@@ -194,6 +197,9 @@ def predict_table(
         Track table (CSV/Parquet).
     output : path
         Table to write, CSV or Parquet by suffix (atomically); never one of the inputs.
+    also : path, optional
+        A model file of the other task: both predictions in one table, with one wavelet
+        transform of each track for both (:func:`sptmotion.learn.predict_tracks`).
 
     Returns
     -------
@@ -202,12 +208,21 @@ def predict_table(
     """
     from .._io import check_not_inputs, check_output_file
     from ..datasets.tables import TABLE_SUFFIXES, read_table, write_table
-    from ..learn import MIN_POINTS, load
+    from ..learn import MIN_POINTS, load, predict_tracks
     from .trackset import table_trackset
 
     output = check_output_file(output, TABLE_SUFFIXES)
-    check_not_inputs([output], [model_path, tracks_path])
-    est = load(model_path)
+    inputs = [model_path, tracks_path] + ([also] if also is not None else [])
+    check_not_inputs([output], inputs)
+    ests = [load(model_path)] + ([load(also)] if also is not None else [])
+    kinds = [type(e).__name__ for e in ests]
+    if len(ests) == 2 and sorted(kinds) != ["AlphaRegressor", "ModelClassifier"]:
+        task = "alpha" if kinds[0] == "AlphaRegressor" else "model"
+        raise ValueError(
+            f"--also needs a model of the other task: {model_path} and {also} are both {task} models"
+        )
+    reg = next((e for e in ests if type(e).__name__ == "AlphaRegressor"), None)
+    clf = next((e for e in ests if type(e).__name__ == "ModelClassifier"), None)
     ts = table_trackset(read_table(tracks_path), 1.0, None)
     out = pd.DataFrame({"particle": ts.particles, "n_points": [len(t) for t in ts.observed]})
     out["n_interpolated"] = ts.extra["n_interpolated"]
@@ -216,15 +231,19 @@ def predict_table(
     tracks = [t for t, keep in zip(ts.tracks, ok, strict=True) if keep]
     if not tracks:
         raise ValueError(f"no track of {tracks_path} has the {MIN_POINTS} points a learner needs")
-    if type(est).__name__ == "AlphaRegressor":
-        for col in ("alpha", "alpha_std"):
-            out[col] = np.nan
-        out.loc[ok, "alpha"], out.loc[ok, "alpha_std"] = est.predict(tracks, return_std=True)
+    if reg is not None and clf is not None:
+        alpha, std, proba = predict_tracks(reg, clf, tracks)
     else:
-        proba = est.predict_proba(tracks)
+        alpha, std = reg.predict(tracks, return_std=True) if reg is not None else (None, None)
+        proba = clf.predict_proba(tracks) if clf is not None else None
+    if reg is not None:
+        for col, val in (("alpha", alpha), ("alpha_std", std)):
+            out[col] = np.nan
+            out.loc[ok, col] = val
+    if clf is not None:
         out["model"] = ""
-        out.loc[ok, "model"] = est.classes_[np.argmax(proba, axis=1)]
-        for k, c in enumerate(est.classes_):
+        out.loc[ok, "model"] = clf.classes_[np.argmax(proba, axis=1)]
+        for k, c in enumerate(clf.classes_):
             out[f"p_{c}"] = np.nan
             out.loc[ok, f"p_{c}"] = proba[:, k]
     out = out[[c for c in out.columns if c not in _TRACK_INFO] + list(_TRACK_INFO)]

@@ -97,14 +97,20 @@ def predict(
     model_path: Path = typer.Argument(..., help="Model file written by `sptmotion train`."),
     tracks_path: Path = typer.Argument(..., help="Track table (CSV/Parquet)."),
     output: Path = typer.Option(Path("predictions.csv"), "-o", "--output", help="CSV to write."),
+    also: Path | None = typer.Option(
+        None,
+        "--also",
+        metavar="PATH",
+        help="A model file of the other task: alpha and the model in one table, one transform.",
+    ),
     quiet: bool = quiet_option(),
     verbose: bool = verbose_option(),
 ) -> None:
-    """Predict alpha (with alpha_std) or the motion model (with probabilities) per track."""
+    """Predict alpha (with alpha_std) and/or the motion model (with probabilities) per track."""
     from ..analysis.learned import predict_table
 
     setup_logging(quiet, verbose)
-    out = predict_table(model_path, tracks_path, output)
+    out = predict_table(model_path, tracks_path, output, also=also)
     typer.echo(f"predicted {len(out)} tracks -> {output}")
 
 
@@ -170,7 +176,10 @@ def register(app: typer.Typer) -> None:
     )(train)
     app.command(
         "predict",
-        epilog=examples("sptmotion predict alpha.sptm tracks.csv -o predictions.csv"),
+        epilog=examples(
+            "sptmotion predict alpha.sptm tracks.csv -o predictions.csv",
+            "sptmotion predict alpha.sptm tracks.csv --also model.sptm -o predictions.csv",
+        ),
     )(predict)
     bench = typer.Typer(help="Benchmarks of the learners.", no_args_is_help=True)
     bench.command(
