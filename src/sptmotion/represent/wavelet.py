@@ -214,7 +214,7 @@ class _Op:
     width: int  # B, samples per block
     n_blocks: int
     step: int  # samples between block starts (<= B)
-    k_start: int  # first column of the window in the zero-padded input
+    k_start: int  # first column of the window, unpadded input (the plan's pad_left is added)
     matrix: np.ndarray  # (K, B) float32
 
 
@@ -248,7 +248,12 @@ def _block_schedule(u: _Unit, T: int) -> tuple[int, int, int, bool]:
     Blocks may overlap (step < B) so that equally spaced blocks end exactly at T: one
     strided batch covers the track (overlapping samples are written twice, with the
     same value up to rounding). B = T: one block, the whole track (wide filters)."""
-    w = u.m_hi - u.m_lo + 1
+    return _schedule(u.m_hi - u.m_lo + 1, T)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _schedule(w: int, T: int) -> tuple[int, int, int, bool]:
+    """:func:`_block_schedule` of a filter ``w`` taps wide (it depends on nothing else)."""
     best = (T * T + _CALL_COST, T, 1, T, False)
     for B in _BLOCKS:
         if B >= T:
@@ -406,13 +411,6 @@ def _gemm_plan(units: list[_Unit], T: int) -> _GemmPlan:
         [op.k_start + (op.n_blocks - 1) * op.step + op.matrix.shape[0] for op in all_ops] + [T]
     )
     pad_left, pad_right = -lo, hi - T
-
-    def _shift(op: _Op) -> _Op:
-        return _Op(op.imag, op.e0, op.width, op.n_blocks, op.step, op.k_start + pad_left, op.matrix)
-
-    groups = [
-        _Group(tuple(_shift(op) for op in g.ops), g.start, g.size, g.cplx, g.kara) for g in groups
-    ]
     n_scratch = max(g.size for g in groups)
     return _GemmPlan(tuple(groups), pad_left, pad_right, n_scratch)
 
@@ -501,13 +499,14 @@ def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
         vs = []
         for op in grp.ops:
             K = op.matrix.shape[0]
+            k0 = op.k_start + plan.pad_left
             dest = im if op.imag else re
             if op.n_blocks == 1:
-                xv = xp[:, op.k_start : op.k_start + K]
+                xv = xp[:, k0 : k0 + K]
                 ov = dest[:, op.e0 : op.e0 + op.width]
             else:
                 st = (4 * op.step, xp.strides[0], 4)
-                xv = np.ndarray((op.n_blocks, rows, K), f4, xp, 4 * op.k_start, st)
+                xv = np.ndarray((op.n_blocks, rows, K), f4, xp, 4 * k0, st)
                 st = (4 * op.step, dest.strides[0], 4)
                 ov = np.ndarray((op.n_blocks, rows, op.width), f4, dest, 4 * op.e0, st)
             vs.append((xv, ov, op.matrix))
