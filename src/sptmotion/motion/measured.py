@@ -47,7 +47,13 @@ from scipy.stats import chi2
 
 from .._checks import check_positive, check_range
 from ._levinson import bidiag_solve
-from .measurement import GAUSSIAN_MODELS, check_frames, increment_covariance, noise_covariance
+from .measurement import (
+    GAUSSIAN_MODELS,
+    check_frames,
+    increment_covariance,
+    noise_band,
+    noise_covariance,
+)
 
 __all__ = [
     "fit_measured",
@@ -197,8 +203,7 @@ class _Group:
         self.frames = frames
         var = np.ones(P) if point_var is None else point_var
         band = np.zeros((2, self.L))
-        band[0] = var[:-1] + var[1:]
-        band[1, :-1] = -var[1:-1]
+        band[0], band[1, :-1] = noise_band(var)
         self.chol = scipy.linalg.cholesky_banded(band, lower=True, check_finite=False)
         self.logdet_noise = 2.0 * float(np.sum(np.log(self.chol[0])))
         inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)

@@ -53,6 +53,7 @@ __all__ = [
     "averaged_variogram",
     "increment_covariance",
     "noise_covariance",
+    "noise_band",
     "check_frames",
 ]
 
@@ -210,16 +211,19 @@ def increment_covariance(
     return -0.5 * np.diff(np.diff(Vm, axis=0), axis=1)
 
 
-def noise_covariance(point_var) -> np.ndarray:
-    """Increment covariance of white localization noise with per-point variances ``point_var`` (µm²).
+def noise_band(point_var) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal and off-diagonal of :func:`noise_covariance` (it is tridiagonal).
 
     ``diag_i = σ_i² + σ_{i+1}²``, ``off_i = −σ_{i+1}²``.
     """
     v = np.asarray(point_var, dtype=np.float64)
-    L = len(v) - 1
-    N = np.zeros((L, L))
-    idx = np.arange(L)
-    N[idx, idx] = v[:-1] + v[1:]
-    N[idx[:-1], idx[:-1] + 1] = -v[1:-1]
-    N[idx[:-1] + 1, idx[:-1]] = -v[1:-1]
-    return N
+    return v[:-1] + v[1:], -v[1:-1]
+
+
+def noise_covariance(point_var) -> np.ndarray:
+    """Increment covariance of white localization noise with per-point variances ``point_var`` (µm²).
+
+    ``diag_i = σ_i² + σ_{i+1}²``, ``off_i = −σ_{i+1}²`` (:func:`noise_band`).
+    """
+    diag, off = noise_band(point_var)
+    return np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
