@@ -212,17 +212,15 @@ def predict_table(
     from .trackset import table_trackset
 
     output = check_output_file(output, TABLE_SUFFIXES)
-    inputs = [model_path, tracks_path] + ([also] if also is not None else [])
-    check_not_inputs([output], inputs)
-    ests = [load(model_path)] + ([load(also)] if also is not None else [])
-    kinds = [type(e).__name__ for e in ests]
-    if len(ests) == 2 and sorted(kinds) != ["AlphaRegressor", "ModelClassifier"]:
-        task = "alpha" if kinds[0] == "AlphaRegressor" else "model"
+    check_not_inputs([output], [p for p in (model_path, tracks_path, also) if p is not None])
+    ests = [load(p) for p in (model_path, also) if p is not None]
+    by_kind = {type(e).__name__: e for e in ests}
+    if len(by_kind) < len(ests):
+        task = "alpha" if "AlphaRegressor" in by_kind else "model"
         raise ValueError(
             f"--also needs a model of the other task: {model_path} and {also} are both {task} models"
         )
-    reg = next((e for e in ests if type(e).__name__ == "AlphaRegressor"), None)
-    clf = next((e for e in ests if type(e).__name__ == "ModelClassifier"), None)
+    reg, clf = by_kind.get("AlphaRegressor"), by_kind.get("ModelClassifier")
     ts = table_trackset(read_table(tracks_path), 1.0, None)
     out = pd.DataFrame({"particle": ts.particles, "n_points": [len(t) for t in ts.observed]})
     out["n_interpolated"] = ts.extra["n_interpolated"]
