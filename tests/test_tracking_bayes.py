@@ -17,6 +17,12 @@ SETUP = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rat
 N_FRAMES = 6
 
 
+def _all_on(pos, K):
+    """The presence fields of a State with every emitter present in every frame."""
+    M, L = pos.shape[:2]
+    return np.ones((M, L // K)), np.ones(M), np.array([0.05, 0.05])
+
+
 def _movie(seed=3, D=0.01):
     rng = np.random.default_rng(seed)
     steps = rng.normal(0.0, np.sqrt(2 * D * SETUP.frame_period), (N_FRAMES, 3))
@@ -138,7 +144,9 @@ def test_frame_local_updates_equal_full_recomputation(K):
     problem = model.problem(
         mu0, s0, [1.0, 0.01], [np.log(F), 1.0], [np.log(H), 1.0], [True, True, True]
     )
-    state = State(pos, EX, EY, WIN, S, ll, theta, model.psf_par, log_scales, glob, acc, prop)
+    state = State(
+        pos, EX, EY, WIN, S, ll, theta, model.psf_par, log_scales, glob, acc, prop, *_all_on(pos, K)
+    )
     work = new_work(K, *movie.shape)
     for it in range(20):
         sweep(it, 0.1, state, problem, work)
@@ -348,7 +356,9 @@ def test_blur_psf_caches_stay_consistent():
     )  # fmt: skip
     scales = np.log(np.full((N_FRAMES, 1, 3), 0.02))
     glob = np.log(np.array(GLOB_SCALES_START))
-    state = State(pos, EX, EY, WIN, S, ll, theta, psf_par, scales, glob, acc, prop)
+    state = State(
+        pos, EX, EY, WIN, S, ll, theta, psf_par, scales, glob, acc, prop, *_all_on(pos, 1)
+    )
     work = new_work(1, *movie.shape)
     for it in range(30):
         sweep(it, 0.1, state, problem, work)
@@ -449,7 +459,21 @@ def test_joint_D_move_leaves_the_prior_invariant():
         acc, prop = np.zeros(N_MOVES), np.zeros(N_MOVES)
         problem = model.problem(mu0, s0, [a_D, b_D], [0.0, 1.0], [0.0, 1.0], [True, False, False])
         glob = np.zeros(len(GLOB_SCALES_START))
-        state = State(pos, EX, EY, WIN, S, ll, theta, model.psf_par, None, glob, acc, prop)
+        state = State(
+            pos,
+            EX,
+            EY,
+            WIN,
+            S,
+            ll,
+            theta,
+            model.psf_par,
+            None,
+            glob,
+            acc,
+            prop,
+            *_all_on(pos, model.K),
+        )
         for _ in range(8):
             scale_d_step(state, problem, 0.4)
         Ds.append(theta[0])
@@ -507,6 +531,7 @@ def test_blur_D_walk_leaves_its_conditional_invariant():
             np.zeros(len(GLOB_SCALES_START)),
             acc,
             prop,
+            *_all_on(pos, 1),
         )
         for _ in range(8):
             blur_d_walk(state, problem, a_post, b_post, 0.3)

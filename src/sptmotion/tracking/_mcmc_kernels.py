@@ -82,8 +82,9 @@ def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
 
 
 @njit(cache=True)
-def frame_psf(n, K, EX, EY, WIN, cw, out):
-    """PSF image of frame n, ``sum_m sum_k c_k EY EX^T`` into ``out (R, C)`` (within each window)."""
+def frame_psf(n, K, EX, EY, WIN, cw, on, out):
+    """PSF image of frame n, ``sum_m on_mn sum_k c_k EY EX^T`` into ``out (R, C)`` (within each
+    window); ``on (M, N)`` is 1 where emitter m is present in frame n, 0 where it is not."""
     M = EX.shape[0]
     R = out.shape[0]
     C = out.shape[1]
@@ -91,9 +92,11 @@ def frame_psf(n, K, EX, EY, WIN, cw, out):
         for c in range(C):
             out[r, c] = 0.0
     for m in range(M):
+        if on[m, n] == 0.0:
+            continue
         for k in range(K):
             j = n * K + k
-            w = cw[k]
+            w = cw[k] * on[m, n]
             for r in range(WIN[m, j, 2], WIN[m, j, 3]):
                 a = w * EY[m, j, r]
                 for c in range(WIN[m, j, 0], WIN[m, j, 1]):
@@ -102,9 +105,10 @@ def frame_psf(n, K, EX, EY, WIN, cw, out):
 
 @njit(cache=True)
 def init_state(
-    pos, K, pixel_size, psf_par, cw, adu, bg, h, cam_code, cam_par, cam_maps, EX, EY, WIN, S, ll
+    pos, K, pixel_size, psf_par, cw, on, adu, bg, h, cam_code, cam_par, cam_maps, EX, EY, WIN, S, ll
 ):
-    """Fill the caches ``EX, EY, WIN, S, ll`` from the positions (full recomputation)."""
+    """Fill the caches ``EX, EY, WIN, S, ll`` from the positions and the presence ``on (M, N)``
+    (full recomputation)."""
     M = pos.shape[0]
     L = pos.shape[1]
     N = L // K
@@ -123,7 +127,7 @@ def init_state(
                 WIN[m, j],
             )
     for n in range(N):
-        frame_psf(n, K, EX, EY, WIN, cw, S[n])
+        frame_psf(n, K, EX, EY, WIN, cw, on, S[n])
         ll[n] = camera_frame_loglik(adu[n], S[n], bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
 
 

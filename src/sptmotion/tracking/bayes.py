@@ -60,12 +60,22 @@ __all__ = [
     "BayesModel",
     "initial_positions",
     "modular_start",
+    "presence_start",
+    "PRESENCE_PRIOR",
+    "EXTRA_CANDIDATES",
     "brownian_precision_band",
     "frame_mean_bridge_weights",
 ]
 
 #: default cap on the stored position values (all chains; 2.5e7 float64 = 200 MB)
 _MAX_SAMPLE_VALUES = 25_000_000
+
+#: Priors of the presence model (unknown number of emitters): ``k_on ~ Beta(1, 19)`` and
+#: ``k_off ~ Beta(1, 19)`` (a switch every 20 frames a priori, soon overruled by the data's
+#: transitions), and the loads' Beta-Bernoulli concentration ``gamma = 1`` (BNP-Track's).
+PRESENCE_PRIOR = (1.0, 19.0, 1.0, 19.0, 1.0)
+#: Candidate emitters beyond the modular tracker's tracks that the presence model starts unused.
+EXTRA_CANDIDATES = 2
 
 
 def brownian_precision_band(
@@ -274,8 +284,10 @@ class BayesModel:
         par[2] = self.blur_coef * float(D)
         return par
 
-    def new_state(self, pos: np.ndarray, F: float, H: float, D: float = 0.0):
-        """Caches (EX, EY, WIN, S, ll) for positions ``pos (M, L, 3)`` (``D`` in µm²/s sets the blur)."""
+    def new_state(self, pos: np.ndarray, F: float, H: float, D: float = 0.0, on=None):
+        """Caches (EX, EY, WIN, S, ll) for positions ``pos (M, L, 3)`` (``D`` in µm²/s sets the
+        blur; ``on (M, N)``: presence, default all present)."""
+        on = np.ones((self.M, self.N)) if on is None else np.ascontiguousarray(on, dtype=float)
         EX = np.zeros((self.M, self.L, self.C))
         EY = np.zeros((self.M, self.L, self.R))
         WIN = np.zeros((self.M, self.L, 4), dtype=np.int64)
@@ -287,6 +299,7 @@ class BayesModel:
             self.pixel_size,
             self.psf_params(D),
             self.cw,
+            on,
             self.adu,
             F * self.area_te,
             H * self.t_e,
@@ -301,13 +314,17 @@ class BayesModel:
         )
         return EX, EY, WIN, S, ll
 
-    def problem(self, mu0, s0, d_prior, f_prior, h_prior, sample_flags) -> Problem:
+    def problem(self, mu0, s0, d_prior, f_prior, h_prior, sample_flags, pres_prior=None) -> Problem:
         """The record every chain's moves read: these arrays plus the priors.
 
         ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior = [a, b]``
         (inverse gamma of D); ``f_prior``, ``h_prior = [log mean, sd]``; ``sample_flags`` which
-        of D, F, H are sampled.
+        of D, F, H (and, fourth, presence) are sampled; ``pres_prior = [a_on, b_on, a_off, b_off,
+        gamma]`` (default :data:`PRESENCE_PRIOR`).
         """
+        flags = np.zeros(4, dtype=np.bool_)
+        flags[: len(sample_flags)] = np.asarray(sample_flags, dtype=np.bool_)
+        pres_prior = PRESENCE_PRIOR if pres_prior is None else pres_prior
         return Problem(
             K=self.K,
             adu=self.adu,
@@ -325,10 +342,11 @@ class BayesModel:
             d_prior=np.asarray(d_prior, dtype=float),
             f_prior=np.asarray(f_prior, dtype=float),
             h_prior=np.asarray(h_prior, dtype=float),
-            sample_flags=np.asarray(sample_flags, dtype=np.bool_),
+            sample_flags=flags,
             blur_coef=float(self.blur_coef),
             qband=self.qband,
             ncw=self.ncw,
+            pres_prior=np.asarray(pres_prior, dtype=float),
         )
 
     def motion_lp(self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray) -> float:
@@ -384,6 +402,27 @@ def initial_positions(photons: np.ndarray, n_emitters: int, pixel_size: float) -
     return out
 
 
+def _modular_tracks(adu: np.ndarray, setup: Setup):
+    """The modular tracker's tracks, longest first: a list of (frames, (n, 3) positions µm)."""
+    from .modular import track_modular
+
+    tab = track_modular(adu, setup)
+    if len(tab) == 0:
+        return []
+    sizes = tab.groupby("particle").size().sort_values(ascending=False, kind="stable")
+    out = []
+    for pid in sizes.index:
+        t = tab[tab["particle"] == pid].sort_values("frame")
+        out.append((t["frame"].to_numpy(), t[["x", "y", "z"]].to_numpy(dtype=float)))
+    return out
+
+
+def _fill_track(frames: np.ndarray, xyz: np.ndarray, N: int) -> np.ndarray:
+    """(N, 3) positions: linear interpolation in time between a track's frames, constant beyond."""
+    every = np.arange(N)
+    return np.stack([np.interp(every, frames, xyz[:, a]) for a in range(3)], axis=1)
+
+
 def modular_start(
     adu: np.ndarray, setup: Setup, n_emitters: int, fallback: np.ndarray
 ) -> np.ndarray:
@@ -392,27 +431,72 @@ def modular_start(
     Frames a track misses are filled by linear interpolation in time (constant beyond its ends);
     emitters without a track keep ``fallback`` (M, N, 2). z starts at the ML |z| (0.1 µm if absent).
     """
-    from .modular import track_modular
-
     N = adu.shape[0]
     start = np.concatenate([fallback, np.full(fallback.shape[:2] + (1,), 0.1)], axis=2)
-    tab = track_modular(adu, setup)
-    if len(tab) == 0:
-        return start
-    sizes = tab.groupby("particle").size().sort_values(ascending=False, kind="stable")
-    frames = np.arange(N)
-    for m, pid in enumerate(sizes.index[:n_emitters]):
-        t = tab[tab["particle"] == pid].sort_values("frame")
-        for a, col in enumerate("xyz"):
-            start[m, :, a] = np.interp(frames, t["frame"].to_numpy(), t[col].to_numpy())
+    for m, (frames, xyz) in enumerate(_modular_tracks(adu, setup)[:n_emitters]):
+        start[m] = _fill_track(frames, xyz, N)
     return start
+
+
+def presence_start(
+    adu: np.ndarray, setup: Setup, extra: int = 2, max_candidates: int = 12
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate emitters and their starting presence for an unknown number of emitters.
+
+    One candidate per track of the modular tracker (at most ``max_candidates - extra``, longest
+    first), present from its first to its last localization (positions filled as in
+    :func:`modular_start`), plus ``extra`` unused candidates (load 0) at the brightest local
+    maxima of the movie's smoothed maximum projection that no track passes within 3 pixels of,
+    through which the sampler can add emitters the detector missed.
+
+    Returns
+    -------
+    start : ndarray (M, N, 3)
+        Starting positions (µm).
+    on : ndarray (M, N)
+        Starting presence (0/1).
+    load : ndarray (M,)
+        Starting loads (1: in the model, 0: unused).
+    """
+    N, R, C = adu.shape
+    a = setup.pixel_size
+    tracks = _modular_tracks(adu, setup)[: max(max_candidates - extra, 0)]
+    starts, ons = [], []
+    for frames, xyz in tracks:
+        starts.append(_fill_track(frames, xyz, N))
+        on = np.zeros(N)
+        on[frames.min() : frames.max() + 1] = 1.0
+        ons.append(on)
+    if extra > 0:
+        photons = photons_estimate(adu, setup.camera)
+        proj = ndimage.gaussian_filter(photons.max(axis=0), 1.0, mode="nearest")
+        is_max = proj == ndimage.maximum_filter(proj, size=5, mode="nearest")
+        rr, cc = np.nonzero(is_max)
+        order = np.argsort(proj[rr, cc], kind="stable")[::-1]
+        taken = np.concatenate([st[:, :2] for st in starts]) if starts else np.zeros((0, 2))
+        picked = []
+        for i in order:
+            pt = np.array([(cc[i] + 0.5) * a, (rr[i] + 0.5) * a])
+            near = np.hypot(*(taken - pt).T) < 3 * a if len(taken) else np.zeros(0, bool)
+            if not near.any():
+                picked.append(pt)
+                taken = np.vstack([taken, pt])
+            if len(picked) == extra:
+                break
+        while len(picked) < extra:
+            picked.append(np.array([C * a / 2, R * a / 2]))
+        for pt in picked:
+            starts.append(np.tile([pt[0], pt[1], 0.1], (N, 1)))
+            ons.append(np.zeros(N))
+    load = np.array([1.0] * len(tracks) + [0.0] * extra)
+    return np.array(starts).reshape(-1, N, 3), np.array(ons).reshape(-1, N), load
 
 
 def track_bayes(
     stack,
     setup: Setup,
     *,
-    n_emitters: int = 1,
+    n_emitters: int | None = 1,
     subframes: int = 1,
     n_iterations: int = 6000,
     n_chains: int = 2,
@@ -428,6 +512,8 @@ def track_bayes(
     flux_prior_sd: float = 1.0,
     position_prior_sd: tuple[float, float] | None = None,
     init: np.ndarray | str | None = None,
+    extra_candidates: int = EXTRA_CANDIDATES,
+    presence_prior: tuple[float, float, float, float, float] = PRESENCE_PRIOR,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrackPosterior:
     """Sample the posterior of M emitter tracks given an image stack (MCMC, several chains).
@@ -439,8 +525,13 @@ def track_bayes(
     setup : sptmotion.optics.Setup
         Optics, timing, camera (calibrated) and the nominal F and H. The stack's own shape defines
         the ROI; ``setup.subframes`` is ignored in favour of ``subframes``.
-    n_emitters : int
-        Known number of emitters M >= 1.
+    n_emitters : int or None
+        Known number of emitters M >= 1, present in every frame; ``None``: unknown and changing
+        (see Notes): candidate emitters from the modular tracker's tracks plus
+        ``extra_candidates`` unused ones, each with a load and an on/off state per frame that
+        the sampler draws (:func:`sptmotion.tracking.moves.presence_move`); the posterior then
+        has the presence samples (``TrackPosterior.present``), the number of emitters'
+        posterior and ``p_present`` per frame.
     subframes : int
         K, positions per exposure in the model (motion blur); K = 1 is the fastest.
     n_iterations : int
@@ -486,6 +577,11 @@ def track_bayes(
         Starting positions: the brightest pixels (default, :func:`initial_positions`), the M longest
         tracks of the modular tracker (:func:`modular_start`), or given positions (µm). Each chain
         starts from them with a small random lateral offset and a random sign of z.
+    extra_candidates : int
+        With ``n_emitters=None``: unused candidates added to the tracks' (default 2).
+    presence_prior : (a_on, b_on, a_off, b_off, gamma)
+        With ``n_emitters=None``: Beta priors of the per-frame switching-on and switching-off
+        probabilities and the loads' Beta-Bernoulli concentration (:data:`PRESENCE_PRIOR`).
     progress : callable(chain, iteration, log_posterior), optional
         Called every few iterations.
 
@@ -514,6 +610,18 @@ def track_bayes(
     acceptance ratio is the ratio of the whole-stack emission likelihoods, one evaluation per
     sweep); position moves use the current D's blur and stay frame-local.
 
+    Unknown number of emitters (``n_emitters=None``). As in BNP-Track (Sgouralis et al. 2024)
+    the model holds M candidate emitters, each with a load ``b_m`` (Beta-Bernoulli prior: a
+    candidate is used or not); a used candidate is present or absent frame by frame (a two-state
+    Markov chain: entering, leaving, blinking), an absent one emits nothing and its position
+    follows the motion prior only. Given everything else, a candidate's load and whole on/off
+    sequence are drawn exactly (forward filtering, backward sampling over the frames). The
+    number of emitters of a draw is the number of candidates present in at least one frame.
+    The candidates start at the modular tracker's tracks (present between their first and last
+    localization) and at unexplained bright spots (unused): emitters the detector misses enter
+    the model when an unused candidate's path meets them, which can take many sweeps, so the
+    posterior of M is only as good as the candidates (``extra_candidates``).
+
     Examples
     --------
     >>> import numpy as np
@@ -528,7 +636,25 @@ def track_bayes(
     adu = check_stack(stack)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup must be an sptmotion.optics.Setup, got {type(setup).__name__}")
-    M = check_int(n_emitters, "n_emitters", 1)
+    presence = n_emitters is None
+    on0 = load0 = None
+    if presence:
+        extra = check_int(extra_candidates, "extra_candidates", 0)
+        pres_prior = np.array([check_positive(v, "presence_prior") for v in presence_prior])
+        if len(pres_prior) != 5:
+            raise ValueError("presence_prior must be (a_on, b_on, a_off, b_off, gamma)")
+        if init is not None and not (isinstance(init, str) and init == "modular"):
+            raise ValueError(
+                "with an unknown number of emitters the candidates come from the modular "
+                "tracker (init='modular' or None)"
+            )
+        init, on0, load0 = presence_start(adu, setup, extra=extra)
+        if len(init) == 0:
+            raise ValueError("no candidate emitters: no track found and extra_candidates=0")
+        M = len(init)
+    else:
+        M = check_int(n_emitters, "n_emitters", 1)
+        pres_prior = np.asarray(PRESENCE_PRIOR, dtype=float)
     K = check_int(subframes, "subframes", 1)
     n_iter = check_int(n_iterations, "n_iterations", 2)
     n_chains = check_int(n_chains, "n_chains", 1)
@@ -549,8 +675,9 @@ def track_bayes(
     use_blur = _use_blur_psf(blur_psf, K, setup)
     model = BayesModel(adu, setup, M, K, blur_correction, blur_psf=use_blur)
     mu0, s0 = _position_prior(model, position_prior_sd)
+    n_bright = max(int(load0.sum()), 1) if presence else M
     start, (F0, H0, D0), f_prior, h_prior = _starting_values(
-        model, init, flux_sd, (a_D, b_D), fix_background, fix_emission_rate
+        model, init, flux_sd, (a_D, b_D), fix_background, fix_emission_rate, n_bright
     )
     n_burn = int(round(burn * n_iter))
     thin = _thinning(thin, n_iter - n_burn, n_chains, model)
@@ -559,13 +686,13 @@ def track_bayes(
         8.0 * n_chains * (6 * n_iter + n_draws * (M * model.L * 3 + 3)),
         f"{n_iter} MCMC sweeps x {n_chains} chains",
     )
-    flags = np.array([True, not fix_background, not fix_emission_rate])
-    problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags)
+    flags = np.array([True, not fix_background, not fix_emission_rate, presence])
+    problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags, pres_prior)
     chains = [
         _run_chain(
             model,
             problem,
-            _start_state(model, start, rng, D0, F0, H0),
+            _start_state(model, start, rng, D0, F0, H0, on0, load0),
             rng,
             n_iter,
             n_burn,
@@ -577,7 +704,8 @@ def track_bayes(
         )
     ]
     settings = {
-        "n_emitters": M,
+        "n_emitters": None if presence else M,
+        "candidates": M,
         "subframes": K,
         "n_iterations": n_iter,
         "n_chains": n_chains,
@@ -594,6 +722,11 @@ def track_bayes(
         "position_prior_mean": mu0.tolist(),
         "position_prior_sd": s0.tolist(),
     }
+    if presence:
+        settings["extra_candidates"] = int(M - load0.sum())
+        settings["presence_prior"] = pres_prior.tolist()
+    if presence:
+        _align_chains(chains, model)
     thetas = np.stack([c["thetas"] for c in chains])
     return TrackPosterior(
         samples=np.stack([c["samples"] for c in chains]),
@@ -609,6 +742,7 @@ def track_bayes(
         thin=thin,
         ci=ci,
         settings=settings,
+        present=np.stack([c["present"] for c in chains]) if presence else None,
     )
 
 
@@ -636,9 +770,12 @@ def _position_prior(model: BayesModel, position_prior_sd) -> tuple[np.ndarray, n
     return np.array([model.C * a / 2, model.R * a / 2, 0.0]), np.array([s_lat, s_lat, s_ax])
 
 
-def _starting_values(model: BayesModel, init, flux_sd, D_prior, fix_background, fix_emission_rate):
+def _starting_values(
+    model: BayesModel, init, flux_sd, D_prior, fix_background, fix_emission_rate, n_bright=None
+):
     """Starting track (M, N, 3), starting (F, H, D) and the F, H priors, from the data (never
-    from the truth): moment estimates of the fluxes, the brightest pixels or the modular tracker."""
+    from the truth): moment estimates of the fluxes (H from ``n_bright`` emitters, default M),
+    the brightest pixels or the modular tracker."""
     setup = model.setup
     M, N, R, C = model.M, model.N, model.R, model.C
     a = model.pixel_size
@@ -646,7 +783,9 @@ def _starting_values(model: BayesModel, init, flux_sd, D_prior, fix_background, 
     bg_ph = float(np.median(photons))
     F0 = max(bg_ph, 1e-3) / model.area_te
     H0 = (
-        float(np.median(np.clip(photons.sum(axis=(1, 2)) - bg_ph * R * C, 0, None))) / model.t_e / M
+        float(np.median(np.clip(photons.sum(axis=(1, 2)) - bg_ph * R * C, 0, None)))
+        / model.t_e
+        / (M if n_bright is None else n_bright)
     )
     H0 = max(H0, 0.05 * max(setup.emission_rate, 1.0))
     if fix_background:
@@ -697,7 +836,8 @@ def _thinning(thin, n_keep: int, n_chains: int, model: BayesModel) -> int:
 def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, progress) -> dict:
     """One chain: ``n_iter`` sweeps (proposal scales adapt during the ``n_burn`` first), the kept
     draws, the traces of the log-probabilities and parameters, and the acceptance rates."""
-    work = new_work(model.K, model.N, model.R, model.C)
+    presence = bool(problem.sample_flags[3])
+    work = new_work(model.K, model.N, model.R, model.C, presence)
     mu0, s0 = problem.mu0, problem.s0
     (a_D, b_D), f_prior, h_prior, flags = (
         problem.d_prior,
@@ -708,7 +848,10 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
     n_draws = len(range(0, n_iter - n_burn, thin))
     samples = np.empty((n_draws, model.M, model.L, 3))
     thetas = np.empty((n_draws, 3))
-    traces = {k: np.empty(n_iter) for k in ("emission", "motion", "log_posterior", "D", "F", "H")}
+    present = np.empty((n_draws, model.M, model.N), dtype=bool) if presence else None
+    names = ("emission", "motion", "log_posterior", "D", "F", "H")
+    names += ("n_emitters",) if presence else ()
+    traces = {k: np.empty(n_iter) for k in names}
     seeds = rng.integers(0, 2**31 - 1, size=n_iter)
     d = 0
     for it in range(n_iter):
@@ -725,27 +868,89 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
         traces["motion"][it] = mo
         traces["log_posterior"][it] = lp
         traces["D"][it], traces["F"][it], traces["H"][it] = theta
+        if presence:
+            seen = _in_view(model, state)
+            traces["n_emitters"][it] = float(seen.any(axis=1).sum())
         if it >= n_burn and (it - n_burn) % thin == 0:
             samples[d] = state.pos
             thetas[d] = theta
+            if presence:
+                present[d] = seen
             d += 1
         if it % 25 == 0 or it == n_iter - 1:
             progress(it, lp)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(state.prop > 0, state.acc / np.maximum(state.prop, 1), np.nan)
     acceptance = {name: rate[i] for i, name in enumerate(MOVE_NAMES)}
-    return {"samples": samples, "thetas": thetas, "traces": traces, "acceptance": acceptance}
+    return {
+        "samples": samples,
+        "thetas": thetas,
+        "present": present,
+        "traces": traces,
+        "acceptance": acceptance,
+    }
 
 
-def _start_state(model: BayesModel, start: np.ndarray, rng, D0: float, F0: float, H0: float):
+def _align_chains(chains: list[dict], model: BayesModel) -> None:
+    """Relabel the candidates of chains 1, 2, ... to match chain 0 (in place).
+
+    Candidates are exchangeable, so two chains may hold the same emitter under different
+    indices (e.g. each added a missed emitter through a different unused candidate). Each
+    chain's candidates are matched to chain 0's by the Hungarian algorithm on the mean over
+    frames of the distance between their mean positions where both are mostly present, and
+    1 µm where only one of them is.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    def summary(c):
+        p = c["present"].mean(axis=0)  # (M, N)
+        fs = c["samples"].reshape(len(c["samples"]), model.M, model.N, model.K, 3)
+        xy = np.einsum("dmnka,k->dmna", fs[..., :2], model.cw)
+        w = c["present"][..., None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (xy * w).sum(axis=0) / w.sum(axis=0)
+        return p > 0.5, mean
+
+    on0, mean0 = summary(chains[0])
+    for c in chains[1:]:
+        on1, mean1 = summary(c)
+        both = on0[:, None, :] & on1[None, :, :]
+        dist = np.linalg.norm(mean0[:, None] - mean1[None, :], axis=-1)
+        cost = np.where(both, np.nan_to_num(dist, nan=1.0), 0.0)
+        cost = np.where(on0[:, None, :] != on1[None, :, :], 1.0, cost).mean(axis=2)
+        _, perm = linear_sum_assignment(cost)
+        c["samples"] = c["samples"][:, perm]
+        c["present"] = c["present"][:, perm]
+
+
+def _in_view(model: BayesModel, state) -> np.ndarray:
+    """(M, N) bool: present and with its exposure-averaged position inside the ROI (an emitter
+    present outside the field of view leaves no trace in the data and is not counted)."""
+    mean = np.einsum("mnka,k->mna", state.pos.reshape(model.M, model.N, model.K, 3), model.cw)
+    a = model.pixel_size
+    inside = (
+        (mean[..., 0] >= 0)
+        & (mean[..., 0] <= model.C * a)
+        & (mean[..., 1] >= 0)
+        & (mean[..., 1] <= model.R * a)
+    )
+    return (state.on > 0) & inside
+
+
+def _start_state(
+    model: BayesModel, start: np.ndarray, rng, D0: float, F0: float, H0: float, on=None, load=None
+):
     """A chain's starting state: ``start`` repeated over the K points, a small random lateral
-    offset and a random sign of z per emitter, the caches and the initial proposal scales."""
+    offset and a random sign of z per emitter, the caches and the initial proposal scales
+    (``on (M, N)``, ``load (M,)``: starting presence and loads, default all present)."""
     M, N = start.shape[:2]
     pos = np.repeat(start, model.K, axis=1).copy()
     pos[:, :, :2] += 0.01 * rng.standard_normal((M, 1, 2))
     pos[:, :, 2] *= rng.choice([-1.0, 1.0], size=(M, 1))
     pos = np.ascontiguousarray(pos)
-    EX, EY, WIN, S, ll = model.new_state(pos, F0, H0, D0)
+    on = np.ones((M, N)) if on is None else np.array(on, dtype=float)
+    load = np.ones(M) if load is None else np.array(load, dtype=float)
+    EX, EY, WIN, S, ll = model.new_state(pos, F0, H0, D0, on)
     log_scales = np.empty((N, M, 3))
     log_scales[..., 0] = np.log(0.02)
     log_scales[..., 1] = np.log(0.1)
@@ -763,6 +968,9 @@ def _start_state(model: BayesModel, start: np.ndarray, rng, D0: float, F0: float
         glob_scales=np.log(np.array(GLOB_SCALES_START)),
         acc=np.zeros(N_MOVES),
         prop=np.zeros(N_MOVES),
+        on=on,
+        load=load,
+        pres=np.array([0.05, 0.05]),
     )
 
 

@@ -19,7 +19,17 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    pinned by the N (K - 1) sub-frame increments, which the images hardly constrain;
 10. :func:`d_move` with the blur-aware emission: an adaptive random walk on log D
    (:func:`blur_d_walk`): where the blur carries information on D the independence proposal of
-   move 8 is rarely accepted (a few % at 0.1 s exposures), and the walk keeps D mixing.
+   move 8 is rarely accepted (a few % at 0.1 s exposures), and the walk keeps D mixing;
+11. :func:`presence_move` (unknown number of emitters): per candidate emitter, an exact Gibbs
+   draw of its load and its on/off sequence over the frames (forward filtering, backward
+   sampling), then of the switching probabilities; "accepted" counts the candidates whose
+   sequence changed;
+12. :func:`tail_swap_move` (unknown number of emitters): two used candidates exchange their
+   positions and presence from a random frame on (the emission is unchanged, so chimeric
+   starting tracks, e.g. two particles linked into one by the detector, can be undone);
+13. :func:`ghost_jump_move` (unknown number of emitters): an unused candidate's whole path is
+   translated by a uniform random vector over the ROI, so that it meets emitters the
+   starting tracks missed and the presence move can add them.
 
 Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step.
 Proposal scales adapt during burn-in (Robbins-Monro towards :data:`TARGET_ACCEPT`).
@@ -37,6 +47,7 @@ from numba import njit
 from ..optics.kernels import camera_frame_loglik
 from ._mcmc_kernels import (
     band_cond_draw,
+    band_motion_lp,
     band_point_lp,
     band_quad,
     band_tail_cross,
@@ -66,9 +77,12 @@ __all__ = [
     "scale_d_step",
     "blur_d_walk",
     "flux_move",
+    "presence_move",
+    "tail_swap_move",
+    "ghost_jump_move",
 ]
 
-N_MOVES = 11
+N_MOVES = 14
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -81,6 +95,9 @@ MOVE_NAMES = (
     "blur_D",
     "scale_D",
     "blur_D_walk",
+    "presence",
+    "tail_swap",
+    "ghost_jump",
 )
 TARGET_ACCEPT = 0.3
 
@@ -124,7 +141,7 @@ def _block_emission(state, problem, work, n, m, a0, nb):
             state.EY[m, j],
             state.WIN[m, j],
         )
-    frame_psf(n, problem.K, state.EX, state.EY, state.WIN, problem.cw, work.S_new)
+    frame_psf(n, problem.K, state.EX, state.EY, state.WIN, problem.cw, state.on, work.S_new)
     return camera_frame_loglik(
         problem.adu[n],
         work.S_new,
@@ -304,6 +321,7 @@ def _stack_proposal(state, problem, pos, psf_par):
         problem.pixel_size,
         psf_par,
         problem.cw,
+        state.on,
         problem.adu,
         state.theta[1] * problem.area_te,
         state.theta[2] * problem.t_e,
@@ -529,6 +547,261 @@ def flux_move(state, problem, work, which, adapt_gain):
 
 
 @njit(cache=True)
+def _lse2(a, b):
+    """ln(e^a + e^b)."""
+    hi = max(a, b)
+    if hi == -math.inf:
+        return hi
+    return hi + math.log(math.exp(a - hi) + math.exp(b - hi))
+
+
+@njit(cache=True)
+def _presence_frames(state, problem, work, m):
+    """Frame images and log-likelihoods with emitter m on (``work.S_on``, ``ll_on``) and off
+    (``S_off``, ``ll_off``), the other emitters as they are; the current one is copied."""
+    K = problem.K
+    N, R, C = problem.adu.shape
+    bg = state.theta[1] * problem.area_te
+    h = state.theta[2] * problem.t_e
+    for n in range(N):
+        cur = state.on[m, n]
+        if cur == 1.0:
+            work.S_on[n] = state.S[n]
+            work.ll_on[n] = state.ll[n]
+            other, S_o = 0.0, work.S_off[n]
+        else:
+            work.S_off[n] = state.S[n]
+            work.ll_off[n] = state.ll[n]
+            other, S_o = 1.0, work.S_on[n]
+        state.on[m, n] = other
+        frame_psf(n, K, state.EX, state.EY, state.WIN, problem.cw, state.on, S_o)
+        state.on[m, n] = cur
+        v = camera_frame_loglik(problem.adu[n], S_o, bg, h, problem.cam_code, problem.cam_par,
+                                problem.cam_maps, work.ubuf, work.obuf)  # fmt: skip
+        if other == 1.0:
+            work.ll_on[n] = v
+        else:
+            work.ll_off[n] = v
+
+
+@njit(cache=True)
+def presence_move(state, problem, work):
+    """Move 11: Gibbs draws of every candidate's load and on/off sequence, then of ``k_on, k_off``.
+
+    Candidate m is in the model (load ``b_m = 1``) with the Beta-Bernoulli prior of BNP-Track
+    (Sgouralis et al. 2024; ``pi ~ Beta(gamma / M, 1)`` integrated out:
+    ``P(b_m = 1 | b_-m) = (gamma / M + k_-m) / (gamma / M + M)``, ``k_-m`` the other loaded
+    candidates). A loaded candidate's presence ``s_n`` follows a two-state Markov chain over the
+    frames (on with probability 1/2 in the first frame; off -> on with ``k_on``, on -> off with
+    ``k_off`` per frame: entering, leaving, blinking); an unloaded one is off everywhere. Given
+    the positions, F, H and the other emitters, the frames' likelihoods with m on and off are
+    computed once; the forward algorithm gives ``p(data | b_m = 1)`` summed over all sequences
+    (``p(data | b_m = 0)`` is the all-off product), so ``b_m`` is drawn exactly, then the
+    sequence by backward sampling. ``k_on ~ Beta(a_on + n_01, b_on + n_00)``,
+    ``k_off ~ Beta(a_off + n_10, b_off + n_11)`` from the transitions of the loaded candidates.
+    An absent emitter's positions follow the motion prior only (the emission does not see them).
+    """
+    M = state.pos.shape[0]
+    N = problem.adu.shape[0]
+    k_on = state.pres[0]
+    k_off = state.pres[1]
+    lt00 = math.log(1.0 - k_on)
+    lt01 = math.log(k_on)
+    lt10 = math.log(k_off)
+    lt11 = math.log(1.0 - k_off)
+    li = math.log(0.5)
+    c = problem.pres_prior[4] / M
+    fa = np.empty((N, 2))
+    seq = np.empty(N)
+    for m in range(M):
+        _presence_frames(state, problem, work, m)
+        fa[0, 0] = li + work.ll_off[0]
+        fa[0, 1] = li + work.ll_on[0]
+        log_z0 = work.ll_off[0]
+        for n in range(1, N):
+            fa[n, 0] = work.ll_off[n] + _lse2(fa[n - 1, 0] + lt00, fa[n - 1, 1] + lt10)
+            fa[n, 1] = work.ll_on[n] + _lse2(fa[n - 1, 0] + lt01, fa[n - 1, 1] + lt11)
+            log_z0 += work.ll_off[n]
+        log_z1 = _lse2(fa[N - 1, 0], fa[N - 1, 1])
+        k_minus = 0.0
+        for q in range(M):
+            if q != m:
+                k_minus += state.load[q]
+        log_odds = math.log(c + k_minus) - math.log(M - k_minus) + log_z1 - log_z0
+        p1 = 1.0 / (1.0 + math.exp(-log_odds)) if log_odds > -700.0 else 0.0
+        if np.random.random() < p1:
+            state.load[m] = 1.0
+            p_on = 1.0 / (1.0 + math.exp(min(700.0, fa[N - 1, 0] - fa[N - 1, 1])))
+            seq[N - 1] = 1.0 if np.random.random() < p_on else 0.0
+            for n in range(N - 2, -1, -1):
+                if seq[n + 1] == 1.0:
+                    a0, a1 = fa[n, 0] + lt01, fa[n, 1] + lt11
+                else:
+                    a0, a1 = fa[n, 0] + lt00, fa[n, 1] + lt10
+                p_on = 1.0 / (1.0 + math.exp(min(700.0, a0 - a1)))
+                seq[n] = 1.0 if np.random.random() < p_on else 0.0
+        else:
+            state.load[m] = 0.0
+            seq[:] = 0.0
+        changed = False
+        for n in range(N):
+            if seq[n] != state.on[m, n]:
+                changed = True
+            state.on[m, n] = seq[n]
+            if seq[n] == 1.0:
+                state.S[n] = work.S_on[n]
+                state.ll[n] = work.ll_on[n]
+            else:
+                state.S[n] = work.S_off[n]
+                state.ll[n] = work.ll_off[n]
+        state.prop[11] += 1.0
+        if changed:
+            state.acc[11] += 1.0
+    counts = np.zeros(4)  # n_00, n_01, n_10, n_11
+    for m in range(M):
+        if state.load[m] == 1.0:
+            for n in range(1, N):
+                counts[int(2 * state.on[m, n - 1] + state.on[m, n])] += 1.0
+    pr = problem.pres_prior
+    state.pres[0] = np.random.beta(pr[0] + counts[1], pr[1] + counts[0])
+    state.pres[1] = np.random.beta(pr[2] + counts[2], pr[3] + counts[3])
+    state.pres[0] = min(max(state.pres[0], 1e-12), 1.0 - 1e-12)
+    state.pres[1] = min(max(state.pres[1], 1e-12), 1.0 - 1e-12)
+
+
+@njit(cache=True)
+def _trans_lp(a, b, pres):
+    """ln P(presence b in a frame | a in the previous one) of the two-state chain."""
+    if a == 0.0:
+        return math.log(pres[0]) if b == 1.0 else math.log(1.0 - pres[0])
+    return math.log(pres[1]) if b == 0.0 else math.log(1.0 - pres[1])
+
+
+@njit(cache=True)
+def _pair_motion_lp(state, problem, m1, m2):
+    """Motion log-prior of emitters m1 and m2 (up to terms that do not depend on positions)."""
+    L = state.pos.shape[1]
+    two = np.empty((2, L, 3))
+    two[0] = state.pos[m1]
+    two[1] = state.pos[m2]
+    D = state.theta[0]
+    if problem.qband.shape[0] > 0:
+        return band_motion_lp(two, problem.qband, 0.0, D, problem.mu0, problem.s0)
+    return motion_lp(two, problem.dts, D, problem.mu0, problem.s0)
+
+
+@njit(cache=True)
+def _swap_tails(state, m1, m2, n0, K):
+    """Exchange the positions, PSF factors and presence of m1 and m2 from frame n0 on."""
+    L = state.pos.shape[1]
+    for j in range(n0 * K, L):
+        for a in range(3):
+            t = state.pos[m1, j, a]
+            state.pos[m1, j, a] = state.pos[m2, j, a]
+            state.pos[m2, j, a] = t
+        for c in range(state.EX.shape[2]):
+            t = state.EX[m1, j, c]
+            state.EX[m1, j, c] = state.EX[m2, j, c]
+            state.EX[m2, j, c] = t
+        for r in range(state.EY.shape[2]):
+            t = state.EY[m1, j, r]
+            state.EY[m1, j, r] = state.EY[m2, j, r]
+            state.EY[m2, j, r] = t
+        for q in range(4):
+            t = state.WIN[m1, j, q]
+            state.WIN[m1, j, q] = state.WIN[m2, j, q]
+            state.WIN[m2, j, q] = t
+    for n in range(n0, state.on.shape[1]):
+        t = state.on[m1, n]
+        state.on[m1, n] = state.on[m2, n]
+        state.on[m2, n] = t
+
+
+@njit(cache=True)
+def tail_swap_move(state, problem):
+    """Move 12: for every pair of used candidates, exchange their tails from a random frame on.
+
+    Each swapped tail also flips the sign of its z with probability 1/2 (the PSF depends on
+    ``|z|``: two chains of the same emitter may hold opposite signs). The frames' images are
+    sums over the emitters of functions of ``|z|``, so the emission is unchanged; the
+    acceptance is the ratio of the two emitters' motion priors and of the presence chain's
+    transitions into the first swapped frame (swapping then flipping the tails of m1, m2 is
+    undone by flipping those of m2, m1 then swapping: the proposal is symmetric).
+    """
+    M = state.pos.shape[0]
+    N = state.on.shape[1]
+    K = problem.K
+    if N < 2:
+        return
+    for m1 in range(M):
+        for m2 in range(m1 + 1, M):
+            if state.load[m1] == 0.0 or state.load[m2] == 0.0:
+                continue
+            n0 = np.random.randint(1, N)
+            lp_old = _pair_motion_lp(state, problem, m1, m2)
+            lp_old += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
+            lp_old += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
+            _swap_tails(state, m1, m2, n0, K)
+            f1 = np.random.random() < 0.5
+            f2 = np.random.random() < 0.5
+            _flip_tail(state, m1, n0 * K, f1)
+            _flip_tail(state, m2, n0 * K, f2)
+            lp_new = _pair_motion_lp(state, problem, m1, m2)
+            lp_new += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
+            lp_new += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
+            state.prop[12] += 1.0
+            if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
+                state.acc[12] += 1.0
+            else:
+                _flip_tail(state, m1, n0 * K, f1)
+                _flip_tail(state, m2, n0 * K, f2)
+                _swap_tails(state, m1, m2, n0, K)
+
+
+@njit(cache=True)
+def _flip_tail(state, m, j0, flip):
+    """z -> -z for the points of emitter m from ``j0`` on, if ``flip``."""
+    if flip:
+        for j in range(j0, state.pos.shape[1]):
+            state.pos[m, j, 2] = -state.pos[m, j, 2]
+
+
+@njit(cache=True)
+def ghost_jump_move(state, problem):
+    """Move 13: translate the whole path of every unused candidate by a uniform random vector.
+
+    The shift is uniform over ``[-width, width] x [-height, height]`` of the ROI (symmetric);
+    the increments are unchanged, so the acceptance is the ratio of the initial-position
+    priors. An unused candidate emits nothing, so only its PSF factors are recomputed.
+    """
+    M = state.pos.shape[0]
+    L = state.pos.shape[1]
+    R = state.S.shape[1]
+    C = state.S.shape[2]
+    a = problem.pixel_size
+    for m in range(M):
+        if state.load[m] != 0.0:
+            continue
+        dx = (2.0 * np.random.random() - 1.0) * C * a
+        dy = (2.0 * np.random.random() - 1.0) * R * a
+        lp_old = init_lp(state.pos, m, problem.mu0, problem.s0)
+        state.pos[m, 0, 0] += dx
+        state.pos[m, 0, 1] += dy
+        lp_new = init_lp(state.pos, m, problem.mu0, problem.s0)
+        state.pos[m, 0, 0] -= dx
+        state.pos[m, 0, 1] -= dy
+        state.prop[13] += 1.0
+        if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
+            state.acc[13] += 1.0
+            for j in range(L):
+                state.pos[m, j, 0] += dx
+                state.pos[m, j, 1] += dy
+                point_factors(state.pos[m, j, 0], state.pos[m, j, 1], state.pos[m, j, 2],
+                              a, state.psf_par, state.EX[m, j], state.EY[m, j],
+                              state.WIN[m, j])  # fmt: skip
+
+
+@njit(cache=True)
 def sweep(seed, adapt_gain, state, problem, work):
     """One MCMC sweep: every block move on every frame and emitter, the tail flips, then D, F, H.
 
@@ -550,6 +823,10 @@ def sweep(seed, adapt_gain, state, problem, work):
                 single_point_move(state, problem, work, n, m, adapt_gain)
     for m in range(M):
         tail_flip_move(state, problem, m)
+    if problem.sample_flags[3]:
+        ghost_jump_move(state, problem)
+        presence_move(state, problem, work)
+        tail_swap_move(state, problem)
     if problem.sample_flags[0]:
         d_move(state, problem, adapt_gain)
     for which in range(2):

@@ -77,6 +77,13 @@ class TrackPosterior:
         Thinning interval of the stored samples.
     ci : float
         Default level of the credible intervals.
+    settings : dict
+        The sampler's settings (:func:`~sptmotion.tracking.bayes.track_bayes`).
+    present : ndarray (n_chains, n_draws, M, N) of bool, optional
+        With an unknown number of emitters: whether candidate m is present in frame n, inside the
+        field of view, in each draw (None: all M emitters present in every frame). Positions are then summarized over
+        the draws in which the emitter is present (an absent one has a position drawn from the
+        motion prior only).
     """
 
     samples: np.ndarray
@@ -92,6 +99,7 @@ class TrackPosterior:
     thin: int
     ci: float = 0.98
     settings: dict = field(default_factory=dict)
+    present: np.ndarray | None = None
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -123,19 +131,60 @@ class TrackPosterior:
         fine = self.samples.reshape(c, d, m, L // K, K, 3)
         return np.einsum("cdmnka,k->cdmna", fine, self.weights)
 
+    def _present_samples(self) -> np.ndarray:
+        """:attr:`frame_samples` with NaN where the emitter is absent (draws pooled), (n, M, N, 3)."""
+        fs = self.frame_samples
+        fs = fs.reshape(-1, *fs.shape[2:])
+        if self.present is None:
+            return fs
+        mask = self.present.reshape(-1, *self.present.shape[2:])
+        return np.where(mask[..., None], fs, np.nan)
+
     def mean_track(self) -> np.ndarray:
-        """Posterior mean of the exposure-averaged positions, (M, N, 3) µm."""
-        return self.frame_samples.mean(axis=(0, 1))
+        """Posterior mean of the exposure-averaged positions, (M, N, 3) µm (with an unknown
+        number of emitters: given presence; NaN where the emitter is never present)."""
+        if self.present is None:
+            return self.frame_samples.mean(axis=(0, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(self._present_samples(), axis=0)
 
     def credible_interval(self, ci: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed credible interval of every coordinate and frame, two arrays (M, N, 3) µm.
 
         The bounds are the sample quantiles at plotting positions ``p (n + 1)`` of the n draws
-        (:func:`equal_tailed`).
+        (:func:`equal_tailed`); with an unknown number of emitters, of the draws in which the
+        emitter is present.
         """
         ci = check_ci(self.ci if ci is None else ci)
-        fs = self.frame_samples
-        return equal_tailed(fs.reshape(-1, *fs.shape[2:]), ci)
+        if self.present is None:
+            fs = self.frame_samples
+            return equal_tailed(fs.reshape(-1, *fs.shape[2:]), ci)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanquantile(
+                self._present_samples(), [(1 - ci) / 2, (1 + ci) / 2], axis=0, method="weibull"
+            )
+        return lo, hi
+
+    # -- presence --------------------------------------------------------------------------
+    def p_present(self) -> np.ndarray:
+        """Posterior probability that emitter m is present in frame n, (M, N) (1 with known M)."""
+        if self.present is None:
+            return np.ones((self.n_emitters, self.n_frames))
+        return self.present.mean(axis=(0, 1))
+
+    def count_draws(self) -> np.ndarray:
+        """Number of emitters present in at least one frame, per draw (n_chains, n_draws)."""
+        if self.present is None:
+            return np.full((self.n_chains, self.n_draws), self.n_emitters)
+        return self.present.any(axis=3).sum(axis=2)
+
+    def count_posterior(self) -> dict:
+        """Posterior of the number of emitters in the movie: ``{M: probability}`` (M ascending)."""
+        counts = self.count_draws().ravel()
+        values, n = np.unique(counts, return_counts=True)
+        return {int(v): float(k / counts.size) for v, k in zip(values, n, strict=True)}
 
     # -- D ---------------------------------------------------------------------------------
     def D_summary(self, ci: float | None = None) -> dict:
@@ -162,6 +211,8 @@ class TrackPosterior:
         out: dict = {}
         lp = self.traces["log_posterior"][:, self.n_burn :: self.thin][:, : self.n_draws]
         scalars = {"D": self.D, "F": self.F, "H": self.H, "log_posterior": lp}
+        if self.present is not None:
+            scalars["n_emitters"] = self.count_draws()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for name, arr in scalars.items():
@@ -171,6 +222,11 @@ class TrackPosterior:
                     continue
                 out[name] = {"rhat": float(az.rhat(arr)), "ess": float(az.ess(arr))}
             fs = self.frame_samples
+            if self.present is not None:
+                # positions of the (emitter, frame) pairs present in every draw: elsewhere a
+                # draw mixes the emitter's position with a draw of the motion prior
+                always = self.present.all(axis=(0, 1))
+                fs = fs[:, :, always] if always.any() else fs[:, :0]
             if fs.shape[1] >= 4:
                 ds = az.convert_to_inference_data({"pos": fs}).posterior
                 rh = np.asarray(az.rhat(ds)["pos"])
@@ -191,8 +247,14 @@ class TrackPosterior:
         return {"emission": e, "motion": m, "emission_share": abs(e) / (abs(e) + abs(m))}
 
     # -- outputs ---------------------------------------------------------------------------
-    def to_table(self, ci: float | None = None) -> pd.DataFrame:
-        """Track table: particle, frame, t (s), x, y, z (posterior mean, µm) and credible bounds."""
+    def to_table(self, ci: float | None = None, min_present: float = 0.5) -> pd.DataFrame:
+        """Track table: particle, frame, t (s), x, y, z (posterior mean, µm) and credible bounds.
+
+        With an unknown number of emitters, also ``p_present`` (the posterior probability that
+        the emitter is present in the frame), rows only where it is at least ``min_present``,
+        positions and bounds given presence, and particles renumbered 0, 1, ... over the
+        candidates that remain.
+        """
         ci = check_ci(self.ci if ci is None else ci)
         mean = self.mean_track()
         lo, hi = self.credible_interval(ci)
@@ -208,7 +270,13 @@ class TrackPosterior:
             data[f"{name}_hi"] = hi[:, :, a].ravel()
         df = pd.DataFrame(data)
         df["t"] = np.tile(self.frame_times, M)
-        return df
+        if self.present is None:
+            return df
+        df["p_present"] = self.p_present().ravel()
+        df = df[df["p_present"].to_numpy() >= min_present]
+        ids = {p: i for i, p in enumerate(pd.unique(df["particle"]))}
+        df = df.assign(particle=df["particle"].map(ids).astype(int))
+        return df.reset_index(drop=True)
 
     def summary(self, ci: float | None = None) -> dict:
         """JSON-serializable summary: D, R-hat/ESS, acceptance rates, mean log-probabilities."""
@@ -226,7 +294,12 @@ class TrackPosterior:
             "n_iterations": int(self.traces["emission"].shape[1]),
             "n_burn": int(self.n_burn),
             "thin": int(self.thin),
-            "n_emitters": self.n_emitters,
+            "n_emitters": self.n_emitters if self.present is None else self._count_mode(),
             "subframes": int(self.subframes),
             "settings": self.settings,
+            **({} if self.present is None else {"n_emitters_posterior": self.count_posterior()}),
         }
+
+    def _count_mode(self) -> int:
+        post = self.count_posterior()
+        return int(max(post, key=lambda k: (post[k], -k)))

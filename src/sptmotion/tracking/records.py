@@ -14,7 +14,11 @@ and scalars, which numba passes to jitted functions without copying; each move o
 - ``theta = [D, F, H]`` (µm²/s, photons/µm²/s, photons/s); ``psf_par = [sigma0, z0, blur_var]``;
 - ``log_scales (N, M, 3)``: log proposal scales of the lateral, axial and single-point moves per
   frame and emitter; ``glob_scales (4,)``: of the F, H, joint D and blur D-walk moves;
-- ``acc``, ``prop (N_MOVES,)``: accepted and proposed moves per type.
+- ``acc``, ``prop (N_MOVES,)``: accepted and proposed moves per type;
+- ``on (M, N)``: 1 where emitter m is present (emits) in frame n, else 0 (all 1 with a known
+  number of emitters); ``load (M,)``: 1 for a candidate emitter that belongs to the model
+  (Beta-Bernoulli load), 0 for an unused one; ``pres = [k_on, k_off]``: the per-frame
+  probabilities of switching on (off -> on) and off (on -> off) of the presence chain.
 
 ``Problem`` fields: ``K``; ``adu (N, R, C)``; ``pixel_size`` (µm); ``cw (K,)`` exposure weights;
 ``area_te`` (µm² s) and ``t_e`` (s) turning F and H into photons; ``cam_code``, ``cam_par``,
@@ -22,7 +26,9 @@ and scalars, which numba passes to jitted functions without copying; each move o
 points; ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior = [a, b]``
 (inverse gamma), ``f_prior``, ``h_prior = [log mean, sd]``; ``sample_flags = [D, F, H]``;
 ``blur_coef`` (s, 0 without the blur-aware emission); ``qband (L, w + 1)`` (K = 1, empty
-otherwise); ``ncw (N, K, 3)`` (K >= 2, empty otherwise).
+otherwise); ``ncw (N, K, 3)`` (K >= 2, empty otherwise); ``pres_prior = [a_on, b_on, a_off,
+b_off, gamma]``: Beta priors of ``k_on`` and ``k_off`` and the concentration of the loads'
+Beta-Bernoulli prior; ``sample_flags[3]``: whether presence and loads are sampled.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ class State(NamedTuple):
     glob_scales: np.ndarray
     acc: np.ndarray
     prop: np.ndarray
+    on: np.ndarray
+    load: np.ndarray
+    pres: np.ndarray
 
 
 class Problem(NamedTuple):
@@ -79,10 +88,13 @@ class Problem(NamedTuple):
     blur_coef: float
     qband: np.ndarray
     ncw: np.ndarray
+    pres_prior: np.ndarray
 
 
 class Work(NamedTuple):
-    """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image."""
+    """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image;
+    with presence sampling the frames' images and log-likelihoods with one emitter on and off
+    (``S_on``, ``S_off`` (N, R, C); empty otherwise), ``ll_on``, ``ll_off`` (N,)."""
 
     old_pts: np.ndarray
     new_pts: np.ndarray
@@ -93,10 +105,16 @@ class Work(NamedTuple):
     ubuf: np.ndarray
     obuf: np.ndarray
     ll_prop: np.ndarray
+    S_on: np.ndarray
+    S_off: np.ndarray
+    ll_on: np.ndarray
+    ll_off: np.ndarray
 
 
-def new_work(K: int, N: int, R: int, C: int) -> Work:
-    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames."""
+def new_work(K: int, N: int, R: int, C: int, presence: bool = False) -> Work:
+    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames
+    (``presence``: with the buffers of the presence move)."""
+    n_p = N if presence else 0
     return Work(
         old_pts=np.empty((K, 3)),
         new_pts=np.empty((K, 3)),
@@ -107,4 +125,8 @@ def new_work(K: int, N: int, R: int, C: int) -> Work:
         ubuf=np.empty((R, C)),
         obuf=np.empty((R, C)),
         ll_prop=np.empty(N),
+        S_on=np.empty((n_p, R, C)),
+        S_off=np.empty((n_p, R, C)),
+        ll_on=np.empty(N),
+        ll_off=np.empty(N),
     )

@@ -1,0 +1,166 @@
+"""Unknown number of emitters: the presence move, the tail swap, and whole runs."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sptmotion import optics
+from sptmotion.tracking import _mcmc_kernels as _k
+from sptmotion.tracking import track_bayes
+from sptmotion.tracking.bayes import BayesModel
+from sptmotion.tracking.moves import N_MOVES, presence_move, sweep, tail_swap_move
+from sptmotion.tracking.records import GLOB_SCALES_START, State, new_work
+
+SETUP = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rate=3e3)
+
+
+def _state(model, pos, on, load, pres, D=0.05):
+    F, H = model.setup.background_flux, model.setup.emission_rate
+    EX, EY, WIN, S, ll = model.new_state(pos, F, H, D, on)
+    M, N = on.shape
+    return State(
+        pos, EX, EY, WIN, S, ll, np.array([D, F, H]), model.psf_params(D),
+        np.log(np.full((N, M, 3), 0.02)), np.log(np.array(GLOB_SCALES_START)),
+        np.zeros(N_MOVES), np.zeros(N_MOVES), on.astype(float).copy(), load.astype(float).copy(),
+        np.array(pres, dtype=float),
+    )  # fmt: skip
+
+
+def _problem(model, presence=True, prior=(1.0, 19.0, 1.0, 19.0, 1.0)):
+    F, H = model.setup.background_flux, model.setup.emission_rate
+    mu0 = np.array([model.C, model.R, 0.0]) * model.pixel_size / 2
+    return model.problem(
+        mu0, np.array([1.0, 1.0, 1.0]), [1.0, 0.01], [np.log(F), 1.0], [np.log(H), 1.0],
+        [True, False, False, presence], prior,
+    )  # fmt: skip
+
+
+def test_presence_move_draws_the_exact_conditional():
+    """One candidate over 3 frames: the frequencies of 20,000 draws of the presence move equal
+    the posterior enumerated over the 9 states (b = 0; b = 1 with each of the 8 on/off
+    sequences), within 5 binomial SE each."""
+    rng = np.random.default_rng(2)
+    N = 3
+    spot = np.array([0.6, 0.7, 0.05])
+    truth = np.tile(spot, (1, N, 1))
+    truth[0, 1, :2] = 500.0  # the emitter blinks off in frame 1
+    movie = optics.render(truth, SETUP, rng=rng, allow_outside=True)
+    model = BayesModel(movie, SETUP, 1, 1)
+    pos = np.ascontiguousarray(np.tile(spot, (1, N, 1)))
+    pres, gamma = (0.3, 0.4), 1.5
+    problem = _problem(model, prior=(1.0, 1.0, 1.0, 1.0, gamma))
+    F, H = SETUP.background_flux, SETUP.emission_rate
+    # enumeration: ln p(data | b, s) + ln p(b) + ln p(s | b); P(b = 1) = gamma / (gamma + 1)
+    logp = {}
+    for seq in itertools.product((0, 1), repeat=N):
+        ll = model.new_state(pos.copy(), F, H, 0.05, np.array([seq], dtype=float))[4].sum()
+        lps = np.log(0.5)
+        for a, b in zip(seq[:-1], seq[1:], strict=True):
+            p_on = pres[0] if a == 0 else 1 - pres[1]
+            lps += np.log(p_on if b == 1 else 1 - p_on)
+        logp[(1, seq)] = ll + lps + np.log(gamma / (gamma + 1))
+    off = np.zeros((1, N))
+    logp[(0, (0,) * N)] = model.new_state(pos.copy(), F, H, 0.05, off)[4].sum() - np.log(gamma + 1)
+    keys = list(logp)
+    lv = np.array([logp[k] for k in keys])
+    prob = np.exp(lv - lv.max())
+    prob /= prob.sum()
+    state = _state(model, pos.copy(), np.ones((1, N)), np.ones(1), pres)
+    work = new_work(1, N, model.R, model.C, presence=True)
+    _k.seed_numba(7)
+    n = 20_000
+    counts = dict.fromkeys(keys, 0)
+    for _ in range(n):
+        presence_move(state, problem, work)
+        state.pres[:] = pres  # the move also redraws k_on, k_off; hold them for the test
+        counts[(int(state.load[0]), tuple(int(v) for v in state.on[0]))] += 1
+        # the cached images and likelihoods follow the presence
+        assert state.ll.sum() == pytest.approx(
+            model.new_state(pos.copy(), F, H, 0.05, state.on)[4].sum(), rel=1e-12
+        )
+    freq = np.array([counts[k] for k in keys]) / n
+    se = np.sqrt(prob * (1 - prob) / n) + 1e-4
+    assert prob.max() < 0.99  # a non-trivial posterior
+    assert np.all(np.abs(freq - prob) < 5 * se), (freq.round(4), prob.round(4))
+
+
+def test_tail_swap_keeps_the_emission_and_the_caches():
+    """After sweeps with presence sampling (tail swaps, ghost jumps, presence draws) the cached
+    images and log-likelihoods equal a full recomputation; a swap changes no frame's image."""
+    rng = np.random.default_rng(0)
+    N = 8
+    truth = np.stack([np.tile([0.5, 0.5, 0.05], (N, 1)), np.tile([0.53, 0.52, 0.06], (N, 1))])
+    movie = optics.render(truth, SETUP, rng=rng)
+    model = BayesModel(movie, SETUP, 3, 1)
+    pos = np.ascontiguousarray(np.concatenate([truth, np.tile([[[0.2, 1.1, 0.1]]], (1, N, 1))]))
+    on = np.array([[1] * N, [1] * N, [0] * N], dtype=float)
+    state = _state(model, pos, on, np.array([1.0, 1.0, 0.0]), (0.05, 0.05))
+    problem = _problem(model)
+    S0 = state.S.copy()
+    _k.seed_numba(3)
+    for _ in range(20):
+        tail_swap_move(state, problem)
+    assert state.prop[12] == 20 and state.acc[12] > 0
+    np.testing.assert_allclose(state.S, S0, rtol=0, atol=1e-12)
+    work = new_work(1, N, model.R, model.C, presence=True)
+    for it in range(30):
+        sweep(it, 0.1, state, problem, work)
+    assert state.prop[13] > 0
+    F, H, D = state.theta[1], state.theta[2], state.theta[0]
+    _, _, _, S_full, ll_full = model.new_state(state.pos.copy(), F, H, D, state.on)
+    np.testing.assert_allclose(state.S, S_full, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(state.ll, ll_full, rtol=1e-12)
+
+
+def _three_emitters(seed=1, N=30):
+    """A 16 x 16 movie: A present throughout, B leaves after frame 19, C enters at frame 10
+    about 4 pixels from A (the modular tracker links A and C into one track)."""
+    setup = optics.preset("hendrix2025", rows=16, cols=16, subframes=1)
+    rng = np.random.default_rng(seed)
+    step = np.sqrt(2 * 0.05 * setup.frame_period)
+
+    def path(x0):
+        inc = rng.normal(0, step, (N - 1, 3)) * np.array([1, 1, 0.3])
+        return x0 + np.concatenate([np.zeros((1, 3)), np.cumsum(inc, 0)])
+
+    P = np.stack([path(np.array(p)) for p in ([0.6, 0.7, 0.1], [1.4, 1.3, 0.0], [0.5, 1.5, 0.1])])
+    present = np.ones((3, N), dtype=bool)
+    present[1, 20:] = present[2, :10] = False
+    P[~present] = 500.0
+    return optics.render(P, setup, rng=rng, allow_outside=True), setup, present
+
+
+@pytest.mark.slow
+def test_unknown_number_of_emitters_entering_and_leaving():
+    """Three emitters of which one leaves and one enters next to another: the posterior of M is
+    3 and p_present matches when each emitter is there; an empty movie gives M = 0."""
+    movie, setup, present = _three_emitters()
+    post = track_bayes(movie, setup, n_emitters=None, n_iterations=1500, n_chains=2, seed=1)
+    counts = post.count_posterior()
+    assert max(counts, key=counts.get) == 3 and counts[3] > 0.9
+    p = post.p_present()
+    kept = p.max(axis=1) > 0.5
+    assert kept.sum() == 3
+    # each true emitter's presence is matched by one candidate in >= 95% of the frames
+    hits = [
+        max(np.mean((p[m] > 0.5) == present[t]) for m in np.flatnonzero(kept)) for t in range(3)
+    ]
+    assert min(hits) >= 0.95, hits
+    tab = post.to_table()
+    assert set(tab["particle"]) == {0, 1, 2} and (tab["p_present"] >= 0.5).all()
+    assert post.summary()["n_emitters"] == 3
+    empty = optics.render(np.full((1, 20, 3), 500.0), setup, rng=5, allow_outside=True)
+    post0 = track_bayes(empty, setup, n_emitters=None, n_iterations=600, n_chains=2, seed=2)
+    c0 = post0.count_posterior()
+    assert c0.get(0, 0.0) > 0.8 and len(post0.to_table()) == 0
+
+
+def test_known_number_of_emitters_is_unchanged_by_the_presence_fields():
+    """The fixed-M sampler draws no presence move, and its table has no p_present."""
+    movie, setup, _ = _three_emitters(N=6)
+    post = track_bayes(movie[:, :10, :10], setup.replace(rows=10, cols=10), n_emitters=1,
+                       n_iterations=30, n_chains=1, seed=0)  # fmt: skip
+    assert post.present is None and np.isnan(post.acceptance["presence"][0])
+    assert "p_present" not in post.to_table().columns
+    assert post.p_present().shape == (1, 6) and post.count_posterior() == {1: 1.0}
