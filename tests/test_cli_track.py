@@ -225,3 +225,28 @@ def test_camera_flags_and_calibration_files(movie_path, tmp_path, capsys):
     out = tmp_path / "d.csv"
     _assert_failed(capsys, _run([*base, "--camera-file", tmp_path / "maps.npz", "-o", out]),
                    out, "gain map is 5 x 5")  # fmt: skip
+
+
+def test_unknown_number_of_emitters(tmp_path, capsys):
+    """Without --emitters the tracker samples M: two emitters, one leaving after frame 5; the
+    table has p_present, the JSON the posterior of M, and the command prints it."""
+    rng = np.random.default_rng(4)
+    N = 10
+    X = np.stack([np.tile([0.5, 0.5, 0.1], (N, 1)), np.tile([1.1, 1.0, 0.05], (N, 1))])
+    X = X + np.cumsum(rng.normal(0, 0.01, X.shape), axis=1)
+    X[1, 6:] = 500.0
+    p = tmp_path / "two.tif"
+    optics.write_movie(p, optics.render(X, SETUP, rng=rng, allow_outside=True), SETUP)
+    out = tmp_path / "tracks.csv"
+    args = ["track", p, "-o", out, "--iterations", 400, "--seed", 3, "--quiet"]
+    assert _run(args) == 0
+    assert "number of emitters, posterior: 2: " in capsys.readouterr().out
+    tab = pd.read_csv(out)
+    assert "p_present" in tab.columns and set(tab["particle"]) == {0, 1}
+    assert sorted(tab.groupby("particle").size()) == [6, 10]
+    js = json.loads(out.with_suffix(".json").read_text())
+    assert js["n_emitters"] == 2 and js["n_emitters_posterior"]["2"] > 0.9
+    assert js["settings"]["n_emitters"] is None
+    bad = tmp_path / "bad.csv"
+    rc = _run(["track", p, "-o", bad, "--init", "brightest", "--quiet"])
+    _assert_failed(capsys, rc, bad, "modular tracker")

@@ -49,7 +49,8 @@ def track_movie(
     chains: int = 2,
     seed: int | None = None,
     ci: float = 0.98,
-    emitters: int = 1,
+    emitters: int | None = None,
+    extra_candidates: int = 2,
     subframes: int = 1,
     burn: float = 0.5,
     fix_background: bool = False,
@@ -60,7 +61,7 @@ def track_movie(
     minmass: float | None = None,
     linker: str = "trackpy",
     min_length: int = 3,
-    init: str = "brightest",
+    init: str | None = None,
     blur_psf: bool | str = "auto",
     quiet: bool = True,
     movie_setup: dict | None = None,
@@ -76,9 +77,11 @@ def track_movie(
     method : {"bayes", "modular"}
         MCMC posterior from the pixels (:func:`sptmotion.tracking.track_bayes`) or
         detect-localize-link (:func:`sptmotion.tracking.track_modular`).
-    iterations, chains, seed, ci, emitters, subframes, burn, fix_background, fix_emission_rate,
-    init, blur_psf
-        Passed to :func:`~sptmotion.tracking.track_bayes` (``emitters`` is ``n_emitters``).
+    iterations, chains, seed, ci, emitters, extra_candidates, subframes, burn, fix_background,
+    fix_emission_rate, init, blur_psf
+        Passed to :func:`~sptmotion.tracking.track_bayes` (``emitters`` is ``n_emitters``: None,
+        the default, samples the number of emitters and their presence per frame; the table
+        then has ``p_present`` and the summary ``n_emitters_posterior``).
     refine : bool
         Maximum-likelihood refinement of the modular localizations.
     max_gap, search_range, minmass, linker, min_length
@@ -122,6 +125,7 @@ def track_movie(
                 stack,
                 setup,
                 n_emitters=emitters,
+                extra_candidates=extra_candidates,
                 subframes=subframes,
                 n_iterations=iterations,
                 n_chains=chains,

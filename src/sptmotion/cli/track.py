@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "track",
         epilog=examples(
-            "sptmotion track movie.tif -o tracks.csv",
+            "sptmotion track movie.tif -o tracks.csv   # M unknown: its posterior, p_present",
             "sptmotion track movie.tif --emitters 2 --iterations 6000 --seed 1 -o tracks.parquet",
             "sptmotion track movie.tif --method modular -o spots.csv",
             "sptmotion track cell.ome.tif --method modular --preset hendrix2025 --camera-file cam.json -o spots.csv",
@@ -64,7 +65,20 @@ def register(app: typer.Typer) -> None:
         seed: int = seed_option(),
         ci: float = typer.Option(0.98, "--ci", help="Credible/confidence level of the bounds."),
         emitters: int = typer.Option(
-            1, "--emitters", min=1, metavar="M", help="Known number of emitters (bayes)."
+            None,
+            "--emitters",
+            min=1,
+            metavar="M",
+            help="Known number of emitters, present in every frame (bayes). Default: unknown "
+            "and changing; the posterior of M and p_present per frame are sampled.",
+            show_default=False,
+        ),
+        extra_candidates: int = typer.Option(
+            2,
+            "--extra-candidates",
+            min=0,
+            metavar="INT",
+            help="Unused candidate emitters beyond the detected tracks (bayes, unknown M).",
         ),
         subframes: int = typer.Option(
             1, "--subframes", min=1, metavar="K", help="Positions per exposure (bayes)."
@@ -102,7 +116,11 @@ def register(app: typer.Typer) -> None:
             3, "--min-length", min=1, metavar="INT", help="Shortest track kept (modular)."
         ),
         init: Literal["brightest", "modular"] = typer.Option(
-            "brightest", "--init", help="MCMC start: the brightest pixels or the modular tracker."
+            None,
+            "--init",
+            help="MCMC start with --emitters: the brightest pixels (default) or the modular "
+            "tracker (always the modular tracker's tracks when M is unknown).",
+            show_default=False,
         ),
         blur_psf: bool | None = typer.Option(
             None,
@@ -140,6 +158,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             ci=ci,
             emitters=emitters,
+            extra_candidates=extra_candidates,
             subframes=subframes,
             burn=burn,
             fix_background=fix_background,
@@ -170,4 +189,8 @@ def register(app: typer.Typer) -> None:
             blur_psf="auto" if blur_psf is None else blur_psf,
             quiet=quiet,
         )
+        counts = json.loads(js.read_text()).get("n_emitters_posterior")
+        if counts:
+            post = ", ".join(f"{m}: {p:.3f}" for m, p in counts.items())
+            typer.echo(f"number of emitters, posterior: {post}")
         typer.echo(f"wrote {table} and {js}")
