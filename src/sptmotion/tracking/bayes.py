@@ -61,6 +61,7 @@ __all__ = [
     "initial_positions",
     "modular_start",
     "presence_start",
+    "birth_map",
     "PRESENCE_PRIOR",
     "EXTRA_CANDIDATES",
     "brownian_precision_band",
@@ -314,17 +315,21 @@ class BayesModel:
         )
         return EX, EY, WIN, S, ll
 
-    def problem(self, mu0, s0, d_prior, f_prior, h_prior, sample_flags, pres_prior=None) -> Problem:
+    def problem(
+        self, mu0, s0, d_prior, f_prior, h_prior, sample_flags, pres_prior=None, birth_pdf=None
+    ) -> Problem:
         """The record every chain's moves read: these arrays plus the priors.
 
         ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior = [a, b]``
         (inverse gamma of D); ``f_prior``, ``h_prior = [log mean, sd]``; ``sample_flags`` which
         of D, F, H (and, fourth, presence) are sampled; ``pres_prior = [a_on, b_on, a_off, b_off,
-        gamma]`` (default :data:`PRESENCE_PRIOR`).
+        gamma]`` (default :data:`PRESENCE_PRIOR`); ``birth_pdf (N, R, C)``: pixel probabilities
+        per frame of the unused candidates' data-driven moves (:func:`birth_map`; default none).
         """
         flags = np.zeros(4, dtype=np.bool_)
         flags[: len(sample_flags)] = np.asarray(sample_flags, dtype=np.bool_)
         pres_prior = PRESENCE_PRIOR if pres_prior is None else pres_prior
+        birth = np.zeros((0, self.R, self.C)) if birth_pdf is None else np.asarray(birth_pdf, float)
         return Problem(
             K=self.K,
             adu=self.adu,
@@ -347,6 +352,10 @@ class BayesModel:
             qband=self.qband,
             ncw=self.ncw,
             pres_prior=np.asarray(pres_prior, dtype=float),
+            birth_pdf=np.ascontiguousarray(birth),
+            birth_cdf=np.ascontiguousarray(
+                np.cumsum(birth.reshape(len(birth), self.R * self.C), axis=1)
+            ),
         )
 
     def motion_lp(self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray) -> float:
@@ -436,6 +445,21 @@ def modular_start(
     for m, (frames, xyz) in enumerate(_modular_tracks(adu, setup)[:n_emitters]):
         start[m] = _fill_track(frames, xyz, N)
     return start
+
+
+def birth_map(photons: np.ndarray, uniform: float = 0.5) -> np.ndarray:
+    """Per-frame pixel probabilities (N, R, C) of the unused candidates' data-driven moves.
+
+    A mixture: ``uniform`` spread evenly over the pixels, the rest in proportion to each frame's
+    photons above its median after a 1-pixel Gaussian smoothing (where spots are). A fixed
+    function of the data, so the move that draws from it stays a valid Metropolis-Hastings move.
+    """
+    sm = ndimage.gaussian_filter(np.asarray(photons, float), sigma=(0, 1.0, 1.0), mode="nearest")
+    w = np.clip(sm - np.median(sm, axis=(1, 2), keepdims=True), 0.0, None)
+    tot = w.sum(axis=(1, 2), keepdims=True)
+    RC = photons.shape[1] * photons.shape[2]
+    spot = np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 1.0 / RC)
+    return uniform / RC + (1.0 - uniform) * spot
 
 
 def presence_start(
@@ -687,7 +711,10 @@ def track_bayes(
         f"{n_iter} MCMC sweeps x {n_chains} chains",
     )
     flags = np.array([True, not fix_background, not fix_emission_rate, presence])
-    problem = model.problem(mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags, pres_prior)
+    birth = birth_map(photons_estimate(adu, setup.camera)) if presence else None
+    problem = model.problem(
+        mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags, pres_prior, birth
+    )
     chains = [
         _run_chain(
             model,

@@ -29,7 +29,10 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    starting tracks, e.g. two particles linked into one by the detector, can be undone);
 13. :func:`ghost_jump_move` (unknown number of emitters): an unused candidate's whole path is
    translated by a uniform random vector over the ROI, so that it meets emitters the
-   starting tracks missed and the presence move can add them.
+   starting tracks missed and the presence move can add them;
+14. :func:`ghost_seek_move` (unknown number of emitters): the same translation, chosen so that
+   the path passes through a pixel drawn from a fixed map of the data's bright pixels in a
+   random frame (a data-driven proposal; its density enters the acceptance).
 
 Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step.
 Proposal scales adapt during burn-in (Robbins-Monro towards :data:`TARGET_ACCEPT`).
@@ -80,9 +83,10 @@ __all__ = [
     "presence_move",
     "tail_swap_move",
     "ghost_jump_move",
+    "ghost_seek_move",
 ]
 
-N_MOVES = 14
+N_MOVES = 15
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -98,6 +102,7 @@ MOVE_NAMES = (
     "presence",
     "tail_swap",
     "ghost_jump",
+    "ghost_seek",
 )
 TARGET_ACCEPT = 0.3
 
@@ -775,7 +780,6 @@ def ghost_jump_move(state, problem):
     priors. An unused candidate emits nothing, so only its PSF factors are recomputed.
     """
     M = state.pos.shape[0]
-    L = state.pos.shape[1]
     R = state.S.shape[1]
     C = state.S.shape[2]
     a = problem.pixel_size
@@ -793,12 +797,77 @@ def ghost_jump_move(state, problem):
         state.prop[13] += 1.0
         if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
             state.acc[13] += 1.0
-            for j in range(L):
-                state.pos[m, j, 0] += dx
-                state.pos[m, j, 1] += dy
-                point_factors(state.pos[m, j, 0], state.pos[m, j, 1], state.pos[m, j, 2],
-                              a, state.psf_par, state.EX[m, j], state.EY[m, j],
-                              state.WIN[m, j])  # fmt: skip
+            _translate_ghost(state, problem, m, dx, dy)
+
+
+@njit(cache=True)
+def _translate_ghost(state, problem, m, dx, dy):
+    """Shift every point of candidate m by (dx, dy) µm and recompute its PSF factors."""
+    for j in range(state.pos.shape[1]):
+        state.pos[m, j, 0] += dx
+        state.pos[m, j, 1] += dy
+        point_factors(state.pos[m, j, 0], state.pos[m, j, 1], state.pos[m, j, 2],
+                      problem.pixel_size, state.psf_par, state.EX[m, j], state.EY[m, j],
+                      state.WIN[m, j])  # fmt: skip
+
+
+@njit(cache=True)
+def _birth_density(problem, n, x, y):
+    """Probability of the pixel holding (x, y) µm in frame n's birth map (0 outside the ROI)."""
+    R = problem.birth_pdf.shape[1]
+    C = problem.birth_pdf.shape[2]
+    a = problem.pixel_size
+    if not (0.0 <= x < C * a and 0.0 <= y < R * a):
+        return 0.0
+    return problem.birth_pdf[n, int(y / a), int(x / a)]
+
+
+@njit(cache=True)
+def ghost_seek_move(state, problem):
+    """Move 14: translate an unused candidate's path onto a pixel drawn from the birth map.
+
+    For each unused candidate: a frame n uniformly, a pixel from ``birth_pdf[n]`` (a fixed
+    map of the data, see :func:`sptmotion.tracking.bayes.birth_map`) and a uniform point in
+    it; the whole path is translated so that its frame-n position lands there. The reverse move
+    draws the old position's pixel, so ``log alpha`` adds
+    ``ln birth_pdf[n](old) - ln birth_pdf[n](new)`` to the ratio of the initial-position priors
+    (the translation has unit Jacobian); an old position outside the ROI cannot be reached back
+    and the move is not made.
+    """
+    M = state.pos.shape[0]
+    N = problem.birth_pdf.shape[0]
+    if N == 0:
+        return
+    C = problem.birth_pdf.shape[2]
+    a = problem.pixel_size
+    K = problem.K
+    for m in range(M):
+        if state.load[m] != 0.0:
+            continue
+        n = np.random.randint(0, N)
+        x0 = state.pos[m, n * K, 0]
+        y0 = state.pos[m, n * K, 1]
+        g_old = _birth_density(problem, n, x0, y0)
+        idx = np.searchsorted(problem.birth_cdf[n], np.random.random() * problem.birth_cdf[n, -1])
+        idx = min(idx, problem.birth_cdf.shape[1] - 1)
+        r = idx // C
+        c = idx - r * C
+        dx = (c + np.random.random()) * a - x0
+        dy = (r + np.random.random()) * a - y0
+        state.prop[14] += 1.0
+        if g_old <= 0.0:
+            continue
+        g_new = problem.birth_pdf[n, r, c]
+        lp_old = init_lp(state.pos, m, problem.mu0, problem.s0)
+        state.pos[m, 0, 0] += dx
+        state.pos[m, 0, 1] += dy
+        lp_new = init_lp(state.pos, m, problem.mu0, problem.s0)
+        state.pos[m, 0, 0] -= dx
+        state.pos[m, 0, 1] -= dy
+        log_r = lp_new - lp_old + math.log(g_old) - math.log(g_new)
+        if np.random.random() < math.exp(min(0.0, log_r)):
+            state.acc[14] += 1.0
+            _translate_ghost(state, problem, m, dx, dy)
 
 
 @njit(cache=True)
@@ -825,6 +894,7 @@ def sweep(seed, adapt_gain, state, problem, work):
         tail_flip_move(state, problem, m)
     if problem.sample_flags[3]:
         ghost_jump_move(state, problem)
+        ghost_seek_move(state, problem)
         presence_move(state, problem, work)
         tail_swap_move(state, problem)
     if problem.sample_flags[0]:

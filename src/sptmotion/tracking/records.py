@@ -28,7 +28,10 @@ points; ``mu0``, ``s0`` (µm): Gaussian prior of the first position; ``d_prior =
 ``blur_coef`` (s, 0 without the blur-aware emission); ``qband (L, w + 1)`` (K = 1, empty
 otherwise); ``ncw (N, K, 3)`` (K >= 2, empty otherwise); ``pres_prior = [a_on, b_on, a_off,
 b_off, gamma]``: Beta priors of ``k_on`` and ``k_off`` and the concentration of the loads'
-Beta-Bernoulli prior; ``sample_flags[3]``: whether presence and loads are sampled.
+Beta-Bernoulli prior; ``sample_flags[3]``: whether presence and loads are sampled;
+``birth_pdf (N, R, C)``, ``birth_cdf (N, R C)``: each frame's pixel probabilities of the
+data-driven proposal of unused candidates' positions and their cumulative sums (empty without
+presence sampling).
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class Problem(NamedTuple):
     qband: np.ndarray
     ncw: np.ndarray
     pres_prior: np.ndarray
+    birth_pdf: np.ndarray
+    birth_cdf: np.ndarray
 
 
 class Work(NamedTuple):
