@@ -75,6 +75,9 @@ _MAX_SAMPLE_VALUES = 25_000_000
 #: ``k_off ~ Beta(1, 19)`` (a switch every 20 frames a priori, soon overruled by the data's
 #: transitions), and the loads' Beta-Bernoulli concentration ``gamma = 1`` (BNP-Track's).
 PRESENCE_PRIOR = (1.0, 19.0, 1.0, 19.0, 1.0)
+#: With an unknown number of emitters: sd of the log-normal prior of H around the detected spots'
+#: median brightness (the number of emitters and their brightness are otherwise confounded).
+PRESENCE_H_SD = 0.25
 #: Candidate emitters beyond the modular tracker's tracks that the presence model starts unused.
 EXTRA_CANDIDATES = 2
 
@@ -411,19 +414,23 @@ def initial_positions(photons: np.ndarray, n_emitters: int, pixel_size: float) -
     return out
 
 
-def _modular_tracks(adu: np.ndarray, setup: Setup):
-    """The modular tracker's tracks, longest first: a list of (frames, (n, 3) positions µm)."""
+def _modular_tracks(adu: np.ndarray, setup: Setup, with_photons: bool = False):
+    """The modular tracker's tracks, longest first: a list of (frames, (n, 3) positions µm);
+    ``with_photons``: also the median ML photons of their spots (None without spots)."""
     from .modular import track_modular
 
     tab = track_modular(adu, setup)
-    if len(tab) == 0:
-        return []
-    sizes = tab.groupby("particle").size().sort_values(ascending=False, kind="stable")
     out = []
-    for pid in sizes.index:
-        t = tab[tab["particle"] == pid].sort_values("frame")
-        out.append((t["frame"].to_numpy(), t[["x", "y", "z"]].to_numpy(dtype=float)))
-    return out
+    if len(tab):
+        sizes = tab.groupby("particle").size().sort_values(ascending=False, kind="stable")
+        for pid in sizes.index:
+            t = tab[tab["particle"] == pid].sort_values("frame")
+            out.append((t["frame"].to_numpy(), t[["x", "y", "z"]].to_numpy(dtype=float)))
+    if not with_photons:
+        return out
+    ph = tab["photons"].to_numpy(dtype=float) if len(tab) else np.zeros(0)
+    ph = ph[np.isfinite(ph)]
+    return out, (float(np.median(ph)) if len(ph) else None)
 
 
 def _fill_track(frames: np.ndarray, xyz: np.ndarray, N: int) -> np.ndarray:
@@ -464,7 +471,7 @@ def birth_map(photons: np.ndarray, uniform: float = 0.5) -> np.ndarray:
 
 def presence_start(
     adu: np.ndarray, setup: Setup, extra: int = 2, max_candidates: int = 12
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Candidate emitters and their starting presence for an unknown number of emitters.
 
     One candidate per track of the modular tracker (at most ``max_candidates - extra``, longest
@@ -481,10 +488,13 @@ def presence_start(
         Starting presence (0/1).
     load : ndarray (M,)
         Starting loads (1: in the model, 0: unused).
+    spot_photons : float or None
+        Median maximum-likelihood photons per spot of the tracks (None without tracks).
     """
     N, R, C = adu.shape
     a = setup.pixel_size
-    tracks = _modular_tracks(adu, setup)[: max(max_candidates - extra, 0)]
+    tracks, spot_photons = _modular_tracks(adu, setup, with_photons=True)
+    tracks = tracks[: max(max_candidates - extra, 0)]
     starts, ons = [], []
     for frames, xyz in tracks:
         starts.append(_fill_track(frames, xyz, N))
@@ -513,7 +523,7 @@ def presence_start(
             starts.append(np.tile([pt[0], pt[1], 0.1], (N, 1)))
             ons.append(np.zeros(N))
     load = np.array([1.0] * len(tracks) + [0.0] * extra)
-    return np.array(starts).reshape(-1, N, 3), np.array(ons).reshape(-1, N), load
+    return np.array(starts).reshape(-1, N, 3), np.array(ons).reshape(-1, N), load, spot_photons
 
 
 def track_bayes(
@@ -643,8 +653,11 @@ def track_bayes(
     number of emitters of a draw is the number of candidates present in at least one frame.
     The candidates start at the modular tracker's tracks (present between their first and last
     localization) and at unexplained bright spots (unused): emitters the detector misses enter
-    the model when an unused candidate's path meets them, which can take many sweeps, so the
-    posterior of M is only as good as the candidates (``extra_candidates``).
+    the model when an unused candidate's path meets them (random translations of its path, and
+    translations onto the data's bright pixels). The number of emitters and their brightness are
+    confounded (two emitters at ``H/2`` on one spot explain it as one at ``H``), so the prior of
+    H is centred on the median maximum-likelihood photons of the detected spots with a sd of
+    :data:`PRESENCE_H_SD` on the log (unless H is fixed).
 
     Examples
     --------
@@ -672,7 +685,7 @@ def track_bayes(
                 "with an unknown number of emitters the candidates come from the modular "
                 "tracker (init='modular' or None)"
             )
-        init, on0, load0 = presence_start(adu, setup, extra=extra)
+        init, on0, load0, spot_photons = presence_start(adu, setup, extra=extra)
         if len(init) == 0:
             raise ValueError("no candidate emitters: no track found and extra_candidates=0")
         M = len(init)
@@ -703,6 +716,11 @@ def track_bayes(
     start, (F0, H0, D0), f_prior, h_prior = _starting_values(
         model, init, flux_sd, (a_D, b_D), fix_background, fix_emission_rate, n_bright
     )
+    if presence and spot_photons is not None and not fix_emission_rate:
+        # M and H trade off (two emitters at H/2 on one spot explain it as well as one at H):
+        # the emission rate's prior is centred on the detected spots' brightness, and narrow
+        H0 = spot_photons / model.t_e
+        h_prior = np.array([np.log(H0), min(flux_sd, PRESENCE_H_SD)])
     n_burn = int(round(burn * n_iter))
     thin = _thinning(thin, n_iter - n_burn, n_chains, model)
     n_draws = len(range(0, n_iter - n_burn, thin))
@@ -752,6 +770,8 @@ def track_bayes(
     if presence:
         settings["extra_candidates"] = int(M - load0.sum())
         settings["presence_prior"] = pres_prior.tolist()
+        settings["emission_rate_prior"] = {"log_mean": float(h_prior[0]), "sd": float(h_prior[1])}
+        settings["spot_photons"] = spot_photons
     if presence:
         _align_chains(chains, model)
     thetas = np.stack([c["thetas"] for c in chains])

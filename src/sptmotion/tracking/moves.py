@@ -723,6 +723,31 @@ def _swap_tails(state, m1, m2, n0, K):
 
 
 @njit(cache=True)
+def _switch_frames(state, m1, m2, out):
+    """Frames n >= 1 where m1 or m2 switches on or off (into ``out``); returns their number."""
+    k = 0
+    for n in range(1, state.on.shape[1]):
+        if state.on[m1, n] != state.on[m1, n - 1] or state.on[m2, n] != state.on[m2, n - 1]:
+            out[k] = n
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _swap_q(state, m1, m2, n0, N, buf):
+    """Probability of proposing the swap frame n0: half uniform over 1 .. N-1, half uniform over
+    the frames where one of the two switches (all uniform if none does)."""
+    n_sw = _switch_frames(state, m1, m2, buf)
+    if n_sw == 0:
+        return 1.0 / (N - 1)
+    hit = 0.0
+    for i in range(n_sw):
+        if buf[i] == n0:
+            hit = 1.0
+    return 0.5 / (N - 1) + 0.5 * hit / n_sw
+
+
+@njit(cache=True)
 def tail_swap_move(state, problem):
     """Move 12: for every pair of used candidates, exchange their tails from a random frame on.
 
@@ -731,18 +756,27 @@ def tail_swap_move(state, problem):
     sums over the emitters of functions of ``|z|``, so the emission is unchanged; the
     acceptance is the ratio of the two emitters' motion priors and of the presence chain's
     transitions into the first swapped frame (swapping then flipping the tails of m1, m2 is
-    undone by flipping those of m2, m1 then swapping: the proposal is symmetric).
+    undone by flipping those of m2, m1 then swapping). The first swapped frame is drawn half
+    the time uniformly and half the time among the frames where one of the two switches on or
+    off (where fragments of one particle's track meet); the Hastings ratio of these proposal
+    probabilities before and after the swap enters the acceptance.
     """
     M = state.pos.shape[0]
     N = state.on.shape[1]
     K = problem.K
     if N < 2:
         return
+    work_sw = np.empty(N, dtype=np.int64)
     for m1 in range(M):
         for m2 in range(m1 + 1, M):
             if state.load[m1] == 0.0 or state.load[m2] == 0.0:
                 continue
-            n0 = np.random.randint(1, N)
+            n_sw = _switch_frames(state, m1, m2, work_sw)
+            if n_sw > 0 and np.random.random() < 0.5:
+                n0 = work_sw[np.random.randint(0, n_sw)]
+            else:
+                n0 = np.random.randint(1, N)
+            q_fwd = _swap_q(state, m1, m2, n0, N, work_sw)
             lp_old = _pair_motion_lp(state, problem, m1, m2)
             lp_old += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
             lp_old += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
@@ -754,8 +788,10 @@ def tail_swap_move(state, problem):
             lp_new = _pair_motion_lp(state, problem, m1, m2)
             lp_new += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
             lp_new += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
+            q_rev = _swap_q(state, m1, m2, n0, N, work_sw)
             state.prop[12] += 1.0
-            if np.random.random() < math.exp(min(0.0, lp_new - lp_old)):
+            log_r = lp_new - lp_old + math.log(q_rev) - math.log(q_fwd)
+            if np.random.random() < math.exp(min(0.0, log_r)):
                 state.acc[12] += 1.0
             else:
                 _flip_tail(state, m1, n0 * K, f1)
@@ -870,13 +906,15 @@ def ghost_seek_move(state, problem):
             _translate_ghost(state, problem, m, dx, dy)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sweep(seed, adapt_gain, state, problem, work):
     """One MCMC sweep: every block move on every frame and emitter, the tail flips, then D, F, H.
 
     ``adapt_gain > 0`` adapts the proposal scales (towards :data:`TARGET_ACCEPT`); 0 freezes them
     (after burn-in). Frame-local moves recompute only their frame's PSF factors, image and
     likelihood; the D moves under the blur-aware emission and the joint D move recompute all.
+    Runs without the GIL (regions of a movie are tracked in parallel threads); numba's random
+    state is per thread, seeded here.
     """
     np.random.seed(seed)
     K = problem.K

@@ -1,0 +1,323 @@
+"""A full field of view tracked as independent spatio-temporal regions.
+
+1. Spots are detected over the whole movie by the modular tracker's detector
+   (:func:`sptmotion.tracking.modular.locate`, threshold from the movie's own noise).
+2. Every detection claims a disk of ``margin`` pixels in its frame, held for ``gap`` frames
+   before and after (blinks, missed detections); the connected components of the claimed
+   pixels in (frame, row, column) are the regions: particles that come within about twice the
+   margin of each other, at about the same time, share one.
+3. Each region's bounding box (frames, rows, columns) is tracked on its own by
+   :func:`sptmotion.tracking.track_bayes` with an unknown, changing number of emitters; regions
+   run in parallel threads (the MCMC sweeps release the GIL).
+4. The tables are stitched with global particle ids; a region keeps only the rows whose
+   position lies in its own claimed pixels (a particle of another region that crosses the box is
+   reported by that region), and the number of emitters of the movie has the posterior of the
+   sum over regions (independent regions: the convolution of their posteriors).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from .._checks import check_int
+from ..optics.camera import SCMOS, photons_estimate
+from ..optics.io import check_stack
+from ..optics.setup import Setup
+from .posterior import check_ci
+
+__all__ = ["Region", "FieldResult", "find_regions", "track_field", "sum_posteriors"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A box of the movie: frames ``[t0, t1)``, rows ``[r0, r1)``, columns ``[c0, c1)``, and the
+    label of its claimed pixels in :func:`find_regions`' label array."""
+
+    label: int
+    t0: int
+    t1: int
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+    n_detections: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.t1 - self.t0, self.r1 - self.r0, self.c1 - self.c0)
+
+
+@dataclass
+class FieldResult:
+    """Stitched tracks of a movie's regions (:func:`track_field`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        particle (global id), frame, t (s), x, y, z and bounds (µm, movie coordinates),
+        p_present, region.
+    regions : list of dict
+        Per region: box, number of detections, posterior of its number of emitters,
+        diagnostics (R-hat/ESS), D summary, time (s).
+    n_emitters_posterior : dict
+        Posterior of the number of emitters in the whole movie ``{M: probability}``.
+    wall_s : float
+        Wall time of the whole run (s).
+    """
+
+    table: pd.DataFrame
+    regions: list = field(default_factory=list)
+    n_emitters_posterior: dict = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def summary(self) -> dict:
+        post = self.n_emitters_posterior
+        mode = int(max(post, key=lambda k: (post[k], -k))) if post else 0
+        return {
+            "method": "bayes-regions",
+            "n_regions": len(self.regions),
+            "n_emitters": mode,
+            "n_emitters_posterior": post,
+            "regions": self.regions,
+            "wall_s": self.wall_s,
+        }
+
+
+def default_margin(setup: Setup) -> int:
+    """Claimed radius (pixels) around a detection: 3 in-focus PSF widths plus one pixel."""
+    return int(math.ceil(3.0 * setup.psf.kernel_params[0] / setup.pixel_size)) + 1
+
+
+def find_regions(
+    stack,
+    setup: Setup,
+    *,
+    margin: int | None = None,
+    gap: int = 3,
+    min_detections: int = 3,
+    locs: pd.DataFrame | None = None,
+) -> tuple[list[Region], np.ndarray]:
+    """Independent spatio-temporal regions of a movie (see the module docstring).
+
+    Parameters
+    ----------
+    stack : array_like (frames, rows, cols)
+        Raw movie (ADU).
+    setup : Setup
+        The movie's optics and camera.
+    margin : int, optional
+        Radius (pixels) claimed around every detection (default :func:`default_margin`).
+    gap : int
+        Frames a claim is held before and after its detection.
+    min_detections : int
+        Regions with fewer detections are dropped (the detection threshold allows 0.05 false
+        detections per frame; like the modular tracker's shortest track, 3).
+    locs : DataFrame, optional
+        Detections (frame, x, y in µm) to use instead of detecting here.
+
+    Returns
+    -------
+    regions : list of Region
+        Sorted by first frame, then position.
+    labels : ndarray (frames, rows, cols) of int32
+        The region label of every claimed pixel (0: none).
+    """
+    from .modular import locate
+
+    adu = check_stack(stack)
+    N, R, C = adu.shape
+    margin = default_margin(setup) if margin is None else check_int(margin, "margin", 1)
+    gap = check_int(gap, "gap", 0)
+    if locs is None:
+        locs = locate(photons_estimate(adu, setup.camera), setup)
+    a = setup.pixel_size
+    seeds = np.zeros((N, R, C), dtype=bool)
+    if len(locs):
+        f = locs["frame"].to_numpy(dtype=int)
+        r = np.clip((locs["y"].to_numpy() / a).astype(int), 0, R - 1)
+        c = np.clip((locs["x"].to_numpy() / a).astype(int), 0, C - 1)
+        seeds[f, r, c] = True
+    yy, xx = np.mgrid[-margin : margin + 1, -margin : margin + 1]
+    disk = (yy**2 + xx**2 <= margin**2)[None]
+    claimed = ndimage.binary_dilation(seeds, structure=disk)
+    if gap:
+        claimed = ndimage.binary_dilation(claimed, structure=np.ones((2 * gap + 1, 1, 1), bool))
+    labels, n = ndimage.label(claimed, structure=np.ones((3, 3, 3), bool))
+    labels = labels.astype(np.int32)
+    counts = np.bincount(labels[seeds], minlength=n + 1) if n else np.zeros(1, int)
+    regions = []
+    for lab, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        if counts[lab] < min_detections:
+            box = labels[sl]
+            box[box == lab] = 0
+            continue
+        regions.append(
+            Region(
+                lab,
+                sl[0].start,
+                sl[0].stop,
+                sl[1].start,
+                sl[1].stop,
+                sl[2].start,
+                sl[2].stop,
+                int(counts[lab]),
+            )  # fmt: skip
+        )
+    regions.sort(key=lambda g: (g.t0, g.r0, g.c0))
+    return regions, labels
+
+
+def crop_setup(setup: Setup, region: Region) -> Setup:
+    """The setup of a region's box (per-pixel sCMOS maps cropped)."""
+    cam = setup.camera
+    if isinstance(cam, SCMOS):
+        sl = (slice(region.r0, region.r1), slice(region.c0, region.c1))
+
+        def crop(v):
+            v = np.asarray(v)
+            return v[sl] if v.ndim == 2 else v
+
+        cam = SCMOS(gain=crop(cam.gain), offset=crop(cam.offset), read_var=crop(cam.read_var),
+                    qe=cam.qe, approx=cam.approx, rel_tol=cam.rel_tol)  # fmt: skip
+    return setup.replace(rows=region.r1 - region.r0, cols=region.c1 - region.c0, camera=cam)
+
+
+def sum_posteriors(posteriors: list[dict]) -> dict:
+    """Posterior of the sum of independent counts, each given as ``{value: probability}``."""
+    total = np.ones(1)
+    for post in posteriors:
+        top = max(post) if post else 0
+        p = np.zeros(top + 1)
+        for k, v in post.items():
+            p[int(k)] += v
+        total = np.convolve(total, p)
+    return {int(k): float(v) for k, v in enumerate(total) if v > 1e-12}
+
+
+def track_field(
+    stack,
+    setup: Setup,
+    *,
+    n_iterations: int = 2000,
+    n_chains: int = 2,
+    seed: int | None = None,
+    ci: float = 0.98,
+    workers: int = 2,
+    margin: int | None = None,
+    gap: int = 3,
+    min_detections: int = 3,
+    progress=None,
+    **bayes_kwargs,
+) -> FieldResult:
+    """Track a full field of view region by region with an unknown number of emitters.
+
+    Parameters
+    ----------
+    stack : array_like (frames, rows, cols)
+        Raw movie (ADU).
+    setup : Setup
+        The movie's optics, timing and calibrated camera.
+    n_iterations, n_chains, ci
+        Passed to :func:`~sptmotion.tracking.track_bayes` for every region.
+    seed : int, optional
+        Seed of the whole run; region i gets child seed i (same seed, same result, whatever
+        the number of workers).
+    workers : int
+        Regions tracked at once (threads).
+    margin, gap, min_detections
+        Passed to :func:`find_regions`.
+    progress : callable(done, total), optional
+        Called after each region.
+    **bayes_kwargs
+        Further arguments of :func:`~sptmotion.tracking.track_bayes` (not ``n_emitters``).
+
+    Returns
+    -------
+    FieldResult
+    """
+    from .bayes import track_bayes
+
+    t_start = time.perf_counter()
+    adu = check_stack(stack)
+    ci = check_ci(ci)
+    workers = check_int(workers, "workers", 1)
+    if "n_emitters" in bayes_kwargs:
+        raise ValueError("track_field samples the number of emitters; do not pass n_emitters")
+    regions, labels = find_regions(
+        adu, setup, margin=margin, gap=gap, min_detections=min_detections
+    )
+    seeds = np.random.SeedSequence(seed).spawn(max(len(regions), 1))
+    a = setup.pixel_size
+
+    def run(i: int):
+        g = regions[i]
+        t0 = time.perf_counter()
+        sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
+        post = track_bayes(
+            sub, crop_setup(setup, g), n_emitters=None, n_iterations=n_iterations,
+            n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci, **bayes_kwargs,
+        )  # fmt: skip
+        tab = post.to_table(ci)
+        tab["frame"] += g.t0
+        for ax, off in (("x", g.c0 * a), ("y", g.r0 * a)):
+            for col in (ax, f"{ax}_lo", f"{ax}_hi"):
+                tab[col] += off
+        # keep the rows in this region's own claimed pixels
+        r = np.clip((tab["y"].to_numpy() / a).astype(int), 0, labels.shape[1] - 1)
+        c = np.clip((tab["x"].to_numpy() / a).astype(int), 0, labels.shape[2] - 1)
+        own = labels[tab["frame"].to_numpy(dtype=int), r, c] == g.label
+        tab = tab[own].reset_index(drop=True)
+        diag = post.diagnostics()
+        info = {
+            "region": i,
+            "frames": [g.t0, g.t1],
+            "rows": [g.r0, g.r1],
+            "cols": [g.c0, g.c1],
+            "n_detections": g.n_detections,
+            "candidates": post.n_emitters,
+            "n_emitters_posterior": post.count_posterior(),
+            "diagnostics": diag,
+            "D": post.D_summary(ci),
+            "time_s": time.perf_counter() - t0,
+        }
+        return tab, info
+
+    results = [None] * len(regions)
+    if workers == 1 or len(regions) <= 1:
+        for i in range(len(regions)):
+            results[i] = run(i)
+            if progress is not None:
+                progress(i + 1, len(regions))
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run, i): i for i in range(len(regions))}
+            for done, fut in enumerate(futures, start=1):
+                results[futures[fut]] = fut.result()
+                if progress is not None:
+                    progress(done, len(regions))
+    tables, infos, next_id = [], [], 0
+    for i, (tab, info) in enumerate(results):
+        if len(tab):
+            ids = {p: next_id + k for k, p in enumerate(pd.unique(tab["particle"]))}
+            tab = tab.assign(particle=tab["particle"].map(ids).astype(int), region=i)
+            next_id += len(ids)
+            tables.append(tab)
+        infos.append(info)
+    if tables:
+        table = pd.concat(tables, ignore_index=True)
+        table = table.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
+    else:
+        from .posterior import TABLE_COLUMNS
+
+        table = pd.DataFrame({c: [] for c in (*TABLE_COLUMNS, "t", "p_present", "region")})
+    total = sum_posteriors([info["n_emitters_posterior"] for info in infos])
+    return FieldResult(table, infos, total, time.perf_counter() - t_start)
