@@ -250,3 +250,12 @@ def test_unknown_number_of_emitters(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     rc = _run(["track", p, "-o", bad, "--init", "brightest", "--quiet"])
     _assert_failed(capsys, rc, bad, "modular tracker")
+    # the same movie by regions (forced; by default only frames over 64 x 64 pixels)
+    out_r = tmp_path / "regions.csv"
+    assert _run([*args[:3], out_r, *args[4:], "--regions"]) == 0
+    assert "number of emitters (1 regions), posterior: 2: " in capsys.readouterr().out
+    js = json.loads(out_r.with_suffix(".json").read_text())
+    assert js["method"] == "bayes-regions" and js["n_emitters"] == 2
+    assert len(js["regions"]) == 1 and js["regions"][0]["candidates"] >= 2
+    tab = pd.read_csv(out_r)
+    assert {"p_present", "region"} <= set(tab.columns) and tab["particle"].nunique() == 2

@@ -67,7 +67,7 @@ def test_presence_move_draws_the_exact_conditional():
     prob = np.exp(lv - lv.max())
     prob /= prob.sum()
     state = _state(model, pos.copy(), np.ones((1, N)), np.ones(1), pres)
-    work = new_work(1, N, model.R, model.C, presence=True)
+    work = new_work(1, N, model.R, model.C)
     _k.seed_numba(7)
     n = 20_000
     counts = dict.fromkeys(keys, 0)
@@ -103,7 +103,7 @@ def test_tail_swap_keeps_the_emission_and_the_caches():
         tail_swap_move(state, problem)
     assert state.prop[12] == 20 and state.acc[12] > 0
     np.testing.assert_allclose(state.S, S0, rtol=0, atol=1e-12)
-    work = new_work(1, N, model.R, model.C, presence=True)
+    work = new_work(1, N, model.R, model.C)
     for it in range(30):
         sweep(it, 0.1, state, problem, work)
     assert state.prop[13] > 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["track_movie", "MCMCProgress"]
+__all__ = ["track_movie", "MCMCProgress", "REGIONS_ABOVE"]
 
 logger = logging.getLogger("sptmotion")
 
@@ -40,6 +40,16 @@ class MCMCProgress:
             self.bar.close()
 
 
+#: Frames of more pixels than this are tracked by regions when the number of emitters is unknown.
+REGIONS_ABOVE = 64 * 64
+
+
+def _use_regions(regions: bool | None, shape) -> bool:
+    if regions is None:
+        return shape[1] * shape[2] > REGIONS_ABOVE
+    return bool(regions)
+
+
 def track_movie(
     movie: str | Path,
     output: str | Path,
@@ -63,6 +73,8 @@ def track_movie(
     min_length: int = 3,
     init: str | None = None,
     blur_psf: bool | str = "auto",
+    regions: bool | None = None,
+    workers: int = 2,
     quiet: bool = True,
     movie_setup: dict | None = None,
 ) -> tuple[Path, Path]:
@@ -88,6 +100,12 @@ def track_movie(
         Modular tracker: largest gap closed by the linker (frames), largest link (µm),
         detection threshold (band-passed photons; default from the movie's noise), linker
         (``"trackpy"`` or ``"laptrack"``), shortest track kept (localizations).
+    regions : bool, optional
+        With an unknown number of emitters (``emitters=None``), track the movie as independent
+        regions (:func:`sptmotion.tracking.regions.track_field`); default: when a frame has
+        more than :data:`REGIONS_ABOVE` pixels.
+    workers : int
+        Regions tracked at once (threads).
     quiet : bool
         No progress bar.
     movie_setup : dict, optional
@@ -118,7 +136,27 @@ def track_movie(
         [movie, sidecar_path(movie), (movie_setup or {}).get("camera_file")],
     )
     stack, setup, _ = load_movie(movie, **(movie_setup or {}))
-    if method == "bayes":
+    use_regions = method == "bayes" and emitters is None and _use_regions(regions, stack.shape)
+    if use_regions:
+        from ..tracking.regions import track_field
+
+        result = track_field(
+            stack, setup, n_iterations=iterations, n_chains=chains, seed=seed, ci=ci,
+            workers=workers, subframes=subframes, burn=burn, fix_background=fix_background,
+            fix_emission_rate=fix_emission_rate, blur_psf=blur_psf,
+            extra_candidates=extra_candidates,
+        )  # fmt: skip
+        table = result.table
+        summary = result.summary()
+        summary["ci"] = ci
+        summary["warnings"] = [
+            f"region {info['region']}: {w}"
+            for info in result.regions
+            for w in convergence_warnings(info["diagnostics"])
+        ]
+        for warning in summary["warnings"]:
+            logger.warning(warning)
+    elif method == "bayes":
         progress = None if quiet else MCMCProgress(iterations, chains)
         try:
             post = track_bayes(

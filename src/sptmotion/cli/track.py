@@ -115,6 +115,16 @@ def register(app: typer.Typer) -> None:
         min_length: int = typer.Option(
             3, "--min-length", min=1, metavar="INT", help="Shortest track kept (modular)."
         ),
+        regions: bool | None = typer.Option(
+            None,
+            "--regions/--no-regions",
+            help="With M unknown: track independent regions of the field in parallel "
+            "(default: for frames of more than 64 x 64 pixels).",
+            show_default=False,
+        ),
+        workers: int = typer.Option(
+            2, "--workers", min=1, metavar="INT", help="Regions tracked at once (threads)."
+        ),
         init: Literal["brightest", "modular"] = typer.Option(
             None,
             "--init",
@@ -187,10 +197,15 @@ def register(app: typer.Typer) -> None:
                 "exposure": exposure,
             },
             blur_psf="auto" if blur_psf is None else blur_psf,
+            regions=regions,
+            workers=workers,
             quiet=quiet,
         )
-        counts = json.loads(js.read_text()).get("n_emitters_posterior")
+        summary = json.loads(js.read_text())
+        counts = summary.get("n_emitters_posterior")
         if counts:
-            post = ", ".join(f"{m}: {p:.3f}" for m, p in counts.items())
-            typer.echo(f"number of emitters, posterior: {post}")
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+            post = ", ".join(f"{m}: {p:.3f}" for m, p in top)
+            where = f" ({summary['n_regions']} regions)" if "n_regions" in summary else ""
+            typer.echo(f"number of emitters{where}, posterior: {post}")
         typer.echo(f"wrote {table} and {js}")

@@ -104,6 +104,57 @@ def frame_psf(n, K, EX, EY, WIN, cw, on, out):
 
 
 @njit(cache=True)
+def frame_psf_window(n, K, EX, EY, WIN, cw, on, out, r0, r1, c0, c1):
+    """:func:`frame_psf` on the rows ``r0:r1`` and columns ``c0:c1`` of ``out`` only (the same
+    terms added in the same order, so the same numbers as the whole frame's)."""
+    M = EX.shape[0]
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            out[r, c] = 0.0
+    for m in range(M):
+        if on[m, n] == 0.0:
+            continue
+        for k in range(K):
+            j = n * K + k
+            w = cw[k] * on[m, n]
+            ra = max(WIN[m, j, 2], r0)
+            rb = min(WIN[m, j, 3], r1)
+            ca = max(WIN[m, j, 0], c0)
+            cb = min(WIN[m, j, 1], c1)
+            for r in range(ra, rb):
+                a = w * EY[m, j, r]
+                for c in range(ca, cb):
+                    out[r, c] += a * EX[m, j, c]
+
+
+@njit(cache=True)
+def window_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, r0, r1, c0, c1, ubuf, obuf):
+    """Camera log-likelihood of the rows ``r0:r1`` and columns ``c0:c1`` of one frame (0 for an
+    empty window); per-pixel camera maps are cut to the window."""
+    if r1 <= r0 or c1 <= c0:
+        return 0.0
+    if cam_maps.shape[1] > 1:
+        maps = cam_maps[:, r0:r1, c0:c1]
+    else:
+        maps = cam_maps[:, :, :]
+    return camera_frame_loglik(
+        adu_n[r0:r1, c0:c1], S_n[r0:r1, c0:c1], bg, h, cam_code, cam_par, maps,
+        ubuf[: r1 - r0, : c1 - c0], obuf[: r1 - r0, : c1 - c0],
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def grow_window(box, WIN, m, j):
+    """Extend ``box = [r0, r1, c0, c1]`` by the (non-empty) window of point j of emitter m."""
+    if WIN[m, j, 1] <= WIN[m, j, 0] or WIN[m, j, 3] <= WIN[m, j, 2]:
+        return
+    box[0] = min(box[0], WIN[m, j, 2])
+    box[1] = max(box[1], WIN[m, j, 3])
+    box[2] = min(box[2], WIN[m, j, 0])
+    box[3] = max(box[3], WIN[m, j, 1])
+
+
+@njit(cache=True)
 def init_state(
     pos, K, pixel_size, psf_par, cw, on, adu, bg, h, cam_code, cam_par, cam_maps, EX, EY, WIN, S, ll
 ):

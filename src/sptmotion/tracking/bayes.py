@@ -884,7 +884,7 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
     """One chain: ``n_iter`` sweeps (proposal scales adapt during the ``n_burn`` first), the kept
     draws, the traces of the log-probabilities and parameters, and the acceptance rates."""
     presence = bool(problem.sample_flags[3])
-    work = new_work(model.K, model.N, model.R, model.C, presence)
+    work = new_work(model.K, model.N, model.R, model.C)
     mu0, s0 = problem.mu0, problem.s0
     (a_D, b_D), f_prior, h_prior, flags = (
         problem.d_prior,

@@ -56,12 +56,14 @@ from ._mcmc_kernels import (
     band_tail_cross,
     block_motion_lp,
     bridge_draw,
-    frame_psf,
+    frame_psf_window,
+    grow_window,
     incr_lp,
     init_lp,
     init_state,
     motion_lp,
     point_factors,
+    window_loglik,
 )
 
 __all__ = [
@@ -125,11 +127,22 @@ def _save_block(state, work, m, a0, nb):
 
 @njit(cache=True)
 def _block_emission(state, problem, work, n, m, a0, nb):
-    """Emission log-likelihood of frame n after the block moved (factors updated, old ones saved)."""
+    """Emission log-likelihood of frame n after the block moved (factors updated, old ones saved).
+
+    Only the window of pixels that the block's old and new PSF factors reach changes: its image
+    goes to ``work.S_new`` (window ``work.box``; empty when the emitter is absent in frame n and
+    the image does not change) and the log-likelihood is updated by the window's difference.
+    """
     R = state.S.shape[1]
     C = state.S.shape[2]
+    box = work.box
+    box[0] = R
+    box[1] = 0
+    box[2] = C
+    box[3] = 0
     for i in range(nb):
         j = a0 + i
+        grow_window(box, state.WIN, m, j)
         for c in range(C):
             work.old_ex[i, c] = state.EX[m, j, c]
         for r in range(R):
@@ -146,23 +159,26 @@ def _block_emission(state, problem, work, n, m, a0, nb):
             state.EY[m, j],
             state.WIN[m, j],
         )
-    frame_psf(n, problem.K, state.EX, state.EY, state.WIN, problem.cw, state.on, work.S_new)
-    return camera_frame_loglik(
-        problem.adu[n],
-        work.S_new,
-        state.theta[1] * problem.area_te,
-        state.theta[2] * problem.t_e,
-        problem.cam_code,
-        problem.cam_par,
-        problem.cam_maps,
-        work.ubuf,
-        work.obuf,
-    )
+        grow_window(box, state.WIN, m, j)
+    if state.on[m, n] == 0.0 or box[1] <= box[0] or box[3] <= box[2]:
+        box[1] = box[0]  # nothing to copy on acceptance
+        return state.ll[n]
+    r0, r1, c0, c1 = box[0], box[1], box[2], box[3]
+    frame_psf_window(n, problem.K, state.EX, state.EY, state.WIN, problem.cw, state.on,
+                     work.S_new, r0, r1, c0, c1)  # fmt: skip
+    bg = state.theta[1] * problem.area_te
+    h = state.theta[2] * problem.t_e
+    old = window_loglik(problem.adu[n], state.S[n], bg, h, problem.cam_code, problem.cam_par,
+                        problem.cam_maps, r0, r1, c0, c1, work.ubuf, work.obuf)  # fmt: skip
+    new = window_loglik(problem.adu[n], work.S_new, bg, h, problem.cam_code, problem.cam_par,
+                        problem.cam_maps, r0, r1, c0, c1, work.ubuf, work.obuf)  # fmt: skip
+    return state.ll[n] - old + new
 
 
 @njit(cache=True)
 def _settle_block(state, work, move, n, m, a0, nb, log_r, ll_new, psf_changed):
-    """Accept (adopt frame n's new image) or reject (restore the block); return the acceptance."""
+    """Accept (adopt frame n's new image in the changed window) or reject (restore the block);
+    return the acceptance."""
     R = state.S.shape[1]
     C = state.S.shape[2]
     state.prop[move] += 1.0
@@ -171,8 +187,8 @@ def _settle_block(state, work, move, n, m, a0, nb, log_r, ll_new, psf_changed):
         state.acc[move] += 1.0
         if psf_changed:
             state.ll[n] = ll_new
-            for r in range(R):
-                for c in range(C):
+            for r in range(work.box[0], work.box[1]):
+                for c in range(work.box[2], work.box[3]):
                     state.S[n, r, c] = work.S_new[r, c]
     else:
         for i in range(nb):
@@ -561,32 +577,48 @@ def _lse2(a, b):
 
 
 @njit(cache=True)
+def _emitter_box(state, m, n, K, box):
+    """The window ``box = [r0, r1, c0, c1]`` of emitter m's points in frame n (r1 <= r0: none)."""
+    box[0] = state.S.shape[1]
+    box[1] = 0
+    box[2] = state.S.shape[2]
+    box[3] = 0
+    for k in range(K):
+        grow_window(box, state.WIN, m, n * K + k)
+
+
+@njit(cache=True)
 def _presence_frames(state, problem, work, m):
-    """Frame images and log-likelihoods with emitter m on (``work.S_on``, ``ll_on``) and off
-    (``S_off``, ``ll_off``), the other emitters as they are; the current one is copied."""
+    """Frames' log-likelihoods with emitter m on (``work.ll_on``) and off (``ll_off``), the other
+    emitters as they are; the current state's is the cached one, the other is the cached one
+    changed by the emitter's window (image of the other state in ``work.S_new``)."""
     K = problem.K
-    N, R, C = problem.adu.shape
+    N = problem.adu.shape[0]
     bg = state.theta[1] * problem.area_te
     h = state.theta[2] * problem.t_e
+    box = work.box
     for n in range(N):
         cur = state.on[m, n]
+        v = state.ll[n]
+        _emitter_box(state, m, n, K, box)
+        if box[1] > box[0] and box[3] > box[2]:
+            r0, r1, c0, c1 = box[0], box[1], box[2], box[3]
+            state.on[m, n] = 1.0 - cur
+            frame_psf_window(n, K, state.EX, state.EY, state.WIN, problem.cw, state.on,
+                             work.S_new, r0, r1, c0, c1)  # fmt: skip
+            state.on[m, n] = cur
+            v = v - window_loglik(problem.adu[n], state.S[n], bg, h, problem.cam_code,
+                                  problem.cam_par, problem.cam_maps, r0, r1, c0, c1,
+                                  work.ubuf, work.obuf)  # fmt: skip
+            v = v + window_loglik(problem.adu[n], work.S_new, bg, h, problem.cam_code,
+                                  problem.cam_par, problem.cam_maps, r0, r1, c0, c1,
+                                  work.ubuf, work.obuf)  # fmt: skip
         if cur == 1.0:
-            work.S_on[n] = state.S[n]
             work.ll_on[n] = state.ll[n]
-            other, S_o = 0.0, work.S_off[n]
-        else:
-            work.S_off[n] = state.S[n]
-            work.ll_off[n] = state.ll[n]
-            other, S_o = 1.0, work.S_on[n]
-        state.on[m, n] = other
-        frame_psf(n, K, state.EX, state.EY, state.WIN, problem.cw, state.on, S_o)
-        state.on[m, n] = cur
-        v = camera_frame_loglik(problem.adu[n], S_o, bg, h, problem.cam_code, problem.cam_par,
-                                problem.cam_maps, work.ubuf, work.obuf)  # fmt: skip
-        if other == 1.0:
-            work.ll_on[n] = v
-        else:
             work.ll_off[n] = v
+        else:
+            work.ll_off[n] = state.ll[n]
+            work.ll_on[n] = v
 
 
 @njit(cache=True)
@@ -650,15 +682,16 @@ def presence_move(state, problem, work):
             seq[:] = 0.0
         changed = False
         for n in range(N):
-            if seq[n] != state.on[m, n]:
-                changed = True
+            if seq[n] == state.on[m, n]:
+                continue
+            changed = True
             state.on[m, n] = seq[n]
-            if seq[n] == 1.0:
-                state.S[n] = work.S_on[n]
-                state.ll[n] = work.ll_on[n]
-            else:
-                state.S[n] = work.S_off[n]
-                state.ll[n] = work.ll_off[n]
+            state.ll[n] = work.ll_on[n] if seq[n] == 1.0 else work.ll_off[n]
+            _emitter_box(state, m, n, problem.K, work.box)
+            if work.box[1] > work.box[0] and work.box[3] > work.box[2]:
+                frame_psf_window(n, problem.K, state.EX, state.EY, state.WIN, problem.cw,
+                                 state.on, state.S[n], work.box[0], work.box[1], work.box[2],
+                                 work.box[3])  # fmt: skip
         state.prop[11] += 1.0
         if changed:
             state.acc[11] += 1.0

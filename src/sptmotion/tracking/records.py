@@ -97,9 +97,9 @@ class Problem(NamedTuple):
 
 
 class Work(NamedTuple):
-    """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image;
-    with presence sampling the frames' images and log-likelihoods with one emitter on and off
-    (``S_on``, ``S_off`` (N, R, C); empty otherwise), ``ll_on``, ``ll_off`` (N,)."""
+    """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image
+    (``S_new``, valid in the window ``box = [r0, r1, c0, c1]`` that a move changed), the frames'
+    log-likelihoods with one emitter on and off (``ll_on``, ``ll_off`` (N,))."""
 
     old_pts: np.ndarray
     new_pts: np.ndarray
@@ -110,16 +110,13 @@ class Work(NamedTuple):
     ubuf: np.ndarray
     obuf: np.ndarray
     ll_prop: np.ndarray
-    S_on: np.ndarray
-    S_off: np.ndarray
+    box: np.ndarray
     ll_on: np.ndarray
     ll_off: np.ndarray
 
 
-def new_work(K: int, N: int, R: int, C: int, presence: bool = False) -> Work:
-    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames
-    (``presence``: with the buffers of the presence move)."""
-    n_p = N if presence else 0
+def new_work(K: int, N: int, R: int, C: int) -> Work:
+    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames."""
     return Work(
         old_pts=np.empty((K, 3)),
         new_pts=np.empty((K, 3)),
@@ -130,8 +127,7 @@ def new_work(K: int, N: int, R: int, C: int, presence: bool = False) -> Work:
         ubuf=np.empty((R, C)),
         obuf=np.empty((R, C)),
         ll_prop=np.empty(N),
-        S_on=np.empty((n_p, R, C)),
-        S_off=np.empty((n_p, R, C)),
+        box=np.zeros(4, dtype=np.int64),
         ll_on=np.empty(N),
         ll_off=np.empty(N),
     )
