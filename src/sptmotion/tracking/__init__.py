@@ -2,6 +2,9 @@
 
 - :func:`track_bayes` (:mod:`.bayes`): Bayesian tracking by MCMC, the posterior of the emitter
   tracks, of D, of the background flux and of the emission rate (:class:`TrackPosterior`).
+  With ``n_emitters=None`` the number of emitters and when each is present are sampled too.
+- :func:`track_field` (:mod:`.regions`): a full field of view as independent regions, each
+  tracked with an unknown number of emitters, in parallel, stitched into one table.
 - :func:`track_modular` (:mod:`.modular`): the conventional detect-localize-link baseline (trackpy
   detection, laptrack linking, optional maximum-likelihood refinement under the camera model).
 
@@ -12,5 +15,6 @@ y_hi, z_lo, z_hi (µm) at the requested credible/confidence level.
 from .bayes import track_bayes
 from .modular import track_modular
 from .posterior import TABLE_COLUMNS, TrackPosterior
+from .regions import track_field
 
-__all__ = ["track_bayes", "track_modular", "TrackPosterior", "TABLE_COLUMNS"]
+__all__ = ["track_bayes", "track_field", "track_modular", "TrackPosterior", "TABLE_COLUMNS"]

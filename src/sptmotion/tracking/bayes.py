@@ -470,15 +470,22 @@ def birth_map(photons: np.ndarray, uniform: float = 0.5) -> np.ndarray:
 
 
 def presence_start(
-    adu: np.ndarray, setup: Setup, extra: int = 2, max_candidates: int = 12
+    adu: np.ndarray,
+    setup: Setup,
+    extra: int = 2,
+    max_candidates: int = 16,
+    spot_photons: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Candidate emitters and their starting presence for an unknown number of emitters.
 
     One candidate per track of the modular tracker (at most ``max_candidates - extra``, longest
     first), present from its first to its last localization (positions filled as in
-    :func:`modular_start`), plus ``extra`` unused candidates (load 0) at the brightest local
-    maxima of the movie's smoothed maximum projection that no track passes within 3 pixels of,
-    through which the sampler can add emitters the detector missed.
+    :func:`modular_start`), plus unused candidates (load 0) at the brightest local maxima of the
+    movie's smoothed maximum projection that no track passes within 3 pixels of, through which
+    the sampler can add emitters the detector missed: ``extra``, or more where the frames hold
+    more light than the tracks explain (overlapping spots the detector sees as one): enough for
+    the 90th percentile over frames of the photons above the background divided by one
+    emitter's ``spot_photons``, plus one.
 
     Returns
     -------
@@ -489,11 +496,19 @@ def presence_start(
     load : ndarray (M,)
         Starting loads (1: in the model, 0: unused).
     spot_photons : float or None
-        Median maximum-likelihood photons per spot of the tracks (None without tracks).
+        Photons of one emitter per exposure: as given, else the median maximum-likelihood
+        photons per spot of the tracks (None without tracks).
     """
     N, R, C = adu.shape
     a = setup.pixel_size
-    tracks, spot_photons = _modular_tracks(adu, setup, with_photons=True)
+    tracks, found = _modular_tracks(adu, setup, with_photons=True)
+    spot_photons = found if spot_photons is None else float(spot_photons)
+    photons = photons_estimate(adu, setup.camera)
+    if spot_photons:
+        light = photons.sum(axis=(1, 2)) - np.median(photons) * R * C
+        n_light = int(np.ceil(np.quantile(light, 0.9) / spot_photons)) + 1
+        extra = max(extra, n_light - len(tracks))
+    extra = min(extra, max_candidates)
     tracks = tracks[: max(max_candidates - extra, 0)]
     starts, ons = [], []
     for frames, xyz in tracks:
@@ -502,7 +517,6 @@ def presence_start(
         on[frames.min() : frames.max() + 1] = 1.0
         ons.append(on)
     if extra > 0:
-        photons = photons_estimate(adu, setup.camera)
         proj = ndimage.gaussian_filter(photons.max(axis=0), 1.0, mode="nearest")
         is_max = proj == ndimage.maximum_filter(proj, size=5, mode="nearest")
         rr, cc = np.nonzero(is_max)
@@ -547,6 +561,7 @@ def track_bayes(
     position_prior_sd: tuple[float, float] | None = None,
     init: np.ndarray | str | None = None,
     extra_candidates: int = EXTRA_CANDIDATES,
+    spot_photons: float | None = None,
     presence_prior: tuple[float, float, float, float, float] = PRESENCE_PRIOR,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrackPosterior:
@@ -612,7 +627,13 @@ def track_bayes(
         tracks of the modular tracker (:func:`modular_start`), or given positions (µm). Each chain
         starts from them with a small random lateral offset and a random sign of z.
     extra_candidates : int
-        With ``n_emitters=None``: unused candidates added to the tracks' (default 2).
+        With ``n_emitters=None``: unused candidates added to the tracks' (at least; more where
+        the frames hold more light than the tracks explain, see :func:`presence_start`).
+    spot_photons : float, optional
+        With ``n_emitters=None``: photons of one emitter per exposure (a calibration, or the
+        whole movie's median spot), the centre of the emission rate's prior; default the median
+        maximum-likelihood photons of the modular tracker's spots in this stack (biased high
+        where most spots are overlapping pairs).
     presence_prior : (a_on, b_on, a_off, b_off, gamma)
         With ``n_emitters=None``: Beta priors of the per-frame switching-on and switching-off
         probabilities and the loads' Beta-Bernoulli concentration (:data:`PRESENCE_PRIOR`).
@@ -685,7 +706,9 @@ def track_bayes(
                 "with an unknown number of emitters the candidates come from the modular "
                 "tracker (init='modular' or None)"
             )
-        init, on0, load0, spot_photons = presence_start(adu, setup, extra=extra)
+        init, on0, load0, spot_photons = presence_start(
+            adu, setup, extra=extra, spot_photons=spot_photons
+        )
         if len(init) == 0:
             raise ValueError("no candidate emitters: no track found and extra_candidates=0")
         M = len(init)

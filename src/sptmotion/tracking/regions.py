@@ -1,7 +1,8 @@
 """A full field of view tracked as independent spatio-temporal regions.
 
-1. Spots are detected over the whole movie by the modular tracker's detector
-   (:func:`sptmotion.tracking.modular.locate`, threshold from the movie's own noise).
+1. Spots are detected, localized and linked over the whole movie by the modular tracker
+   (:func:`sptmotion.tracking.modular.track_modular`, threshold from the movie's own noise);
+   the median photons of its spots calibrate one emitter's brightness for every region.
 2. Every detection claims a disk of ``margin`` pixels in its frame, held for ``gap`` frames
    before and after (blinks, missed detections); the connected components of the claimed
    pixels in (frame, row, column) are the regions: particles that come within about twice the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -191,6 +193,22 @@ def crop_setup(setup: Setup, region: Region) -> Setup:
     return setup.replace(rows=region.r1 - region.r0, cols=region.c1 - region.c0, camera=cam)
 
 
+def _run_all(run, results: list, n: int, workers: int, progress) -> None:
+    """``results[i] = run(i)`` for every region, in ``workers`` threads."""
+    if workers == 1 or n <= 1:
+        for i in range(n):
+            results[i] = run(i)
+            if progress is not None:
+                progress(i + 1, n)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run, i): i for i in range(n)}
+        for done, fut in enumerate(futures, start=1):
+            results[futures[fut]] = fut.result()
+            if progress is not None:
+                progress(done, n)
+
+
 def sum_posteriors(posteriors: list[dict]) -> dict:
     """Posterior of the sum of independent counts, each given as ``{value: probability}``."""
     total = np.ones(1)
@@ -215,6 +233,7 @@ def track_field(
     margin: int | None = None,
     gap: int = 3,
     min_detections: int = 3,
+    spot_photons: float | None = None,
     progress=None,
     **bayes_kwargs,
 ) -> FieldResult:
@@ -235,6 +254,10 @@ def track_field(
         Regions tracked at once (threads).
     margin, gap, min_detections
         Passed to :func:`find_regions`.
+    spot_photons : float, optional
+        Photons of one emitter per exposure for every region's emission-rate prior; default
+        the median maximum-likelihood photons of the modular tracker's spots over the whole
+        movie (mostly single emitters, unlike a crowded region's).
     progress : callable(done, total), optional
         Called after each region.
     **bayes_kwargs
@@ -252,8 +275,17 @@ def track_field(
     workers = check_int(workers, "workers", 1)
     if "n_emitters" in bayes_kwargs:
         raise ValueError("track_field samples the number of emitters; do not pass n_emitters")
+    from .modular import track_modular
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spots = track_modular(adu, setup)
+    if spot_photons is None and len(spots):
+        ph = spots["photons"].to_numpy(dtype=float)
+        ph = ph[np.isfinite(ph)]
+        spot_photons = float(np.median(ph)) if len(ph) else None
     regions, labels = find_regions(
-        adu, setup, margin=margin, gap=gap, min_detections=min_detections
+        adu, setup, margin=margin, gap=gap, min_detections=min_detections, locs=spots
     )
     seeds = np.random.SeedSequence(seed).spawn(max(len(regions), 1))
     a = setup.pixel_size
@@ -264,7 +296,8 @@ def track_field(
         sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
         post = track_bayes(
             sub, crop_setup(setup, g), n_emitters=None, n_iterations=n_iterations,
-            n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci, **bayes_kwargs,
+            n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci,
+            spot_photons=spot_photons, **bayes_kwargs,
         )  # fmt: skip
         tab = post.to_table(ci)
         tab["frame"] += g.t0
@@ -292,18 +325,12 @@ def track_field(
         return tab, info
 
     results = [None] * len(regions)
-    if workers == 1 or len(regions) <= 1:
-        for i in range(len(regions)):
-            results[i] = run(i)
-            if progress is not None:
-                progress(i + 1, len(regions))
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run, i): i for i in range(len(regions))}
-            for done, fut in enumerate(futures, start=1):
-                results[futures[fut]] = fut.result()
-                if progress is not None:
-                    progress(done, len(regions))
+    with warnings.catch_warnings():
+        # the detectors silence their libraries' warnings with catch_warnings, which is not
+        # thread-safe (a thread's exit can restore another's filters): silence them here too
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _run_all(run, results, len(regions), workers, progress)
     tables, infos, next_id = [], [], 0
     for i, (tab, info) in enumerate(results):
         if len(tab):
