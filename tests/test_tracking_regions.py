@@ -47,6 +47,7 @@ def test_track_field_stitches_regions_with_global_ids():
     tab = res1.table
     assert sorted(tab["particle"].unique()) == [0, 1, 2]
     assert {"p_present", "region", "x_lo", "x_hi"} <= set(tab.columns)
+    np.testing.assert_allclose(tab["t"], tab["frame"] * SETUP.frame_period)
     for x in X:
         d = np.hypot(tab["x"] - x[0, 0], tab["y"] - x[0, 1])
         assert (d < 0.05).sum() >= movie.shape[0] - 1  # each particle found in movie coordinates

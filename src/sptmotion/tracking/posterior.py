@@ -80,10 +80,10 @@ class TrackPosterior:
     settings : dict
         The sampler's settings (:func:`~sptmotion.tracking.bayes.track_bayes`).
     present : ndarray (n_chains, n_draws, M, N) of bool, optional
-        With an unknown number of emitters: whether candidate m is present in frame n, inside the
-        field of view, in each draw (None: all M emitters present in every frame). Positions are then summarized over
-        the draws in which the emitter is present (an absent one has a position drawn from the
-        motion prior only).
+        With an unknown number of emitters: whether candidate m is present in frame n, inside
+        the field of view, in each draw (None: all M emitters present in every frame).
+        Positions are then summarized over the draws in which the emitter is present (an absent
+        one has a position drawn from the motion prior only).
     """
 
     samples: np.ndarray

@@ -66,8 +66,9 @@ class FieldResult:
         particle (global id), frame, t (s), x, y, z and bounds (µm, movie coordinates),
         p_present, region.
     regions : list of dict
-        Per region: box, number of detections, posterior of its number of emitters,
-        diagnostics (R-hat/ESS), D summary, time (s).
+        Per region: box, number of detections, posterior of its number of emitters (those
+        present in its own claimed pixels in at least one frame; ``n_emitters_posterior_box``:
+        all in its box), diagnostics (R-hat/ESS), D summary, time (s).
     n_emitters_posterior : dict
         Posterior of the number of emitters in the whole movie ``{M: probability}``.
     wall_s : float
@@ -193,6 +194,13 @@ def crop_setup(setup: Setup, region: Region) -> Setup:
     return setup.replace(rows=region.r1 - region.r0, cols=region.c1 - region.c0, camera=cam)
 
 
+def _own(labels, region: Region, frames, x, y, a: float) -> np.ndarray:
+    """Whether positions (µm, movie coordinates) in ``frames`` lie in the region's claimed pixels."""
+    r = np.clip((np.asarray(y) / a).astype(int), 0, labels.shape[1] - 1)
+    c = np.clip((np.asarray(x) / a).astype(int), 0, labels.shape[2] - 1)
+    return labels[np.asarray(frames, dtype=int), r, c] == region.label
+
+
 def _run_all(run, results: list, n: int, workers: int, progress) -> None:
     """``results[i] = run(i)`` for every region, in ``workers`` threads."""
     if workers == 1 or n <= 1:
@@ -301,14 +309,22 @@ def track_field(
         )  # fmt: skip
         tab = post.to_table(ci)
         tab["frame"] += g.t0
+        tab["t"] = tab["frame"].to_numpy() * setup.frame_period
         for ax, off in (("x", g.c0 * a), ("y", g.r0 * a)):
             for col in (ax, f"{ax}_lo", f"{ax}_hi"):
                 tab[col] += off
         # keep the rows in this region's own claimed pixels
-        r = np.clip((tab["y"].to_numpy() / a).astype(int), 0, labels.shape[1] - 1)
-        c = np.clip((tab["x"].to_numpy() / a).astype(int), 0, labels.shape[2] - 1)
-        own = labels[tab["frame"].to_numpy(dtype=int), r, c] == g.label
+        own = _own(labels, g, tab["frame"].to_numpy(dtype=int), tab["x"].to_numpy(),
+                   tab["y"].to_numpy(), a)  # fmt: skip
         tab = tab[own].reset_index(drop=True)
+        # the region's emitters: present in at least one frame inside its own claimed pixels
+        # (a particle of another region that crosses the box is counted there)
+        fs = post.frame_samples
+        frames = np.broadcast_to(g.t0 + np.arange(fs.shape[3]), fs.shape[:4])
+        mine = _own(labels, g, frames, fs[..., 0] + g.c0 * a, fs[..., 1] + g.r0 * a, a)
+        counts = (post.present & mine).any(axis=3).sum(axis=2).ravel()
+        values, n = np.unique(counts, return_counts=True)
+        own_post = {int(v): float(k / counts.size) for v, k in zip(values, n, strict=True)}
         diag = post.diagnostics()
         info = {
             "region": i,
@@ -317,7 +333,8 @@ def track_field(
             "cols": [g.c0, g.c1],
             "n_detections": g.n_detections,
             "candidates": post.n_emitters,
-            "n_emitters_posterior": post.count_posterior(),
+            "n_emitters_posterior": own_post,
+            "n_emitters_posterior_box": post.count_posterior(),
             "diagnostics": diag,
             "D": post.D_summary(ci),
             "time_s": time.perf_counter() - t0,
