@@ -18,9 +18,16 @@ Parts (``--part``):
   or given as a calibration) next to fixed-M runs (M = 3..6): posterior of M, mean emission
   log-likelihood, per-frame recall, precision, RMSE (also over the CRLB), identity switches,
   98% interval coverage.
+- ``field``: 256 x 256 x 200 frames, 30 particles: ``track_field`` next to the modular tracker
+  and trackpy (recall, precision, RMSE, ID switches, coverage, time, memory).
+- ``analyze``: ``sptmotion analyze movie.tif`` without ``--emitters`` on the field's movie,
+  run as a command; the Bayesian tracks matched to the true particles, their likelihood
+  verdicts and alpha intervals.
 
     .venv/bin/python benchmarks/bench_fullfield.py --part m [--n 30] [--sweeps 1500]
     .venv/bin/python benchmarks/bench_fullfield.py --part crowded
+    .venv/bin/python benchmarks/bench_fullfield.py --part field --sweeps 1000
+    .venv/bin/python benchmarks/bench_fullfield.py --part analyze --sweeps 1000
 
 Writes ``benchmarks/results/fullfield/<part>.md`` and ``.json``.
 """
@@ -153,7 +160,7 @@ def part_m(args) -> dict:
         m_true = int(visible.any(axis=1).sum())
         t0 = time.perf_counter()
         post = track_bayes(adu, setup, n_emitters=None, n_iterations=args.sweeps, n_chains=2,
-                           seed=i)  # fmt: skip
+                           seed=i, planar=args.planar)  # fmt: skip
         wall = time.perf_counter() - t0
         counts = post.count_posterior()
         mode = max(counts, key=lambda k: (counts[k], -k))
@@ -188,7 +195,8 @@ def write_m(out: dict, args) -> list[str]:
         "",
         "Independent renderer (`benchmarks/bench_fullfield.py`), 0-4 particles (BM and FBM, D "
         "0.05-0.5 µm²/s, entering/leaving, 5% blinking frames), EMCCD; "
-        f"`track_bayes(n_emitters=None)`, {args.sweeps} sweeps x 2 chains, 2 threads.",
+        f"`track_bayes(n_emitters=None{', planar=True' if args.planar else ''})`, "
+        f"{args.sweeps} sweeps x 2 chains, 2 threads.",
         "",
         f"Posterior mode of M right: **{out['mode_right']:.3f}** (SE {out['mode_right_se']:.3f}, "
         f"target >= 0.90). Lateral 98% intervals of the matched tracks: coverage "
@@ -353,11 +361,8 @@ def part_field(args) -> dict:
     from sptmotion.tracking.regions import track_field
 
     size, N, P = args.size, args.frames, args.particles
-    setup = setup_for(size)
+    setup, adu, truth, visible, _ = _field_movie(args)
     sigma = float(setup.psf.kernel_params[0])
-    rng = np.random.default_rng([args.seed, 7])
-    fine, D, alpha = paths(rng, P, N, size * PIXEL)
-    adu, truth, visible = render(fine, size, rng, sigma)
     out = {"size": size, "frames": N, "particles": P, "true_M": int(visible.any(axis=1).sum()),
            "visible_points": int(visible.sum())}  # fmt: skip
     track_modular(adu[:3, :32, :32], setup_for(32))  # compile before timing
@@ -426,9 +431,119 @@ def write_field(out: dict, args) -> list[str]:
     return lines
 
 
+def _field_movie(args):
+    """The field part's movie (same seed, same pixels): setup, ADU, truth, visibility, alpha."""
+    size, N, P = args.size, args.frames, args.particles
+    setup = setup_for(size)
+    rng = np.random.default_rng([args.seed, 7])
+    fine, D, alpha = paths(rng, P, N, size * PIXEL)
+    adu, truth, visible = render(fine, size, rng, float(setup.psf.kernel_params[0]))
+    return setup, adu, truth, visible, alpha
+
+
+def part_analyze(args) -> dict:
+    """``sptmotion analyze movie.tif`` (no --emitters) on the field movie, run as a user would;
+    its Bayesian tracks matched to the true particles, their verdicts and alpha intervals."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    import pandas as pd
+
+    from sptmotion import optics
+
+    setup, adu, truth, visible, alpha = _field_movie(args)
+    keep = RESULTS / ("analyze" if args.size == 256 else f"analyze_{args.size}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tif = Path(tmp) / "field.tif"
+        optics.write_movie(tif, adu, setup)
+        rep = Path(tmp) / "report"
+        cmd = [sys.executable, "-m", "sptmotion", "analyze", str(tif), "-o", str(rep),
+               "--iterations", str(args.sweeps), "--seed", str(args.seed), "--quiet"]  # fmt: skip
+        t0 = time.perf_counter()
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if run.returncode != 0:
+            raise SystemExit(f"analyze failed ({run.returncode}): {run.stderr[-2000:]}")
+        res = pd.read_csv(rep / "results.csv")
+        tracks = pd.read_csv(rep / "tracks.csv")
+        summary = json.loads((rep / "summary.json").read_text())
+        html = (rep / "report.html").read_text()
+        n_figures = html.count("<img")
+        if keep.exists():
+            shutil.rmtree(keep)
+        keep.mkdir(parents=True)
+        for name in ("results.csv", "tracks.csv", "figures/movie_overlay.png",
+                     "figures/n_emitters.png"):  # fmt: skip
+            shutil.copy(rep / name, keep / Path(name).name)
+    bayes = res[res["tracker"] == "bayes"].set_index("particle")
+    tb = tracks[tracks["tracker"] == "bayes"]
+    rows = []
+    for pid, g in tb.groupby("particle"):
+        f = g["frame"].to_numpy(dtype=int)
+        xy = g[["x", "y"]].to_numpy()
+        d = np.full(len(truth), np.inf)
+        for i in range(len(truth)):
+            ok = visible[i, f]
+            if ok.sum() >= 0.5 * len(f):
+                d[i] = np.linalg.norm(xy[ok] - truth[i, f[ok]], axis=1).mean()
+        i = int(np.argmin(d))
+        r = bayes.loc[pid]
+        rows.append({
+            "particle": int(pid), "true": i if np.isfinite(d[i]) and d[i] < 0.1 else -1,
+            "frames": len(f), "true_model": "bm" if alpha[i] == 1.0 else "fbm",
+            "true_alpha": float(alpha[i]), "mle_best": r["mle_best"],
+            "mle_alpha": r["mle_alpha"], "mle_alpha_lo": r["mle_alpha_lo"],
+            "mle_alpha_hi": r["mle_alpha_hi"], "learned_verdict": r["learned_verdict"],
+            "alpha_post": r["alpha_post"], "error": r["error"] if isinstance(r["error"], str) else "",
+        })  # fmt: skip
+    tab = pd.DataFrame(rows)
+    ok = tab[(tab["true"] >= 0) & (tab["error"] == "") & tab["mle_alpha"].notna()]
+    covered = (ok["mle_alpha_lo"] <= ok["true_alpha"]) & (ok["true_alpha"] <= ok["mle_alpha_hi"])
+    post = summary["bayes"]["n_emitters_posterior"]
+    out = {
+        "wall_s": wall, "command": " ".join(["sptmotion", "analyze", "field.tif", "-o", "report", *cmd[7:]]),
+        "timing_s": summary.get("timing_s"), "n_regions": summary["bayes"].get("n_regions"),
+        "M_mode": int(max(post, key=lambda k: (post[k], -int(k)))), "true_M": int(visible.any(axis=1).sum()),
+        "n_bayes_tracks": int(len(bayes)), "n_modular_tracks": int((res["tracker"] == "modular").sum()),
+        "n_matched": int((tab["true"] >= 0).sum()), "n_analyzed": int(len(ok)),
+        "n_figures": n_figures, "n_warnings": len(summary.get("warnings") or []),
+        "verdicts": pd.crosstab(ok["true_model"], ok["mle_best"]).to_dict(orient="index"),
+        "mle_right": float((ok["mle_best"] == ok["true_model"]).mean()) if len(ok) else None,
+        "alpha_mae": float((ok["mle_alpha"] - ok["true_alpha"]).abs().mean()) if len(ok) else None,
+        "alpha_coverage_95": float(covered.mean()) if len(ok) else None,
+        "tracks": rows,
+    }  # fmt: skip
+    print({k: v for k, v in out.items() if k != "tracks"}, flush=True)
+    return out
+
+
+def write_analyze(out: dict, args) -> list[str]:
+    lines = [
+        f"# `sptmotion analyze` without --emitters on the {args.size} x {args.size} x "
+        f"{args.frames}-frame field ({args.particles} particles)",
+        "",
+        f"Command: `{out['command']}` (the movie of `--part field`, written as TIFF + sidecar). "
+        f"Wall time {out['wall_s']:.0f} s on 2 cores (stages: {out['timing_s']}); "
+        f"{out['n_regions']} regions; posterior mode of M {out['M_mode']} (true {out['true_M']}); "
+        f"{out['n_bayes_tracks']} Bayesian tracks ({out['n_matched']} matched to a true particle "
+        f"within 0.1 µm), {out['n_modular_tracks']} modular tracks; report with "
+        f"{out['n_figures']} figures and {out['n_warnings']} convergence warnings.",
+        "",
+        f"Matched Bayesian tracks fitted on their own localizations ({out['n_analyzed']}): "
+        f"likelihood verdict right {out['mle_right']:.3f}, alpha MAE {out['alpha_mae']:.3f}, "
+        f"95% alpha intervals cover {out['alpha_coverage_95']:.3f}. Verdicts (true model -> "
+        f"mle_best counts): {out['verdicts']}.",
+        "",
+        "Files in `analyze/`: `results.csv`, `tracks.csv`, `movie_overlay.png`, `n_emitters.png`.",
+    ]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("m", "crowded", "field"), required=True)
+    ap.add_argument("--part", choices=("m", "crowded", "field", "analyze"), required=True)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--particles", type=int, default=30)
@@ -436,6 +551,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--sweeps", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--planar", action="store_true", help="motion in the focal plane (part m)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
     from threadpoolctl import threadpool_limits
@@ -443,14 +559,20 @@ def main() -> None:
     t0 = time.perf_counter()
     with threadpool_limits(2):
         part, write = {"m": (part_m, write_m), "crowded": (part_crowded, write_crowded),
-                       "field": (part_field, write_field)}[args.part]  # fmt: skip
+                       "field": (part_field, write_field),
+                       "analyze": (part_analyze, write_analyze)}[args.part]  # fmt: skip
         out = part(args)
         lines = write(out, args)
     out["args"] = vars(args)
     out["wall_s"] = time.perf_counter() - t0
     out["machine"] = platform.processor() or platform.machine()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = args.part if args.part != "field" or args.size == 256 else f"field_{args.size}"
+    stem = (
+        args.part
+        if args.part in ("m", "crowded") or args.size == 256
+        else f"{args.part}_{args.size}"
+    )
+    stem += "_planar" if args.planar else ""
     (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=2, default=float))
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

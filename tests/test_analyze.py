@@ -305,7 +305,7 @@ def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
     X += [1.06, 1.06, 0.0]
     tif = tmp_path / "m.tif"
     optics.write_movie(tif, optics.render(X, setup, rng=1), setup)
-    args = ["--iterations", "30", "--chains", "2", "--no-modular", "--seed", "4"]
+    args = ["--iterations", "30", "--chains", "2", "--no-modular", "--seed", "4", "--emitters", "1"]
     assert main(["analyze", str(tif), "-o", str(tmp_path / "a"), *args]) == 0
     res = pd.read_csv(tmp_path / "a" / "results.csv")
     assert list(res["tracker"]) == ["bayes"] and np.isfinite(res["alpha_post"]).all()

@@ -39,7 +39,7 @@ def test_track_field_stitches_regions_with_global_ids():
     """Three particles in two regions: M posterior of the movie 3, one global id per particle,
     positions in movie coordinates; 1 or 2 worker threads give the same table."""
     movie, X = _field()
-    res1 = track_field(movie, SETUP, n_iterations=400, seed=3, workers=1)
+    res1 = track_field(movie, SETUP, n_iterations=400, seed=3, workers=1, n_samples=25)
     res2 = track_field(movie, SETUP, n_iterations=400, seed=3, workers=2)
     assert len(res1.regions) == 2
     post = res1.n_emitters_posterior
@@ -52,4 +52,12 @@ def test_track_field_stitches_regions_with_global_ids():
         d = np.hypot(tab["x"] - x[0, 0], tab["y"] - x[0, 1])
         assert (d < 0.05).sum() >= movie.shape[0] - 1  # each particle found in movie coordinates
     assert res1.table.equals(res2.table)
+    # posterior samples aligned with the rows, in movie coordinates, inside the credible bounds
+    S = res1.samples
+    assert S.shape == (25, len(tab), 3) and res2.samples is None
+    for ax, k in (("x", 0), ("y", 1)):
+        inside = (S[..., k] >= tab[f"{ax}_lo"].to_numpy()) & (
+            S[..., k] <= tab[f"{ax}_hi"].to_numpy()
+        )
+        assert inside.mean() > 0.9
     assert res1.summary()["n_emitters"] == 3

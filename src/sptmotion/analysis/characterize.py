@@ -323,13 +323,14 @@ def _verdicts(rows: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
 
 
 def mle_from_localizations(
-    res_b: pd.DataFrame, loc_ts: TrackSet, n_frames: int, classes: Sequence[str]
+    res_b: pd.DataFrame, loc_ts: TrackSet, n_frames, classes: Sequence[str]
 ) -> pd.DataFrame:
     """Give each Bayesian track the likelihood answer of its own localizations.
 
     The Bayesian posterior-mean tracks are smoothed under the tracker's Brownian prior; fitting
     motion models to them would report the prior. Each emitter instead gets the ``mle_*``
-    columns of its localizations (:func:`emitter_localizations`), named in ``mle_source``.
+    columns of its localizations (:func:`emitter_localizations`), named in ``mle_source``
+    (with the emitter's number of frames: ``n_frames``, an int or a mapping particle -> int).
     """
     res_b = res_b.copy()
     res_b["mle_source"] = "none: no localizations (run with the modular tracker)"
@@ -346,6 +347,7 @@ def mle_from_localizations(
         for c in mle.columns:
             res_b.at[hit[0], c] = mle[c].iloc[k]
         res_b.at[hit[0], "mle_source"] = (
-            f"localizations: {len(loc_ts.observed[k])} of {n_frames} frames"
+            f"localizations: {len(loc_ts.observed[k])} of "
+            f"{n_frames[m] if isinstance(n_frames, dict) else n_frames} frames"
         )
     return _verdicts(res_b, classes)

@@ -33,10 +33,12 @@ __all__ = [
     "plot_scalogram",
     "plot_alpha_and_probabilities",
     "plot_loglik_bars",
+    "plot_count_posterior",
     "plot_population_msd",
     "plot_population_histograms",
     "plot_track_msd",
     "MODEL_COLOURS",
+    "OVERLAY_MAX_LABELS",
 ]
 
 _AXES = ("x", "y", "z")
@@ -64,6 +66,10 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=_DPI, bbox_inches="tight")
     return path
+
+
+#: Tracks of a movie overlay labelled one by one in its legend (more: one entry).
+OVERLAY_MAX_LABELS = 10
 
 
 def plot_movie_overlay(
@@ -97,7 +103,7 @@ def plot_movie_overlay(
     """
     frame = np.asarray(frame, dtype=float)
     rows, cols = frame.shape
-    fig = Figure(figsize=(5.2, 4.6))
+    fig = Figure(figsize=(5.2, 4.6) if max(rows, cols) <= 64 else (8.4, 7.4))  # a full field
     ax = fig.add_subplot()
     im = ax.imshow(
         frame,
@@ -107,11 +113,14 @@ def plot_movie_overlay(
     )
     fig.colorbar(im, ax=ax, label="ADU", fraction=0.046, pad=0.04)
     colors = [f"C{i % 10}" for i in range(len(tracks))]
+    many = len(tracks) > OVERLAY_MAX_LABELS  # one legend entry for all of them
     for i, tr in enumerate(tracks):
         tr = np.asarray(tr, dtype=float)
         if tr.ndim != 2 or tr.shape[1] < 2:
             continue
         lab = labels[i] if labels is not None else f"track {i}"
+        if many:
+            lab = f"{len(tracks)} tracks" if i == 0 else None
         ax.plot(tr[:, 0], tr[:, 1], "-", color=colors[i], lw=1.8, label=lab)
         ax.plot(tr[0, 0], tr[0, 1], "o", color=colors[i], ms=4)
     for j, tr in enumerate(other_tracks or ()):
@@ -396,6 +405,20 @@ def plot_loglik_bars(
     return _save(fig, path)
 
 
+def plot_count_posterior(posterior: Mapping, path: str | os.PathLike, *, title: str = "") -> Path:
+    """Bars of the posterior of the number of emitters ``{M: probability}``."""
+    ms = np.array(sorted(int(k) for k in posterior))
+    p = np.array([float(posterior[k] if k in posterior else posterior[str(k)]) for k in ms])
+    fig = Figure(figsize=(5.0, 3.0))
+    ax = fig.add_subplot()
+    ax.bar(ms, p, color="C0", width=0.8)
+    ax.set_xlabel("number of emitters M")
+    ax.set_ylabel("posterior probability")
+    mode = int(ms[np.argmax(p)]) if len(ms) else 0
+    ax.set_title(title or f"posterior of M (mode {mode})", fontsize=9)
+    return _save(fig, path)
+
+
 # -- HTML ---------------------------------------------------------------------------------------
 
 
@@ -526,7 +549,9 @@ def plot_population_histograms(
 
     ax_c.legend(
         handles=[Patch(facecolor="w", edgecolor="k", hatch=h, label=lab) for lab, _, h in kinds],
-        fontsize=7, title="model of", title_fontsize=7,
+        fontsize=7,
+        title="model of",
+        title_fontsize=7,
     )
     ax_c.set_title(f"verdicts ({len(res)} tracks; learned below p = {min_p:g}: inconclusive)",
                    fontsize=8)  # fmt: skip

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from .characterize import characterize, mle_from_localizations
 from .localizations import emitter_localizations
 from .mle import parse_sigma_loc
+from .movie_field import presence_fine_tracks, presence_localizations, unknown_bayes_stage
 from .movie_report import movie_summary, write_movie_report
 from .output import check_output_folder
 from .pretrained import LearnedModels, load_models
@@ -46,6 +48,10 @@ logger = logging.getLogger("sptmotion")
 #: Confidence level of the modular tracker's bounds (their width gives the per-point variances).
 MODULAR_CI = 0.98
 
+#: With M unknown, a localization belongs to a particle within this many in-focus PSF widths of
+#: its posterior-mean position (:func:`.movie_field.presence_localizations`).
+LOCALIZATION_GATE = 2.0
+
 
 @dataclass(frozen=True)
 class MovieOptions:
@@ -57,8 +63,18 @@ class MovieOptions:
         Seed of the MCMC chains and of the choice of posterior samples.
     iterations, chains, burn, ci
         MCMC sweeps per chain, number of chains, burn-in fraction, credible level.
-    n_emitters, subframes : int
-        Known number of emitters M; sub-frame positions K of the tracking model.
+    n_emitters : int, optional
+        Known number of emitters M, present in every frame; None (default): unknown, sampled
+        with each emitter's presence per frame (:mod:`.movie_field`).
+    subframes : int
+        Sub-frame positions K of the tracking model.
+    regions : bool, optional
+        With M unknown: track independent regions of the field in parallel
+        (:func:`sptmotion.tracking.track_field`); default for frames over 64 x 64 pixels.
+    region_workers : int
+        Regions tracked at once (threads).
+    planar : bool
+        Motion in the focal plane (z held at focus, D from x and y; ``track_bayes(planar=)``).
     modular : bool
         Also run the modular tracker (trackpy + laptrack) and characterize its tracks.
     max_samples : int
@@ -88,8 +104,11 @@ class MovieOptions:
     seed: int = 0
     iterations: int = 2000
     chains: int = 2
-    n_emitters: int = 1
+    n_emitters: int | None = None
     subframes: int = 1
+    regions: bool | None = None
+    region_workers: int = 2
+    planar: bool = False
     burn: float = 0.5
     ci: float = 0.98
     modular: bool = True
@@ -126,9 +145,10 @@ def analyze_movie(
 ) -> pd.DataFrame:
     """Analyze a widefield movie end to end: track, decompose, characterize, report.
 
-    Steps: Bayesian tracking (:func:`sptmotion.tracking.track_bayes`, ``n_emitters`` known,
-    K = ``subframes`` positions per exposure), the modular tracker for comparison, the
-    likelihood decomposition at the posterior-mean fine track with Brownian motion at the
+    Steps: Bayesian tracking (:func:`sptmotion.tracking.track_bayes`, K = ``subframes``
+    positions per exposure; with ``n_emitters`` None the number of emitters and their presence
+    per frame are sampled, by regions on a large field), the modular tracker for comparison,
+    the likelihood decomposition at the posterior-mean fine track with Brownian motion at the
     posterior-mean D, then :func:`characterize` on the lateral (x, y) tracks: the learned
     models posterior-aware for the Bayesian tracks (``max_samples`` posterior sample tracks per
     emitter), the likelihood fits on each emitter's own localizations.
@@ -178,7 +198,13 @@ def analyze_movie(
     seeds = dict(
         zip(("bayes", "modular", "posterior_samples"), _stage_seeds(opts.seed), strict=True)
     )
-    bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
+    if opts.n_emitters is None:
+        bayes = unknown_bayes_stage(stack, setup, opts, seeds["bayes"], progress)
+        if not bayes["trackset"].tracks:
+            raise ValueError("no emitter was found in the movie")
+        opts = _present_track_figures(opts, bayes["trackset"].particles)
+    else:
+        bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
     for warning in bayes["warnings"]:
         logger.warning(warning)
     mod = modular_stage(stack, setup, opts)
@@ -213,12 +239,35 @@ def _options(options: MovieOptions | None, settings: dict) -> MovieOptions:
                 f"analyze_movie() got unexpected keyword argument(s) {', '.join(unknown)}"
             )
         options = MovieOptions(**settings)
-    track_figures = check_track_figures(options.track_figures, range(options.n_emitters))
+    if options.n_emitters is not None:
+        options = dataclasses.replace(
+            options, n_emitters=check_int(options.n_emitters, "n_emitters", 1)
+        )
+    track_figures = (
+        options.track_figures  # the particles are known after tracking
+        if options.n_emitters is None
+        else check_track_figures(options.track_figures, range(options.n_emitters))
+    )
     return dataclasses.replace(
         options,
         sigma_loc=parse_sigma_loc(options.sigma_loc),
         track_figures=None if track_figures is None else tuple(track_figures),
     )
+
+
+def _present_track_figures(opts: MovieOptions, particles) -> MovieOptions:
+    """The requested per-track figures of the particles found (others named in a warning)."""
+    if opts.track_figures is None:
+        return opts
+    known = {str(p) for p in particles}
+    missing = [str(p) for p in opts.track_figures if str(p) not in known]
+    if missing:
+        logger.warning(
+            f"--track-figures: no track {', '.join(missing[:5])} was found (ids 0 to "
+            f"{len(known) - 1})"
+        )
+    keep = tuple(p for p in opts.track_figures if str(p) in known)
+    return dataclasses.replace(opts, track_figures=keep)
 
 
 def _stage_seeds(seed: int) -> tuple[int, int, int]:
@@ -268,6 +317,7 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progres
         burn=opts.burn,
         seed=seed,
         ci=opts.ci,
+        planar=opts.planar,
         progress=progress,
     )
     elapsed = time.perf_counter() - t1
@@ -330,16 +380,24 @@ def modular_stage(stack: np.ndarray, setup, opts: MovieOptions) -> dict:
 
 
 def decompose_stage(stack: np.ndarray, setup, opts: MovieOptions, bayes: dict) -> dict[str, float]:
-    """ln P = initial + emission + motion at the posterior-mean track, BM at the posterior-mean D."""
+    """ln P = initial + emission + motion at the posterior-mean track, BM at the posterior-mean D.
+
+    With M unknown: at the posterior-mean frame positions of the particles where present (one
+    position per exposure), BM at the posterior mean of D averaged over the tracks' points.
+    """
     from .. import likelihood
     from ..motion import MODELS
 
-    fine_mean = bayes["post"].samples.mean(axis=(0, 1))  # (M, N*K, 3)
-    D_hat = max(bayes["D"]["mean"], 1e-12)
+    if opts.n_emitters is None:
+        fine_mean = presence_fine_tracks(bayes["table"], int(stack.shape[0]))
+        D_hat, K = max(bayes["D_mean"], 1e-12), 1
+    else:
+        fine_mean = bayes["post"].samples.mean(axis=(0, 1))  # (M, N*K, 3)
+        D_hat, K = max(bayes["D"]["mean"], 1e-12), int(opts.subframes)
     parts = likelihood.decompose(
         stack,
         fine_mean,
-        setup.replace(subframes=int(opts.subframes)),
+        setup.replace(subframes=K),
         motion=MODELS["bm"](D=D_hat),
         allow_outside=True,
     )
@@ -358,16 +416,25 @@ def characterize_stage(
     res_b = characterize(bayes["trackset"], models, max_samples=opts.max_samples, rng=rng)
     mod_ts = mod["trackset"]
     res_m = characterize(mod_ts, models, rng=rng) if mod_ts.tracks else None
-    mean = bayes["mean"]
-    loc_ts = emitter_localizations(
-        mod["table"],
-        [mean[m] for m in range(mean.shape[0])],
-        float(setup.frame_period),
-        ci=MODULAR_CI,
-        exposure=float(setup.exposure),
-        sigma_loc=opts.sigma_loc,
-    )
-    res_b = mle_from_localizations(res_b, loc_ts, mean.shape[1], models.classes)
+    loc_options = dict(ci=MODULAR_CI, exposure=float(setup.exposure), sigma_loc=opts.sigma_loc)
+    if opts.n_emitters is None:
+        loc_ts = presence_localizations(
+            mod["table"],
+            bayes["table"],
+            float(setup.frame_period),
+            LOCALIZATION_GATE * float(setup.psf.kernel_params[0]),
+            **loc_options,
+        )
+        present = bayes["table"].groupby("particle")["frame"].size()
+        n_frames = {int(p): int(n) for p, n in present.items()}
+    else:
+        mean = bayes["mean"]
+        loc_ts = emitter_localizations(
+            mod["table"], [mean[m] for m in range(mean.shape[0])], float(setup.frame_period),
+            **loc_options,
+        )  # fmt: skip
+        n_frames = mean.shape[1]
+    res_b = mle_from_localizations(res_b, loc_ts, n_frames, models.classes)
     if res_m is None:
         return res_b
     return pd.concat([res_b, res_m], ignore_index=True)

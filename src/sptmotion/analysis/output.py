@@ -23,6 +23,8 @@ from .._io import jsonable as _jsonable
 
 __all__ = [
     "result_line",
+    "emitters_line",
+    "folder_emitters_line",
     "verdict_text",
     "COMPLETE_MARKER",
     "is_complete",
@@ -151,3 +153,23 @@ def result_line(row) -> str:
     if isinstance(get("learned_verdict"), str) and get("learned_verdict"):
         text += f", learned verdict {get('learned_verdict')} (p={get('learned_verdict_p'):.2f})"
     return text
+
+
+def emitters_line(summary: dict) -> str | None:
+    """``number of emitters (K regions), posterior: M: p, ...`` (the five likeliest) from a
+    tracker summary with ``n_emitters_posterior``; None without one (M known)."""
+    counts = summary.get("n_emitters_posterior")
+    if not counts:
+        return None
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+    post = ", ".join(f"{m}: {p:.3f}" for m, p in top)
+    where = f" ({summary['n_regions']} regions)" if summary.get("n_regions") else ""
+    return f"number of emitters{where}, posterior: {post}"
+
+
+def folder_emitters_line(folder: str | os.PathLike) -> str | None:
+    """:func:`emitters_line` of a movie analysis' report folder (its ``summary.json``)."""
+    path = Path(folder) / "summary.json"
+    if not path.is_file():
+        return None
+    return emitters_line(json.loads(path.read_text()).get("bayes") or {})

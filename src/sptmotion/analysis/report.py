@@ -33,7 +33,8 @@ def convergence_warnings(diagnostics: Mapping | None) -> list[str]:
     """Warnings for MCMC diagnostics past the thresholds (R-hat > 1.01, ESS < 100)."""
     out = []
     for name, d in (diagnostics or {}).items():
-        rhat, ess = d.get("rhat", np.nan), d.get("ess", np.nan)
+        # NaN (e.g. a constant trace) is None once written to JSON
+        rhat, ess = (np.nan if d.get(k) is None else float(d[k]) for k in ("rhat", "ess"))
         bad = []
         if np.isfinite(rhat) and rhat > RHAT_MAX:
             bad.append(f"R-hat {rhat:.3g} > {RHAT_MAX}")
@@ -90,7 +91,9 @@ def short_table(results: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         verdict = str(g("verdict") or "")
         if verdict and np.isfinite(g("verdict_p", np.nan)):
             src = str(g("verdict_source") or "")
-            verdict += f" ({src}, p = {g('verdict_p'):.2f})" if src else f" (p = {g('verdict_p'):.2f})"
+            verdict += (
+                f" ({src}, p = {g('verdict_p'):.2f})" if src else f" (p = {g('verdict_p'):.2f})"
+            )
         lv, lp = g("learned_verdict") or "", g("learned_verdict_p", np.nan)
         learned = (
             ""

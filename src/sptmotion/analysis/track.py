@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["track_movie", "MCMCProgress", "REGIONS_ABOVE"]
+__all__ = ["track_movie", "MCMCProgress", "REGIONS_ABOVE", "use_regions"]
 
 logger = logging.getLogger("sptmotion")
 
@@ -35,6 +35,15 @@ class MCMCProgress:
         self.done = n
         self.bar.set_postfix_str(f"chain {chain + 1}/{self.chains} log-posterior {lp:.6g}")
 
+    def regions(self, done: int, total: int) -> None:
+        """The ``progress`` callback of :func:`sptmotion.tracking.track_field`: regions done."""
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="regions", unit="region", leave=False)
+        self.bar.update(done - self.done)
+        self.done = done
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -44,7 +53,9 @@ class MCMCProgress:
 REGIONS_ABOVE = 64 * 64
 
 
-def _use_regions(regions: bool | None, shape) -> bool:
+def use_regions(regions: bool | None, shape) -> bool:
+    """Whether a movie of ``shape`` (frames, rows, cols) is tracked by regions with M unknown:
+    as asked (``regions``), or by default when its frames have over :data:`REGIONS_ABOVE` pixels."""
     if regions is None:
         return shape[1] * shape[2] > REGIONS_ABOVE
     return bool(regions)
@@ -73,6 +84,7 @@ def track_movie(
     min_length: int = 3,
     init: str | None = None,
     blur_psf: bool | str = "auto",
+    planar: bool = False,
     regions: bool | None = None,
     workers: int = 2,
     quiet: bool = True,
@@ -90,7 +102,7 @@ def track_movie(
         MCMC posterior from the pixels (:func:`sptmotion.tracking.track_bayes`) or
         detect-localize-link (:func:`sptmotion.tracking.track_modular`).
     iterations, chains, seed, ci, emitters, extra_candidates, subframes, burn, fix_background,
-    fix_emission_rate, init, blur_psf
+    fix_emission_rate, init, blur_psf, planar
         Passed to :func:`~sptmotion.tracking.track_bayes` (``emitters`` is ``n_emitters``: None,
         the default, samples the number of emitters and their presence per frame; the table
         then has ``p_present`` and the summary ``n_emitters_posterior``).
@@ -136,16 +148,21 @@ def track_movie(
         [movie, sidecar_path(movie), (movie_setup or {}).get("camera_file")],
     )
     stack, setup, _ = load_movie(movie, **(movie_setup or {}))
-    use_regions = method == "bayes" and emitters is None and _use_regions(regions, stack.shape)
-    if use_regions:
+    by_regions = method == "bayes" and emitters is None and use_regions(regions, stack.shape)
+    if by_regions:
         from ..tracking.regions import track_field
 
-        result = track_field(
-            stack, setup, n_iterations=iterations, n_chains=chains, seed=seed, ci=ci,
-            workers=workers, subframes=subframes, burn=burn, fix_background=fix_background,
-            fix_emission_rate=fix_emission_rate, blur_psf=blur_psf,
-            extra_candidates=extra_candidates,
-        )  # fmt: skip
+        bar = None if quiet else MCMCProgress(iterations, chains)
+        try:
+            result = track_field(
+                stack, setup, n_iterations=iterations, n_chains=chains, seed=seed, ci=ci,
+                workers=workers, subframes=subframes, burn=burn, fix_background=fix_background,
+                fix_emission_rate=fix_emission_rate, blur_psf=blur_psf, planar=planar,
+                extra_candidates=extra_candidates, progress=None if bar is None else bar.regions,
+            )  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.close()
         table = result.table
         summary = result.summary()
         summary["ci"] = ci
@@ -174,6 +191,7 @@ def track_movie(
                 fix_emission_rate=fix_emission_rate,
                 init=init,
                 blur_psf=blur_psf,
+                planar=planar,
                 progress=progress,
             )
         finally:

@@ -205,6 +205,7 @@ def nearest_modular(table: pd.DataFrame | None, mean: np.ndarray):
     for pid, g in table.groupby("particle", sort=True):
         f = g["frame"].to_numpy(dtype=int)
         keep = (f >= 0) & (f < N)
+        keep[keep] &= np.isfinite(mean[f[keep], 0])  # NaN: frames the track does not cover
         if not keep.any():
             continue
         d = np.mean(

@@ -97,6 +97,16 @@ def read_noise_option():
     )
 
 
+def planar_option():
+    """``--planar``: motion in the focal plane (Bayesian tracker)."""
+    return typer.Option(
+        False,
+        "--planar",
+        help="Particles move in the focal plane (membrane, coverslip): z held at focus, D from "
+        "x and y (bayes; the 3D model gives such movers about 2/3 of their D).",
+    )
+
+
 def camera_file_option():
     """``--camera-file``: a camera calibration (JSON, or NPZ with sCMOS maps)."""
     return typer.Option(

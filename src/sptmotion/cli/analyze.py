@@ -20,6 +20,7 @@ from ._common import (
     na_option,
     offset_option,
     pixel_size_option,
+    planar_option,
     preset_option,
     quiet_option,
     read_noise_option,
@@ -77,11 +78,18 @@ def register(app: typer.Typer) -> None:
             2, "--chains", min=1, metavar="INT", help="MCMC chains (movies)."
         ),
         emitters: int = typer.Option(
-            1, "--emitters", min=1, metavar="M", help="Number of emitters in the movie."
+            None,
+            "--emitters",
+            min=1,
+            metavar="M",
+            help="Known number of emitters, present in every frame (movies). Default: unknown; "
+            "the number of emitters and when each is present are sampled, by regions of the "
+            "field for frames over 64 x 64 pixels.",
         ),
         modular: bool = typer.Option(
             True, "--modular/--no-modular", help="Also run the modular tracker (movies)."
         ),
+        planar: bool = planar_option(),
         preset: str = preset_option(),
         camera: CameraName | None = camera_option(),
         gain: float = gain_option(),
@@ -157,6 +165,7 @@ def register(app: typer.Typer) -> None:
             "chains": chains,
             "n_emitters": emitters,
             "modular": modular,
+            "planar": planar,
             **camera_settings(
                 preset, camera, gain, conversion, offset, read_noise, camera_file, na, wavelength
             ),
@@ -226,8 +235,11 @@ def _track_ids(text: str | None) -> list[int] | None:
 
 
 def _print_summary(results, report: Path) -> None:
-    from ..analysis.output import result_line
+    from ..analysis.output import folder_emitters_line, result_line
 
+    line = folder_emitters_line(report.parent)
+    if line:
+        typer.echo(line)
     for r in results.head(PRINT_MAX_TRACKS).itertuples(index=False):
         typer.echo(f"{r.tracker} track {r.particle}: {result_line(r)}")
     if len(results) > PRINT_MAX_TRACKS:

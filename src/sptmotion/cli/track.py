@@ -20,6 +20,7 @@ from ._common import (
     na_option,
     offset_option,
     pixel_size_option,
+    planar_option,
     preset_option,
     quiet_option,
     read_noise_option,
@@ -138,6 +139,7 @@ def register(app: typer.Typer) -> None:
             help="Widen the K = 1 PSF by the motion blur D*t_E/3 (bayes; default: on for K = 1).",
             show_default=False,
         ),
+        planar: bool = planar_option(),
         preset: str = preset_option(),
         camera: CameraName | None = camera_option(),
         gain: float = gain_option(),
@@ -156,6 +158,7 @@ def register(app: typer.Typer) -> None:
         verbose: bool = verbose_option(),
     ) -> None:
         """Track particles in a raw movie: table of positions (µm) with credible bounds, and a JSON summary."""
+        from ..analysis.output import emitters_line
         from ..analysis.track import track_movie
 
         setup_logging(quiet, verbose)
@@ -197,15 +200,12 @@ def register(app: typer.Typer) -> None:
                 "exposure": exposure,
             },
             blur_psf="auto" if blur_psf is None else blur_psf,
+            planar=planar,
             regions=regions,
             workers=workers,
             quiet=quiet,
         )
-        summary = json.loads(js.read_text())
-        counts = summary.get("n_emitters_posterior")
-        if counts:
-            top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
-            post = ", ".join(f"{m}: {p:.3f}" for m, p in top)
-            where = f" ({summary['n_regions']} regions)" if "n_regions" in summary else ""
-            typer.echo(f"number of emitters{where}, posterior: {post}")
+        line = emitters_line(json.loads(js.read_text()))
+        if line:
+            typer.echo(line)
         typer.echo(f"wrote {table} and {js}")

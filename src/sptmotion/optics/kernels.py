@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 SQRT2 = math.sqrt(2.0)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -346,6 +346,45 @@ def _log_em_density(m, lam, gain, rel_tol):
 
 
 @njit(cache=True)
+def pgn_pixel_logpdf(x, lam, gain, s, n_sigma, rel_tol):
+    """Exact log-density (per e-) of the Poisson-Gamma-Normal EMCCD signal ``x`` (e-, offset
+    removed) at ``lam`` photoelectrons (see :func:`emccd_pgn_logpdf`)."""
+    nodes = _GL_NODES
+    wts = _GL_WEIGHTS
+    # zero-electron term
+    a0 = -lam - LOG_SQRT_2PI - math.log(s) - 0.5 * (x / s) ** 2
+    lo = x - n_sigma * s
+    if lo < 0.0:
+        lo = 0.0
+    hi = x + n_sigma * s
+    if hi <= lo or lam <= 0.0:
+        return a0
+    half = 0.5 * (hi - lo)
+    mid = 0.5 * (hi + lo)
+    # log-sum-exp over the quadrature nodes
+    vals = np.empty(nodes.shape[0])
+    vmax = -np.inf
+    for q in range(nodes.shape[0]):
+        m = mid + half * nodes[q]
+        v = (
+            math.log(wts[q] * half)
+            + _log_em_density(m, lam, gain, rel_tol)
+            - LOG_SQRT_2PI
+            - math.log(s)
+            - 0.5 * ((x - m) / s) ** 2
+        )
+        vals[q] = v
+        if v > vmax:
+            vmax = v
+    acc = 0.0
+    for q in range(nodes.shape[0]):
+        acc += math.exp(vals[q] - vmax)
+    a1 = vmax + math.log(acc)
+    top = a0 if a0 > a1 else a1
+    return top + math.log(math.exp(a0 - top) + math.exp(a1 - top))
+
+
+@njit(cache=True)
 def emccd_pgn_logpdf(
     adu, u, qe, spurious, gain, conversion, read_noise, offset, n_sigma, rel_tol, out
 ):
@@ -364,37 +403,56 @@ def emccd_pgn_logpdf(
     at m -> 0+ where f -> e^-lam lam/G). The density in ADU is ``p(x) * conversion``.
     """
     R, C = adu.shape
-    nodes = _GL_NODES
-    wts = _GL_WEIGHTS
     log_conv = math.log(conversion)
-    s = read_noise
     for i in range(R):
         for j in range(C):
             lam = qe * u[i, j] + spurious
             x = (adu[i, j] - offset) * conversion
-            # zero-electron term
-            a0 = -lam - LOG_SQRT_2PI - math.log(s) - 0.5 * (x / s) ** 2
-            lo = x - n_sigma * s
-            if lo < 0.0:
-                lo = 0.0
-            hi = x + n_sigma * s
-            if hi <= lo or lam <= 0.0:
-                out[i, j] = a0 + log_conv
+            out[i, j] = pgn_pixel_logpdf(x, lam, gain, read_noise, n_sigma, rel_tol) + log_conv
+
+
+# --- EMCCD Poisson-Gamma-Normal, tabulated ---------------------------------------------------
+
+
+@njit(cache=True)
+def pgn_row_coordinate(lam):
+    """Row coordinate of the PGN table, ``ln lam + 2 sqrt(lam)``: ``ln lam`` at few
+    photoelectrons, ``2 sqrt(lam)`` (variance stabilizing) at many; the log-density is smooth
+    in it at every scale."""
+    return math.log(lam) + 2.0 * math.sqrt(lam)
+
+
+# Gauss-Hermite nodes/weights for the read-noise convolution far from m = 0.
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(16)
+
+
+@njit(cache=True, parallel=True)
+def pgn_table_fill(lam, x, gain, s, n_sigma, rel_tol, out):
+    """``out[i, j]``: exact PGN log-density (per e-) at ``lam[i]`` photoelectrons and signal
+    ``x[j]`` (e-), rows in parallel; NaN outside the signals a row produces (beyond 8 standard
+    deviations of the EM output plus 20 gain units, or 12 read-noise sd below zero: log-density
+    some 30 nats below its peak). Where the read noise cannot reach ``m = 0``
+    (``x > n_sigma s``) the EM density is smooth on the scale of ``G >> s`` and the convolution
+    is a 16-point Gauss-Hermite rule; elsewhere
+    :func:`pgn_pixel_logpdf`."""
+    nodes = _GH_NODES
+    log_w = np.log(_GH_WEIGHTS / math.sqrt(math.pi))
+    for i in prange(lam.shape[0]):
+        vals = np.empty(nodes.shape[0])
+        spread = 8.0 * math.sqrt(2.0 * lam[i])
+        x_lo = max(gain * (lam[i] - spread - 20.0), 0.0) - 12.0 * s
+        x_hi = gain * (lam[i] + spread + 20.0) + 12.0 * s
+        for j in range(x.shape[0]):
+            if x[j] < x_lo or x[j] > x_hi:
+                out[i, j] = np.nan
                 continue
-            half = 0.5 * (hi - lo)
-            mid = 0.5 * (hi + lo)
-            # log-sum-exp over the quadrature nodes
-            vals = np.empty(nodes.shape[0])
+            if x[j] - n_sigma * s <= 0.0:
+                out[i, j] = pgn_pixel_logpdf(x[j], lam[i], gain, s, n_sigma, rel_tol)
+                continue
             vmax = -np.inf
             for q in range(nodes.shape[0]):
-                m = mid + half * nodes[q]
-                v = (
-                    math.log(wts[q] * half)
-                    + _log_em_density(m, lam, gain, rel_tol)
-                    - LOG_SQRT_2PI
-                    - math.log(s)
-                    - 0.5 * ((x - m) / s) ** 2
-                )
+                m = x[j] + s * math.sqrt(2.0) * nodes[q]
+                v = log_w[q] + _log_em_density(m, lam[i], gain, rel_tol)
                 vals[q] = v
                 if v > vmax:
                     vmax = v
@@ -402,8 +460,68 @@ def emccd_pgn_logpdf(
             for q in range(nodes.shape[0]):
                 acc += math.exp(vals[q] - vmax)
             a1 = vmax + math.log(acc)
-            hi_ = a0 if a0 > a1 else a1
-            out[i, j] = hi_ + math.log(math.exp(a0 - hi_) + math.exp(a1 - hi_)) + log_conv
+            a0 = -lam[i] - LOG_SQRT_2PI - math.log(s) - 0.5 * (x[j] / s) ** 2
+            top = a0 if a0 > a1 else a1
+            out[i, j] = top + math.log(math.exp(a0 - top) + math.exp(a1 - top))
+
+
+@njit(cache=True)
+def _cubic_weights(t, w):
+    """Catmull-Rom weights of the 4 nodes around fractional position ``t`` in [0, 1)."""
+    t2 = t * t
+    t3 = t2 * t
+    w[0] = -0.5 * t3 + t2 - 0.5 * t
+    w[1] = 1.5 * t3 - 2.5 * t2 + 1.0
+    w[2] = -1.5 * t3 + 2.0 * t2 + 0.5 * t
+    w[3] = 0.5 * t3 - 0.5 * t2
+
+
+@njit(cache=True)
+def emccd_pgn_table_logpdf(adu, u, par, table, out):
+    """Log-density of the Poisson-Gamma-Normal EMCCD model from a table (elementwise, 2D arrays).
+
+    ``table[i, j]`` holds the exact log-density (per e-) at row coordinate
+    ``rho0 + i h_rho`` (:func:`pgn_row_coordinate` of the photoelectrons ``lam``) and column
+    coordinate ``y0 + j h_y`` with ``y = asinh(x / read_noise)`` (``x`` the signal in e-);
+    bicubic (Catmull-Rom) interpolation in between. Pixels outside the table (or next to its
+    untabulated, NaN nodes) are computed exactly (:func:`pgn_pixel_logpdf`). ``par``: ``[qe, spurious, gain, conversion,
+    read_noise, offset, n_sigma, rel_tol, rho0, h_rho, y0, h_y]``; built by
+    :func:`sptmotion.optics.camera.pgn_table`.
+    """
+    qe, spurious, gain, conversion = par[0], par[1], par[2], par[3]
+    s, offset, n_sigma, rel_tol = par[4], par[5], par[6], par[7]
+    rho0, h_rho, y0, h_y = par[8], par[9], par[10], par[11]
+    n_rows, n_cols = table.shape
+    log_conv = math.log(conversion)
+    inv_s = 1.0 / s
+    wr = np.empty(4)
+    wc = np.empty(4)
+    R, C = adu.shape
+    for i in range(R):
+        for j in range(C):
+            lam = qe * u[i, j] + spurious
+            x = (adu[i, j] - offset) * conversion
+            fr = (pgn_row_coordinate(lam) - rho0) / h_rho if lam > 0.0 else -1.0
+            xs = x * inv_s
+            fc = (math.log(xs + math.sqrt(xs * xs + 1.0)) if xs >= 0.0 else
+                  -math.log(-xs + math.sqrt(xs * xs + 1.0)))  # fmt: skip
+            fc = (fc - y0) / h_y
+            r0 = int(math.floor(fr))
+            c0 = int(math.floor(fc))
+            if not (1 <= r0 < n_rows - 2 and 1 <= c0 < n_cols - 2):
+                out[i, j] = pgn_pixel_logpdf(x, lam, gain, s, n_sigma, rel_tol) + log_conv
+                continue
+            _cubic_weights(fr - r0, wr)
+            _cubic_weights(fc - c0, wc)
+            acc = 0.0
+            for a in range(4):
+                row = 0.0
+                for b in range(4):
+                    row += wc[b] * table[r0 - 1 + a, c0 - 1 + b]
+                acc += wr[a] * row
+            if acc != acc:  # a node outside the tabulated signals (NaN): compute exactly
+                acc = pgn_pixel_logpdf(x, lam, gain, s, n_sigma, rel_tol)
+            out[i, j] = acc + log_conv
 
 
 # --- sCMOS ---------------------------------------------------------------------------------
@@ -504,6 +622,7 @@ CAM_EMCCD_GAMMA = 0  # [beta/2, 2G/phi, offset]
 CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigma, rel_tol]
 CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
 CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
+CAM_EMCCD_PGN_TABLE = 4  # [qe, ..., rel_tol, rho0, h_rho, y0, h_y], maps[0] the table
 
 
 @njit(cache=True)
@@ -533,6 +652,8 @@ def camera_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, ob
             cam_par[7],
             obuf,
         )
+    elif cam_code == CAM_EMCCD_PGN_TABLE:
+        emccd_pgn_table_logpdf(adu_n, ubuf, cam_par, cam_maps[0], obuf)
     elif cam_code == CAM_SCMOS:
         scmos_logpdf(
             adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], cam_par[1], obuf

@@ -36,7 +36,13 @@ import math
 import numpy as np
 from numba import njit
 
-from ..optics.kernels import camera_frame_loglik, gl_sigma, pixel_fractions_1d
+from ..optics.kernels import (
+    CAM_SCMOS,
+    CAM_SCMOS_GAUSS,
+    camera_frame_loglik,
+    gl_sigma,
+    pixel_fractions_1d,
+)
 
 _LOG2PI = math.log(2.0 * math.pi)
 #: Positions or PSF widths beyond this (µm) put an emitter far outside any ROI.
@@ -133,7 +139,7 @@ def window_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, r0, r1, c0, c1
     empty window); per-pixel camera maps are cut to the window."""
     if r1 <= r0 or c1 <= c0:
         return 0.0
-    if cam_maps.shape[1] > 1:
+    if (cam_code == CAM_SCMOS or cam_code == CAM_SCMOS_GAUSS) and cam_maps.shape[1] > 1:
         maps = cam_maps[:, r0:r1, c0:c1]
     else:
         maps = cam_maps[:, :, :]
@@ -184,19 +190,20 @@ def init_state(
 
 @njit(cache=True)
 def incr_lp(pos, m, j, dts, D):
-    """Brownian log-density (3D) of the increment from point j to j+1 of emitter m."""
+    """Brownian log-density of the increment from point j to j+1 of emitter m (over the axes of
+    ``pos``: 3, or 2 for motion in the focal plane)."""
     v = 2.0 * D * dts[j]
     d2 = 0.0
-    for a in range(3):
+    for a in range(pos.shape[2]):
         d = pos[m, j + 1, a] - pos[m, j, a]
         d2 += d * d
-    return -1.5 * (_LOG2PI + math.log(v)) - 0.5 * d2 / v
+    return -0.5 * pos.shape[2] * (_LOG2PI + math.log(v)) - 0.5 * d2 / v
 
 
 @njit(cache=True)
 def init_lp(pos, m, mu0, s0):
     out = 0.0
-    for a in range(3):
+    for a in range(pos.shape[2]):
         d = (pos[m, 0, a] - mu0[a]) / s0[a]
         out += -0.5 * (_LOG2PI + d * d) - math.log(s0[a])
     return out
@@ -252,7 +259,7 @@ def band_point_lp(pos, m, n, qband, D, mu0, s0):
     left out, so differences between two values of ``x_n`` are exact.
     """
     quad = 0.0
-    for a in range(3):
+    for a in range(pos.shape[2]):
         x = pos[m, n, a]
         quad += qband[n, 0] * x * x + 2.0 * x * _band_offdiag(pos, m, n, a, qband)
     out = -quad / (4.0 * D)
@@ -269,7 +276,7 @@ def band_quad(pos, qband):
     W = qband.shape[1] - 1
     tot = 0.0
     for m in range(M):
-        for a in range(3):
+        for a in range(pos.shape[2]):
             for j in range(L):
                 x = pos[m, j, a]
                 s = qband[j, 0] * x
@@ -289,7 +296,7 @@ def band_motion_lp(pos, qband, logdet_t, D, mu0, s0):
     for m in range(M):
         out += init_lp(pos, m, mu0, s0)
     if L > 1:
-        out -= 1.5 * M * ((L - 1) * (_LOG2PI + math.log(2.0 * D)) + logdet_t)
+        out -= 0.5 * pos.shape[2] * M * ((L - 1) * (_LOG2PI + math.log(2.0 * D)) + logdet_t)
     return out
 
 
@@ -298,9 +305,10 @@ def band_cond_draw(pos, m, n, qband, D, mu0, s0, newpt):
     """Draw point n of emitter m from its Gaussian conditional prior given all other points.
 
     Per axis the precision is ``Q_nn / (2 D)`` (plus ``1/s0^2`` at n = 0) and the mean
-    ``-sum_{j != n} Q_nj x_j / Q_nn`` (combined with the initial prior at n = 0).
+    ``-sum_{j != n} Q_nj x_j / Q_nn`` (combined with the initial prior at n = 0). Writes the
+    axes of ``pos`` only.
     """
-    for a in range(3):
+    for a in range(pos.shape[2]):
         prec = qband[n, 0] / (2.0 * D)
         lin = -_band_offdiag(pos, m, n, a, qband) / (2.0 * D)
         if n == 0:
@@ -329,11 +337,11 @@ def bridge_draw(pos, m, j0, j1, times, D, mu0, s0, newpts):
     Sequential: each point from the bridge between the previous (drawn) point and the first point
     after the block (or the free Brownian step at the end of the track). Without a left neighbour
     (first frame) the first point is drawn from the Gaussian product of its prior and the
-    right neighbour.
+    right neighbour. Writes the axes of ``pos`` only.
     """
     L = pos.shape[1]
     has_right = j1 < L - 1
-    for a in range(3):
+    for a in range(pos.shape[2]):
         b = pos[m, j1 + 1, a] if has_right else 0.0
         tb = times[j1 + 1] if has_right else 0.0
         if j0 == 0:

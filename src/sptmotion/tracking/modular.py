@@ -246,7 +246,8 @@ def refine_localizations(
         r0, r1 = max(row - half_width, 0), min(row + half_width + 1, R)
         c0, c1 = max(col - half_width, 0), min(col + half_width + 1, C)
         win = np.ascontiguousarray(adu[n, r0:r1, c0:c1])
-        wmaps = np.ascontiguousarray(maps[:, r0:r1, c0:c1]) if maps.shape[1] > 1 else maps
+        per_pixel = isinstance(setup.camera, SCMOS) and maps.shape[1] > 1  # not the PGN table
+        wmaps = np.ascontiguousarray(maps[:, r0:r1, c0:c1]) if per_pixel else maps
         ph = photons[n, r0:r1, c0:c1]
         b0 = max(float(med[n]), 1e-2)
         N0 = max(float(ph.sum() - b0 * ph.size), 10.0)

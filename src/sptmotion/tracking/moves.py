@@ -245,7 +245,10 @@ def lateral_block_move(state, problem, work, n, m, adapt_gain):
 
 @njit(cache=True)
 def axial_block_move(state, problem, work, n, m, adapt_gain):
-    """Move 1: shift the K points of emitter m in frame n by one Gaussian step in z."""
+    """Move 1: shift the K points of emitter m in frame n by one Gaussian step in z (not for
+    motion in the focal plane)."""
+    if problem.n_axes < 3:
+        return
     a0, a1, lp_old = _begin_block(state, problem, work, n, m)
     dz = math.exp(state.log_scales[n, m, 1]) * np.random.standard_normal()
     for i in range(problem.K):
@@ -260,12 +263,13 @@ def bridge_block_move(state, problem, work, n, m):
     """Move 2: draw the block from its conditional motion prior; accept on the emission ratio."""
     a0, a1, lp_old = _begin_block(state, problem, work, n, m)
     D = state.theta[0]
+    mpos = state.pos[:, :, : problem.n_axes]  # planar motion: z stays in focus
     if problem.qband.shape[0] > 0:
-        band_cond_draw(state.pos, m, a0, problem.qband, D, problem.mu0, problem.s0, work.new_pts)
+        band_cond_draw(mpos, m, a0, problem.qband, D, problem.mu0, problem.s0, work.new_pts)
     else:
-        bridge_draw(state.pos, m, a0, a1, problem.times, D, problem.mu0, problem.s0, work.new_pts)
+        bridge_draw(mpos, m, a0, a1, problem.times, D, problem.mu0, problem.s0, work.new_pts)
     for i in range(problem.K):
-        for a in range(3):
+        for a in range(problem.n_axes):
             state.pos[m, a0 + i, a] = work.new_pts[i, a]
     _metropolis_block(state, problem, work, 2, n, m, a0, a1, lp_old, True)
 
@@ -288,7 +292,7 @@ def single_point_move(state, problem, work, n, m, adapt_gain):
     lp_old = _block_lp(state, problem, m, a0, a0)
     _save_block(state, work, m, a0, 1)
     sc = math.exp(state.log_scales[n, m, 2])
-    for a in range(3):
+    for a in range(problem.n_axes):
         state.pos[m, a0, a] += sc * np.random.standard_normal()
     alpha = _metropolis_block(state, problem, work, 4, n, m, a0, a0, lp_old, False)
     if adapt_gain > 0.0:
@@ -438,9 +442,10 @@ def scale_d_step(state, problem, log_scale):
     ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
     ``x' = P x + s (x - P x)`` with ``s = sqrt(D'/D)``: the exposure averages (what the images
     measure) stay, the deviations scale with the Brownian step length. ``P`` is a projection
-    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(3 M N (K-1))``, and the
-    log-scale proposal contributes ``D'/D``. Acceptance: the ratio of emission likelihood (whole
-    stack), motion prior, D prior, Jacobian and proposal terms.
+    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(A M N (K-1))`` (A
+    axes: 3, or 2 in the focal plane), and the log-scale proposal contributes ``D'/D``.
+    Acceptance: the ratio of emission likelihood (whole stack), motion prior, D prior, Jacobian
+    and proposal terms.
     """
     pos = state.pos
     K = problem.K
@@ -452,10 +457,11 @@ def scale_d_step(state, problem, log_scale):
     D = state.theta[0]
     D_new = D * math.exp(log_scale * np.random.standard_normal())
     s = math.sqrt(D_new / D)
-    new = np.empty_like(pos)
+    na = problem.n_axes
+    new = pos.copy()
     means = np.empty(N)
     for m in range(M):
-        for a in range(3):
+        for a in range(na):
             for n in range(N):
                 t = 0.0
                 for k in range(K):
@@ -471,9 +477,11 @@ def scale_d_step(state, problem, log_scale):
                     j = n * K + k
                     new[m, j, a] = pm + s * (pos[m, j, a] - pm)
     dts, mu0, s0, d_prior = problem.dts, problem.mu0, problem.s0, problem.d_prior
-    log_r = motion_lp(new, dts, D_new, mu0, s0) - motion_lp(pos, dts, D, mu0, s0)
+    log_r = motion_lp(new[:, :, :na], dts, D_new, mu0, s0) - motion_lp(
+        pos[:, :, :na], dts, D, mu0, s0
+    )
     log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
-    log_r += 3.0 * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
+    log_r += na * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
     stack = _stack_proposal(state, problem, new, state.psf_par)
     log_r += stack[5]
     state.prop[9] += 1.0
@@ -493,10 +501,10 @@ def d_move(state, problem, adapt_gain):
     blur-aware emission (:func:`blur_d_step`) followed by a random walk on log D
     (:func:`blur_d_walk`), then with K >= 2 the joint move of D and the
     sub-frame path (:func:`scale_d_step`)."""
-    pos = state.pos
+    pos = state.pos[:, :, : problem.n_axes]  # the axes the particles move along
     M = pos.shape[0]
     L = pos.shape[1]
-    a_post = problem.d_prior[0] + 1.5 * M * (L - 1)
+    a_post = problem.d_prior[0] + 0.5 * problem.n_axes * M * (L - 1)
     b_post = problem.d_prior[1]
     if problem.qband.shape[0] > 0:
         b_post += band_quad(pos, problem.qband) / 4.0
@@ -504,7 +512,7 @@ def d_move(state, problem, adapt_gain):
         for m in range(M):
             for j in range(L - 1):
                 d2 = 0.0
-                for a in range(3):
+                for a in range(problem.n_axes):
                     d = pos[m, j + 1, a] - pos[m, j, a]
                     d2 += d * d
                 b_post += d2 / (4.0 * problem.dts[j])

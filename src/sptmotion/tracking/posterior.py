@@ -278,6 +278,35 @@ class TrackPosterior:
         df = df.assign(particle=df["particle"].map(ids).astype(int))
         return df.reset_index(drop=True)
 
+    def table_draws(self, n_draws: int, min_present: float = 0.5) -> np.ndarray:
+        """Posterior sample tracks at the rows of :meth:`to_table` (same ``min_present``).
+
+        Parameters
+        ----------
+        n_draws : int
+            Number of draws, evenly spaced over the pooled chains (at most all of them).
+        min_present : float
+            As in :meth:`to_table`.
+
+        Returns
+        -------
+        ndarray (n_draws, n_rows, 3)
+            Exposure-averaged positions (µm) aligned with the table's rows. With an unknown
+            number of emitters, a draw in which the emitter is absent in a row's frame holds the
+            posterior mean given presence there (the row's ``x, y, z``).
+        """
+        fs = self.frame_samples
+        fs = fs.reshape(-1, *fs.shape[2:])  # (S, M, N, 3)
+        S = fs.shape[0]
+        idx = np.unique(np.linspace(0, S - 1, max(1, min(int(n_draws), S))).round().astype(int))
+        draws = fs[idx]
+        if self.present is None:
+            return draws.reshape(len(idx), -1, 3)
+        keep = self.p_present() >= min_present  # (M, N), the table's rows in (m, n) order
+        pres = self.present.reshape(-1, *self.present.shape[2:])[idx]
+        draws = np.where(pres[..., None], draws, self.mean_track()[None])
+        return draws[:, keep]
+
     def summary(self, ci: float | None = None) -> dict:
         """JSON-serializable summary: D, R-hat/ESS, acceptance rates, mean log-probabilities."""
         ci = check_ci(self.ci if ci is None else ci)

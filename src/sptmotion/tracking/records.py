@@ -31,7 +31,8 @@ b_off, gamma]``: Beta priors of ``k_on`` and ``k_off`` and the concentration of 
 Beta-Bernoulli prior; ``sample_flags[3]``: whether presence and loads are sampled;
 ``birth_pdf (N, R, C)``, ``birth_cdf (N, R C)``: each frame's pixel probabilities of the
 data-driven proposal of unused candidates' positions and their cumulative sums (empty without
-presence sampling).
+presence sampling); ``n_axes``: 3, or 2 for motion in the focal plane (z held at focus, the
+motion prior and D over x and y only).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class Problem(NamedTuple):
     pres_prior: np.ndarray
     birth_pdf: np.ndarray
     birth_cdf: np.ndarray
+    n_axes: int
 
 
 class Work(NamedTuple):

@@ -73,12 +73,19 @@ class FieldResult:
         Posterior of the number of emitters in the whole movie ``{M: probability}``.
     wall_s : float
         Wall time of the whole run (s).
+    samples : ndarray (n_samples, n_rows, 3), optional
+        Posterior sample positions (µm, movie coordinates) at the table's rows
+        (:meth:`~sptmotion.tracking.TrackPosterior.table_draws`), when asked for.
+    spots : DataFrame, optional
+        The modular tracker's localizations over the whole movie (the regions' detections).
     """
 
     table: pd.DataFrame
     regions: list = field(default_factory=list)
     n_emitters_posterior: dict = field(default_factory=dict)
     wall_s: float = 0.0
+    samples: np.ndarray | None = None
+    spots: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         post = self.n_emitters_posterior
@@ -242,6 +249,7 @@ def track_field(
     gap: int = 3,
     min_detections: int = 3,
     spot_photons: float | None = None,
+    n_samples: int = 0,
     progress=None,
     **bayes_kwargs,
 ) -> FieldResult:
@@ -266,6 +274,8 @@ def track_field(
         Photons of one emitter per exposure for every region's emission-rate prior; default
         the median maximum-likelihood photons of the modular tracker's spots over the whole
         movie (mostly single emitters, unlike a crowded region's).
+    n_samples : int
+        Posterior sample positions kept per table row (:attr:`FieldResult.samples`); 0: none.
     progress : callable(done, total), optional
         Called after each region.
     **bayes_kwargs
@@ -281,6 +291,7 @@ def track_field(
     adu = check_stack(stack)
     ci = check_ci(ci)
     workers = check_int(workers, "workers", 1)
+    n_samples = check_int(n_samples, "n_samples", 0)
     if "n_emitters" in bayes_kwargs:
         raise ValueError("track_field samples the number of emitters; do not pass n_emitters")
     from .modular import track_modular
@@ -308,6 +319,7 @@ def track_field(
             spot_photons=spot_photons, **bayes_kwargs,
         )  # fmt: skip
         tab = post.to_table(ci)
+        draws = post.table_draws(n_samples) if n_samples else None
         tab["frame"] += g.t0
         tab["t"] = tab["frame"].to_numpy() * setup.frame_period
         for ax, off in (("x", g.c0 * a), ("y", g.r0 * a)):
@@ -317,6 +329,8 @@ def track_field(
         own = _own(labels, g, tab["frame"].to_numpy(dtype=int), tab["x"].to_numpy(),
                    tab["y"].to_numpy(), a)  # fmt: skip
         tab = tab[own].reset_index(drop=True)
+        if draws is not None:
+            draws = draws[:, own] + [g.c0 * a, g.r0 * a, 0.0]
         # the region's emitters: present in at least one frame inside its own claimed pixels
         # (a particle of another region that crosses the box is counted there)
         fs = post.frame_samples
@@ -339,7 +353,7 @@ def track_field(
             "D": post.D_summary(ci),
             "time_s": time.perf_counter() - t0,
         }
-        return tab, info
+        return tab, info, draws
 
     results = [None] * len(regions)
     with warnings.catch_warnings():
@@ -348,20 +362,30 @@ def track_field(
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         _run_all(run, results, len(regions), workers, progress)
-    tables, infos, next_id = [], [], 0
-    for i, (tab, info) in enumerate(results):
+    tables, infos, samples, next_id = [], [], [], 0
+    for i, (tab, info, draws) in enumerate(results):
         if len(tab):
             ids = {p: next_id + k for k, p in enumerate(pd.unique(tab["particle"]))}
             tab = tab.assign(particle=tab["particle"].map(ids).astype(int), region=i)
             next_id += len(ids)
             tables.append(tab)
+            samples.append(draws)
         infos.append(info)
+    field_samples = None
     if tables:
         table = pd.concat(tables, ignore_index=True)
-        table = table.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
+        order = np.lexsort((table["frame"].to_numpy(), table["particle"].to_numpy()))
+        table = table.iloc[order].reset_index(drop=True)
+        if n_samples:
+            S = min(d.shape[0] for d in samples)
+            field_samples = np.concatenate([d[:S] for d in samples], axis=1)[:, order]
     else:
         from .posterior import TABLE_COLUMNS
 
         table = pd.DataFrame({c: [] for c in (*TABLE_COLUMNS, "t", "p_present", "region")})
+        if n_samples:
+            field_samples = np.zeros((0, 0, 3))
     total = sum_posteriors([info["n_emitters_posterior"] for info in infos])
-    return FieldResult(table, infos, total, time.perf_counter() - t_start)
+    return FieldResult(
+        table, infos, total, time.perf_counter() - t_start, samples=field_samples, spots=spots
+    )
