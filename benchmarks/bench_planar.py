@@ -50,7 +50,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--movies", type=int, default=16)
     ap.add_argument("--iterations", type=int, default=1000)
+    ap.add_argument("--rewrite", action="store_true", help="rewrite planar.md from planar.json")
     args = ap.parse_args()
+    if args.rewrite:
+        save(json.loads((RESULTS / "planar.json").read_text()))
+        return
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
     from sptmotion import optics
     from sptmotion.tracking import track_bayes
@@ -81,30 +85,53 @@ def main() -> None:
         print(row, flush=True)
     out = {"rows": rows, "args": vars(args), "wall_s": time.perf_counter() - t0,
            "machine": platform.processor() or platform.machine()}  # fmt: skip
+    save(out)
+
+
+def summarize(rows: list[dict], name: str) -> dict:
+    n = len(rows)
+    ratio = np.array([r[name]["mean_over_true"] for r in rows])
+    cov = float(np.mean([r[name]["covered"] for r in rows])) if n else float("nan")
+    return {"n": n, "ratio_median": float(np.median(ratio)), "ratio_min": float(ratio.min()),
+            "ratio_max": float(ratio.max()), "D_coverage": cov,
+            "D_coverage_se": float(np.sqrt(cov * (1 - cov) / n)),
+            "worst_rhat": float(max(r[name]["rhat"] for r in rows)),
+            "position_coverage": float(np.mean([r[name]["position_coverage"] for r in rows]))}  # fmt: skip
+
+
+def save(out: dict) -> None:
+    rows, args = out["rows"], out["args"]
+    # a movie is tracked when both models' lateral 98% intervals cover >= 0.9 of the positions
+    # (below that the tracks follow the wrong particle somewhere and D measures the jumps)
+    tracked = [r for r in rows if min(r[k]["position_coverage"] for k in ("3d", "planar")) >= 0.9]
     lines = [
         "# D of particles moving in the focal plane: 3D model vs planar",
         "",
-        f"`benchmarks/bench_planar.py`: {args.movies} movies (2 particles, 2D BM at focus, D "
-        f"0.03-0.5 µm²/s, {N_FRAMES} frames, 32 x 32), K = 1 blur-aware, {args.iterations} "
-        "sweeps x 2 chains, 2 cores.",
+        f"`benchmarks/bench_planar.py`: {len(rows)} movies (2 particles, 2D BM at focus, D "
+        f"0.03-0.5 µm²/s, {N_FRAMES} frames, 32 x 32), K = 1 blur-aware, "
+        f"{args['iterations']} sweeps x 2 chains, 2 cores.",
         "",
-        "| model | D mean / true (median, range) | 98% D interval covers (SE) | worst R-hat of D | "
-        "position 98% coverage |",
-        "|---|---|---|---|---|",
+        "| movies | model | D mean / true (median, range) | 98% D interval covers (SE) | "
+        "worst R-hat of D | position 98% coverage |",
+        "|---|---|---|---|---|---|",
     ]
-    n = len(rows)
-    for name in ("3d", "planar"):
-        ratio = np.array([r[name]["mean_over_true"] for r in rows])
-        cov = np.mean([r[name]["covered"] for r in rows])
-        pos = np.mean([r[name]["position_coverage"] for r in rows])
-        out[name] = {"ratio_median": float(np.median(ratio)), "D_coverage": float(cov),
-                     "D_coverage_se": float(np.sqrt(cov * (1 - cov) / n)),
-                     "position_coverage": float(pos)}  # fmt: skip
-        lines.append(
-            f"| {name} | {np.median(ratio):.3f} ({ratio.min():.2f}-{ratio.max():.2f}) | "
-            f"{cov:.3f} ({np.sqrt(cov * (1 - cov) / n):.3f}) | "
-            f"{max(r[name]['rhat'] for r in rows):.3f} | {pos:.3f} |"
-        )
+    for label, subset in (("all", rows), ("tracked", tracked)):
+        for name in ("3d", "planar"):
+            sm = summarize(subset, name)
+            out[f"{label}_{name}"] = sm
+            lines.append(
+                f"| {label} ({sm['n']}) | {name} | {sm['ratio_median']:.3f} "
+                f"({sm['ratio_min']:.2f}-{sm['ratio_max']:.2f}) | {sm['D_coverage']:.3f} "
+                f"({sm['D_coverage_se']:.3f}) | {sm['worst_rhat']:.3f} | "
+                f"{sm['position_coverage']:.3f} |"
+            )
+    lines += [
+        "",
+        "Tracked: both models' lateral 98% intervals cover at least 0.9 of the true positions. "
+        "In the other movies the tracks are wrong in places (both models' D is then inflated, "
+        "up to 18x); in the run of 16 movies two of those three are the movies where the "
+        "particles come within 0.35 and 0.15 µm of each other.",
+    ]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "planar.json").write_text(json.dumps(out, indent=2, default=float))
     (RESULTS / "planar.md").write_text("\n".join(lines) + "\n")

@@ -154,6 +154,22 @@ def test_report_page_warns_clips_and_names_the_input(tmp_path: Path):
     assert text.index("MCMC not converged") < text.index("Per-track answers")
 
 
+def test_region_warnings_are_one_line():
+    """A field's regions that have not converged give one warning line naming them and the
+    quantities; each region keeps its own lines."""
+    from sptmotion.analysis.report import region_warnings
+
+    ok = {"D": {"rhat": 1.001, "ess": 900.0}}
+    bad = {"D": {"rhat": 1.2, "ess": 40.0}, "positions": {"rhat": 1.5, "ess": 9.0}}
+    regions = [{"region": 0, "diagnostics": ok}, {"region": 1, "diagnostics": bad},
+               {"region": 2, "diagnostics": {"positions": {"rhat": None, "ess": 20.0}}}]  # fmt: skip
+    lines = region_warnings(regions)
+    assert len(lines) == 1
+    assert "in 2 of 3 regions (1, 2)" in lines[0] and "for D, positions" in lines[0]
+    assert regions[0]["warnings"] == [] and len(regions[1]["warnings"]) == 2
+    assert region_warnings(regions[:1]) == []
+
+
 def test_report_of_many_tracks_stays_short(tmp_path: Path):
     """With hundreds of tracks the page lists the first TABLE_MAX_ROWS in the short table, no
     full HTML table and no line per track: results.csv and the population figures hold them."""

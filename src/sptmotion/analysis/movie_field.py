@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from .report import convergence_warnings
+from .report import convergence_warnings, region_warnings
 from .trackset import TrackSet, bound_variance
 
 __all__ = [
@@ -55,12 +55,8 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
             n_samples=opts.max_samples, planar=opts.planar,
             progress=getattr(progress, "regions", None),
         )  # fmt: skip
+        warnings = region_warnings(res.regions)
         table, samples, summary = res.table, res.samples, res.summary()
-        warnings = [
-            f"region {info['region']}: {w}"
-            for info in res.regions
-            for w in convergence_warnings(info["diagnostics"])
-        ]
         D = {
             key: np.array([res.regions[g]["D"][key] for g in table["region"]], dtype=float)
             for key in ("mean", "lo", "hi")

@@ -48,6 +48,27 @@ def convergence_warnings(diagnostics: Mapping | None) -> list[str]:
     return out
 
 
+def region_warnings(regions: list[dict]) -> list[str]:
+    """One line for the regions of a field whose MCMC has not converged (the per-region lines
+    are added to each region's dict as ``warnings``); empty when all converged."""
+    bad, names = [], set()
+    for info in regions:
+        lines = convergence_warnings(info.get("diagnostics"))
+        info["warnings"] = lines
+        if lines:
+            bad.append(str(info.get("region")))
+            names.update(n for n, d in (info.get("diagnostics") or {}).items()
+                         if convergence_warnings({n: d}))  # fmt: skip
+    if not bad:
+        return []
+    shown = ", ".join(bad[:10]) + (", ..." if len(bad) > 10 else "")
+    return [
+        f"MCMC not converged in {len(bad)} of {len(regions)} regions ({shown}) for "
+        f"{', '.join(sorted(names))} (R-hat > {RHAT_MAX} or ESS < {ESS_MIN:.0f}); run more "
+        "--iterations (their intervals are not trustworthy yet); per region in summary.json"
+    ]
+
+
 def _interval(value, lo, hi, low=0.0, high=None) -> str:
     """``value [lo, hi]`` with the ends clipped to the parameter's range and marked ``*``."""
     if not np.isfinite(value):

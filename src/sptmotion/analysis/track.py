@@ -136,7 +136,7 @@ def track_movie(
     from ..optics.io import load_movie, sidecar_path
     from ..tracking import track_bayes, track_modular
     from ..tracking.posterior import check_ci
-    from .report import convergence_warnings
+    from .report import convergence_warnings, region_warnings
 
     method = method.lower()
     if method not in ("bayes", "modular"):
@@ -164,13 +164,10 @@ def track_movie(
             if bar is not None:
                 bar.close()
         table = result.table
+        warnings = region_warnings(result.regions)
         summary = result.summary()
         summary["ci"] = ci
-        summary["warnings"] = [
-            f"region {info['region']}: {w}"
-            for info in result.regions
-            for w in convergence_warnings(info["diagnostics"])
-        ]
+        summary["warnings"] = warnings
         for warning in summary["warnings"]:
             logger.warning(warning)
     elif method == "bayes":
