@@ -103,7 +103,7 @@ def planar_option():
         False,
         "--planar",
         help="Particles move in the focal plane (membrane, coverslip): z held at focus, D from "
-        "x and y (bayes; the 3D model gives such movers about 2/3 of their D).",
+        "x and y (bayes; the 3D model gives such movers about 0.8 of their D).",
     )
 
 

@@ -652,7 +652,7 @@ def track_bayes(
     planar : bool
         Motion in the focal plane (a membrane, a coverslip, beads in a thin layer): z is held
         at focus, and the motion prior and D are over x and y only. A 2D mover fitted with the
-        3D model gives D about 2/3 of the truth (its z increments, pinned by the in-focus PSF
+        3D model gives D about 0.8 of the truth (its z increments, pinned by the in-focus PSF
         width, look like no motion along a third axis).
     progress : callable(chain, iteration, log_posterior), optional
         Called every few iterations.
