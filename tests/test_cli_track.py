@@ -79,6 +79,17 @@ def test_blur_psf_flag_recorded(movie_path, tmp_path):
     assert off["settings"]["blur_psf"] is False and off["settings"]["blur_psf_coef_s"] == 0
 
 
+def test_planar_flag_holds_z_at_focus(movie_path, tmp_path):
+    """--planar: the JSON settings record it and every z of the table is at focus."""
+    p, _ = movie_path
+    out = tmp_path / "planar.csv"
+    args = ["track", p, "--emitters", 1, "--iterations", 6, "--chains", 1, "--planar", "--quiet"]
+    assert _run([*args, "-o", out]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["settings"]["planar"] is True
+    tab = pd.read_csv(out)
+    assert (tab["z"] == 0).all() and (tab["z_lo"] == 0).all() and (tab["z_hi"] == 0).all()
+
+
 def test_modular_round_trip(movie_path, tmp_path):
     p, X = movie_path
     out = tmp_path / "mod.csv"
