@@ -127,10 +127,8 @@ def save(out: dict) -> None:
             )
     lines += [
         "",
-        "Tracked: both models' lateral 98% intervals cover at least 0.9 of the true positions. "
-        "In the other movies the tracks are wrong in places (both models' D is then inflated, "
-        "up to 18x); in the run of 16 movies two of those three are the movies where the "
-        "particles come within 0.35 and 0.15 µm of each other.",
+        "Tracked: both models' lateral 98% intervals cover at least 0.9 of the true positions "
+        "(a movie below that has tracks that follow the wrong particle in places).",
     ]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "planar.json").write_text(json.dumps(out, indent=2, default=float))

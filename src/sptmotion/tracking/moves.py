@@ -949,7 +949,9 @@ def ghost_seek_move(state, problem):
 
 @njit(cache=True, nogil=True)
 def sweep(seed, adapt_gain, state, problem, work):
-    """One MCMC sweep: every block move on every frame and emitter, the tail flips, then D, F, H.
+    """One MCMC sweep: every block move on every frame and emitter, the tail flips, with an
+    unknown number of emitters the ghost and presence moves, with two or more emitters the tail
+    swaps (they undo identity swaps of the starting tracks), then D, F, H.
 
     ``adapt_gain > 0`` adapts the proposal scales (towards :data:`TARGET_ACCEPT`); 0 freezes them
     (after burn-in). Frame-local moves recompute only their frame's PSF factors, image and
@@ -975,7 +977,8 @@ def sweep(seed, adapt_gain, state, problem, work):
         ghost_jump_move(state, problem)
         ghost_seek_move(state, problem)
         presence_move(state, problem, work)
-        tail_swap_move(state, problem)
+    if M > 1:
+        tail_swap_move(state, problem)  # undoes identity swaps of the starting tracks
     if problem.sample_flags[0]:
         d_move(state, problem, adapt_gain)
     for which in range(2):
