@@ -346,13 +346,40 @@ def _log_em_density(m, lam, gain, rel_tol):
 
 
 @njit(cache=True)
+def log_add_exp(a, b):
+    """``ln(e^a + e^b)`` (-inf when both are)."""
+    hi = max(a, b)
+    if hi == -math.inf:
+        return hi
+    return hi + math.log(math.exp(a - hi) + math.exp(b - hi))
+
+
+@njit(cache=True)
+def _log_sum_exp(vals):
+    """``ln sum_q e^vals[q]`` of finite values."""
+    vmax = -np.inf
+    for q in range(vals.shape[0]):
+        if vals[q] > vmax:
+            vmax = vals[q]
+    acc = 0.0
+    for q in range(vals.shape[0]):
+        acc += math.exp(vals[q] - vmax)
+    return vmax + math.log(acc)
+
+
+@njit(cache=True)
+def _pgn_zero_electrons(x, lam, s):
+    """log of ``e^-lam N(x; 0, s^2)``: no photoelectron, read noise only."""
+    return -lam - LOG_SQRT_2PI - math.log(s) - 0.5 * (x / s) ** 2
+
+
+@njit(cache=True)
 def pgn_pixel_logpdf(x, lam, gain, s, n_sigma, rel_tol):
     """Exact log-density (per e-) of the Poisson-Gamma-Normal EMCCD signal ``x`` (e-, offset
     removed) at ``lam`` photoelectrons (see :func:`emccd_pgn_logpdf`)."""
     nodes = _GL_NODES
     wts = _GL_WEIGHTS
-    # zero-electron term
-    a0 = -lam - LOG_SQRT_2PI - math.log(s) - 0.5 * (x / s) ** 2
+    a0 = _pgn_zero_electrons(x, lam, s)
     lo = x - n_sigma * s
     if lo < 0.0:
         lo = 0.0
@@ -361,27 +388,17 @@ def pgn_pixel_logpdf(x, lam, gain, s, n_sigma, rel_tol):
         return a0
     half = 0.5 * (hi - lo)
     mid = 0.5 * (hi + lo)
-    # log-sum-exp over the quadrature nodes
     vals = np.empty(nodes.shape[0])
-    vmax = -np.inf
     for q in range(nodes.shape[0]):
         m = mid + half * nodes[q]
-        v = (
+        vals[q] = (
             math.log(wts[q] * half)
             + _log_em_density(m, lam, gain, rel_tol)
             - LOG_SQRT_2PI
             - math.log(s)
             - 0.5 * ((x - m) / s) ** 2
         )
-        vals[q] = v
-        if v > vmax:
-            vmax = v
-    acc = 0.0
-    for q in range(nodes.shape[0]):
-        acc += math.exp(vals[q] - vmax)
-    a1 = vmax + math.log(acc)
-    top = a0 if a0 > a1 else a1
-    return top + math.log(math.exp(a0 - top) + math.exp(a1 - top))
+    return log_add_exp(a0, _log_sum_exp(vals))
 
 
 @njit(cache=True)
@@ -449,20 +466,10 @@ def pgn_table_fill(lam, x, gain, s, n_sigma, rel_tol, out):
             if x[j] - n_sigma * s <= 0.0:
                 out[i, j] = pgn_pixel_logpdf(x[j], lam[i], gain, s, n_sigma, rel_tol)
                 continue
-            vmax = -np.inf
             for q in range(nodes.shape[0]):
                 m = x[j] + s * math.sqrt(2.0) * nodes[q]
-                v = log_w[q] + _log_em_density(m, lam[i], gain, rel_tol)
-                vals[q] = v
-                if v > vmax:
-                    vmax = v
-            acc = 0.0
-            for q in range(nodes.shape[0]):
-                acc += math.exp(vals[q] - vmax)
-            a1 = vmax + math.log(acc)
-            a0 = -lam[i] - LOG_SQRT_2PI - math.log(s) - 0.5 * (x[j] / s) ** 2
-            top = a0 if a0 > a1 else a1
-            out[i, j] = top + math.log(math.exp(a0 - top) + math.exp(a1 - top))
+                vals[q] = log_w[q] + _log_em_density(m, lam[i], gain, rel_tol)
+            out[i, j] = log_add_exp(_pgn_zero_electrons(x[j], lam[i], s), _log_sum_exp(vals))
 
 
 @njit(cache=True)

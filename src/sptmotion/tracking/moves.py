@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..optics.kernels import camera_frame_loglik
+from ..optics.kernels import camera_frame_loglik, log_add_exp
 from ._mcmc_kernels import (
     band_cond_draw,
     band_motion_lp,
@@ -576,15 +576,6 @@ def flux_move(state, problem, work, which, adapt_gain):
 
 
 @njit(cache=True)
-def _lse2(a, b):
-    """ln(e^a + e^b)."""
-    hi = max(a, b)
-    if hi == -math.inf:
-        return hi
-    return hi + math.log(math.exp(a - hi) + math.exp(b - hi))
-
-
-@njit(cache=True)
 def _emitter_box(state, m, n, K, box):
     """The window ``box = [r0, r1, c0, c1]`` of emitter m's points in frame n (r1 <= r0: none)."""
     box[0] = state.S.shape[1]
@@ -664,10 +655,10 @@ def presence_move(state, problem, work):
         fa[0, 1] = li + work.ll_on[0]
         log_z0 = work.ll_off[0]
         for n in range(1, N):
-            fa[n, 0] = work.ll_off[n] + _lse2(fa[n - 1, 0] + lt00, fa[n - 1, 1] + lt10)
-            fa[n, 1] = work.ll_on[n] + _lse2(fa[n - 1, 0] + lt01, fa[n - 1, 1] + lt11)
+            fa[n, 0] = work.ll_off[n] + log_add_exp(fa[n - 1, 0] + lt00, fa[n - 1, 1] + lt10)
+            fa[n, 1] = work.ll_on[n] + log_add_exp(fa[n - 1, 0] + lt01, fa[n - 1, 1] + lt11)
             log_z0 += work.ll_off[n]
-        log_z1 = _lse2(fa[N - 1, 0], fa[N - 1, 1])
+        log_z1 = log_add_exp(fa[N - 1, 0], fa[N - 1, 1])
         k_minus = 0.0
         for q in range(M):
             if q != m:
