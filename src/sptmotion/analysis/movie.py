@@ -31,7 +31,7 @@ from .pretrained import LearnedModels, load_models
 from .report import convergence_warnings
 from .trackset import TrackSet, lateral, modular_trackset
 from .truth import match_truth
-from .write import check_track_figures
+from .write import check_track_figures, missing_tracks
 
 __all__ = [
     "MovieOptions",
@@ -207,7 +207,7 @@ def analyze_movie(
         bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
     for warning in bayes["warnings"]:
         logger.warning(warning)
-    mod = modular_stage(stack, setup, opts)
+    mod = modular_stage(stack, setup, opts, done=bayes.get("spots"))
     parts = decompose_stage(stack, setup, opts, bayes)
     results = characterize_stage(bayes, mod, setup, opts, models, seeds["posterior_samples"])
     if truth is not None:
@@ -259,8 +259,7 @@ def _present_track_figures(opts: MovieOptions, particles) -> MovieOptions:
     """The requested per-track figures of the particles found (others named in a warning)."""
     if opts.track_figures is None:
         return opts
-    known = {str(p) for p in particles}
-    missing = [str(p) for p in opts.track_figures if str(p) not in known]
+    known, missing = missing_tracks(opts.track_figures, particles)
     if missing:
         logger.warning(
             f"--track-figures: no track {', '.join(missing[:5])} was found (ids 0 to "
@@ -355,14 +354,20 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progres
     }
 
 
-def modular_stage(stack: np.ndarray, setup, opts: MovieOptions) -> dict:
-    """The modular tracker's table (None when off or when it found nothing) and its tracks."""
+def modular_stage(stack: np.ndarray, setup, opts: MovieOptions, done=None) -> dict:
+    """The modular tracker's table (None when off or when it found nothing) and its tracks.
+
+    ``done``: its table from an earlier run with the same settings (the region finder of
+    :func:`sptmotion.tracking.track_field`), used instead of tracking again.
+    """
     from .. import tracking
 
     table = None
     elapsed = 0.0
     error = ""
-    if opts.modular:
+    if opts.modular and done is not None:
+        table = done
+    elif opts.modular:
         t1 = time.perf_counter()
         try:
             table = tracking.track_modular(stack, setup, n_emitters=opts.n_emitters, ci=MODULAR_CI)

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .localizations import localization_trackset
 from .report import convergence_warnings, region_warnings
 from .trackset import TrackSet, bound_variance
 
@@ -41,7 +42,8 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         ``summary`` (JSON), ``warnings`` (R-hat/ESS, per region), ``post`` (the
         :class:`~sptmotion.tracking.TrackPosterior`, None by regions), ``D_mean`` (µm²/s, the
         posterior mean of D averaged over the rows), ``n_regions`` (0: the movie as one region),
-        ``elapsed_s``.
+        ``spots`` (by regions: the modular tracker's table over the whole movie, made to find
+        them), ``elapsed_s``.
     """
     from .. import tracking
     from .track import use_regions
@@ -61,7 +63,7 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
             key: np.array([res.regions[g]["D"][key] for g in table["region"]], dtype=float)
             for key in ("mean", "lo", "hi")
         }
-        n_regions = len(res.regions)
+        n_regions, spots = len(res.regions), res.spots
     else:
         post = tracking.track_bayes(
             stack, setup, n_emitters=None, subframes=opts.subframes, n_iterations=opts.iterations,
@@ -74,7 +76,7 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         warnings = convergence_warnings(summary["diagnostics"])
         Dsum = post.D_summary(opts.ci)
         D = {key: np.full(len(table), Dsum[key]) for key in ("mean", "lo", "hi")}
-        n_regions = 0
+        n_regions, spots = 0, None
     trackset = presence_trackset(table, samples, float(setup.frame_period), D)
     return {
         "post": post,
@@ -85,6 +87,7 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         "warnings": warnings,
         "D_mean": float(np.mean(D["mean"])) if len(table) else float("nan"),
         "n_regions": n_regions,
+        "spots": spots,
         "elapsed_s": time.perf_counter() - t1,
     }
 
@@ -201,34 +204,18 @@ def presence_localizations(
         r, c = linear_sum_assignment(d)
         ok = d[r, c] <= gate_um
         owner[li[r[ok]]] = bp[bi[c[ok]]]
-    var_all = bound_variance(mod_table, zq)
-    tracks, observed, frames, pvar, parts = [], [], [], [], []
+    members, parts = [], []
     for pid in np.unique(owner[owner >= 0]):
         rows = np.flatnonzero(owner == pid)
-        rows = rows[np.argsort(lf[rows], kind="stable")]
-        if len(rows) < 3:
-            continue
-        fr = lf[rows]
-        var = var_all[rows]
-        tracks.append(fill_rows(lxy[rows], fr))
-        observed.append(lxy[rows])
-        frames.append(fr)
-        pvar.append(var if np.all(np.isfinite(var)) and np.all(var > 0) else None)
-        parts.append(int(pid))
-    if not tracks:
+        if len(rows) >= 3:
+            members.append(rows[np.argsort(lf[rows], kind="stable")])
+            parts.append(int(pid))
+    if not members:
         return empty
-    return TrackSet(
-        tracks=tracks,
-        particles=np.asarray(parts),
-        dt=dt,
-        source="localizations",
-        first_frames=[int(f[0]) for f in frames],
-        observed=observed,
-        observed_frames=frames,
-        point_var=pvar,
-        exposure=exposure,
-        sigma_loc=sigma_loc,
-    )
+    return localization_trackset(
+        members, parts, lf, lxy, bound_variance(mod_table, zq), dt,
+        exposure=exposure, sigma_loc=sigma_loc,
+    )  # fmt: skip
 
 
 def presence_fine_tracks(table: pd.DataFrame, n_frames: int) -> np.ndarray:

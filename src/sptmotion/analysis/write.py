@@ -15,7 +15,7 @@ from . import report as _report
 from .output import result_line, write_json
 from .trackset import TrackSet
 
-__all__ = ["write_outputs", "check_track_figures", "FOREST_MAX_TRACKS"]
+__all__ = ["write_outputs", "check_track_figures", "missing_tracks", "FOREST_MAX_TRACKS"]
 
 
 #: The forest plot of alpha per track shows at most this many tracks (the population
@@ -137,12 +137,17 @@ def _figures_for_tracks(
     return figs + _track_figures(fig_dir, results, trackset, track_figures)
 
 
+def missing_tracks(track_figures, particles) -> tuple[set, list]:
+    """The track ids as strings, and the requested ones that are not among them."""
+    known = {str(p) for p in particles}
+    return known, [str(p) for p in track_figures if str(p) not in known]
+
+
 def check_track_figures(track_figures, particles) -> list | None:
     """Validate requested per-track figures against the track ids (one clear error)."""
     if track_figures is None:
         return None
-    known = {str(p) for p in particles}
-    missing = [str(p) for p in track_figures if str(p) not in known]
+    known, missing = missing_tracks(track_figures, particles)
     if missing:
         raise ValueError(
             f"--track-figures: no track {', '.join(missing[:5])} in the input "
