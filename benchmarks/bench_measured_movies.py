@@ -9,7 +9,7 @@ are redrawn. ``--n`` movies per alpha (20).
 Each movie goes through :func:`sptmotion.analysis.analyze_movie` as a user's would
 (Bayesian tracker with 2 chains of ``--iterations`` sweeps, the modular tracker, then the
 likelihood fits of the emitter's per-frame localizations with motion blur and their Fisher
-variances scaled by a per-track factor). Reported per alpha: the verdict (BM null at 5%),
+variances times the factor calibrated on the movie by simulating its spots, ``sigma_loc="auto"``). Reported per alpha: the verdict (BM null at 5%),
 mean bias of alpha with its standard error, 95% interval coverage with its binomial standard
 error. Acceptance: |bias| <= 0.05, coverage >= 0.90, verdict right in >= 80%.
 

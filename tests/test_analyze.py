@@ -335,13 +335,15 @@ def test_demo_particles_get_their_model_and_an_interval_holding_alpha(models):
     """The demo's answers come from the pixels through the measurement model.
 
     Each demo particle's localizations (per-frame PSF fits, no motion prior, linked without
-    jumps between particles) with their Fisher variances (times a factor fitted per track) and
-    the 30 ms exposure as motion blur give its model (``mle_best``, BM null at 5%) and a 95%
-    alpha interval.
-    The first five seeds are used as they come, 10 particles. A calibrated method calls the
-    FBM particle (alpha 0.5, 100 frames) fbm in ~85-95% and the BM particle bm in ~95% (the 5%
-    level caps it), and covers 95%: at least 8 of 10 right and 8 of 10 covered each fail with
-    probability < 0.1 for it. A short chain suffices: the chain only names the linked tracks.
+    jumps between particles) with their Fisher variances (times the factor calibrated on the
+    movie by simulating its spots) and the 30 ms exposure as motion blur give its model
+    (``mle_best``, BM null at 5%) and a 95% alpha interval.
+    The issue's criterion: the first five seeds, as they come, give both particles the right
+    model and an interval holding the truth (10 of 10). Seeds 0-9 give 20/20 right and 19/20
+    covered; a calibrated method (95% coverage, the BM null at 5%) passes 10 of 10 on roughly
+    a third of fresh five-seed sets, so a failure after a change that moves the numbers calls
+    for the 20-seed check, not new seeds. A short chain suffices: the chain only names the
+    linked tracks.
     """
     right, covered = 0, 0
     for seed in range(5):
@@ -364,7 +366,7 @@ def test_demo_particles_get_their_model_and_an_interval_holding_alpha(models):
             assert r.mle_source.startswith("localizations: ") and n_loc >= 90
             right += r.mle_best == r.true_model
             covered += r.mle_alpha_lo <= r.true_alpha <= r.mle_alpha_hi
-    assert right >= 8 and covered >= 8, (right, covered)
+    assert right == 10 and covered == 10, (right, covered)
 
 
 def test_emitter_localizations_never_join_two_particles():
@@ -407,3 +409,23 @@ def test_emitter_localizations_never_join_two_particles():
         assert own == m  # the emitter that followed it over the first 35 of 60 frames
         missing = {0: {10, 11}, 1: {40}}[own]
         assert set(range(n)) - set(f.tolist()) == missing
+
+
+def test_calibrated_trackset_fixes_the_scaled_variances(models):
+    """A calibration factor multiplies the tracker's variances, which the fits then take as
+    they are: the reported sigma is the typical calibrated one with a zero-width interval."""
+    rng = np.random.default_rng(4)
+    X, _ = MODELS["bm"](D=0.05).sample(2, 60, dim=2, dt=DT, rng=rng)
+    var = [np.full(X.shape[1], 0.02**2), None]
+    ts = pl.TrackSet(tracks=list(X), particles=np.arange(2), dt=DT, point_var=var)
+    cal = ts.calibrated(1.44)
+    assert cal.sigma_loc == "tracker" and ts.sigma_loc == "auto" and cal.point_var[1] is None
+    np.testing.assert_allclose(cal.point_var[0], 1.44 * var[0])
+    one = pl.TrackSet(tracks=[X[0]], particles=np.arange(1), dt=DT, point_var=[var[0]])
+    res = pl.characterize(one.calibrated(1.44), models)
+    assert res["mle_sigma"].iloc[0] == pytest.approx(0.024)
+    assert res["mle_sigma_lo"].iloc[0] == res["mle_sigma_hi"].iloc[0] == res["mle_sigma"].iloc[0]
+    plain = pl.TrackSet(tracks=list(X), particles=np.arange(2), dt=DT)
+    assert plain.calibrated(2.0) is plain
+    with pytest.raises(ValueError, match="variance factor"):
+        ts.calibrated(-1.0)

@@ -80,6 +80,8 @@ def test_analyze_movie_without_emitters_finds_a_particle_that_enters(tmp_path: P
     assert np.isfinite(bayes["alpha_post"]).all() and (bayes["p_present_mean"] > 0.9).all()
     s = json.loads((out / "summary.json").read_text())
     assert s["parameters"]["n_emitters"] == "unknown"
+    cal = s["modular"]["fisher_variance_calibration"]  # sigma_loc "auto": calibrated variances
+    assert cal["n_spots"] >= 900 and 0.9 < cal["factor"] < 2.0 and cal["se"] < 0.1
     assert s["bayes"]["n_emitters_posterior"] == {"2": 1.0}
     assert s["decomposition_at_posterior_mean"]["emission_share"] > 0.99
     tracks = pd.read_csv(out / "tracks.csv")

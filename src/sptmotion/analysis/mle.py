@@ -14,7 +14,11 @@ Localization noise ``sigma_loc``:
 - a number (µm): fixed, the same for every point;
 - ``"tracker"``: the tracker's per-point variances as they are (movies: the localizations'
   Fisher variances); with per-point variances, ``"auto"`` estimates one factor on them per
-  track (the default: Fisher variances of blurred, defocusing spots under-state the error).
+  track. A movie's analysis with ``"auto"`` does better: it calibrates the factor on the movie
+  itself by simulating its spots (:func:`sptmotion.tracking.calibrate_fisher_variance`) and
+  passes the calibrated variances as ``"tracker"`` ones (:meth:`.TrackSet.calibrated`): a
+  factor estimated per track from 100 points costs the tests much of their power, since
+  noise and antipersistence look alike.
 """
 
 from __future__ import annotations

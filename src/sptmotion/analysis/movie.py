@@ -29,7 +29,7 @@ from .movie_report import movie_summary, write_movie_report
 from .output import check_output_folder
 from .pretrained import LearnedModels, load_models
 from .report import convergence_warnings
-from .trackset import TrackSet, lateral, modular_trackset
+from .trackset import TrackSet, bound_variance, lateral, modular_trackset
 from .truth import match_truth
 from .write import check_track_figures, missing_tracks
 
@@ -47,6 +47,8 @@ logger = logging.getLogger("sptmotion")
 
 #: Confidence level of the modular tracker's bounds (their width gives the per-point variances).
 MODULAR_CI = 0.98
+#: Simulated spots of the calibration of the localizations' Fisher variances (factor to ~3.5%).
+CALIBRATION_SPOTS = 1000
 
 #: With M unknown, a localization belongs to a particle within this many in-focus PSF widths of
 #: its posterior-mean position (:func:`.movie_field.presence_localizations`).
@@ -89,9 +91,11 @@ class MovieOptions:
         (the PSF width).
     sigma_loc : "auto", "tracker" or float
         Localization noise of the likelihood fits: the per-point Fisher variances of the
-        localizations scaled by a factor estimated per track (``"auto"``; the Fisher variances
-        of a blurred, defocusing spot under-state its error by 1.3-1.9x in the demo movies),
-        taken as they are (``"tracker"``), or a fixed number of µm.
+        localizations times a factor calibrated on the movie (``"auto"``: its spots simulated
+        at their photons, backgrounds, depths and blur and localized again,
+        :func:`sptmotion.tracking.calibrate_fisher_variance`; at the reference optics the
+        Fisher variances under-state the error by ~1.1-1.3x), taken as they are
+        (``"tracker"``), or a fixed number of µm.
     figures : bool or "embed"
         Draw the PNG figures and the HTML report; ``"embed"`` also puts the figures into the
         page (one self-contained ``report.html``).
@@ -207,7 +211,7 @@ def analyze_movie(
         bayes = bayes_stage(stack, setup, opts, seeds["bayes"], progress)
     for warning in bayes["warnings"]:
         logger.warning(warning)
-    mod = modular_stage(stack, setup, opts, done=bayes.get("spots"))
+    mod = modular_stage(stack, setup, opts, seeds["modular"], done=bayes.get("spots"))
     parts = decompose_stage(stack, setup, opts, bayes)
     results = characterize_stage(bayes, mod, setup, opts, models, seeds["posterior_samples"])
     if truth is not None:
@@ -354,11 +358,14 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progres
     }
 
 
-def modular_stage(stack: np.ndarray, setup, opts: MovieOptions, done=None) -> dict:
+def modular_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int = 0, done=None) -> dict:
     """The modular tracker's table (None when off or when it found nothing) and its tracks.
 
     ``done``: its table from an earlier run with the same settings (the region finder of
-    :func:`sptmotion.tracking.track_field`), used instead of tracking again.
+    :func:`sptmotion.tracking.track_field`), used instead of tracking again. With
+    ``sigma_loc="auto"`` the localizations' Fisher variances are calibrated
+    (:func:`calibrate_localizations`, randomness from ``seed``); ``"calibration"`` holds the
+    factor (None when not calibrated).
     """
     from .. import tracking
 
@@ -381,7 +388,35 @@ def modular_stage(stack: np.ndarray, setup, opts: MovieOptions, done=None) -> di
         exposure=float(setup.exposure),
         sigma_loc=opts.sigma_loc,
     )
-    return {"table": table, "trackset": trackset, "elapsed_s": elapsed, "error": error}
+    calibration = None
+    if opts.sigma_loc == "auto" and table is not None and "photons" in table and len(table):
+        calibration = calibrate_localizations(table, setup, seed)
+        trackset = trackset.calibrated(calibration.factor)
+    return {
+        "table": table,
+        "trackset": trackset,
+        "calibration": calibration,
+        "elapsed_s": elapsed,
+        "error": error,
+    }
+
+
+def calibrate_localizations(table: pd.DataFrame, setup, seed: int):
+    """The factor on the localizations' Fisher variances, by simulating the movie's spots.
+
+    :func:`sptmotion.tracking.calibrate_fisher_variance` with :data:`CALIBRATION_SPOTS` spots at
+    the localizations' photons, backgrounds and depths, moving over the exposure with the
+    Brownian-equivalent D of their frame-to-frame steps (:func:`sptmotion.tracking.step_diffusion`).
+    """
+    from scipy.stats import norm
+
+    from .. import tracking
+
+    noise = float(np.nanmean(bound_variance(table, float(norm.ppf(0.5 + MODULAR_CI / 2.0)))))
+    blur_D = tracking.step_diffusion(table, float(setup.frame_period), noise)
+    return tracking.calibrate_fisher_variance(
+        setup, table, n_spots=CALIBRATION_SPOTS, blur_D=blur_D, rng=seed
+    )
 
 
 def decompose_stage(stack: np.ndarray, setup, opts: MovieOptions, bayes: dict) -> dict[str, float]:
@@ -439,6 +474,8 @@ def characterize_stage(
             **loc_options,
         )  # fmt: skip
         n_frames = mean.shape[1]
+    if mod.get("calibration") is not None:
+        loc_ts = loc_ts.calibrated(mod["calibration"].factor)
     res_b = mle_from_localizations(res_b, loc_ts, n_frames, models.classes)
     if res_m is None:
         return res_b

@@ -53,6 +53,9 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "n_tracks": len(mod["trackset"].tracks),
             "n_localizations": 0 if mod["table"] is None else len(mod["table"]),
             "error": mod["error"],
+            "fisher_variance_calibration": (
+                None if mod.get("calibration") is None else mod["calibration"].to_dict()
+            ),
         },
         "decomposition_at_posterior_mean": parts,
         "timing_s": {

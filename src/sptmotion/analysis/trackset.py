@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,15 @@ class TrackSet:
     exposure: float = 0.0
     sigma_loc: float | str = "auto"
     fit_motion: bool = True
+
+    def calibrated(self, factor: float) -> TrackSet:
+        """A copy whose per-point variances are multiplied by ``factor`` and then taken as they
+        are by the likelihood fits (``sigma_loc="tracker"``); unchanged without variances."""
+        if self.point_var is None:
+            return self
+        factor = check_positive(factor, "variance factor")
+        pvar = [None if v is None else v * factor for v in self.point_var]
+        return replace(self, point_var=pvar, sigma_loc="tracker")
 
 
 def fill_gaps(points: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, int]:

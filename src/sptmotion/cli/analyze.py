@@ -110,8 +110,9 @@ def register(app: typer.Typer) -> None:
             "--sigma-loc",
             metavar="auto|tracker|µm",
             help="Localization noise of the likelihood fits: 'auto' (default: estimated per "
-            "track; for movies a factor on the localizations' Fisher variances), 'tracker' (the "
-            "localizations' Fisher variances as they are) or a fixed value in µm.",
+            "track; for movies the localizations' Fisher variances times a factor calibrated by "
+            "simulating the movie's spots), 'tracker' (the Fisher variances as they are) or a "
+            "fixed value in µm.",
         ),
         track_figures: str = typer.Option(
             None,
