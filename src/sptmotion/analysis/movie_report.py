@@ -61,6 +61,7 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
         "timing_s": {
             "bayes": round(bayes["elapsed_s"], 2),
             "modular": round(mod["elapsed_s"], 2),
+            "calibration": round(mod.get("calibration_s", 0.0), 2),
         },
         "models": models.sources,
         "classes": models.classes,
