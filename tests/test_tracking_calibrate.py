@@ -90,3 +90,17 @@ def test_step_diffusion_of_linked_localizations():
     table = pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=1)
     assert abs(step_diffusion(table, dt, s**2) / D - 1) < 0.1
     assert step_diffusion(table.iloc[:1], dt) == 0.0
+
+
+def test_calibration_of_an_scmos_movie_with_pixel_maps():
+    """Per-pixel gain, offset and read-noise maps of the whole chip: the small calibration
+    frames use their medians, and the factor comes back (not an error about map shapes)."""
+    rng = np.random.default_rng(2)
+    shape = (16, 16)
+    cam = optics.SCMOS(
+        gain=rng.uniform(1.8, 2.2, shape), offset=100.0, read_var=rng.uniform(2, 6, shape)
+    )
+    setup = optics.preset("hendrix2025", rows=16, cols=16, camera=cam)
+    locs = pd.DataFrame({"photons": [300.0] * 3, "background": [20.0] * 3, "z": [0.1] * 3})
+    cal = calibrate_fisher_variance(setup, locs, n_spots=60, rng=1)
+    assert np.isfinite(cal.factor) and cal.n_spots >= 55

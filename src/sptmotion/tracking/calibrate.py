@@ -26,6 +26,7 @@ from scipy import stats
 
 from .._checks import check_int, check_positive
 from ..optics import Setup, render
+from ..optics.camera import SCMOS
 from .modular import refine_localizations
 
 __all__ = ["VarianceCalibration", "calibrate_fisher_variance", "step_diffusion"]
@@ -85,7 +86,8 @@ def calibrate_fisher_variance(
     Parameters
     ----------
     setup : Setup
-        The movie's optics, timing and camera.
+        The movie's optics, timing and camera (an sCMOS's per-pixel maps enter by their
+        medians).
     locs : DataFrame
         The movie's refined localizations (columns ``photons``, ``background`` and ``z``: photons
         of the spot per frame, background photons per pixel, ``|z|`` in µm); rows with a
@@ -123,7 +125,7 @@ def calibrate_fisher_variance(
         raise ValueError("no refined localization to calibrate the Fisher variances on")
     size = 2 * (half_width + _PAD) + 1
     a = float(setup.pixel_size)
-    small = setup.replace(rows=size, cols=size)
+    small = setup.replace(rows=size, cols=size, camera=_uniform_camera(setup.camera))
     K = small.subframes
     t_fine = small.fine_times(1)
     pick = ops[rng.integers(0, len(ops), n_spots)]
@@ -165,6 +167,23 @@ def calibrate_fisher_variance(
         n_spots=int(ok.sum()),
         failed=float(1.0 - ok.mean()),
         blur_D=blur_D,
+    )
+
+
+def _uniform_camera(camera):
+    """The camera itself, or for an sCMOS with per-pixel maps one with the maps' medians (the
+    calibration frames are small and sit anywhere on the chip)."""
+    if not isinstance(camera, SCMOS) or all(
+        np.ndim(m) == 0 for m in (camera.gain, camera.offset, camera.read_var)
+    ):
+        return camera
+    return SCMOS(
+        gain=float(np.median(camera.gain)),
+        offset=float(np.median(camera.offset)),
+        read_var=float(np.median(camera.read_var)),
+        qe=camera.qe,
+        approx=camera.approx,
+        rel_tol=camera.rel_tol,
     )
 
 
