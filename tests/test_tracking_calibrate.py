@@ -40,7 +40,8 @@ def _standardized_errors(setup, D, n_frames, seed, z=0.2):
 @pytest.mark.parametrize("D", [0.0, 0.3])
 def test_calibrated_factor_matches_the_errors_of_an_independent_movie(D):
     """Spots of 300 photons over 53 background photons per pixel, defocused by 0.25 µm, static
-    or moving with D = 0.3 µm²/s (steps of ~140 nm per frame, blur ~130 nm): the
+    or moving with D = 0.3 µm²/s (confined over 0.3 s, Brownian within a frame: steps of
+    ~140 nm per frame, blur ~130 nm): the
     factor from simulated spots (at the localizations' own photons, backgrounds, depths and,
     for the moving one, the blur of :func:`step_diffusion`) equals the mean squared
     standardized error of the movie's localizations within 3 combined standard errors.
