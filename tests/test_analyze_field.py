@@ -71,7 +71,9 @@ def test_analyze_movie_without_emitters_finds_a_particle_that_enters(tmp_path: P
     optics.write_movie(tif, optics.render(X, setup, rng=1), setup)
     out = tmp_path / "rep"
     assert main(["analyze", str(tif), "-o", str(out), "--iterations", "300", "--seed", "3"]) == 0
-    assert "number of emitters, posterior: 2: 1.000" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "number of emitters, posterior: 2: 1.000" in printed
+    assert "localization error bars: Fisher variances x " in printed
     res = pd.read_csv(out / "results.csv")
     bayes = res[res["tracker"] == "bayes"].sort_values("particle")
     assert len(bayes) == 2

@@ -24,7 +24,8 @@ from .._io import jsonable as _jsonable
 __all__ = [
     "result_line",
     "emitters_line",
-    "folder_emitters_line",
+    "calibration_line",
+    "folder_summary_lines",
     "verdict_text",
     "COMPLETE_MARKER",
     "is_complete",
@@ -167,9 +168,25 @@ def emitters_line(summary: dict) -> str | None:
     return f"number of emitters{where}, posterior: {post}"
 
 
-def folder_emitters_line(folder: str | os.PathLike) -> str | None:
-    """:func:`emitters_line` of a movie analysis' report folder (its ``summary.json``)."""
+def calibration_line(summary: dict) -> str | None:
+    """``localization error bars: Fisher variances x F ± SE (...)`` from a movie summary's
+    ``modular.fisher_variance_calibration``; None when the variances were not calibrated."""
+    cal = (summary.get("modular") or {}).get("fisher_variance_calibration")
+    if not cal:
+        return None
+    return (
+        f"localization error bars: Fisher variances x {cal['factor']:.2f} ± {cal['se']:.2f} "
+        f"(calibrated on {cal['n_spots']} simulated spots of this movie)"
+    )
+
+
+def folder_summary_lines(folder: str | os.PathLike) -> list[str]:
+    """The terminal lines of a movie analysis' report folder (its ``summary.json``): the
+    emitter count posterior (:func:`emitters_line`) and the localizations' calibration
+    (:func:`calibration_line`), where there are; none for a table's analysis."""
     path = Path(folder) / "summary.json"
     if not path.is_file():
-        return None
-    return emitters_line(json.loads(path.read_text()).get("bayes") or {})
+        return []
+    summary = json.loads(path.read_text())
+    lines = (emitters_line(summary.get("bayes") or {}), calibration_line(summary))
+    return [line for line in lines if line]

@@ -236,10 +236,9 @@ def _track_ids(text: str | None) -> list[int] | None:
 
 
 def _print_summary(results, report: Path) -> None:
-    from ..analysis.output import folder_emitters_line, result_line
+    from ..analysis.output import folder_summary_lines, result_line
 
-    line = folder_emitters_line(report.parent)
-    if line:
+    for line in folder_summary_lines(report.parent):
         typer.echo(line)
     for r in results.head(PRINT_MAX_TRACKS).itertuples(index=False):
         typer.echo(f"{r.tracker} track {r.particle}: {result_line(r)}")
