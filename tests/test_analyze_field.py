@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from sptmotion import optics
-from sptmotion.analysis.movie_field import fill_rows, presence_localizations
+from sptmotion.analysis.movie_field import presence_localizations
+from sptmotion.analysis.trackset import fill_rows
 from sptmotion.cli import main
 from sptmotion.motion import MODELS
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .trackset import TrackSet, bound_variance, fill_gaps
+from .trackset import TrackSet, bound_variance, localization_trackset
 
-__all__ = ["emitter_localizations", "localization_trackset"]
+__all__ = ["emitter_localizations"]
 
 
 def emitter_localizations(
@@ -57,43 +57,6 @@ def emitter_localizations(
         [linked[k] for k, _ in pairs], [int(m) for _, m in pairs], f_all, xy_all, var_all, dt,
         exposure=exposure, sigma_loc=sigma_loc,
     )  # fmt: skip
-
-
-def localization_trackset(
-    members: Sequence[np.ndarray],
-    particles: Sequence[int],
-    frames: np.ndarray,
-    xy: np.ndarray,
-    var: np.ndarray,
-    dt: float,
-    *,
-    exposure: float = 0.0,
-    sigma_loc: float | str = "auto",
-) -> TrackSet:
-    """The TrackSet of localization tracks: track k holds the rows ``members[k]`` (frame order)
-    of the localizations' ``frames``, lateral positions ``xy`` (µm) and variances ``var``
-    (µm²), labelled ``particles[k]``. The regular-grid tracks (learned models, TAMSD) have the
-    missing frames linearly interpolated; the likelihood fits use the observed points, their
-    frames and variances (None for a track with a non-positive or non-finite one)."""
-    tracks, observed, track_frames, pvar = [], [], [], []
-    for r in members:
-        fr, v = frames[r], var[r]
-        tracks.append(fill_gaps(xy[r], fr)[0])
-        observed.append(xy[r])
-        track_frames.append(fr)
-        pvar.append(v if np.all(np.isfinite(v)) and np.all(v > 0) else None)
-    return TrackSet(
-        tracks=tracks,
-        particles=np.asarray(particles, dtype=int),
-        dt=dt,
-        source="localizations",
-        first_frames=[int(f[0]) for f in track_frames],
-        observed=observed,
-        observed_frames=track_frames,
-        point_var=pvar,
-        exposure=exposure,
-        sigma_loc=sigma_loc,
-    )
 
 
 #: Gate of the localization linker, in robust step sizes (see :func:`_link_known_count`).

@@ -16,16 +16,20 @@ import time
 import numpy as np
 import pandas as pd
 
-from .localizations import localization_trackset
 from .report import convergence_warnings, region_warnings
-from .trackset import TrackSet, bound_variance
+from .trackset import (
+    TrackSet,
+    bound_variance,
+    fill_rows,
+    localization_trackset,
+    rows_by_particle,
+)
 
 __all__ = [
     "unknown_bayes_stage",
     "presence_trackset",
     "presence_localizations",
     "presence_fine_tracks",
-    "fill_rows",
 ]
 
 logger = logging.getLogger("sptmotion")
@@ -92,28 +96,6 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
     }
 
 
-def fill_rows(values: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Values at increasing ``frames`` on the regular grid ``frames[0] .. frames[-1]``, missing
-    frames linearly interpolated, along axis -2 of ``values`` (..., n, dim)."""
-    values = np.asarray(values, dtype=float)
-    frames = np.asarray(frames, dtype=int)
-    grid = np.arange(frames[0], frames[-1] + 1)
-    if len(grid) == len(frames):
-        return values
-    j = np.clip(np.searchsorted(frames, grid, side="right") - 1, 0, len(frames) - 2)
-    w = ((grid - frames[j]) / (frames[j + 1] - frames[j]))[:, None]
-    return values[..., j, :] * (1.0 - w) + values[..., j + 1, :] * w
-
-
-def _rows_by_particle(table: pd.DataFrame):
-    """(particle id, row indices in frame order) for each particle of a table sorted by
-    particle, then frame."""
-    p = table["particle"].to_numpy()
-    ids, starts = np.unique(p, return_index=True)
-    ends = np.r_[starts[1:], len(p)]
-    return [(int(i), np.arange(s, e)) for i, s, e in zip(ids, starts, ends, strict=True)]
-
-
 def presence_trackset(table: pd.DataFrame, samples: np.ndarray, dt: float, D: dict) -> TrackSet:
     """The lateral Bayesian tracks of a table with presence, as a TrackSet to characterize.
 
@@ -130,7 +112,7 @@ def presence_trackset(table: pd.DataFrame, samples: np.ndarray, dt: float, D: di
     xy = table[["x", "y"]].to_numpy(dtype=float)
     lo = table[["x_lo", "y_lo"]].to_numpy(dtype=float)
     hi = table[["x_hi", "y_hi"]].to_numpy(dtype=float)
-    for pid, rows in _rows_by_particle(table):
+    for pid, rows in rows_by_particle(table):
         f = frames_all[rows]
         tracks.append(fill_rows(xy[rows], f))
         lower.append(fill_rows(lo[rows], f))
@@ -221,7 +203,7 @@ def presence_localizations(
 def presence_fine_tracks(table: pd.DataFrame, n_frames: int) -> np.ndarray:
     """Positions (P, n_frames, 3) µm of the table's particles, NaN where a particle is absent
     (:func:`sptmotion.likelihood.decompose` leaves absent emitters out of the image)."""
-    parts = _rows_by_particle(table)
+    parts = rows_by_particle(table)
     X = np.full((len(parts), n_frames, 3), np.nan)
     f = table["frame"].to_numpy(dtype=int)
     xyz = table[["x", "y", "z"]].to_numpy(dtype=float)

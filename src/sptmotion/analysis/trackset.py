@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,6 +13,9 @@ from ..datasets.tables import AXES, check_table, table_to_tracks
 
 __all__ = [
     "fill_gaps",
+    "fill_rows",
+    "localization_trackset",
+    "rows_by_particle",
     "TrackSet",
     "table_trackset",
     "lateral",
@@ -106,9 +110,20 @@ def fill_gaps(points: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, int]:
     n_filled = int(frames[-1] - frames[0] + 1 - len(frames))
     if not n_filled:
         return points, 0
+    return fill_rows(points, frames), n_filled
+
+
+def fill_rows(values: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Values at increasing ``frames`` on the regular grid ``frames[0] .. frames[-1]``, missing
+    frames linearly interpolated, along axis -2 of ``values`` (..., n, dim)."""
+    values = np.asarray(values, dtype=float)
+    frames = np.asarray(frames, dtype=int)
     grid = np.arange(frames[0], frames[-1] + 1)
-    track = np.column_stack([np.interp(grid, frames, points[:, k]) for k in range(points.shape[1])])
-    return track, n_filled
+    if len(grid) == len(frames):
+        return values
+    j = np.clip(np.searchsorted(frames, grid, side="right") - 1, 0, len(frames) - 2)
+    w = ((grid - frames[j]) / (frames[j + 1] - frames[j]))[:, None]
+    return values[..., j, :] * (1.0 - w) + values[..., j + 1, :] * w
 
 
 def table_trackset(
@@ -179,25 +194,56 @@ def modular_trackset(
     from scipy.stats import norm
 
     zq = float(norm.ppf(0.5 + ci / 2.0))
-    tracks, particles, first, observed, frames, pvar = [], [], [], [], [], []
-    for pid, g in table.sort_values(["particle", "frame"]).groupby("particle", sort=True):
-        f = g["frame"].to_numpy(dtype=int)
-        xy_obs = g[["x", "y"]].to_numpy(dtype=float)
-        tracks.append(fill_gaps(xy_obs, f)[0])
-        particles.append(pid)
-        first.append(int(f[0]))
-        observed.append(xy_obs)
-        frames.append(f)
-        var = bound_variance(g, zq)
-        pvar.append(var if np.all(np.isfinite(var)) and np.all(var > 0) else None)
+    t = table.sort_values(["particle", "frame"])
+    parts = rows_by_particle(t)
+    return localization_trackset(
+        [rows for _, rows in parts], [pid for pid, _ in parts],
+        t["frame"].to_numpy(dtype=int), t[["x", "y"]].to_numpy(dtype=float),
+        bound_variance(t, zq), dt, exposure=exposure, sigma_loc=sigma_loc, source="modular",
+    )  # fmt: skip
+
+
+def rows_by_particle(table: pd.DataFrame) -> list[tuple[int, np.ndarray]]:
+    """(particle id, row positions in frame order) for each particle of a table sorted by
+    particle, then frame."""
+    p = table["particle"].to_numpy()
+    ids, starts = np.unique(p, return_index=True)
+    ends = np.r_[starts[1:], len(p)]
+    return [(int(i), np.arange(s, e)) for i, s, e in zip(ids, starts, ends, strict=True)]
+
+
+def localization_trackset(
+    members: Sequence[np.ndarray],
+    particles: Sequence[int],
+    frames: np.ndarray,
+    xy: np.ndarray,
+    var: np.ndarray,
+    dt: float,
+    *,
+    exposure: float = 0.0,
+    sigma_loc: float | str = "auto",
+    source: str = "localizations",
+) -> TrackSet:
+    """The TrackSet of localization tracks: track k holds the rows ``members[k]`` (frame order)
+    of the localizations' ``frames``, lateral positions ``xy`` (µm) and variances ``var``
+    (µm²), labelled ``particles[k]``. The regular-grid tracks (learned models, TAMSD) have the
+    missing frames linearly interpolated; the likelihood fits use the observed points, their
+    frames and variances (None for a track with a non-positive or non-finite one)."""
+    tracks, observed, track_frames, pvar = [], [], [], []
+    for r in members:
+        fr, v = frames[r], var[r]
+        tracks.append(fill_gaps(xy[r], fr)[0])
+        observed.append(xy[r])
+        track_frames.append(fr)
+        pvar.append(v if np.all(np.isfinite(v)) and np.all(v > 0) else None)
     return TrackSet(
         tracks=tracks,
-        particles=np.asarray(particles),
+        particles=np.asarray(particles, dtype=int),
         dt=dt,
-        source="modular",
-        first_frames=first,
+        source=source,
+        first_frames=[int(f[0]) for f in track_frames],
         observed=observed,
-        observed_frames=frames,
+        observed_frames=track_frames,
         point_var=pvar,
         exposure=exposure,
         sigma_loc=sigma_loc,
