@@ -91,6 +91,8 @@ def test_step_diffusion_of_linked_localizations():
     table = pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=1)
     assert abs(step_diffusion(table, dt, s**2) / D - 1) < 0.1
     assert step_diffusion(table.iloc[:1], dt) == 0.0
+    with pytest.raises(ValueError, match="noise_var"):
+        step_diffusion(table, dt, -1.0)
 
 
 def test_calibration_of_an_scmos_movie_with_pixel_maps():

@@ -205,6 +205,7 @@ def step_diffusion(table: pd.DataFrame, dt: float, noise_var: float = 0.0) -> fl
         Localization variance per axis (µm²).
     """
     dt = check_positive(dt, "dt (s)")
+    noise_var = check_positive(noise_var, "noise_var (µm²)", allow_zero=True)
     t = table.sort_values(["particle", "frame"])
     same = (t["particle"].diff() == 0) & (t["frame"].diff() == 1)
     steps = t[["x", "y"]].diff().to_numpy(dtype=float)[same.to_numpy()]
