@@ -429,3 +429,22 @@ def test_calibrated_trackset_fixes_the_scaled_variances(models):
     assert plain.calibrated(2.0) is plain
     with pytest.raises(ValueError, match="variance factor"):
         ts.calibrated(-1.0)
+
+
+def test_learned_models_are_told_what_the_likelihood_assumes():
+    """Exposure ratio for every track; sigma: the given µm, the tracker's (calibrated) rms
+    per track, or unknown when the fits estimate it."""
+    from sptmotion.analysis.characterize import learned_measurement
+
+    X = [np.zeros((30, 2)), np.zeros((30, 2))]
+    var = [np.full(30, 0.02**2), None]
+    ts = pl.TrackSet(tracks=X, particles=np.arange(2), dt=0.05, exposure=0.04, point_var=var)
+    m = learned_measurement(ts, [1, 0])
+    np.testing.assert_allclose(m["exposure_ratio"], [0.8, 0.8])
+    assert np.isnan(m["sigma"]).all()  # "auto": estimated per track by the fits
+    m = learned_measurement(ts.calibrated(2.25), [0, 1])
+    assert m["sigma"][0] == pytest.approx(0.03) and np.isnan(m["sigma"][1])
+    fixed = pl.TrackSet(tracks=X, particles=np.arange(2), dt=0.05, sigma_loc=0.025)
+    m = learned_measurement(fixed, [0, 1])
+    np.testing.assert_allclose(m["sigma"], 0.025)
+    np.testing.assert_allclose(m["exposure_ratio"], 0.0)

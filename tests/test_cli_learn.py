@@ -244,3 +244,40 @@ def test_predict_both_tasks_in_one_table(tables, tmp_path, capsys):
     assert main(args) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "other task" in err[0] and not bad.exists()
+
+
+def test_train_and_predict_with_measurement_inputs(tables, tmp_path, capsys):
+    """`train --measurement-inputs` reads the table's exposure_ratio and sigma columns and
+    `predict` passes them on (a table without them: unknown); a training table without
+    them is a one-line error and no model file."""
+    from sptmotion.learn import load
+
+    tab = pd.read_csv(tables / "train.csv")
+    n = tab["particle"].nunique()
+    per = pd.DataFrame({"particle": np.arange(n), "sigma": np.linspace(0.0, 0.5, n),
+                        "exposure_ratio": 0.8})  # fmt: skip
+    train = tmp_path / "train_meas.csv"
+    tab.merge(per, on="particle").to_csv(train, index=False)
+    model = tmp_path / "meas.sptm"
+    args = ["train", "--task", "alpha", "--train", str(train), "-o", str(model), *FAST]
+    assert main([*args, "--measurement-inputs"]) == 0
+    est = load(model)
+    assert est.measurement_inputs and est.scale_inputs
+    tracks = pd.read_csv(tables / "tracks.csv")
+    with_meas = tmp_path / "tracks_meas.csv"
+    tracks.merge(per, on="particle").to_csv(with_meas, index=False)
+    out1, out0 = tmp_path / "p1.csv", tmp_path / "p0.csv"
+    assert main(["predict", str(model), str(with_meas), "-o", str(out1)]) == 0
+    assert main(["predict", str(model), str(tables / "tracks.csv"), "-o", str(out0)]) == 0
+    p1, p0 = pd.read_csv(out1), pd.read_csv(out0)
+    X = [g[["x", "y"]].to_numpy() for _, g in tracks.groupby("particle")]
+    m = {"sigma": per["sigma"].to_numpy()[:5], "exposure_ratio": np.full(5, 0.8)}
+    np.testing.assert_allclose(p1["alpha"], est.predict(X, measurement=m), rtol=1e-5)
+    np.testing.assert_allclose(p0["alpha"], est.predict(X), rtol=1e-5)
+    assert not np.allclose(p1["alpha"], p0["alpha"])
+    capsys.readouterr()
+    bad = tmp_path / "bad.sptm"
+    rc = main(["train", "--task", "alpha", "--train", str(tables / "train.csv"), "-o", str(bad),
+               "--measurement-inputs", *FAST])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "exposure_ratio" in err[0] and not bad.exists()

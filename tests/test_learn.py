@@ -399,3 +399,61 @@ def test_scale_inputs_see_the_diffusivity_the_standardized_scalograms_cannot(tmp
     np.testing.assert_array_equal(back.predict_proba(slow[:5]), aware.predict_proba(slow[:5]))
     with pytest.raises(ValueError, match="scale_inputs"):
         AlphaRegressor("features", scale_inputs=True, **FAST).fit(X, np.ones(len(X)))
+
+
+def test_measurement_inputs_reach_the_network_and_round_trip(tmp_path):
+    """Identical tracks labelled by their declared localization noise: only a learner that
+    reads the measurement can tell them apart, and only when it is given; per-track values
+    follow their tracks through mixed lengths, the shared transform and a saved file."""
+    from sptmotion.learn import check_measurement, predict_tracks
+
+    rng = np.random.default_rng(3)
+    X, _ = MODELS["bm"](D=1.0).sample(60, 39, 2, 1.0, rng)
+    X = np.concatenate([X, X])
+    y = np.array(["clean"] * 60 + ["noisy"] * 60)
+    meas = {"sigma": np.r_[np.full(60, 0.01), np.full(60, 0.6)], "exposure_ratio": 0.5}
+    opts = {**FAST, "max_epochs": 6, "scale_inputs": True, "measurement_inputs": True}
+    clf = ModelClassifier("wavelet", random_state=0, **opts).fit(X, y, measurement=meas)
+    noisy = list(clf.classes_).index("noisy")
+    p = clf.predict_proba(X, measurement=meas)[:, noisy]
+    assert p[60:].min() > p[:60].max()  # the same tracks, ordered by the declared sigma
+    assert p[60:].mean() > p[:60].mean() + 0.15
+    blind = clf.predict_proba(X)[:, noisy]  # unknown: the same answer for both halves
+    np.testing.assert_allclose(blind[:60], blind[60:], atol=1e-6)
+    # per-track values stay with their tracks: mixed lengths, joint vs one by one
+    reg = AlphaRegressor("wavelet", random_state=0, **opts).fit(
+        X, np.r_[np.full(60, 0.8), np.full(60, 1.2)], measurement=meas
+    )
+    tracks = [X[0][:25], X[70], X[5][:31], X[100][:25]]
+    m4 = {"sigma": np.array([0.01, 0.6, np.nan, 0.3]), "exposure_ratio": [0.0, 1.0, 0.5, np.nan]}
+    a, s, pr = predict_tracks(reg, clf, tracks, measurement=m4)
+    for i, t in enumerate(tracks):
+        mi = {k: np.asarray(v)[i : i + 1] for k, v in m4.items()}
+        np.testing.assert_allclose(clf.predict_proba(t[None], measurement=mi)[0], pr[i], atol=1e-5)
+        np.testing.assert_allclose(reg.predict(t[None], measurement=mi)[0], a[i], atol=1e-5)
+    clf.save(tmp_path / "m.sptm")
+    back = load(tmp_path / "m.sptm")
+    assert back.measurement_inputs
+    m10 = {"sigma": meas["sigma"][55:65], "exposure_ratio": 0.5}
+    np.testing.assert_array_equal(
+        back.predict_proba(X[55:65], measurement=m10), clf.predict_proba(X[55:65], measurement=m10)
+    )
+    # a learner without measurement inputs ignores them
+    plain = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(
+        plain.predict_proba(X[:4]), plain.predict_proba(X[:4], measurement={"sigma": 0.3})
+    )
+    with pytest.raises(ValueError, match="needs the training tracks' measurement"):
+        ModelClassifier("wavelet", **opts).fit(X, y)
+    with pytest.raises(ValueError, match="needs scale_inputs"):
+        ModelClassifier("wavelet", measurement_inputs=True, **FAST).fit(X, y, measurement=meas)
+    for bad, msg in (
+        ({"sigma": -1.0}, "sigma"),
+        ({"exposure_ratio": 1.5}, "exposure_ratio"),
+        ({"blur": 0.5}, "unknown key"),
+        ({"sigma": [0.1, 0.2]}, "2 values for 3 tracks"),
+    ):
+        with pytest.raises(ValueError, match=msg):
+            check_measurement(bad, 3)
+    assert check_measurement(None, 3) is None
+    assert np.isnan(check_measurement({"sigma": 0.2}, 3)[:, 0]).all()

@@ -72,6 +72,7 @@ __all__ = [
     "Z_ALPHA",
     "likelihood_table",
     "characterize",
+    "learned_measurement",
     "mle_from_localizations",
 ]
 
@@ -91,16 +92,44 @@ ALPHA_CI = 0.95
 Z_ALPHA = 1.959963984540054
 
 
-def _learned(models: LearnedModels, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """alpha, its predictive std and class probabilities for tracks ``X (n, L, dim)``."""
+def _learned(
+    models: LearnedModels, X: np.ndarray, measurement: dict | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """alpha, its predictive std and class probabilities for tracks ``X (n, L, dim)``;
+    ``measurement`` (per track exposure ratio and sigma) for models that read it."""
     from ..learn import predict_tracks
 
-    alpha, std, proba = predict_tracks(models.regressor, models.classifier, X)
+    alpha, std, proba = predict_tracks(
+        models.regressor, models.classifier, X, measurement=measurement
+    )
     return (
         np.asarray(alpha, dtype=float).reshape(-1),
         np.asarray(std, dtype=float).reshape(-1),
         np.asarray(proba, dtype=float).reshape(len(X), -1),
     )
+
+
+def learned_measurement(trackset: TrackSet, idx: Sequence[int]) -> dict:
+    """What the learned models are told of the measurement of tracks ``idx``: the same as the
+    likelihood fits assume.
+
+    ``exposure_ratio`` = exposure / dt for every track; ``sigma`` (µm): ``sigma_loc`` when it
+    is a number, the root-mean-square of the track's per-point standard deviations when the
+    fits take the tracker's variances as they are (``"tracker"``, also after a movie's
+    calibration), unknown (NaN) when the fits estimate it (``"auto"``). Only learners built
+    with ``measurement_inputs`` read them.
+    """
+    n = len(idx)
+    ratio = np.full(n, float(trackset.exposure) / float(trackset.dt))
+    sigma = np.full(n, np.nan)
+    if isinstance(trackset.sigma_loc, int | float):
+        sigma[:] = float(trackset.sigma_loc)
+    elif trackset.sigma_loc == "tracker" and trackset.point_var is not None:
+        for k, i in enumerate(idx):
+            v = trackset.point_var[i]
+            if v is not None and len(v):
+                sigma[k] = float(np.sqrt(np.mean(np.asarray(v, dtype=float))))
+    return {"exposure_ratio": np.clip(ratio, 0.0, 1.0), "sigma": sigma}
 
 
 def likelihood_table(trackset: TrackSet) -> pd.DataFrame:
@@ -208,7 +237,8 @@ def characterize(
     for (_L, _d), idx in sorted(groups.items()):
         X = np.stack([trackset.tracks[i] for i in idx])
         X0 = X - X[:, :1]
-        alpha, std, proba = _learned(models, X0)
+        meas = learned_measurement(trackset, idx)
+        alpha, std, proba = _learned(models, X0, meas)
         block = pd.DataFrame(index=idx)
         block["alpha"] = alpha
         block["alpha_std"] = std
@@ -228,7 +258,7 @@ def characterize(
                 [np.asarray(s)[p] for s, p in zip(samp, picks, strict=True)]
             )  # (n*S, L, d)
             XS = XS - XS[:, :1]
-            mu, sig, ps = _learned(models, XS)
+            mu, sig, ps = _learned(models, XS, {k: np.repeat(v, S) for k, v in meas.items()})
             mu = mu.reshape(len(idx), S)
             sig = sig.reshape(len(idx), S)
             ps = ps.reshape(len(idx), S, -1)

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["TASKS", "TRAIN_DEFAULTS", "read_labels", "train_from_table", "predict_table"]
+__all__ = [
+    "TASKS",
+    "TRAIN_DEFAULTS",
+    "read_labels",
+    "table_measurement",
+    "train_from_table",
+    "predict_table",
+]
 
 #: The settings ``benchmarks/learn_andi.py`` chose per (representation, task) on its held-out
 #: set at 1000 training tracks (``benchmarks/results/learn_andi/learn_andi.md``): the
@@ -80,6 +87,30 @@ def read_labels(
     return y
 
 
+def table_measurement(table: pd.DataFrame, particles: np.ndarray) -> dict | None:
+    """Per-track measurement settings from a table's columns, for learners that read them.
+
+    The columns ``exposure_ratio`` (exposure time over frame period) and ``sigma``
+    (localization noise per axis, in the table's length unit), as ``simulate --andi
+    --measured`` writes them; the first row of each particle counts, a missing value means
+    unknown. None when the table has neither column.
+    """
+    from ..datasets.tables import track_labels
+    from ..learn import MEASUREMENT_KEYS
+
+    lab = track_labels(table, MEASUREMENT_KEYS)
+    if len(lab.columns) == 1:  # particle only
+        return None
+    lab = lab.set_index("particle").reindex(particles)
+    out = {}
+    for key in lab.columns:
+        v = pd.to_numeric(lab[key], errors="coerce")
+        if v.isna().all() and lab[key].notna().any():
+            raise ValueError(f"table column {key!r} must hold numbers")
+        out[key] = v.to_numpy(dtype=float)
+    return out
+
+
 def train_from_table(
     train_path: str | os.PathLike,
     output: str | os.PathLike,
@@ -92,6 +123,7 @@ def train_from_table(
     lr_schedule: str | None = None,
     loss: str | None = None,
     scale_inputs: bool = False,
+    measurement_inputs: bool = False,
     seed: int | None = 0,
     device: str = "auto",
     verbose: bool = False,
@@ -117,6 +149,10 @@ def train_from_table(
         reports.
     scale_inputs, seed, device, verbose
         Passed to the estimator.
+    measurement_inputs : bool
+        The network also reads each track's exposure ratio and localization noise, from the
+        table's columns ``exposure_ratio`` and ``sigma`` (:func:`table_measurement`);
+        implies ``scale_inputs``.
 
     Returns
     -------
@@ -140,8 +176,9 @@ def train_from_table(
         "patience": None,
     }
     settings = {k: chosen.get(k, FALLBACK[k]) if v is None else v for k, v in settings.items()}
-    if scale_inputs and representation != "wavelet":
-        raise ValueError("--scale-inputs applies to --representation wavelet only")
+    if (scale_inputs or measurement_inputs) and representation != "wavelet":
+        flag = "--measurement-inputs" if measurement_inputs else "--scale-inputs"
+        raise ValueError(f"{flag} applies to --representation wavelet only")
     train_path = Path(train_path)
     output = Path(output)
     if output.suffix.lower() != ".sptm":
@@ -159,16 +196,30 @@ def train_from_table(
                 f"alpha labels must lie in [0, 2]; particle {particles[np.argmax(bad)]} has "
                 f"{y[np.argmax(bad)]!r}"
             )
+    measurement = None
+    if measurement_inputs:
+        measurement = table_measurement(table, particles)
+        if measurement is None:
+            raise ValueError(
+                f"--measurement-inputs needs the columns exposure_ratio and / or sigma in "
+                f"{train_path.name} (as simulate --andi --measured writes them)"
+            )
     cls = AlphaRegressor if task == "alpha" else ModelClassifier
     est = cls(
         representation,
         **settings,
-        scale_inputs=scale_inputs,
+        scale_inputs=scale_inputs or measurement_inputs,
+        measurement_inputs=measurement_inputs,
         random_state=seed,
         device=device,
         verbose=verbose,
     )
-    est.fit(tracks, y, data_description=f"{train_path.name}: {len(tracks)} tracks")
+    est.fit(
+        tracks,
+        y,
+        data_description=f"{train_path.name}: {len(tracks)} tracks",
+        measurement=measurement,
+    )
     est.save(output)
     return est
 
@@ -221,7 +272,8 @@ def predict_table(
             f"--also needs a model of the other task: {model_path} and {also} are both {task} models"
         )
     reg, clf = by_kind.get("AlphaRegressor"), by_kind.get("ModelClassifier")
-    ts = table_trackset(read_table(tracks_path), 1.0, None)
+    table = read_table(tracks_path)
+    ts = table_trackset(table, 1.0, None)
     out = pd.DataFrame({"particle": ts.particles, "n_points": [len(t) for t in ts.observed]})
     out["n_interpolated"] = ts.extra["n_interpolated"]
     ok = np.array([len(t) >= MIN_POINTS for t in ts.tracks])
@@ -229,11 +281,18 @@ def predict_table(
     tracks = [t for t, keep in zip(ts.tracks, ok, strict=True) if keep]
     if not tracks:
         raise ValueError(f"no track of {tracks_path} has the {MIN_POINTS} points a learner needs")
+    meas = None
+    if any(getattr(e, "measurement_inputs", False) for e in ests):
+        meas = table_measurement(table, np.asarray(ts.particles)[ok])
     if reg is not None and clf is not None:
-        alpha, std, proba = predict_tracks(reg, clf, tracks)
+        alpha, std, proba = predict_tracks(reg, clf, tracks, measurement=meas)
     else:
-        alpha, std = reg.predict(tracks, return_std=True) if reg is not None else (None, None)
-        proba = clf.predict_proba(tracks) if clf is not None else None
+        alpha, std = (
+            reg.predict(tracks, return_std=True, measurement=meas)
+            if reg is not None
+            else (None, None)
+        )
+        proba = clf.predict_proba(tracks, measurement=meas) if clf is not None else None
     if reg is not None:
         for col, val in (("alpha", alpha), ("alpha_std", std)):
             out[col] = np.nan

@@ -62,6 +62,14 @@ def train(
         "standardized scalograms cannot tell X from 100 X); predict then expects the same "
         "length unit and frame rate.",
     ),
+    measurement_inputs: bool = typer.Option(
+        False,
+        "--measurement-inputs",
+        help="Wavelet: also give the network each track's exposure ratio and localization "
+        "noise, from the table's columns exposure_ratio and sigma (as simulate --andi "
+        "--measured writes them; implies --scale-inputs). predict and analyze then pass "
+        "what they know of them (predict: the same columns; missing means unknown).",
+    ),
     seed: int = seed_option("Random seed (repeatable runs on CPU)."),
     device: Literal["auto", "cpu", "cuda"] = typer.Option(
         "auto", "--device", help="Where the networks train."
@@ -84,6 +92,7 @@ def train(
         lr_schedule=lr_schedule,
         loss=loss,
         scale_inputs=scale_inputs,
+        measurement_inputs=measurement_inputs,
         seed=seed,
         device=device,
         verbose=not quiet,

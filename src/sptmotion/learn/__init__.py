@@ -10,10 +10,12 @@ Representations: ``"wavelet"`` (scalogram CNN, the data-efficient learner),
 """
 
 from .estimators import (
+    MEASUREMENT_KEYS,
     MIN_POINTS,
     REPRESENTATION_NAMES,
     AlphaRegressor,
     ModelClassifier,
+    check_measurement,
     check_tracks,
     predict_tracks,
 )
@@ -23,8 +25,10 @@ from .serialize import save_estimator as save
 __all__ = [
     "AlphaRegressor",
     "ModelClassifier",
+    "MEASUREMENT_KEYS",
     "MIN_POINTS",
     "REPRESENTATION_NAMES",
+    "check_measurement",
     "check_tracks",
     "load",
     "predict_tracks",

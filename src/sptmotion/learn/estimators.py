@@ -72,6 +72,8 @@ __all__ = [
     "MIN_POINTS",
     "REPRESENTATION_NAMES",
     "check_tracks",
+    "check_measurement",
+    "MEASUREMENT_KEYS",
     "load_estimator",
     "predict_tracks",
     "step_scale",
@@ -125,6 +127,13 @@ TTA_POINT_BUDGET = 120
 #: rotations of the tracks, and random windows of at least this fraction of the points.
 AUGMENT_ROTATE = True
 AUGMENT_MIN_FRACTION = 0.75
+#: Measurement settings a wavelet learner with ``measurement_inputs`` reads per track
+#: (:func:`check_measurement`), the side inputs they make per coordinate
+#: (:func:`_side_inputs`), and the probability with which a training batch hides each
+#: known value (so that the network also answers when a user does not know it).
+MEASUREMENT_KEYS = ("exposure_ratio", "sigma")
+N_MEASUREMENT_SIDE = 4
+MEASUREMENT_HIDE = 0.3
 #: Global time pooling of new scalogram CNNs and their per-(wavelet, scale) time statistics
 #: branch (see :class:`~sptmotion.learn.nets.ScalogramCNN`; saved models keep their own).
 POOLING = "mean,max"
@@ -261,10 +270,86 @@ def step_scale(arr: np.ndarray) -> np.ndarray:
     return np.log10(np.maximum(inc.std(axis=1), 1e-12))
 
 
-def _side_inputs(arr: np.ndarray, side_norm: np.ndarray) -> np.ndarray:
-    """Normalized side inputs ``(n, dim, 1)`` float32 of tracks ``arr`` (n, L, dim)."""
-    z = (step_scale(arr) - float(side_norm[0])) / float(side_norm[1])
-    return z[:, :, None].astype(np.float32)
+def check_measurement(measurement, n: int) -> np.ndarray | None:
+    """Per-track measurement settings as an array ``(n, 2)``: exposure ratio, sigma.
+
+    Parameters
+    ----------
+    measurement : mapping or DataFrame, optional
+        ``exposure_ratio`` (exposure time over frame period, in [0, 1]) and / or ``sigma``
+        (localization noise per axis, in the unit of the positions, >= 0), each one value
+        for all tracks or one per track; NaN marks a track's value as unknown, a missing
+        key all of them.
+    n : int
+        Number of tracks.
+
+    Returns
+    -------
+    ndarray (n, 2) or None
+        Columns :data:`MEASUREMENT_KEYS`, NaN where unknown; None without ``measurement``.
+    """
+    if measurement is None:
+        return None
+    keys = list(measurement.columns if isinstance(measurement, pd.DataFrame) else measurement)
+    unknown = [k for k in keys if k not in MEASUREMENT_KEYS]
+    if unknown:
+        raise ValueError(
+            f"measurement has unknown key(s) {', '.join(map(str, unknown))}; "
+            f"known: {', '.join(MEASUREMENT_KEYS)}"
+        )
+    out = np.full((n, len(MEASUREMENT_KEYS)), np.nan)
+    for j, key in enumerate(MEASUREMENT_KEYS):
+        if key not in keys:
+            continue
+        try:
+            v = np.asarray(measurement[key], dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"measurement {key!r} must be numbers") from None
+        if v.size not in (1, n):
+            raise ValueError(f"measurement {key!r} has {v.size} values for {n} tracks")
+        known = v[~np.isnan(v)]
+        hi = 1.0 if key == "exposure_ratio" else np.inf
+        if np.any(~np.isfinite(known)) or np.any(known < 0) or np.any(known > hi):
+            bad = known[(~np.isfinite(known)) | (known < 0) | (known > hi)][0]
+            rng_txt = "[0, 1]" if key == "exposure_ratio" else ">= 0 and finite"
+            raise ValueError(f"measurement {key!r} must be {rng_txt} (NaN: unknown), got {bad!r}")
+        out[:, j] = v
+    return out
+
+
+def _side_inputs(
+    arr: np.ndarray, side_norm: np.ndarray, meta: np.ndarray | None = None, n_side: int = 1
+) -> np.ndarray:
+    """Normalized side inputs ``(n, dim, n_side)`` float32 of tracks ``arr`` (n, L, dim).
+
+    Column 0: the coordinate's log10 step scale, normalized by ``side_norm``. With
+    ``n_side = 1 + N_MEASUREMENT_SIDE`` (``measurement_inputs``), from ``meta`` (n, 2) as
+    :func:`check_measurement` returns it: exposure ratio known (0 / 1), exposure ratio - 0.5,
+    sigma known (0 / 1), log10 of sigma over the coordinate's step scale (clipped to
+    [-3, 0]) + 1.5; unknown values are 0 with their flag 0.
+    """
+    inc = np.diff(np.asarray(arr, dtype=np.float64), axis=1)
+    s = np.maximum(inc.std(axis=1), 1e-12)  # (n, dim)
+    out = np.zeros((*s.shape, n_side), dtype=np.float32)
+    out[..., 0] = (np.log10(s) - float(side_norm[0])) / float(side_norm[1])
+    if n_side == 1 or meta is None:
+        return out
+    f, sig = meta[:, 0], meta[:, 1]
+    kf, ks = np.isfinite(f), np.isfinite(sig)
+    out[kf, :, 1] = 1.0
+    out[kf, :, 2] = (f[kf] - 0.5)[:, None]
+    ratio = np.clip(np.where(ks, sig, 0.0)[:, None] / s, 1e-3, 1.0)
+    out[ks, :, 3] = 1.0
+    out[ks, :, 4] = np.log10(ratio[ks]) + 1.5
+    return out
+
+
+def _hide_measurement(meta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A copy of ``meta`` with each known value hidden (NaN) with probability
+    :data:`MEASUREMENT_HIDE` (training: the network also learns to do without them)."""
+    out = meta.copy()
+    out[rng.random(out.shape) < MEASUREMENT_HIDE] = np.nan
+    return out
 
 
 def _log_scalogram(S: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -378,13 +463,16 @@ class _WaveletSource:
         std: np.ndarray,
         augment: bool,
         side_norm: np.ndarray | None = None,
+        meta: np.ndarray | None = None,
+        n_side: int = 1,
     ) -> None:
         self.mean, self.std, self.augment = mean, std, augment
-        self.side_norm = side_norm
+        self.side_norm, self.n_side = side_norm, n_side
         self.groups = {L: idx for L, (idx, _) in groups.items()}
         self.rows = {}
         self.data: dict[int, Any] = {}
         self.tracks: dict[int, np.ndarray] = {}
+        self.meta = {L: None if meta is None else meta[idx] for L, (idx, _) in groups.items()}
         n_bytes = sum(
             arr.shape[0] * arr.shape[2] * N_WAVELETS * N_SCALES * L * 4
             for L, (_, arr) in groups.items()
@@ -401,9 +489,12 @@ class _WaveletSource:
                 self.data[L] = torch.from_numpy(np.concatenate(blocks))
 
     def batch(self, idx: np.ndarray, train: bool, rng: np.random.Generator | None):
-        """Scalograms ``(n, dim, 6, 24, L)``, with the side inputs ``(n, dim, 1)`` if any."""
+        """Scalograms ``(n, dim, 6, 24, L)``, with the side inputs ``(n, dim, n_side)`` if any."""
         L = next(L for L, rows in self.rows.items() if int(idx[0]) in rows)
         r = np.array([self.rows[L][int(i)] for i in idx])
+        meta = None if self.meta[L] is None else self.meta[L][r]
+        if train and rng is not None and meta is not None:
+            meta = _hide_measurement(meta, rng)
         if train and self.augment and rng is not None:
             arr = augment_tracks(
                 self.tracks[L][r], rng, rotate=AUGMENT_ROTATE, min_fraction=AUGMENT_MIN_FRACTION
@@ -417,7 +508,7 @@ class _WaveletSource:
             x = torch.from_numpy(_log_scalogram(_wavelet(arr), self.mean, self.std))
         if self.side_norm is None:
             return x
-        return x, torch.from_numpy(_side_inputs(arr, self.side_norm))
+        return x, torch.from_numpy(_side_inputs(arr, self.side_norm, meta, self.n_side))
 
 
 class _TrajectorySource:
@@ -519,6 +610,7 @@ class _TrackLearner(BaseEstimator):
         augment: bool = True,
         test_rotations: int = 4,
         scale_inputs: bool = False,
+        measurement_inputs: bool = False,
         label_smoothing: float | None = None,
         lr_schedule: str = "plateau",
         loss: str = "gaussian",
@@ -539,6 +631,7 @@ class _TrackLearner(BaseEstimator):
         self.augment = augment
         self.test_rotations = test_rotations
         self.scale_inputs = scale_inputs
+        self.measurement_inputs = measurement_inputs
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.loss = loss
@@ -560,6 +653,12 @@ class _TrackLearner(BaseEstimator):
             raise ValueError(f"scale_inputs must be True or False, got {self.scale_inputs!r}")
         if self.scale_inputs and self.representation != "wavelet":
             raise ValueError("scale_inputs applies to the wavelet representation only")
+        if self.measurement_inputs not in (True, False):
+            raise ValueError(
+                f"measurement_inputs must be True or False, got {self.measurement_inputs!r}"
+            )
+        if self.measurement_inputs and not self.scale_inputs:
+            raise ValueError("measurement_inputs needs scale_inputs=True (wavelet learner)")
         if not 0.05 <= float(self.validation_fraction) <= 0.5:
             raise ValueError(
                 f"validation_fraction must lie in [0.05, 0.5], got {self.validation_fraction!r}"
@@ -605,7 +704,7 @@ class _TrackLearner(BaseEstimator):
         raise NotImplementedError
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, X, y, *, data_description: str | None = None):
+    def fit(self, X, y, *, data_description: str | None = None, measurement=None):
         """Fit on tracks ``X`` (µm) with targets ``y``.
 
         Parameters
@@ -616,6 +715,10 @@ class _TrackLearner(BaseEstimator):
             Anomalous exponents (regressor) or motion-model names (classifier).
         data_description : str, optional
             Free text stored with the model (where the training data came from).
+        measurement : mapping or DataFrame, optional
+            Exposure ratio and localization noise of each training track
+            (:func:`check_measurement`); required with ``measurement_inputs``, ignored
+            otherwise.
 
         Returns
         -------
@@ -626,6 +729,7 @@ class _TrackLearner(BaseEstimator):
         if n < 10:
             raise ValueError(f"need at least 10 training tracks, got {n}")
         y_enc = self._encode_y(y, n)
+        meta = self._check_measurement(measurement, n, training=True)
         rng = check_rng(self.random_state)
         tr, va = self._split(n, y_enc, rng)
         self.dim_ = dim
@@ -645,8 +749,21 @@ class _TrackLearner(BaseEstimator):
         if self._learner.network is None:
             self._fit_lgbm(groups, n, y_enc, tr, va, rng)
         else:
-            self._fit_torch(groups, y_enc, tr, va, rng)
+            self._fit_torch(groups, y_enc, tr, va, rng, meta)
         return self
+
+    def _check_measurement(self, measurement, n: int, training: bool = False):
+        """The measurement array the networks read (None for learners without
+        ``measurement_inputs``, which ignore it)."""
+        if not self.measurement_inputs:
+            return None
+        meta = check_measurement(measurement, n)
+        if training and (meta is None or np.isnan(meta).all()):
+            raise ValueError(
+                "measurement_inputs=True needs the training tracks' measurement "
+                "(exposure_ratio and / or sigma)"
+            )
+        return meta
 
     def _split(
         self, n: int, y_enc: np.ndarray, rng: np.random.Generator
@@ -667,15 +784,31 @@ class _TrackLearner(BaseEstimator):
         tr = np.setdiff1d(np.arange(n), va)
         return tr, va
 
-    def _make_source(self, groups: Groups, sel: np.ndarray, augment: bool):
+    def _make_source(self, groups: Groups, sel: np.ndarray, augment: bool, meta=None):
         sub = _subset(groups, sel) if sel is not None else groups
         if self._learner.scalograms:
-            return _WaveletSource(sub, self.norm_mean_, self.norm_std_, augment, self._side_norm())
+            if meta is not None and sel is not None:
+                meta = meta[sel]
+            return _WaveletSource(
+                sub,
+                self.norm_mean_,
+                self.norm_std_,
+                augment,
+                self._side_norm(),
+                meta,
+                self._n_side(),
+            )
         return _TrajectorySource(sub, augment)
 
     def _side_norm(self) -> np.ndarray | None:
         """(mean, std) of the log step scale when the network takes it (``scale_inputs``)."""
         return getattr(self, "side_norm_", None) if self.scale_inputs else None
+
+    def _n_side(self) -> int:
+        """Side inputs per coordinate of the scalogram network (0: none)."""
+        if not self.scale_inputs:
+            return 0
+        return 1 + (N_MEASUREMENT_SIDE if self.measurement_inputs else 0)
 
     def _new_net(self, device: str):
         if self._learner.network == "scalogram_cnn":
@@ -687,11 +820,11 @@ class _TrackLearner(BaseEstimator):
                 width=32 if large else 12,
                 pooling=POOLING,
                 scale_stats=SCALE_STATS,
-                n_side=1 if self.scale_inputs else 0,
+                n_side=self._n_side(),
             )
         return WADNet(self._n_out())
 
-    def _fit_torch(self, groups, y_enc, tr, va, rng) -> None:
+    def _fit_torch(self, groups, y_enc, tr, va, rng, meta=None) -> None:
         if self._learner.scalograms:
             self.norm_mean_, self.norm_std_ = _wavelet_norm(_subset(groups, tr), rng)
         if self.scale_inputs:
@@ -703,18 +836,18 @@ class _TrackLearner(BaseEstimator):
             )
         self.nets_ = None
         self.history_ = self._train_nets(
-            groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs)
+            groups, y_enc, tr, va, rng, float(self.learning_rate), int(self.max_epochs), meta
         )
         self.net_name_ = self._learner.network
         self.net_config_ = dict(self.nets_[0].config)
 
     def _train_nets(
-        self, groups, y_enc, tr, va, rng, learning_rate: float, max_epochs: int
+        self, groups, y_enc, tr, va, rng, learning_rate: float, max_epochs: int, meta=None
     ) -> list[dict]:
         """Train new networks (``nets_`` is None) or continue training them; calibrate on ``va``."""
         device = _resolve_device(self.device)
-        src_tr = self._make_source(groups, tr, bool(self.augment))
-        src_va = self._make_source(groups, va, False)
+        src_tr = self._make_source(groups, tr, bool(self.augment), meta)
+        src_va = self._make_source(groups, va, False, meta)
         y_fit = self._y_fit(y_enc, tr)
         n_nets = int(self.n_models) if self.nets_ is None else len(self.nets_)
         seeds = rng.integers(0, 2**31 - 1, size=n_nets)
@@ -746,7 +879,9 @@ class _TrackLearner(BaseEstimator):
             history.append(hist)
         self.nets_ = nets
         with torch_context(None, self.n_threads):
-            outs = self._torch_outputs(_subset(groups, va), len(va))
+            outs = self._torch_outputs(
+                _subset(groups, va), len(va), None if meta is None else meta[va]
+            )
         self._calibrate_torch(outs, y_enc[va])
         return history
 
@@ -758,6 +893,7 @@ class _TrackLearner(BaseEstimator):
         learning_rate: float | None = None,
         max_epochs: int | None = None,
         data_description: str | None = None,
+        measurement=None,
     ):
         """Continue training the fitted networks on new tracks (transfer learning).
 
@@ -776,6 +912,8 @@ class _TrackLearner(BaseEstimator):
             Epoch limit (default ``max_epochs``).
         data_description : str, optional
             Free text stored with the model.
+        measurement : mapping or DataFrame, optional
+            As in :meth:`fit`.
 
         Returns
         -------
@@ -790,10 +928,13 @@ class _TrackLearner(BaseEstimator):
         if n < 10:
             raise ValueError(f"need at least 10 tracks to fine-tune, got {n}")
         y_enc = self._encode_y(y, n, refit=False)
+        meta = self._check_measurement(measurement, n, training=True)
         rng = check_rng(self.random_state)
         tr, va = self._split(n, y_enc, rng)
         lr = float(learning_rate) if learning_rate is not None else float(self.learning_rate) / 3
-        hist = self._train_nets(groups, y_enc, tr, va, rng, lr, int(max_epochs or self.max_epochs))
+        hist = self._train_nets(
+            groups, y_enc, tr, va, rng, lr, int(max_epochs or self.max_epochs), meta
+        )
         self.history_ = list(self.history_) + hist
         self.training_data_ = dict(self.training_data_)
         self.training_data_["fine_tuned_on"] = {
@@ -804,7 +945,7 @@ class _TrackLearner(BaseEstimator):
         }
         return self
 
-    def _torch_outputs(self, groups: Groups, n: int) -> list[np.ndarray]:
+    def _torch_outputs(self, groups: Groups, n: int, meta=None) -> list[np.ndarray]:
         """Raw outputs ``(n, n_out)`` of every ensemble member.
 
         The networks run with their batch norms folded into the convolutions
@@ -816,7 +957,7 @@ class _TrackLearner(BaseEstimator):
         with torch_context(None, self.n_threads):
             nets = [inference_copy(net).to(device) for net in self.nets_]
             if self._learner.scalograms:
-                return _scalogram_outputs([(self, nets)], groups, n, device)[0]
+                return _scalogram_outputs([(self, nets)], groups, n, device, meta)[0]
             outs = [np.empty((n, n_out)) for _ in nets]
             for idx, arr in groups.values():
                 for s in range(0, len(idx), PREDICT_CHUNK):
@@ -880,16 +1021,17 @@ class _TrackLearner(BaseEstimator):
         return {k: b.predict(F, raw_score=True) for k, b in self.boosters_.items()}
 
     # -- prediction plumbing ------------------------------------------------------------
-    def _raw(self, X):
+    def _raw(self, X, measurement=None):
         self._check_fitted()
         groups, n, dim = check_tracks(X)
+        meta = self._check_measurement(measurement, n)
         if self._learner.network is None:
             if dim != self.dim_:
                 raise ValueError(
                     f"X: this features model was trained on dim={self.dim_} tracks, got dim={dim}"
                 )
             return self._lgbm_outputs(_features(groups, n)[0])
-        return self._torch_outputs(groups, n)
+        return self._torch_outputs(groups, n, meta)
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to one file (``.npz`` + JSON metadata, no pickle)."""
@@ -936,6 +1078,17 @@ _PARAMS_DOC = """
         (:func:`step_scale`). Diffusivity, immobile vs mobile and motion vs localization
         error become visible to the network; the model then expects positions in the unit
         and at the frame rate it was trained on. Default False: the paper's exact form.
+    measurement_inputs : bool
+        Wavelet learner with ``scale_inputs``: also give the network what is known of each
+        track's measurement, passed as ``measurement=`` to :meth:`fit` and to prediction
+        (:func:`check_measurement`): the exposure ratio (motion blur, exposure time over
+        frame period) and the localization noise sigma relative to each coordinate's step
+        scale, each with a flag saying whether it is known. Training hides each known value
+        of a track with probability 0.3 per batch, so the network also answers without
+        them. The
+        frame period itself is not an input: alpha and the model are invariant under a
+        change of time unit for the scale-free models, and the step scale already carries
+        the diffusivity per frame. Default False.
     lr_schedule : {"plateau", "cosine"}
         "plateau": the learning rate is halved when the validation score stalls, with early
         stopping after ``patience`` epochs. "cosine": cosine annealing over exactly
@@ -1044,8 +1197,12 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         mu, var = self._combine_lgbm(outs)
         self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
 
-    def predict(self, X, return_std: bool = False):
+    def predict(self, X, return_std: bool = False, *, measurement=None):
         """Anomalous exponents of tracks ``X``; with ``return_std`` also their std.
+
+        ``measurement``: exposure ratio and localization noise of the tracks
+        (:func:`check_measurement`), read by learners with ``measurement_inputs`` (unknown
+        values and ``None`` are allowed) and ignored by the others.
 
         Returns
         -------
@@ -1053,7 +1210,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         alpha_std : ndarray (n_tracks,), only with ``return_std=True``
             Calibrated predictive standard deviation.
         """
-        mu, std = self._alpha_from_raw(self._raw(X))
+        mu, std = self._alpha_from_raw(self._raw(X, measurement))
         return (mu, std) if return_std else mu
 
     def _alpha_from_raw(self, raw) -> tuple[np.ndarray, np.ndarray]:
@@ -1141,21 +1298,26 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         s = outs["classes"]
         return s.reshape(len(s), -1)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``."""
-        return self._proba_from_raw(self._raw(X))
+    def predict_proba(self, X, *, measurement=None) -> np.ndarray:
+        """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``.
+
+        ``measurement``: as in :meth:`AlphaRegressor.predict`.
+        """
+        return self._proba_from_raw(self._raw(X, measurement))
 
     def _proba_from_raw(self, raw) -> np.ndarray:
         logp = self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
         return softmax(logp / self.temperature_, axis=1)
 
-    def predict(self, X) -> np.ndarray:
-        """Most probable motion model of each track."""
-        proba = self.predict_proba(X)  # first: raises NotFittedError before fit
+    def predict(self, X, *, measurement=None) -> np.ndarray:
+        """Most probable motion model of each track (``measurement``: see :meth:`predict_proba`)."""
+        proba = self.predict_proba(X, measurement=measurement)  # NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[list[np.ndarray]]:
+def _scalogram_outputs(
+    members, groups: Groups, n: int, device: str, meta: np.ndarray | None = None
+) -> list[list[np.ndarray]]:
     """Outputs of scalogram CNNs, tracks of similar lengths batched together.
 
     ``members``: ``[(estimator, nets)]`` of wavelet learners with the same
@@ -1171,7 +1333,8 @@ def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[lis
     of the track's own length) and run in batches of about :data:`PREDICT_BATCH_POINTS`
     points with the padding masked (:meth:`~sptmotion.learn.nets.ScalogramCNN.forward`):
     few distinct shapes and full batches whatever the mix of lengths, and the outputs of
-    the unpadded tracks.
+    the unpadded tracks. ``meta`` ``(n, 2)``: the tracks' measurement settings
+    (:func:`check_measurement`) for members with ``measurement_inputs``.
     """
     test_rotations = int(members[0][0].test_rotations)
     dim = next(iter(groups.values()))[1].shape[2]
@@ -1204,21 +1367,22 @@ def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[lis
                 _, arr, rots, _ = per_length[L]
                 pos = np.array([it[2] for it in chunk[start:stop]])
                 tracks = np.einsum("ntj,ij->nti", arr[pos], rots[j])
-                runs.append((start, stop, L, j, pos, _wavelet(tracks), tracks))
+                m_run = None if meta is None else meta[per_length[L][0][pos]]
+                runs.append((start, stop, L, j, pos, _wavelet(tracks), (tracks, m_run)))
                 start = stop
             x = torch.zeros((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))
             lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
             for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
                 last = m == len(members) - 1
-                side_norm = est._side_norm()
-                side = None if side_norm is None else torch.zeros((len(chunk), dim, 1))
-                for a, b, L, _, _, S, tracks in runs:
+                side_norm, n_side = est._side_norm(), est._n_side()
+                side = None if side_norm is None else torch.zeros((len(chunk), dim, n_side))
+                for a, b, L, _, _, S, (tracks, m_run) in runs:
                     S = S if last else S.copy()  # normalized in place
                     x[a:b, ..., :L] = torch.from_numpy(
                         _log_scalogram(S, est.norm_mean_, est.norm_std_)
                     )
                     if side is not None:
-                        side[a:b] = torch.from_numpy(_side_inputs(tracks, side_norm))
+                        side[a:b] = torch.from_numpy(_side_inputs(tracks, side_norm, m_run, n_side))
                 res = np.empty((len(nets), len(chunk), n_out))
                 with torch.inference_mode():
                     for s0 in range(0, len(chunk), batch):
@@ -1239,12 +1403,15 @@ def _scalogram_outputs(members, groups: Groups, n: int, device: str) -> list[lis
     return out
 
 
-def predict_tracks(regressor, classifier, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_tracks(
+    regressor, classifier, X, *, measurement=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Alpha, its std and the class probabilities of tracks ``X`` from two learners.
 
-    The same numbers as ``regressor.predict(X, return_std=True)`` and
-    ``classifier.predict_proba(X)``; when both are wavelet learners with the same test-time
-    rotations and device, each track is transformed once for both.
+    The same numbers as ``regressor.predict(X, return_std=True, measurement=measurement)``
+    and ``classifier.predict_proba(X, measurement=measurement)``; when both are wavelet
+    learners with the same test-time rotations and device, each track is transformed once
+    for both.
 
     Returns
     -------
@@ -1260,16 +1427,17 @@ def predict_tracks(regressor, classifier, X) -> tuple[np.ndarray, np.ndarray, np
         and _resolve_device(regressor.device) == _resolve_device(classifier.device)
     )
     if not shared:
-        alpha, std = regressor.predict(X, return_std=True)
-        return alpha, std, classifier.predict_proba(X)
+        alpha, std = regressor.predict(X, return_std=True, measurement=measurement)
+        return alpha, std, classifier.predict_proba(X, measurement=measurement)
     groups, n, _ = check_tracks(X)
+    meta = check_measurement(measurement, n)
     device = _resolve_device(regressor.device)
     with torch_context(None, regressor.n_threads):
         members = [
             (e, [inference_copy(net).to(device) for net in e.nets_])
             for e in (regressor, classifier)
         ]
-        raw_r, raw_c = _scalogram_outputs(members, groups, n, device)
+        raw_r, raw_c = _scalogram_outputs(members, groups, n, device, meta)
     alpha, std = regressor._alpha_from_raw(raw_r)
     return alpha, std, classifier._proba_from_raw(raw_c)
 

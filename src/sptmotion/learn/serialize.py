@@ -163,6 +163,8 @@ def stored_params(meta: dict) -> dict:
     params.setdefault("loss", "gaussian")
     # files written before scale_inputs read standardized scalograms only
     params.setdefault("scale_inputs", False)
+    # files written before measurement_inputs read no exposure ratio or sigma
+    params.setdefault("measurement_inputs", False)
     return params
 
 
