@@ -28,7 +28,8 @@ Regression networks have a Gaussian head (mean, log-variance) trained with the Î
 the ensemble's predictive variance is the mixture variance
 :math:`\\bar{\\sigma^2} + \\mathrm{Var}_k(\\mu_k)` (Lakshminarayanan et al., NeurIPS 2017),
 rescaled by one factor so that the mean squared z-score on the validation split is 1. LightGBM
-uses the 15.87 % / 84.13 % quantile models, ``std = (q84 - q16) / 2``, rescaled the same way.
+uses the 15.87 % / 84.13 % quantile models, ``std = (q84 - q16) / 2`` (floored at half its
+median on the validation split, :data:`LGBM_HALF_FLOOR`), rescaled the same way.
 Class probabilities are the ensemble-mean probabilities with one temperature fitted on the
 validation split (Guo et al., ICML 2017).
 
@@ -149,6 +150,11 @@ LGBM_MAX_ROUNDS = 2000
 LGBM_EARLY_STOP = 50
 #: Quantiles of the LightGBM uncertainty: mean +- one standard deviation of a Gaussian.
 Q_LOW, Q_HIGH = 0.15865525393145707, 0.8413447460685429
+#: Floor of the quantile half-width ``(q84 - q16) / 2``, as a fraction of its median on the
+#: validation split: the two quantile boosters are trained apart and can touch or cross for
+#: a few tracks (1-2 % of FBM tracks of 100 points), whose near-zero widths otherwise give
+#: those tracks near-zero intervals and inflate the calibration factor of all the others.
+LGBM_HALF_FLOOR = 0.5
 
 
 # --------------------------------------------------------------------------------------
@@ -1191,9 +1197,12 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
 
     def _combine_lgbm(self, outs: dict) -> tuple[np.ndarray, np.ndarray]:
         half = 0.5 * np.abs(outs["q_high"] - outs["q_low"])
-        return outs["mean"], np.maximum(half, 1e-3) ** 2
+        # files written before half_floor_ floored at 1e-3
+        return outs["mean"], np.maximum(half, getattr(self, "half_floor_", 1e-3)) ** 2
 
     def _calibrate_lgbm(self, outs, y_val) -> None:
+        half = 0.5 * np.abs(outs["q_high"] - outs["q_low"])
+        self.half_floor_ = float(max(LGBM_HALF_FLOOR * np.median(half), 1e-3))
         mu, var = self._combine_lgbm(outs)
         self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
 

@@ -37,7 +37,7 @@ FORMAT = "sptmotion-learner"
 FORMAT_VERSION = 1
 
 _FITTED_SCALARS = {
-    "AlphaRegressor": ("dim_", "n_tracks_", "std_scale_", "y_mean_", "y_std_"),
+    "AlphaRegressor": ("dim_", "n_tracks_", "std_scale_", "y_mean_", "y_std_", "half_floor_"),
     "ModelClassifier": ("dim_", "n_tracks_", "temperature_"),
 }
 
@@ -92,7 +92,7 @@ def save_estimator(est, path: str | os.PathLike) -> Path:
         "representation": est.representation,
         "params": _json_params(est.get_params()),
         "training_data": est.training_data_,
-        "fitted": {k: getattr(est, k) for k in _FITTED_SCALARS[name]},
+        "fitted": {k: getattr(est, k) for k in _FITTED_SCALARS[name] if hasattr(est, k)},
     }
     if name == "ModelClassifier":
         meta["classes"] = est.classes_.tolist()
