@@ -448,3 +448,12 @@ def test_learned_models_are_told_what_the_likelihood_assumes():
     m = learned_measurement(fixed, [0, 1])
     np.testing.assert_allclose(m["sigma"], 0.025)
     np.testing.assert_allclose(m["exposure_ratio"], 0.0)
+
+
+def test_learned_alpha_intervals_stay_within_the_exponents_that_exist():
+    """alpha +- 1.96 std cut to [0, 2], never past the point estimate."""
+    from sptmotion.analysis.characterize import _alpha_interval
+
+    lo, hi = _alpha_interval(np.array([0.2, 1.0, 1.9, 2.1, -0.1]), np.array([0.5, 0.1, 0.5, 0.5, 0.5]))
+    np.testing.assert_allclose(lo, [0.0, 1.0 - 0.196, 1.9 - 0.98, 2.1 - 0.98, -0.1], atol=1e-3)
+    np.testing.assert_allclose(hi, [1.18, 1.0 + 0.196, 2.0, 2.1, 0.88], atol=1e-3)

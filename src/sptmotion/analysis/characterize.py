@@ -109,6 +109,14 @@ def _learned(
     )
 
 
+def _alpha_interval(alpha: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval ``alpha +- Z_ALPHA std`` cut to the exponents that exist, [0, 2] (but
+    never past the point estimate itself)."""
+    lo = np.maximum(alpha - Z_ALPHA * std, np.minimum(0.0, alpha))
+    hi = np.minimum(alpha + Z_ALPHA * std, np.maximum(2.0, alpha))
+    return lo, hi
+
+
 def learned_measurement(trackset: TrackSet, idx: Sequence[int]) -> dict:
     """What the learned models are told of the measurement of tracks ``idx``: the same as the
     likelihood fits assume.
@@ -242,8 +250,7 @@ def characterize(
         block = pd.DataFrame(index=idx)
         block["alpha"] = alpha
         block["alpha_std"] = std
-        block["alpha_lo"] = alpha - Z_ALPHA * std
-        block["alpha_hi"] = alpha + Z_ALPHA * std
+        block["alpha_lo"], block["alpha_hi"] = _alpha_interval(alpha, std)
         for k, c in enumerate(classes):
             block[f"p_{c}"] = proba[:, k]
         # posterior-aware: the same models over posterior sample tracks
@@ -267,8 +274,9 @@ def characterize(
             block["alpha_post"] = mu.mean(axis=1)
             block["alpha_post_std"] = total
             block["alpha_post_spread"] = spread
-            block["alpha_post_lo"] = block["alpha_post"] - Z_ALPHA * total
-            block["alpha_post_hi"] = block["alpha_post"] + Z_ALPHA * total
+            block["alpha_post_lo"], block["alpha_post_hi"] = _alpha_interval(
+                block["alpha_post"].to_numpy(dtype=float), total
+            )
             for k, c in enumerate(classes):
                 block[f"p_{c}_post"] = ps[:, :, k].mean(axis=1)
                 block[f"p_{c}_post_std"] = ps[:, :, k].std(axis=1, ddof=1)

@@ -112,8 +112,8 @@ def analyze_table(
     -------
     DataFrame
         One row per track: ``particle, tracker, n_points, dim, error``; ``alpha, alpha_std,
-        alpha_lo, alpha_hi`` (wavelet regressor, 95% interval); ``p_<model>`` (classifier) and
-        ``learned_verdict, learned_verdict_p``; the ``mle_*`` columns of
+        alpha_lo, alpha_hi`` (wavelet regressor, 95% interval, cut to [0, 2]); ``p_<model>``
+        (classifier) and ``learned_verdict, learned_verdict_p``; the ``mle_*`` columns of
         :func:`.mle.measured_columns` (fits through the measurement model: alpha with its
         profile-likelihood interval, D, sigma, BM-null selection); ``tamsd_alpha``;
         ``verdict``, ``verdict_p``, ``verdict_source``, ``gaussian_p`` (learned evidence
