@@ -315,10 +315,12 @@ def check_measurement(measurement, n: int) -> np.ndarray | None:
             raise ValueError(f"measurement {key!r} has {v.size} values for {n} tracks")
         known = v[~np.isnan(v)]
         hi = 1.0 if key == "exposure_ratio" else np.inf
-        if np.any(~np.isfinite(known)) or np.any(known < 0) or np.any(known > hi):
-            bad = known[(~np.isfinite(known)) | (known < 0) | (known > hi)][0]
+        bad = known[~(np.isfinite(known) & (known >= 0) & (known <= hi))]
+        if bad.size:
             rng_txt = "[0, 1]" if key == "exposure_ratio" else ">= 0 and finite"
-            raise ValueError(f"measurement {key!r} must be {rng_txt} (NaN: unknown), got {bad!r}")
+            raise ValueError(
+                f"measurement {key!r} must be {rng_txt} (NaN: unknown), got {bad[0]!r}"
+            )
         out[:, j] = v
     return out
 
@@ -334,19 +336,19 @@ def _side_inputs(
     sigma known (0 / 1), log10 of sigma over the coordinate's step scale (clipped to
     [-3, 0]) + 1.5; unknown values are 0 with their flag 0.
     """
-    inc = np.diff(np.asarray(arr, dtype=np.float64), axis=1)
-    s = np.maximum(inc.std(axis=1), 1e-12)  # (n, dim)
-    out = np.zeros((*s.shape, n_side), dtype=np.float32)
-    out[..., 0] = (np.log10(s) - float(side_norm[0])) / float(side_norm[1])
+    log_s = step_scale(arr)  # (n, dim)
+    out = np.zeros((*log_s.shape, n_side), dtype=np.float32)
+    out[..., 0] = (log_s - float(side_norm[0])) / float(side_norm[1])
     if n_side == 1 or meta is None:
         return out
     f, sig = meta[:, 0], meta[:, 1]
     kf, ks = np.isfinite(f), np.isfinite(sig)
     out[kf, :, 1] = 1.0
     out[kf, :, 2] = (f[kf] - 0.5)[:, None]
-    ratio = np.clip(np.where(ks, sig, 0.0)[:, None] / s, 1e-3, 1.0)
+    with np.errstate(divide="ignore"):  # sigma 0: log10 -inf, clipped to -3
+        log_ratio = np.clip(np.log10(sig[ks])[:, None] - log_s[ks], -3.0, 0.0)
     out[ks, :, 3] = 1.0
-    out[ks, :, 4] = np.log10(ratio[ks]) + 1.5
+    out[ks, :, 4] = log_ratio + 1.5
     return out
 
 
