@@ -187,6 +187,37 @@ def test_an_error_caused_by_ctrl_c_still_exits_130(tmp_path, monkeypatch, capsys
         main(args)
 
 
+def test_ctrl_c_inside_a_c_callback_still_interrupts(tmp_path, monkeypatch, capsys):
+    """A SIGINT that lands inside a ctypes callback (numba's compiler calls one while it fills its
+    cache) is swallowed by C: it must still end the command with "interrupted" and 130, without
+    the "Exception ignored" traceback Python prints for it, and without running on."""
+    import ctypes
+    import os
+
+    from sptmotion.cli import main
+    from sptmotion.datasets import simulate as sim
+
+    @ctypes.CFUNCTYPE(None)
+    def callback():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises here, inside the callback
+
+    def compiling(*args, **kwargs):
+        callback()  # C swallows the KeyboardInterrupt
+        time.sleep(5)  # ... and the interruption must arrive here
+        raise AssertionError("the swallowed interrupt was not raised again")
+
+    out = tmp_path / "t.csv"
+    args = ["simulate", "--model", "bm", "--D", "0.1", "--dt", "0.1", "--n", "2", "-o", str(out)]
+    hook = sys.unraisablehook
+    monkeypatch.setattr(sim, "simulate_table", compiling)
+    start = time.perf_counter()
+    assert main(args) == 130
+    assert time.perf_counter() - start < 4
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert sys.unraisablehook is hook and not out.exists()
+
+
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])
 def test_help_has_examples_plain_metavars_and_choices(path, cmd):
     res = _cli(*path.split(), "--help")

@@ -8,7 +8,9 @@ all without a traceback; outputs are written atomically so no half-written file 
 
 from __future__ import annotations
 
+import _thread
 import signal
+import sys
 import threading
 
 import typer
@@ -88,17 +90,19 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every ``finally`` removes its partial output."""
 
 
-_SIGNALS = {"terminated": False, "interrupted": False}
+_SIGNALS = {"terminated": False, "interrupted": False, "in_hook": False, "timers": []}
 
 
 def _raise_terminated(signum, frame) -> None:
     _SIGNALS["terminated"] = True
-    raise Terminated()
+    if not _SIGNALS["in_hook"]:  # the hook below delivers it again
+        raise Terminated()
 
 
 def _raise_interrupted(signum, frame) -> None:
     _SIGNALS["interrupted"] = True
-    raise KeyboardInterrupt()
+    if not _SIGNALS["in_hook"]:
+        raise KeyboardInterrupt()
 
 
 def _catch_signals() -> dict:
@@ -111,6 +115,46 @@ def _catch_signals() -> dict:
         signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
         signal.SIGINT: signal.signal(signal.SIGINT, _raise_interrupted),
     }
+
+
+def _deliver(signum) -> None:
+    """Send ``signum`` to the main thread: a real signal where possible (it also ends a sleep or
+    a blocking call there), else :func:`_thread.interrupt_main`."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signum)
+    else:
+        _thread.interrupt_main(signum)
+
+
+def _reraise_swallowed(previous):
+    """A ``sys.unraisablehook`` that raises a swallowed interruption again.
+
+    A signal can land while C code runs a Python callback (ctypes, e.g. llvmlite's object-cache
+    notifier while numba compiles); the callback's exception cannot propagate, so Python would
+    print it with a traceback and carry on. For an interruption noted by the handlers above the
+    hook prints nothing and delivers the same signal to the main thread again 50 ms later, from a
+    timer thread, so that it is raised outside the callback (and outside this hook); anything else
+    goes to ``previous``.
+    """
+
+    def hook(args) -> None:
+        if not (
+            isinstance(args.exc_value, KeyboardInterrupt)
+            and (_SIGNALS["terminated"] or _SIGNALS["interrupted"])
+        ):
+            previous(args)
+            return
+        _SIGNALS["in_hook"] = True
+        try:
+            signum = signal.SIGTERM if _SIGNALS["terminated"] else signal.SIGINT
+            timer = threading.Timer(0.05, _deliver, args=(signum,))
+            timer.daemon = True
+            _SIGNALS["timers"].append(timer)
+            timer.start()
+        finally:
+            _SIGNALS["in_hook"] = False
+
+    return hook
 
 
 def _interrupted_code() -> int:
@@ -132,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     usage, no_args, abort = _click_classes()
     previous = _catch_signals()
-    _SIGNALS.update(terminated=False, interrupted=False)
+    _SIGNALS.update(terminated=False, interrupted=False, in_hook=False, timers=[])
+    unraisable = sys.unraisablehook
+    if previous:
+        sys.unraisablehook = _reraise_swallowed(unraisable)
     try:
         # typer returns the code of an Exit (--help, --version) and turns Ctrl-C into 130
         code = app(args=argv, prog_name="sptmotion", standalone_mode=False)
@@ -155,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {exc}", err=True)
         return 1
     finally:
+        for timer in _SIGNALS["timers"]:  # a delivery not needed any more
+            timer.cancel()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = unraisable
     code = code if isinstance(code, int) and not isinstance(code, bool) else 0
     if code == 130:  # typer reports any KeyboardInterrupt as 130
         return _interrupted_code()
