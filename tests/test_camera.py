@@ -54,6 +54,40 @@ def test_gamma_logpdf_equals_scipy():
     assert cam.log_pdf_sum(adu, u) == pytest.approx(ref.sum(), rel=1e-11)
 
 
+def test_gamma_sum_from_the_spots_equals_the_full_sum():
+    """The tracker's Gamma log-likelihood of a frame from its spots' pixels and the data sums
+    equals the sum over every pixel, also with no spot, with a zero emission rate and with
+    spot tails that underflow to exactly 0; an invalid background is NaN."""
+    from sptmotion.tracking._mcmc_kernels import gamma_data_terms
+
+    cam = EMCCDGamma(gain=300, conversion=4.0, qe=0.9, offset=100.0)
+    code, par = kernels.CAM_EMCCD_GAMMA, np.array(cam.kernel_params, dtype=float)
+    rng = np.random.default_rng(1)
+    S = np.zeros((3, 24, 30))
+    yy, xx = np.mgrid[:24, :30]
+    S[1] = np.exp(-((yy - 8.3) ** 2 + (xx - 20.6) ** 2) / 2.0)
+    S[1][S[1] < 1e-9] = 0.0  # a spot's window: exact zeros outside
+    S[2, 3:9, 4:12] = rng.uniform(0, 0.2, (6, 8))
+    S[2, 3, 4] = 0.0
+    bg, h = 12.0, 900.0
+    adu = cam.sample(bg + h * S, rng)
+    logw, wsum = gamma_data_terms(adu, code, par)
+    for n in range(3):
+        for hh in (h, 0.0):
+            full = kernels.emccd_gamma_logpdf_sum(adu[n], bg + hh * S[n], *par)
+            sparse = kernels.emccd_gamma_logpdf_sum_sparse(
+                logw[n], wsum[n, 0], wsum[n, 1], S[n], bg, hh, par[0], par[1]
+            )
+            assert sparse == pytest.approx(full, rel=1e-12)
+    assert math.isnan(
+        kernels.emccd_gamma_logpdf_sum_sparse(logw[1], *wsum[1], S[1], 0.0, h, par[0], par[1])
+    )
+    # data at or below the offset: no data terms (the full sum then names the problem)
+    low = adu.copy()
+    low[0, 0, 0] = par[2]
+    assert gamma_data_terms(low, code, par)[0].shape[0] == 0
+
+
 def test_lgamma_fast_accuracy():
     from scipy.special import gammaln
 

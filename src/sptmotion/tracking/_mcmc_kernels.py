@@ -37,16 +37,23 @@ import numpy as np
 from numba import njit
 
 from ..optics.kernels import (
+    CAM_EMCCD_GAMMA,
     CAM_SCMOS,
     CAM_SCMOS_GAUSS,
     camera_frame_loglik,
+    emccd_gamma_logpdf_sum_sparse,
     gl_sigma,
-    pixel_fractions_1d,
+    pixel_fractions_1d_cut,
 )
 
 _LOG2PI = math.log(2.0 * math.pi)
 #: Positions or PSF widths beyond this (µm) put an emitter far outside any ROI.
 _FAR = 1.0e6
+#: The tracker's PSF factors stop this many standard deviations from the point: the spot's
+#: photons beyond (a fraction erfc(6 / sqrt 2) = 2e-9 per side, 1e-8 of the peak pixel's at
+#: the edge) are far below any camera's noise, and each move evaluates half the pixels of the
+#: exact 8.6-sd window (:func:`sptmotion.optics.kernels.pixel_fractions_1d`).
+TRACK_WINDOW_SD = 6.0
 
 
 @njit(cache=True)
@@ -79,8 +86,8 @@ def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
         rng_xy[2] = 0
         rng_xy[3] = 0
         return
-    c_lo, c_hi = pixel_fractions_1d(x, s, pixel_size, 0, ex.shape[0], ex)
-    r_lo, r_hi = pixel_fractions_1d(y, s, pixel_size, 0, ey.shape[0], ey)
+    c_lo, c_hi = pixel_fractions_1d_cut(x, s, pixel_size, 0, ex.shape[0], ex, TRACK_WINDOW_SD)
+    r_lo, r_hi = pixel_fractions_1d_cut(y, s, pixel_size, 0, ey.shape[0], ey, TRACK_WINDOW_SD)
     rng_xy[0] = c_lo
     rng_xy[1] = c_hi
     rng_xy[2] = r_lo
@@ -150,6 +157,34 @@ def window_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, r0, r1, c0, c1
 
 
 @njit(cache=True)
+def frame_loglik(adu, logw, wsum, n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf):
+    """Emission log-likelihood of frame n at ``u = bg + h S_n`` (:func:`camera_frame_loglik`).
+
+    With the EMCCD Gamma camera and its data terms ``logw (N, R, C) = log(adu - offset)`` and
+    ``wsum (N, 2)`` (their per-frame sums of ``log w`` and ``w``) only the pixels some spot
+    reaches are evaluated (:func:`~sptmotion.optics.kernels.emccd_gamma_logpdf_sum_sparse`);
+    ``logw`` with no frames: every pixel.
+    """
+    if cam_code == CAM_EMCCD_GAMMA and logw.shape[0] > 0:
+        return emccd_gamma_logpdf_sum_sparse(
+            logw[n], wsum[n, 0], wsum[n, 1], S_n, bg, h, cam_par[0], cam_par[1]
+        )
+    return camera_frame_loglik(adu[n], S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
+
+
+def gamma_data_terms(adu: np.ndarray, cam_code: int, cam_par: np.ndarray):
+    """``logw, wsum`` of :func:`frame_loglik` for a stack (empty for other cameras, or when some
+    ADU value is at or below the offset, where the full sum reports the problem)."""
+    N, R, C = adu.shape
+    if cam_code == CAM_EMCCD_GAMMA:
+        w = adu - cam_par[2]
+        if np.all(w > 0.0) and np.all(np.isfinite(w)):
+            logw = np.log(w)
+            return logw, np.stack([logw.sum(axis=(1, 2)), w.sum(axis=(1, 2))], axis=1)
+    return np.zeros((0, R, C)), np.zeros((0, 2))
+
+
+@njit(cache=True)
 def grow_window(box, WIN, m, j):
     """Extend ``box = [r0, r1, c0, c1]`` by the (non-empty) window of point j of emitter m."""
     if WIN[m, j, 1] <= WIN[m, j, 0] or WIN[m, j, 3] <= WIN[m, j, 2]:
@@ -162,10 +197,11 @@ def grow_window(box, WIN, m, j):
 
 @njit(cache=True)
 def init_state(
-    pos, K, pixel_size, psf_par, cw, on, adu, bg, h, cam_code, cam_par, cam_maps, EX, EY, WIN, S, ll
-):
+    pos, K, pixel_size, psf_par, cw, on, adu, logw, wsum, bg, h, cam_code, cam_par, cam_maps,
+    EX, EY, WIN, S, ll,
+):  # fmt: skip
     """Fill the caches ``EX, EY, WIN, S, ll`` from the positions and the presence ``on (M, N)``
-    (full recomputation)."""
+    (full recomputation; ``logw``, ``wsum`` as in :func:`frame_loglik`)."""
     M = pos.shape[0]
     L = pos.shape[1]
     N = L // K
@@ -185,7 +221,8 @@ def init_state(
             )
     for n in range(N):
         frame_psf(n, K, EX, EY, WIN, cw, on, S[n])
-        ll[n] = camera_frame_loglik(adu[n], S[n], bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
+        ll[n] = frame_loglik(adu, logw, wsum, n, S[n], bg, h, cam_code, cam_par, cam_maps,
+                             ubuf, obuf)  # fmt: skip
 
 
 @njit(cache=True)

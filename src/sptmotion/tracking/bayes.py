@@ -281,6 +281,7 @@ class BayesModel:
                     f"the stack has ADU values <= the camera offset ({off:g}), impossible under the high-gain "
                     "EMCCD Gamma model; use the Poisson-Gamma-Normal camera model (emccd-pgn)"
                 )
+        self.logw, self.wsum = _k.gamma_data_terms(self.adu, self.cam_code, self.cam_par)
 
     def psf_params(self, D: float = 0.0) -> np.ndarray:
         """``[sigma0, z0, blur_var]`` for the kernels; ``blur_var = D t_E / 3`` (µm²) with the blur-aware emission."""
@@ -305,6 +306,8 @@ class BayesModel:
             self.cw,
             on,
             self.adu,
+            self.logw,
+            self.wsum,
             F * self.area_te,
             H * self.t_e,
             self.cam_code,
@@ -346,6 +349,8 @@ class BayesModel:
         return Problem(
             K=self.K,
             adu=self.adu,
+            logw=self.logw,
+            wsum=self.wsum,
             pixel_size=self.pixel_size,
             cw=self.cw,
             area_te=self.area_te,

@@ -74,6 +74,8 @@ class Problem(NamedTuple):
 
     K: int
     adu: np.ndarray
+    logw: np.ndarray
+    wsum: np.ndarray
     pixel_size: float
     cw: np.ndarray
     area_te: float
