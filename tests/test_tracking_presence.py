@@ -164,3 +164,58 @@ def test_known_number_of_emitters_is_unchanged_by_the_presence_fields():
     assert post.present is None and np.isnan(post.acceptance["presence"][0])
     assert "p_present" not in post.to_table().columns
     assert post.p_present().shape == (1, 6) and post.count_posterior() == {1: 1.0}
+
+
+def _posterior(samples, present):
+    from sptmotion.tracking.posterior import TrackPosterior
+
+    C, S = present.shape[:2]
+    N = present.shape[3]
+    z = np.zeros((C, S))
+    return TrackPosterior(
+        samples=samples, D=z + 0.1, F=z + 1.0, H=z + 1.0, traces={}, acceptance={},
+        subframes=1, weights=np.ones(1), frame_times=0.03 * np.arange(N), n_burn=0, thin=1,
+        present=present,
+    )  # fmt: skip
+
+
+def test_one_emitter_under_two_labels_is_one_table_row_per_frame():
+    """Chain 0 holds an emitter as candidate 0, chain 1 as candidate 1 (the other label idles far
+    away): the table lists it once per frame, present with probability 1, with the pooled draws'
+    mean and bounds; the draws are permuted, not changed, and the count posterior keeps the
+    sampler's labels. Two emitters that overlap in the same draws stay two rows."""
+    rng = np.random.default_rng(0)
+    C, S, N = 2, 400, 6
+    spot = np.array([1.0, 2.0, 0.0])
+    samples = np.empty((C, S, 3, N, 3))
+    samples[:] = [5.0, 5.0, 0.0]  # idle candidates, far away
+    present = np.zeros((C, S, 3, N), dtype=bool)
+    samples[0, :, 0] = spot + rng.normal(0, 0.02, (S, N, 3))
+    samples[1, :, 1] = spot + rng.normal(0, 0.02, (S, N, 3))
+    present[0, :, 0] = present[1, :, 1] = True
+    # a second emitter 0.15 µm away, present in every draw of both chains (candidate 2)
+    samples[:, :, 2] = spot + [0.15, 0.0, 0.0] + rng.normal(0, 0.02, (C, S, N, 3))
+    present[:, :, 2] = True
+    post = _posterior(samples, present)
+    raw = post._table(0.98, 0.5)
+    assert len(raw) == 3 * N and set(raw["p_present"].round(6)) == {0.5, 1.0}
+    tab = post.to_table()
+    assert len(tab) == 2 * N and np.all(tab["p_present"] == 1.0)
+    one = tab[tab["x"] < 1.07]
+    assert one["particle"].nunique() == 1 and len(one) == N
+    pooled = np.concatenate([samples[0, :, 0], samples[1, :, 1]])  # (2S, N, 3)
+    np.testing.assert_allclose(one["x"], pooled[..., 0].mean(axis=0))
+    lo = np.quantile(pooled[..., 0], 0.01, axis=0, method="weibull")
+    np.testing.assert_allclose(one["x_lo"], lo)
+    draws = post.table_draws(2 * S)
+    assert draws.shape == (2 * S, 2 * N, 3)
+    rows = np.flatnonzero(tab["x"] < 1.07)
+    np.testing.assert_allclose(np.sort(draws[:, rows, 0], axis=0), np.sort(pooled[..., 0], axis=0))
+    relabeled = post.relabel_frames()
+    for c, s, n in itertools.product(range(C), range(0, S, 37), range(N)):
+        before = {tuple(samples[c, s, m, n]) for m in range(3) if present[c, s, m, n]}
+        after = {
+            tuple(relabeled.samples[c, s, m, n]) for m in range(3) if relabeled.present[c, s, m, n]
+        }
+        assert before == after
+    assert post.count_posterior() == {2: 1.0}

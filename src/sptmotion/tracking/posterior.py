@@ -12,6 +12,12 @@ __all__ = ["TrackPosterior", "TABLE_COLUMNS", "check_ci"]
 
 #: Columns of the track tables written by both trackers (positions and bounds in µm).
 TABLE_COLUMNS = ("particle", "frame", "x", "y", "z", "x_lo", "x_hi", "y_lo", "y_hi", "z_lo", "z_hi")
+#: Two candidates whose mean positions in a frame lie within this distance (µm) and that are
+#: (almost) never present there in the same draw hold one emitter under two labels
+#: (:meth:`TrackPosterior.relabel_frames`).
+SAME_EMITTER_RADIUS = 0.3
+#: ... "almost never": in at most this fraction of the draws in which either is present.
+SAME_EMITTER_OVERLAP = 0.05
 
 
 def check_ci(ci: float) -> float:
@@ -247,15 +253,85 @@ class TrackPosterior:
         return {"emission": e, "motion": m, "emission_share": abs(e) / (abs(e) + abs(m))}
 
     # -- outputs ---------------------------------------------------------------------------
+    def relabel_frames(
+        self, radius: float = SAME_EMITTER_RADIUS, overlap: float = SAME_EMITTER_OVERLAP
+    ) -> TrackPosterior:
+        """The posterior with one label per emitter in every frame (unknown M; a copy).
+
+        Candidates are exchangeable, so the chains (or one chain at different times) may hold
+        the same emitter under different labels: in a frame, two candidates then sit at the same
+        place and are present in complementary draws, each with ``p_present`` near 1/2, and a
+        table would list the spot twice. For every frame, a pair of candidates whose mean
+        positions given presence lie within ``radius`` µm and that are both present in at most
+        ``overlap`` of the draws in which either is, is one emitter: in the draws where only the
+        less probable one is present, the two exchange their positions and presence in that
+        frame. This permutes labels within a draw and frame, so every draw's set of present
+        positions is unchanged; two emitters that overlap in the same draws are left apart.
+        :meth:`count_posterior` and the diagnostics keep the sampler's own labels.
+        """
+        if self.present is None:
+            return self
+        C, S, M, L, _ = self.samples.shape
+        K, N = self.subframes, self.n_frames
+        samples = self.samples.reshape(C * S, M, N, K, 3).copy()
+        present = self.present.reshape(C * S, M, N).copy()
+        w = self.weights
+        for n in range(N):
+            on = present[:, :, n]  # (S, M) view
+            cnt = on.sum(axis=0)
+            if np.count_nonzero(cnt) < 2:
+                continue
+            for a, b in self._same_place_pairs(samples[:, :, n], on, w, radius):
+                on_a, on_b = on[:, a], on[:, b]
+                either = np.count_nonzero(on_a | on_b)
+                if np.count_nonzero(on_a & on_b) > overlap * either:
+                    continue
+                keep, other = (a, b) if on_a.sum() >= on_b.sum() else (b, a)
+                move = on[:, other] & ~on[:, keep]
+                if not move.any():
+                    continue
+                sa = samples[move, keep, n].copy()
+                samples[move, keep, n] = samples[move, other, n]
+                samples[move, other, n] = sa
+                on[move, keep] = True
+                on[move, other] = False
+        return TrackPosterior(
+            **{
+                **self.__dict__,
+                "samples": samples.reshape(C, S, M, L, 3),
+                "present": present.reshape(C, S, M, N),
+            }
+        )
+
+    @staticmethod
+    def _same_place_pairs(fine_n, on, weights, radius):
+        """Pairs (a, b) of candidates present in some draw of one frame whose mean positions
+        given presence (from the sub-frame points ``fine_n (S, M, K, 3)``) lie within
+        ``radius``, the closest first."""
+        pos = np.einsum("smka,k->sma", fine_n, weights)
+        cnt = on.sum(axis=0)
+        used = np.flatnonzero(cnt)
+        mean = np.einsum("sma,sm->ma", pos[:, used], on[:, used]) / cnt[used, None]
+        d = np.linalg.norm(mean[:, None] - mean[None], axis=2)
+        i, j = np.nonzero(np.triu(d < radius, k=1))
+        order = np.argsort(d[i, j], kind="stable")
+        return [(int(used[i[q]]), int(used[j[q]])) for q in order]
+
     def to_table(self, ci: float | None = None, min_present: float = 0.5) -> pd.DataFrame:
         """Track table: particle, frame, t (s), x, y, z (posterior mean, µm) and credible bounds.
 
         With an unknown number of emitters, also ``p_present`` (the posterior probability that
         the emitter is present in the frame), rows only where it is at least ``min_present``,
         positions and bounds given presence, and particles renumbered 0, 1, ... over the
-        candidates that remain.
+        candidates that remain; the summaries are those of :meth:`relabel_frames` (one label
+        per emitter and frame).
         """
         ci = check_ci(self.ci if ci is None else ci)
+        if self.present is not None:
+            return self.relabel_frames()._table(ci, min_present)
+        return self._table(ci, min_present)
+
+    def _table(self, ci: float, min_present: float) -> pd.DataFrame:
         mean = self.mean_track()
         lo, hi = self.credible_interval(ci)
         M, N, _ = mean.shape
@@ -295,6 +371,8 @@ class TrackPosterior:
             number of emitters, a draw in which the emitter is absent in a row's frame holds the
             posterior mean given presence there (the row's ``x, y, z``).
         """
+        if self.present is not None:
+            self = self.relabel_frames()  # the table's labels
         fs = self.frame_samples
         fs = fs.reshape(-1, *fs.shape[2:])  # (S, M, N, 3)
         S = fs.shape[0]
