@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -295,12 +295,8 @@ class TrackPosterior:
                 samples[move, other, n] = sa
                 on[move, keep] = True
                 on[move, other] = False
-        return TrackPosterior(
-            **{
-                **self.__dict__,
-                "samples": samples.reshape(C, S, M, L, 3),
-                "present": present.reshape(C, S, M, N),
-            }
+        return replace(
+            self, samples=samples.reshape(C, S, M, L, 3), present=present.reshape(C, S, M, N)
         )
 
     @staticmethod
@@ -371,18 +367,17 @@ class TrackPosterior:
             number of emitters, a draw in which the emitter is absent in a row's frame holds the
             posterior mean given presence there (the row's ``x, y, z``).
         """
-        if self.present is not None:
-            self = self.relabel_frames()  # the table's labels
-        fs = self.frame_samples
+        post = self if self.present is None else self.relabel_frames()  # the table's labels
+        fs = post.frame_samples
         fs = fs.reshape(-1, *fs.shape[2:])  # (S, M, N, 3)
         S = fs.shape[0]
         idx = np.unique(np.linspace(0, S - 1, max(1, min(int(n_draws), S))).round().astype(int))
         draws = fs[idx]
-        if self.present is None:
+        if post.present is None:
             return draws.reshape(len(idx), -1, 3)
-        keep = self.p_present() >= min_present  # (M, N), the table's rows in (m, n) order
-        pres = self.present.reshape(-1, *self.present.shape[2:])[idx]
-        draws = np.where(pres[..., None], draws, self.mean_track()[None])
+        keep = post.p_present() >= min_present  # (M, N), the table's rows in (m, n) order
+        pres = post.present.reshape(-1, *post.present.shape[2:])[idx]
+        draws = np.where(pres[..., None], draws, post.mean_track()[None])
         return draws[:, keep]
 
     def summary(self, ci: float | None = None) -> dict:
