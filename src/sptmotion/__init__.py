@@ -31,4 +31,17 @@ def _numba_cache_dir() -> None:
 
 _numba_cache_dir()
 
+
+def _refresh_kernel_cache() -> None:
+    """Recompile every jitted kernel once after any kernel source changed (see
+    :mod:`sptmotion._kernel_cache`)."""
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    if _os.access(here, _os.W_OK):
+        from ._kernel_cache import refresh_kernel_cache
+
+        refresh_kernel_cache(here)
+
+
+_refresh_kernel_cache()
+
 __all__ = ["__version__"]
