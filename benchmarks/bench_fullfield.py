@@ -394,6 +394,9 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None) -> tuple[dict, dict]
         extra["z_robust_sd_blurred"] = float(1.4826 * np.median(np.abs(z - np.median(z, axis=0))))
         extra["z_rms_blurred_without_gross"] = float(np.sqrt(np.mean(z[~gross] ** 2)))
         extra["gross_fraction"] = float(gross.mean())
+        cov2 = cov.reshape(-1, 2)[fin]  # (x, y) per matched spot, in the order of errs
+        extra["coverage_98_without_gross"] = float(cov2[~gross].mean())
+        extra["coverage_98_gross"] = float(cov2[gross].mean()) if gross.any() else None
     return score(tab, truth, visible), extra
 
 
@@ -474,13 +477,16 @@ def write_field(out: dict, args) -> list[str]:
         f"{b['z_rms_blurred_without_gross']:.2f} without the {100 * b['gross_fraction']:.1f}% "
         "gross errors beyond 5 bounds); 98% "
         f"intervals cover {b['coverage_98']:.3f} of {b['n_coverage']} coordinates (SE "
-        f"{b['coverage_se']:.3f} if independent); worst region R-hat of positions "
+        f"{b['coverage_se']:.3f} if independent; {b['coverage_98_without_gross']:.3f} without "
+        f"the gross errors, whose intervals hold {b['coverage_98_gross']:.3f}); worst region "
+        "R-hat of positions "
         f"{b['max_rhat_positions']:.2f}.",
         f"Modular tracker on the same spots: RMSE / sqrt(mean CRLB) {m['rmse_over_crlb']:.2f} "
         f"({m['rmse_over_crlb_blurred']:.2f} blurred; per spot robust sd "
         f"{m['z_robust_sd_blurred']:.2f}, rms {m['z_rms_blurred_without_gross']:.2f} without "
         f"the {100 * m['gross_fraction']:.1f}% gross errors), "
-        f"its 98% Fisher bounds cover {m['coverage_98']:.3f} of {m['n_coverage']} coordinates. "
+        f"its 98% Fisher bounds cover {m['coverage_98']:.3f} of {m['n_coverage']} coordinates "
+        f"({m['coverage_98_without_gross']:.3f} without the gross errors). "
         "The CRLB is that of an in-focus spot without motion blur (photons and background "
         "known), a bound the blurred spots of fast particles cannot reach; the blurred spots' "
         "CRLB is that of each spot as rendered (its 5 sub-frame positions, the path's shape "
