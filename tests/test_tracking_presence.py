@@ -219,3 +219,21 @@ def test_one_emitter_under_two_labels_is_one_table_row_per_frame():
         }
         assert before == after
     assert post.count_posterior() == {2: 1.0}
+
+
+def test_a_relabeled_emitter_keeps_its_label_from_frame_to_frame():
+    """One emitter held by candidate 0 or 1 in complementary draws, the balance tipping from
+    frame to frame (0.55 / 0.45, then 0.45 / 0.55, ...): its rows keep the label it had in the
+    first frame instead of alternating."""
+    C, S, N = 2, 200, 8
+    samples = np.zeros((C, S, 2, N, 3)) + [1.0, 2.0, 0.0]
+    present = np.zeros((C, S, 2, N), dtype=bool)
+    for n in range(N):
+        k = int(0.55 * S) if n % 2 == 0 else int(0.45 * S)
+        present[:, :k, 0, n] = True
+        present[:, k:, 1, n] = True
+    tab = _posterior(samples, present).to_table()
+    assert len(tab) == N and np.all(tab["p_present"] == 1.0)
+    assert tab["particle"].nunique() == 1
+    raw = _posterior(samples, present)._table(0.98, 0.5)
+    assert raw["particle"].nunique() == 2  # the sampler's labels alternate

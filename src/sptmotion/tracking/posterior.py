@@ -264,8 +264,8 @@ class TrackPosterior:
         table would list the spot twice. For every frame, a pair of candidates whose mean
         positions given presence lie within ``radius`` µm and that are both present in at most
         ``overlap`` of the draws in which either is, is one emitter: in the draws where only the
-        less probable one is present, the two exchange their positions and presence in that
-        frame. This permutes labels within a draw and frame, so every draw's set of present
+        other one is present, the label that held the emitter more often in the previous frame
+        (else the more probable one) takes its position and presence in that frame. This permutes labels within a draw and frame, so every draw's set of present
         positions is unchanged; two emitters that overlap in the same draws are left apart.
         :meth:`count_posterior` and the diagnostics keep the sampler's own labels.
         """
@@ -286,7 +286,14 @@ class TrackPosterior:
                 either = np.count_nonzero(on_a | on_b)
                 if np.count_nonzero(on_a & on_b) > overlap * either:
                     continue
-                keep, other = (a, b) if on_a.sum() >= on_b.sum() else (b, a)
+                # the label that held the emitter in the previous frame, else the more probable
+                prev_a, prev_b = (
+                    (present[:, a, n - 1].sum(), present[:, b, n - 1].sum()) if n else (0, 0)
+                )
+                if prev_a != prev_b:
+                    keep, other = (a, b) if prev_a > prev_b else (b, a)
+                else:
+                    keep, other = (a, b) if on_a.sum() >= on_b.sum() else (b, a)
                 move = on[:, other] & ~on[:, keep]
                 if not move.any():
                     continue
