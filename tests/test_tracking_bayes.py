@@ -446,6 +446,7 @@ def test_joint_D_move_leaves_the_prior_invariant(n_axes):
     mu0, s0 = np.array([0.6, 0.6, 0.0]), np.array([0.5, 0.5, 0.5])
     rng = np.random.default_rng(7)
     _k.seed_numba(3)
+    work = new_work(K, N, 10, 10)
     Ds, chi = [], []
     for _ in range(1500):
         D = b_D / rng.gamma(a_D)
@@ -480,7 +481,7 @@ def test_joint_D_move_leaves_the_prior_invariant(n_axes):
             *_all_on(pos, model.K),
         )
         for _ in range(8):
-            scale_d_step(state, problem, 0.4)
+            scale_d_step(state, problem, work, 0.4)
         Ds.append(theta[0])
         inc = np.diff(pos[0, :, :n_axes], axis=0)
         chi.append(np.sum(inc**2 / (2 * theta[0] * model.dts[:, None])))
@@ -518,6 +519,7 @@ def test_blur_D_walk_leaves_its_conditional_invariant():
     a_post, b_post = 4.0 + 1.5 * (model.L - 1), 0.3 + 0.02  # any b_post: the walk's target
     rng = np.random.default_rng(11)
     _k.seed_numba(5)
+    work = new_work(1, N_FRAMES, 10, 10)
     Ds, acc_n, prop_n = [], 0.0, 0.0
     for _ in range(1500):
         D = b_post / rng.gamma(a_post)
@@ -541,7 +543,7 @@ def test_blur_D_walk_leaves_its_conditional_invariant():
             *_all_on(pos, 1),
         )
         for _ in range(8):
-            blur_d_walk(state, problem, a_post, b_post, 0.3)
+            blur_d_walk(state, problem, work, a_post, b_post, 0.3)
         Ds.append(theta[0])
         acc_n, prop_n = acc_n + acc[10], prop_n + prop[10]
     assert 0.2 < acc_n / prop_n < 0.95
@@ -614,3 +616,51 @@ def test_known_emitters_undo_a_swapped_start():
         and (d[1, 1] < 0.05).all()
         or ((d[0, 1] < 0.05).all() and (d[1, 0] < 0.05).all())
     )
+
+
+@pytest.mark.parametrize(
+    "camera",
+    [
+        optics.EMCCDPGN(gain=100.0, conversion=3.5, qe=0.95, read_noise=20.0, offset=100.0),
+        optics.EMCCDPGN(gain=100.0, read_noise=20.0, offset=100.0, approx="exact"),
+        optics.SCMOS(gain=np.linspace(1.8, 2.2, 100).reshape(10, 10), offset=100.0,
+                     read_var=4.0, qe=0.8),
+    ],
+    ids=["emccd-pgn-table", "emccd-pgn-exact", "scmos-map"],
+)  # fmt: skip
+def test_background_cache_gives_the_full_frame_sums(camera):
+    """Cameras other than the EMCCD Gamma: a frame's log-likelihood from the cached
+    background-only terms plus the spots' pixels equals the sum over every pixel (1e-9), with
+    no spot, a partial spot and at another background (where the full sum is used); and the
+    blur-aware D and H moves that use it keep the chain's per-frame caches equal to a full
+    recomputation after sweeps."""
+    from sptmotion.optics.camera import camera_spec
+
+    setup = SETUP.replace(camera=camera, exposure=0.03)
+    rng = np.random.default_rng(4)
+    X = np.array([0.62, 0.71, 0.15]) + np.cumsum(rng.normal(0, 0.02, (N_FRAMES, 3)), axis=0)
+    movie = optics.render(X[None], setup, rng=rng)
+    code, par, maps = camera_spec(camera, movie.shape[1:])
+    adu = np.ascontiguousarray(movie, dtype=float)
+    N, R, C = adu.shape
+    work = new_work(1, N, R, C, background_cache=True)
+    bg = 7.0
+    _k.background_terms(adu, bg, code, par, maps, work.bgll, work.bgsum, work.bg_at,
+                        work.ubuf, work.obuf)  # fmt: skip
+    empty = np.zeros((0, R, C)), np.zeros((0, 2))
+    S = np.zeros((R, C))
+    S[3:7, 4:8] = rng.random((4, 4))
+    for n, S_n, b in ((0, S, bg), (1, np.zeros((R, C)), bg), (2, S, 9.0)):
+        full = _k.camera_frame_loglik(adu[n], S_n, b, 300.0, code, par, maps, work.ubuf, work.obuf)
+        got = _k.frame_loglik(adu, *empty, n, S_n, b, 300.0, code, par, maps, work.ubuf,
+                              work.obuf, work.bgll, work.bgsum, work.bg_at)  # fmt: skip
+        assert got == pytest.approx(full, rel=1e-12, abs=1e-9)
+    model = BayesModel(movie, setup, 1, 1, blur_psf=True)
+    assert model.blur_coef > 0
+    post = track_bayes(movie, setup, n_iterations=30, n_chains=1, seed=2)
+    assert post.acceptance["blur_D"][0] > 0 or post.acceptance["blur_D_walk"][0] > 0
+    assert post.acceptance["emission_rate"][0] > 0
+    pos = post.samples[0, -1]
+    F, H, D = post.F[0, -1], post.H[0, -1], post.D[0, -1]
+    ref = model.emission_loglik(pos, F, H, D)
+    assert post.traces["emission"][0, -1] == pytest.approx(ref, rel=1e-10)

@@ -157,19 +157,85 @@ def window_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, r0, r1, c0, c1
 
 
 @njit(cache=True)
-def frame_loglik(adu, logw, wsum, n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf):
+def frame_loglik(
+    adu, logw, wsum, n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf, bgll, bgsum, bg_at
+):  # fmt: skip
     """Emission log-likelihood of frame n at ``u = bg + h S_n`` (:func:`camera_frame_loglik`).
 
-    With the EMCCD Gamma camera and its data terms ``logw (N, R, C) = log(adu - offset)`` and
-    ``wsum (N, 2)`` (their per-frame sums of ``log w`` and ``w``) only the pixels some spot
-    reaches are evaluated (:func:`~sptmotion.optics.kernels.emccd_gamma_logpdf_sum_sparse`);
-    ``logw`` with no frames: every pixel.
+    Only the pixels some spot reaches are evaluated when the rest is known: with the EMCCD
+    Gamma camera from its data terms ``logw (N, R, C) = log(adu - offset)`` and ``wsum (N, 2)``
+    (their per-frame sums of ``log w`` and ``w``;
+    :func:`~sptmotion.optics.kernels.emccd_gamma_logpdf_sum_sparse`), with any other camera from
+    the background-only log-densities ``bgll (N, R, C)`` and their sums ``bgsum (N,)`` when they
+    were computed at this background, ``bg_at[0] == bg`` (:func:`background_terms`,
+    :func:`sparse_frame_loglik`). Otherwise (``logw``, ``bgll`` with no frames, or another
+    background) every pixel.
     """
     if cam_code == CAM_EMCCD_GAMMA and logw.shape[0] > 0:
         return emccd_gamma_logpdf_sum_sparse(
             logw[n], wsum[n, 0], wsum[n, 1], S_n, bg, h, cam_par[0], cam_par[1]
         )
+    if bgll.shape[0] > 0 and bg_at[0] == bg:
+        return sparse_frame_loglik(adu[n], S_n, bg, h, cam_code, cam_par, cam_maps, bgll[n],
+                                   bgsum[n], ubuf, obuf)  # fmt: skip
     return camera_frame_loglik(adu[n], S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf)
+
+
+@njit(cache=True)
+def background_terms(adu, bg, cam_code, cam_par, cam_maps, bgll, bgsum, bg_at, ubuf, obuf):
+    """Fill ``bgll (N, R, C)`` with each pixel's camera log-density at the background alone,
+    ``u = bg`` photons, ``bgsum (N,)`` with their per-frame sums, and ``bg_at[0] = bg``: what
+    :func:`sparse_frame_loglik` adds the spots' pixels to (not for the EMCCD Gamma camera,
+    whose data terms do this in closed form)."""
+    N, R, C = adu.shape
+    zero = np.zeros((R, C))
+    for n in range(N):
+        bgsum[n] = camera_frame_loglik(adu[n], zero, bg, 0.0, cam_code, cam_par, cam_maps, ubuf,
+                                       obuf)  # fmt: skip
+        for r in range(R):
+            for c in range(C):
+                bgll[n, r, c] = obuf[r, c]
+    bg_at[0] = bg
+
+
+@njit(cache=True)
+def sparse_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, bgll_n, bgsum_n, ubuf,
+                        obuf):  # fmt: skip
+    """:func:`camera_frame_loglik` of one frame from its background-only terms: ``bgsum_n`` plus,
+    over the pixels some spot reaches (``S_n != 0``), the log-density at ``u = bg + h S_n``
+    minus ``bgll_n`` (:func:`background_terms`, at the same ``bg``). Those pixels are gathered
+    into one row (per-pixel sCMOS maps with them); ``ubuf``, ``obuf``: C-contiguous (R, C)."""
+    R = S_n.shape[0]
+    C = S_n.shape[1]
+    P = R * C
+    a_g = np.empty((1, P))
+    s_g = np.empty((1, P))
+    per_pixel = (cam_code == CAM_SCMOS or cam_code == CAM_SCMOS_GAUSS) and cam_maps.shape[1] > 1
+    nq = cam_maps.shape[0]
+    m_g = np.empty((nq, 1, P)) if per_pixel else np.empty((nq, 1, 1))
+    k = 0
+    base = 0.0
+    for r in range(R):
+        for c in range(C):
+            if S_n[r, c] != 0.0:
+                a_g[0, k] = adu_n[r, c]
+                s_g[0, k] = S_n[r, c]
+                if per_pixel:
+                    for q in range(nq):
+                        m_g[q, 0, k] = cam_maps[q, r, c]
+                base += bgll_n[r, c]
+                k += 1
+    if k == 0:
+        return bgsum_n
+    ub = ubuf.reshape(1, P)
+    ob = obuf.reshape(1, P)
+    if per_pixel:
+        maps = m_g[:, :, :k]
+    else:
+        maps = cam_maps[:, :, :]
+    spots = camera_frame_loglik(a_g[:, :k], s_g[:, :k], bg, h, cam_code, cam_par, maps,
+                                ub[:, :k], ob[:, :k])  # fmt: skip
+    return bgsum_n + spots - base
 
 
 def gamma_data_terms(adu: np.ndarray, cam_code: int, cam_par: np.ndarray):
@@ -198,10 +264,11 @@ def grow_window(box, WIN, m, j):
 @njit(cache=True)
 def init_state(
     pos, K, pixel_size, psf_par, cw, on, adu, logw, wsum, bg, h, cam_code, cam_par, cam_maps,
-    EX, EY, WIN, S, ll,
+    EX, EY, WIN, S, ll, bgll, bgsum, bg_at,
 ):  # fmt: skip
     """Fill the caches ``EX, EY, WIN, S, ll`` from the positions and the presence ``on (M, N)``
-    (full recomputation; ``logw``, ``wsum`` as in :func:`frame_loglik`)."""
+    (full recomputation; ``logw``, ``wsum``, ``bgll``, ``bgsum``, ``bg_at`` as in
+    :func:`frame_loglik`)."""
     M = pos.shape[0]
     L = pos.shape[1]
     N = L // K
@@ -222,7 +289,7 @@ def init_state(
     for n in range(N):
         frame_psf(n, K, EX, EY, WIN, cw, on, S[n])
         ll[n] = frame_loglik(adu, logw, wsum, n, S[n], bg, h, cam_code, cam_par, cam_maps,
-                             ubuf, obuf)  # fmt: skip
+                             ubuf, obuf, bgll, bgsum, bg_at)  # fmt: skip
 
 
 @njit(cache=True)

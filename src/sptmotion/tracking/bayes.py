@@ -318,6 +318,9 @@ class BayesModel:
             WIN,
             S,
             ll,
+            np.zeros((0, self.R, self.C)),
+            np.zeros(0),
+            np.full(1, np.nan),
         )
         return EX, EY, WIN, S, ll
 
@@ -934,7 +937,8 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
     """One chain: ``n_iter`` sweeps (proposal scales adapt during the ``n_burn`` first), the kept
     draws, the traces of the log-probabilities and parameters, and the acceptance rates."""
     presence = bool(problem.sample_flags[3])
-    work = new_work(model.K, model.N, model.R, model.C)
+    # every camera but the EMCCD Gamma (whose data terms do it) caches the background's terms
+    work = new_work(model.K, model.N, model.R, model.C, model.cam_code != CAM_EMCCD_GAMMA)
     mu0, s0 = problem.mu0, problem.s0
     (a_D, b_D), f_prior, h_prior, flags = (
         problem.d_prior,

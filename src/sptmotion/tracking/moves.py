@@ -49,6 +49,7 @@ from numba import njit
 
 from ..optics.kernels import log_add_exp
 from ._mcmc_kernels import (
+    background_terms,
     band_cond_draw,
     band_motion_lp,
     band_point_lp,
@@ -87,6 +88,7 @@ __all__ = [
     "tail_swap_move",
     "ghost_jump_move",
     "ghost_seek_move",
+    "refresh_background",
 ]
 
 N_MOVES = 15
@@ -329,10 +331,23 @@ def tail_flip_move(state, problem, m):
 
 
 @njit(cache=True)
-def _stack_proposal(state, problem, pos, psf_par):
+def refresh_background(state, problem, work):
+    """Recompute the chain's background-only log-densities (``work.bgll``) if the background
+    changed since (cameras other than the EMCCD Gamma; a full pass over the stack, once per
+    accepted F move at most)."""
+    bg = state.theta[1] * problem.area_te
+    if work.bgll.shape[0] > 0 and work.bg_at[0] != bg:
+        background_terms(problem.adu, bg, problem.cam_code, problem.cam_par, problem.cam_maps,
+                         work.bgll, work.bgsum, work.bg_at, work.ubuf, work.obuf)  # fmt: skip
+
+
+@njit(cache=True)
+def _stack_proposal(state, problem, work, pos, psf_par):
     """Whole-stack caches ``(EX, EY, WIN, S, ll)`` for positions ``pos`` and PSF parameters
     ``psf_par`` (fresh arrays), and the emission log-likelihood ratio to the chain's: what a move
-    that changes every frame (the D moves) evaluates."""
+    that changes every frame (the D moves) evaluates, over the pixels the spots reach
+    (:func:`refresh_background`)."""
+    refresh_background(state, problem, work)
     M = pos.shape[0]
     L = pos.shape[1]
     N, R, C = problem.adu.shape
@@ -361,6 +376,9 @@ def _stack_proposal(state, problem, pos, psf_par):
         WIN,
         S,
         ll_new,
+        work.bgll,
+        work.bgsum,
+        work.bg_at,
     )
     log_r = 0.0
     for n in range(N):
@@ -379,11 +397,11 @@ def _adopt_stack(state, new):
 
 
 @njit(cache=True)
-def _blur_d_proposal(state, problem, D_new):
+def _blur_d_proposal(state, problem, work, D_new):
     """PSF parameters with the blur of ``D_new`` and the whole-stack caches under them."""
     par_new = state.psf_par.copy()
     par_new[2] = problem.blur_coef * D_new
-    return par_new, _stack_proposal(state, problem, state.pos, par_new)
+    return par_new, _stack_proposal(state, problem, work, state.pos, par_new)
 
 
 @njit(cache=True)
@@ -395,7 +413,7 @@ def _take_blur_d(state, D_new, par_new, new):
 
 
 @njit(cache=True)
-def blur_d_step(state, problem, D_new):
+def blur_d_step(state, problem, work, D_new):
     """Move 8: Metropolis-Hastings step of D under the blur-aware emission (independence proposal).
 
     Target ``p(D | r, data) ∝ p(D) p(r | D) p(data | r, D)``; proposal
@@ -403,7 +421,7 @@ def blur_d_step(state, problem, D_new):
     ``log alpha = ln p(data | r, D') - ln p(data | r, D)``, evaluated over the whole stack; on
     acceptance ``psf_par[2] = blur_coef D'`` and all caches are updated.
     """
-    par_new, new = _blur_d_proposal(state, problem, D_new)
+    par_new, new = _blur_d_proposal(state, problem, work, D_new)
     log_r = new[5]
     state.prop[8] += 1.0
     if log_r >= 0.0 or np.random.random() < math.exp(log_r):
@@ -412,7 +430,7 @@ def blur_d_step(state, problem, D_new):
 
 
 @njit(cache=True)
-def blur_d_walk(state, problem, a_post, b_post, step):
+def blur_d_walk(state, problem, work, a_post, b_post, step):
     """Move 10: random walk on log D under the blur-aware emission; returns its acceptance.
 
     Target ``p(D | r, data) ∝ D^-(a_post + 1) exp(-b_post / D) p(data | r, D)``: the conjugate
@@ -424,7 +442,7 @@ def blur_d_walk(state, problem, a_post, b_post, step):
     D_new = D * math.exp(step * np.random.standard_normal())
     ratio = D_new / D
     log_r = -a_post * math.log(ratio) - b_post * (1.0 / D_new - 1.0 / D)
-    par_new, new = _blur_d_proposal(state, problem, D_new)
+    par_new, new = _blur_d_proposal(state, problem, work, D_new)
     log_r += new[5]
     state.prop[10] += 1.0
     alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
@@ -435,7 +453,7 @@ def blur_d_walk(state, problem, a_post, b_post, step):
 
 
 @njit(cache=True)
-def scale_d_step(state, problem, log_scale):
+def scale_d_step(state, problem, work, log_scale):
     """Move 9: joint move of D and the sub-frame path (K >= 2, non-centred); returns its acceptance.
 
     Per emitter and axis the path ``x`` (L = N K points) is split into ``P x``, the Brownian
@@ -485,7 +503,7 @@ def scale_d_step(state, problem, log_scale):
     )
     log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
     log_r += na * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
-    stack = _stack_proposal(state, problem, new, state.psf_par)
+    stack = _stack_proposal(state, problem, work, new, state.psf_par)
     log_r += stack[5]
     state.prop[9] += 1.0
     alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
@@ -498,7 +516,7 @@ def scale_d_step(state, problem, log_scale):
 
 
 @njit(cache=True)
-def d_move(state, problem, adapt_gain):
+def d_move(state, problem, work, adapt_gain):
     """D: the conjugate inverse-gamma Gibbs step of the motion part (prior
     ``InvGamma(d_prior)``), a Metropolis-Hastings step with it as the proposal under the
     blur-aware emission (:func:`blur_d_step`) followed by a random walk on log D
@@ -521,14 +539,14 @@ def d_move(state, problem, adapt_gain):
                 b_post += d2 / (4.0 * problem.dts[j])
     D_new = b_post / np.random.gamma(a_post, 1.0)
     if problem.blur_coef > 0.0:
-        blur_d_step(state, problem, D_new)
-        alpha = blur_d_walk(state, problem, a_post, b_post, math.exp(state.glob_scales[3]))
+        blur_d_step(state, problem, work, D_new)
+        alpha = blur_d_walk(state, problem, work, a_post, b_post, math.exp(state.glob_scales[3]))
         if adapt_gain > 0.0:
             state.glob_scales[3] += adapt_gain * (alpha - TARGET_ACCEPT)
     else:
         state.theta[0] = D_new
     if problem.ncw.shape[0] > 0:
-        alpha = scale_d_step(state, problem, math.exp(state.glob_scales[2]))
+        alpha = scale_d_step(state, problem, work, math.exp(state.glob_scales[2]))
         if adapt_gain > 0.0:
             state.glob_scales[2] += adapt_gain * (alpha - TARGET_ACCEPT)
 
@@ -536,9 +554,12 @@ def d_move(state, problem, adapt_gain):
 @njit(cache=True)
 def flux_move(state, problem, work, which, adapt_gain):
     """Moves 6 (``which = 0``, F) and 7 (``which = 1``, H): a random walk on the log scale with a
-    log-normal prior ``N(log mean, sd)`` on the log; every frame's likelihood changes."""
+    log-normal prior ``N(log mean, sd)`` on the log; every frame's likelihood changes (with H
+    only in the pixels the spots reach: :func:`refresh_background`)."""
     N = problem.adu.shape[0]
     pr = problem.f_prior if which == 0 else problem.h_prior
+    if which == 1:
+        refresh_background(state, problem, work)  # H: only the spots' pixels change
     cur = state.theta[1 + which]
     lcur = math.log(cur)
     lnew = lcur + math.exp(state.glob_scales[which]) * np.random.standard_normal()
@@ -565,6 +586,9 @@ def flux_move(state, problem, work, which, adapt_gain):
             problem.cam_maps,
             work.ubuf,
             work.obuf,
+            work.bgll,
+            work.bgsum,
+            work.bg_at,
         )
         tot_new += work.ll_prop[n]
         tot_old += state.ll[n]
@@ -979,7 +1003,7 @@ def sweep(seed, adapt_gain, state, problem, work):
     if M > 1:
         tail_swap_move(state, problem)  # undoes identity swaps of the starting tracks
     if problem.sample_flags[0]:
-        d_move(state, problem, adapt_gain)
+        d_move(state, problem, work, adapt_gain)
     for which in range(2):
         if problem.sample_flags[1 + which]:
             flux_move(state, problem, work, which, adapt_gain)

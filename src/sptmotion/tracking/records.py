@@ -103,7 +103,11 @@ class Problem(NamedTuple):
 class Work(NamedTuple):
     """Scratch buffers of a sweep: a frame block's old points and factors, a frame's PSF image
     (``S_new``, valid in the window ``box = [r0, r1, c0, c1]`` that a move changed), the frames'
-    log-likelihoods with one emitter on and off (``ll_on``, ``ll_off`` (N,))."""
+    log-likelihoods with one emitter on and off (``ll_on``, ``ll_off`` (N,)); and the chain's
+    cache of the background-only camera log-densities ``bgll (N, R, C)``, their per-frame sums
+    ``bgsum (N,)`` and the background ``bg_at (1,)`` (photons) they hold (NaN: none yet; no
+    frames: not used), with which the moves that change every frame (D, H) evaluate only the
+    pixels the spots reach (:func:`sptmotion.tracking._mcmc_kernels.frame_loglik`)."""
 
     old_pts: np.ndarray
     new_pts: np.ndarray
@@ -117,10 +121,15 @@ class Work(NamedTuple):
     box: np.ndarray
     ll_on: np.ndarray
     ll_off: np.ndarray
+    bgll: np.ndarray
+    bgsum: np.ndarray
+    bg_at: np.ndarray
 
 
-def new_work(K: int, N: int, R: int, C: int) -> Work:
-    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames."""
+def new_work(K: int, N: int, R: int, C: int, background_cache: bool = False) -> Work:
+    """Scratch buffers for frames of ``R x C`` pixels, ``K`` points per frame, ``N`` frames
+    (with ``background_cache``, room for the background-only log-densities of every pixel)."""
+    nb = N if background_cache else 0
     return Work(
         old_pts=np.empty((K, 3)),
         new_pts=np.empty((K, 3)),
@@ -134,4 +143,7 @@ def new_work(K: int, N: int, R: int, C: int) -> Work:
         box=np.zeros(4, dtype=np.int64),
         ll_on=np.empty(N),
         ll_off=np.empty(N),
+        bgll=np.empty((nb, R, C)),
+        bgsum=np.empty(nb),
+        bg_at=np.full(1, np.nan),
     )
