@@ -234,7 +234,7 @@ def test_start_from_modular_tracker():
     "camera",
     [
         optics.EMCCDPGN(gain=100.0, conversion=3.5, qe=0.95, read_noise=20.0, offset=100.0),
-        optics.SCMOS(gain=2.0, offset=100.0, read_var=4.0, qe=0.8),
+        optics.SCMOS(gain=2.0, offset=100.0, read_var=4.0, qe=0.8, approx="exact"),
         optics.SCMOS(
             gain=np.linspace(1.8, 2.2, 100).reshape(10, 10),
             offset=100.0,
@@ -242,8 +242,9 @@ def test_start_from_modular_tracker():
             qe=0.8,
             approx="gaussian",
         ),
+        optics.SCMOS(gain=2.0, offset=100.0, read_var=4.0, qe=0.8, approx="poisson"),
     ],
-    ids=["emccd-pgn", "scmos", "scmos-gauss-map"],
+    ids=["emccd-pgn", "scmos-exact", "scmos-gauss-map", "scmos-poisson"],
 )
 def test_other_cameras_local_updates_and_tracking(camera):
     """PGN and sCMOS cameras: after sweeps, the cached emission log-likelihood equals the camera's
@@ -624,9 +625,11 @@ def test_known_emitters_undo_a_swapped_start():
         optics.EMCCDPGN(gain=100.0, conversion=3.5, qe=0.95, read_noise=20.0, offset=100.0),
         optics.EMCCDPGN(gain=100.0, read_noise=20.0, offset=100.0, approx="exact"),
         optics.SCMOS(gain=np.linspace(1.8, 2.2, 100).reshape(10, 10), offset=100.0,
-                     read_var=4.0, qe=0.8),
+                     read_var=4.0, qe=0.8, approx="exact"),
+        optics.SCMOS(gain=np.linspace(1.8, 2.2, 100).reshape(10, 10), offset=100.0,
+                     read_var=4.0, qe=0.8, approx="poisson"),
     ],
-    ids=["emccd-pgn-table", "emccd-pgn-exact", "scmos-map"],
+    ids=["emccd-pgn-table", "emccd-pgn-exact", "scmos-exact-map", "scmos-poisson-map"],
 )  # fmt: skip
 def test_background_cache_gives_the_full_frame_sums(camera):
     """Cameras other than the EMCCD Gamma: a frame's log-likelihood from the cached

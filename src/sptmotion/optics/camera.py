@@ -364,10 +364,15 @@ class SCMOS(Camera):
         Read-noise variance map (ADU^2, > 0).
     qe : float
         Quantum efficiency in (0, 1].
-    approx : {"exact", "gaussian"}
+    approx : {"exact", "poisson", "gaussian"}
         ``"exact"``: the Poisson-Gaussian mixture ``sum_n Pois(n; qe u) N(adu - o - g n; 0, var)``
-        (series over n truncated with relative error <= 2 rel_tol); ``"gaussian"``: the faster
-        approximation ``N(o + g qe u, g^2 qe u + var)``.
+        (series over n truncated with relative error <= 2 rel_tol, ~1 µs per pixel);
+        ``"poisson"`` (the default): the shifted Poisson approximation of Huang et al. (2013),
+        ``(adu - o) / g + var / g^2 ~ Poisson(qe u + var / g^2)``
+        (:func:`~sptmotion.optics.kernels.scmos_poisson_logpdf`; its error and the tracker's
+        coverage with it in ``benchmarks/results/scmos``); ``"gaussian"``:
+        ``N(o + g qe u, g^2 qe u + var)``, whose symmetric shape misstates likelihood ratios
+        at many photons.
     rel_tol : float
         Relative truncation error of the exact series.
 
@@ -384,15 +389,15 @@ class SCMOS(Camera):
         offset=100.0,
         read_var=4.0,
         qe: float = 0.8,
-        approx: str = "exact",
+        approx: str = "poisson",
         rel_tol: float = 1e-10,
     ):
         self.gain = self._map(gain, "gain", positive=True)
         self.offset = self._map(offset, "offset", positive=False)
         self.read_var = self._map(read_var, "read_var", positive=True)
         self.qe = check_range(qe, "qe", 0.0, 1.0, high_open=False, owner="SCMOS")
-        if approx not in ("exact", "gaussian"):
-            raise ValueError(f"approx must be 'exact' or 'gaussian', got {approx!r}")
+        if approx not in ("exact", "poisson", "gaussian"):
+            raise ValueError(f"approx must be 'exact', 'poisson' or 'gaussian', got {approx!r}")
         self.approx = approx
         self.rel_tol = check_range(rel_tol, "rel_tol", 0.0, 1e-3, high_open=False, owner="SCMOS")
         try:
@@ -461,6 +466,8 @@ class SCMOS(Camera):
         out = np.empty_like(a2)
         if self.approx == "exact":
             kernels.scmos_logpdf(a2, u2, self.qe, g2, o2, v2, self.rel_tol, out)
+        elif self.approx == "poisson":
+            kernels.scmos_poisson_logpdf(a2, u2, self.qe, g2, o2, v2, out)
         else:
             kernels.scmos_gauss_logpdf(a2, u2, self.qe, g2, o2, v2, out)
         return out.reshape(shape)
@@ -562,6 +569,8 @@ def camera_spec(camera: Camera, shape: tuple[int, int]) -> tuple[int, np.ndarray
         maps = np.ascontiguousarray(maps, dtype=float)
         if camera.approx == "exact":
             return kernels.CAM_SCMOS, np.array([camera.qe, camera.rel_tol]), maps
+        if camera.approx == "poisson":
+            return kernels.CAM_SCMOS_POISSON, np.array([camera.qe]), maps
         return kernels.CAM_SCMOS_GAUSS, np.array([camera.qe]), maps
     raise ValueError(
         f"camera model {type(camera).__name__} is not supported by the Bayesian tracker"

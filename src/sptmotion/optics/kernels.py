@@ -678,6 +678,64 @@ def scmos_gauss_logpdf(adu, u, qe, gain, offset, read_var, out):
             out[i, j] = -LOG_SQRT_2PI - 0.5 * math.log(var) - 0.5 * r * r / var
 
 
+@njit(cache=True)
+def scmos_poisson_logpdf(adu, u, qe, gain, offset, read_var, out):
+    """Shifted-Poisson approximation of the sCMOS density (Huang et al. 2013), elementwise over
+    2D arrays (maps as in :func:`scmos_logpdf`).
+
+    The read noise in photoelectrons, ``gamma = read_var / gain^2``, is added to both sides:
+    ``y = (adu - offset) / gain + gamma`` is treated as ``Poisson(qe u + gamma)`` with the
+    continuous extension ``y ln lam - lam - lgamma(y + 1)``, minus ``ln gain`` (ADU -> e-). Mean
+    and variance are those of the exact model; the shape is Poisson rather than Gaussian, which
+    matters at few photoelectrons. ``y < 0`` (a pixel more than ``gamma`` e- below its offset,
+    where the extension has no density) is taken as 0.
+    """
+    R, C = adu.shape
+    for i in range(R):
+        for j in range(C):
+            g = gain[i, j]
+            gam = read_var[i, j] / (g * g)
+            lam = qe * u[i, j] + gam
+            y = _scmos_poisson_y(adu[i, j], g, offset[i, j], gam)
+            out[i, j] = y * math.log(lam) - lam - math.lgamma(y + 1.0) - math.log(g)
+
+
+@njit(cache=True)
+def _scmos_poisson_y(adu, g, o, gam):
+    """The shifted-Poisson count of :func:`scmos_poisson_logpdf` (0 below its support)."""
+    y = (adu - o) / g + gam
+    return y if y > 0.0 else 0.0
+
+
+@njit(cache=True)
+def scmos_poisson_loglik_rel(adu, u, qe, gain, offset, read_var, out):
+    """:func:`scmos_poisson_logpdf` without its data-only terms ``-lgamma(y + 1) - ln gain``:
+    ``y ln lam - lam``. Differences between expected photons are unchanged (the trackers' camera
+    dispatch uses it, ~4x faster; :func:`scmos_poisson_data_term` holds the rest)."""
+    R, C = adu.shape
+    for i in range(R):
+        for j in range(C):
+            g = gain[i, j]
+            gam = read_var[i, j] / (g * g)
+            lam = qe * u[i, j] + gam
+            out[i, j] = _scmos_poisson_y(adu[i, j], g, offset[i, j], gam) * math.log(lam) - lam
+
+
+@njit(cache=True)
+def scmos_poisson_data_term(adu, gain, offset, read_var):
+    """Sum over a stack ``adu (N, R, C)`` of the data-only terms that
+    :func:`scmos_poisson_loglik_rel` leaves out (maps (R, C))."""
+    N, R, C = adu.shape
+    tot = 0.0
+    for n in range(N):
+        for i in range(R):
+            for j in range(C):
+                g = gain[i, j]
+                y = _scmos_poisson_y(adu[n, i, j], g, offset[i, j], read_var[i, j] / (g * g))
+                tot -= math.lgamma(y + 1.0) + math.log(g)
+    return tot
+
+
 #: Camera codes of :func:`camera_frame_loglik`, the trackers' one camera dispatch
 #: (``cam_par`` layout in brackets; built by :func:`sptmotion.optics.camera.camera_spec`).
 CAM_EMCCD_GAMMA = 0  # [beta/2, 2G/phi, offset]
@@ -685,13 +743,15 @@ CAM_EMCCD_PGN = 1  # [qe, spurious, gain, conversion, read_noise, offset, n_sigm
 CAM_SCMOS = 2  # [qe, rel_tol], maps (gain, offset, read_var)
 CAM_SCMOS_GAUSS = 3  # [qe], maps (gain, offset, read_var)
 CAM_EMCCD_PGN_TABLE = 4  # [qe, ..., rel_tol, rho0, h_rho, y0, h_y], maps[0] the table
+CAM_SCMOS_POISSON = 5  # [qe], maps (gain, offset, read_var); data-only terms left out
 
 
 @njit(cache=True)
 def camera_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, obuf):
     """Emission log-likelihood of one frame: camera log-density of ``adu`` at ``u = bg + h*S``.
 
-    ``ubuf``, ``obuf`` are (R, C) work arrays.
+    ``ubuf``, ``obuf`` are (R, C) work arrays. With :data:`CAM_SCMOS_POISSON` the data-only
+    terms are left out (:func:`scmos_poisson_loglik_rel`).
     """
     R = S_n.shape[0]
     C = S_n.shape[1]
@@ -716,6 +776,10 @@ def camera_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, ubuf, ob
         )
     elif cam_code == CAM_EMCCD_PGN_TABLE:
         emccd_pgn_table_logpdf(adu_n, ubuf, cam_par, cam_maps[0], obuf)
+    elif cam_code == CAM_SCMOS_POISSON:
+        scmos_poisson_loglik_rel(
+            adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], obuf
+        )
     elif cam_code == CAM_SCMOS:
         scmos_logpdf(
             adu_n, ubuf, cam_par[0], cam_maps[0], cam_maps[1], cam_maps[2], cam_par[1], obuf

@@ -40,6 +40,7 @@ from ..optics.kernels import (
     CAM_EMCCD_GAMMA,
     CAM_SCMOS,
     CAM_SCMOS_GAUSS,
+    CAM_SCMOS_POISSON,
     camera_frame_loglik,
     emccd_gamma_logpdf_sum_sparse,
     gl_sigma,
@@ -141,12 +142,19 @@ def frame_psf_window(n, K, EX, EY, WIN, cw, on, out, r0, r1, c0, c1):
 
 
 @njit(cache=True)
+def _per_pixel_maps(cam_code, cam_maps):
+    """Whether the camera's maps are per pixel (sCMOS gain, offset, read-noise maps)."""
+    scmos = cam_code == CAM_SCMOS or cam_code == CAM_SCMOS_GAUSS or cam_code == CAM_SCMOS_POISSON
+    return scmos and cam_maps.shape[1] > 1
+
+
+@njit(cache=True)
 def window_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, r0, r1, c0, c1, ubuf, obuf):
     """Camera log-likelihood of the rows ``r0:r1`` and columns ``c0:c1`` of one frame (0 for an
     empty window); per-pixel camera maps are cut to the window."""
     if r1 <= r0 or c1 <= c0:
         return 0.0
-    if (cam_code == CAM_SCMOS or cam_code == CAM_SCMOS_GAUSS) and cam_maps.shape[1] > 1:
+    if _per_pixel_maps(cam_code, cam_maps):
         maps = cam_maps[:, r0:r1, c0:c1]
     else:
         maps = cam_maps[:, :, :]
@@ -210,7 +218,7 @@ def sparse_frame_loglik(adu_n, S_n, bg, h, cam_code, cam_par, cam_maps, bgll_n, 
     P = R * C
     a_g = np.empty((1, P))
     s_g = np.empty((1, P))
-    per_pixel = (cam_code == CAM_SCMOS or cam_code == CAM_SCMOS_GAUSS) and cam_maps.shape[1] > 1
+    per_pixel = _per_pixel_maps(cam_code, cam_maps)
     nq = cam_maps.shape[0]
     m_g = np.empty((nq, 1, P)) if per_pixel else np.empty((nq, 1, 1))
     k = 0

@@ -48,7 +48,7 @@ from .._checks import check_int, check_positive
 from .._io import check_memory
 from ..optics.camera import camera_spec, photons_estimate
 from ..optics.io import check_stack
-from ..optics.kernels import CAM_EMCCD_GAMMA
+from ..optics.kernels import CAM_EMCCD_GAMMA, CAM_SCMOS_POISSON, scmos_poisson_data_term
 from ..optics.setup import Setup, fine_times, trapezoid_weights
 from . import _mcmc_kernels as _k
 from .moves import MOVE_NAMES, N_MOVES, sweep
@@ -282,6 +282,11 @@ class BayesModel:
                     "EMCCD Gamma model; use the Poisson-Gamma-Normal camera model (emccd-pgn)"
                 )
         self.logw, self.wsum = _k.gamma_data_terms(self.adu, self.cam_code, self.cam_par)
+        # the camera dispatch leaves the shifted-Poisson sCMOS model's data-only terms out
+        self.emission_offset = 0.0
+        if self.cam_code == CAM_SCMOS_POISSON:
+            g, o, v = self.cam_maps
+            self.emission_offset = float(scmos_poisson_data_term(self.adu, g, o, v))
 
     def psf_params(self, D: float = 0.0) -> np.ndarray:
         """``[sigma0, z0, blur_var]`` for the kernels; ``blur_var = D t_E / 3`` (µm²) with the blur-aware emission."""
@@ -388,7 +393,8 @@ class BayesModel:
 
     def emission_loglik(self, pos: np.ndarray, F: float, H: float, D: float = 0.0) -> float:
         """ln P(stack | positions, F, H[, D]), recomputed from scratch (all frames)."""
-        return float(self.new_state(np.ascontiguousarray(pos, dtype=float), F, H, D)[4].sum())
+        ll = self.new_state(np.ascontiguousarray(pos, dtype=float), F, H, D)[4]
+        return float(ll.sum()) + self.emission_offset
 
 
 def initial_positions(photons: np.ndarray, n_emitters: int, pixel_size: float) -> np.ndarray:
@@ -962,7 +968,7 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
         gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
         sweep(int(seeds[it]), gain, state, problem, work)
         theta = state.theta
-        em = float(state.ll.sum())
+        em = float(state.ll.sum()) + model.emission_offset
         mpos = state.pos[:, :, : problem.n_axes]
         mo = model.motion_lp(mpos, theta[0], mu0, s0) if model.L > 1 else 0.0
         lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
