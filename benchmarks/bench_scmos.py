@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pgn_table import movie, setup_for  # noqa: E402
+from bench_pgn_table import coverage_runs, movie, setup_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scmos"
 CAMERAS = [(2.0, 4.0), (2.2, 30.0)]  # gain (ADU/e-), read variance (ADU^2)
@@ -113,36 +113,15 @@ def part_ratios() -> list[dict]:
 
 
 def part_posterior(n_movies: int, iterations: int) -> dict:
-    from sptmotion.tracking import track_bayes
-
     out = {}
     for bg in (2.0, 20.0):
         rng = np.random.default_rng([4, int(bg)])
         setup = setup_for(bg, _camera("exact", (32, 32), 5))
         movies = [movie(setup, rng, 40) for _ in range(n_movies)]
         for approx in APPROX:
-            s = setup.replace(camera=_camera(approx, (32, 32), 5), subframes=1)
-            cov, Dcov, times = [], [], []
-            for i, (stack, X) in enumerate(movies):
-                t0 = time.perf_counter()
-                post = track_bayes(stack, s, n_emitters=1, n_iterations=iterations, n_chains=2,
-                                   seed=i)  # fmt: skip
-                times.append(time.perf_counter() - t0)
-                lo, hi = post.credible_interval(0.98)
-                truth = X[0].reshape(40, 5, 3).mean(axis=1)[:, :2]
-                cov.append(((lo[0, :, :2] <= truth) & (truth <= hi[0, :, :2])).mean())
-                Ds = post.D_summary(0.98)
-                Dcov.append(float(Ds["lo"] <= 0.1 <= Ds["hi"]))
-            c = np.array(cov)
             key = f"bg{bg:g}_{approx}"
-            out[key] = {
-                "coverage_98": float(c.mean()),
-                "coverage_se": float(c.std(ddof=1) / np.sqrt(len(c))),
-                "n_coordinates": int(len(c) * 80),
-                "D_covered": int(sum(Dcov)),
-                "n_movies": len(c),
-                "median_time_s": float(np.median(times)),
-            }
+            out[key] = coverage_runs(movies, setup.replace(camera=_camera(approx, (32, 32), 5)),
+                                     iterations)  # fmt: skip
             print(key, out[key], flush=True)
     return out
 

@@ -690,14 +690,13 @@ def scmos_poisson_logpdf(adu, u, qe, gain, offset, read_var, out):
     matters at few photoelectrons. ``y < 0`` (a pixel more than ``gamma`` e- below its offset,
     where the extension has no density) is taken as 0.
     """
+    scmos_poisson_loglik_rel(adu, u, qe, gain, offset, read_var, out)
     R, C = adu.shape
     for i in range(R):
         for j in range(C):
             g = gain[i, j]
-            gam = read_var[i, j] / (g * g)
-            lam = qe * u[i, j] + gam
-            y = _scmos_poisson_y(adu[i, j], g, offset[i, j], gam)
-            out[i, j] = y * math.log(lam) - lam - math.lgamma(y + 1.0) - math.log(g)
+            y = _scmos_poisson_y(adu[i, j], g, offset[i, j], read_var[i, j] / (g * g))
+            out[i, j] -= math.lgamma(y + 1.0) + math.log(g)
 
 
 @njit(cache=True)
@@ -711,7 +710,8 @@ def _scmos_poisson_y(adu, g, o, gam):
 def scmos_poisson_loglik_rel(adu, u, qe, gain, offset, read_var, out):
     """:func:`scmos_poisson_logpdf` without its data-only terms ``-lgamma(y + 1) - ln gain``:
     ``y ln lam - lam``. Differences between expected photons are unchanged (the trackers' camera
-    dispatch uses it, ~4x faster; :func:`scmos_poisson_data_term` holds the rest)."""
+    dispatch uses it: ~16 ns per pixel against ~43 ns; :func:`scmos_poisson_data_term` holds the
+    rest)."""
     R, C = adu.shape
     for i in range(R):
         for j in range(C):
