@@ -1,6 +1,5 @@
 """The guard that keeps numba's cache of the jitted kernels in step with their sources."""
 
-import os
 import re
 from pathlib import Path
 
@@ -19,24 +18,65 @@ def test_every_module_with_jitted_code_is_guarded():
     assert jitted == set(KERNEL_SOURCES)
 
 
-def test_sources_touched_once_after_any_change(tmp_path):
+def test_cached_kernels_removed_once_after_any_change(tmp_path):
+    """numba 0.68 stamps a cached function with a hash of its own file's content, so only
+    removing the cache files makes a kernel that inlines an edited one recompile."""
     sources = ("a.py", "sub/b.py")
     (tmp_path / "sub").mkdir()
+    caches = ["__pycache__/a.f-3.py311.nbi", "__pycache__/a.f-3.py311.1.nbc",
+              "sub/__pycache__/b.g-7.py311.nbi"]  # fmt: skip
+    others = ["__pycache__/a.cpython-311.pyc", "__pycache__/ab.f-1.py311.nbi"]
+
+    def write_caches():
+        for c in caches + others:
+            (tmp_path / c).parent.mkdir(exist_ok=True)
+            (tmp_path / c).write_text("cached")
+
     for s in sources:
         (tmp_path / s).write_text("x = 1\n")
-        os.utime(tmp_path / s, (1_000_000, 1_000_000))
+    write_caches()
     assert refresh_kernel_cache(str(tmp_path), sources)  # no record yet
-    first = [os.stat(tmp_path / s).st_mtime for s in sources]
-    assert all(t > 1_000_000 for t in first)
-    for s in sources:
-        os.utime(tmp_path / s, (2_000_000, 2_000_000))
+    assert not any((tmp_path / c).exists() for c in caches)
+    assert all((tmp_path / c).exists() for c in others)  # not this module's kernels
+    write_caches()
     assert not refresh_kernel_cache(str(tmp_path), sources)  # unchanged: left alone
-    assert [os.stat(tmp_path / s).st_mtime for s in sources] == [2_000_000] * 2
-    (tmp_path / "a.py").write_text("x = 2\n")  # one file edited: every file touched
-    os.utime(tmp_path / "a.py", (2_000_000, 2_000_000))
+    assert all((tmp_path / c).exists() for c in caches)
+    (tmp_path / "a.py").write_text("x = 2\n")  # one file edited: every module's caches go
     assert refresh_kernel_cache(str(tmp_path), sources)
-    assert all(os.stat(tmp_path / s).st_mtime > 2_000_000 for s in sources)
+    assert not any((tmp_path / c).exists() for c in caches)
     assert not refresh_kernel_cache(str(tmp_path), sources)
+
+
+def test_an_edited_kernel_reaches_its_callers_cache(tmp_path):
+    """End to end in a fresh process: a cached caller that inlines a kernel from another module
+    runs the edited kernel after the guard (without it, numba loads the caller's stale code)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "kern.py").write_text(
+        "from numba import njit\n@njit(cache=True)\ndef k(x):\n    return x + 1.0\n"
+    )
+    (tmp_path / "caller.py").write_text(
+        "from numba import njit\nfrom kern import k\n"
+        "@njit(cache=True)\ndef c(x):\n    return k(x) * 2.0\n"
+    )
+    run = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from sptmotion._kernel_cache import refresh_kernel_cache\n"
+        f"refresh_kernel_cache({str(tmp_path)!r}, ('kern.py', 'caller.py'))\n"
+        "from caller import c; print(c(1.0))\n"
+    )
+
+    def result():
+        out = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return float(out.stdout.strip())
+
+    assert result() == 4.0
+    (tmp_path / "kern.py").write_text(
+        "from numba import njit\n@njit(cache=True)\ndef k(x):\n    return x + 2.0\n"
+    )
+    assert result() == 6.0
 
 
 def test_a_stamp_that_cannot_be_written_is_no_error(tmp_path):
