@@ -219,6 +219,10 @@ def test_one_emitter_under_two_labels_is_one_table_row_per_frame():
         }
         assert before == after
     assert post.count_posterior() == {2: 1.0}
+    # relabeled once: the table and its draws from it equal those of the sampler's labels
+    assert relabeled.relabeled and relabeled.relabel_frames() is relabeled
+    assert relabeled.to_table().equals(tab)
+    np.testing.assert_array_equal(relabeled.table_draws(2 * S), draws)
 
 
 def test_a_relabeled_emitter_keeps_its_label_from_frame_to_frame():

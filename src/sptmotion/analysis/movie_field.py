@@ -74,8 +74,9 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
             n_chains=opts.chains, burn=opts.burn, seed=seed, ci=opts.ci, planar=opts.planar,
             progress=progress,
         )  # fmt: skip
-        table = post.to_table(opts.ci)
-        samples = post.table_draws(opts.max_samples)
+        lab = post.relabel_frames()  # once for the table and its draws
+        table = lab.to_table(opts.ci)
+        samples = lab.table_draws(opts.max_samples)
         summary = post.summary(opts.ci)
         warnings = convergence_warnings(summary["diagnostics"])
         Dsum = post.D_summary(opts.ci)

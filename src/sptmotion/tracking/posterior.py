@@ -90,6 +90,9 @@ class TrackPosterior:
         the field of view, in each draw (None: all M emitters present in every frame).
         Positions are then summarized over the draws in which the emitter is present (an absent
         one has a position drawn from the motion prior only).
+    relabeled : bool
+        Whether the labels are already those of :meth:`relabel_frames` (one per emitter and
+        frame); the tables then use them as they are.
     """
 
     samples: np.ndarray
@@ -106,6 +109,7 @@ class TrackPosterior:
     ci: float = 0.98
     settings: dict = field(default_factory=dict)
     present: np.ndarray | None = None
+    relabeled: bool = False
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -265,11 +269,14 @@ class TrackPosterior:
         positions given presence lie within ``radius`` µm and that are both present in at most
         ``overlap`` of the draws in which either is, is one emitter: in the draws where only the
         other one is present, the label that held the emitter more often in the previous frame
-        (else the more probable one) takes its position and presence in that frame. This permutes labels within a draw and frame, so every draw's set of present
-        positions is unchanged; two emitters that overlap in the same draws are left apart.
-        :meth:`count_posterior` and the diagnostics keep the sampler's own labels.
+        (else the more probable one) takes its position and presence in that frame. This
+        permutes labels within a draw and frame, so every draw's set of present positions is
+        unchanged; two emitters that overlap in the same draws are left apart.
+        :meth:`count_posterior` and the diagnostics keep the sampler's own labels. A posterior
+        already relabeled (``relabeled``) is returned as it is, so a caller that needs both
+        :meth:`to_table` and :meth:`table_draws` relabels once.
         """
-        if self.present is None:
+        if self.present is None or self.relabeled:
             return self
         C, S, M, L, _ = self.samples.shape
         K, N = self.subframes, self.n_frames
@@ -303,7 +310,10 @@ class TrackPosterior:
                 on[move, keep] = True
                 on[move, other] = False
         return replace(
-            self, samples=samples.reshape(C, S, M, L, 3), present=present.reshape(C, S, M, N)
+            self,
+            samples=samples.reshape(C, S, M, L, 3),
+            present=present.reshape(C, S, M, N),
+            relabeled=True,
         )
 
     @staticmethod

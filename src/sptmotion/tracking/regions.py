@@ -318,8 +318,9 @@ def track_field(
             n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci,
             spot_photons=spot_photons, **bayes_kwargs,
         )  # fmt: skip
-        tab = post.to_table(ci)
-        draws = post.table_draws(n_samples) if n_samples else None
+        lab = post.relabel_frames()  # once for the table and its draws
+        tab = lab.to_table(ci)
+        draws = lab.table_draws(n_samples) if n_samples else None
         tab["frame"] += g.t0
         tab["t"] = tab["frame"].to_numpy() * setup.frame_period
         for ax, off in (("x", g.c0 * a), ("y", g.r0 * a)):
