@@ -226,23 +226,32 @@ def write(out: dict) -> list[str]:
     return lines
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run_camera_benchmark(doc: str, stem: str, results: Path, parts: tuple, write_fn) -> None:
+    """The main of the camera-likelihood benchmarks (this one and ``bench_scmos.py``):
+    ``--movies``, ``--iterations``; ``parts = (error, speed, ratios, posterior)``; writes
+    ``results/<stem>.{json,md}``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--movies", type=int, default=12)
     ap.add_argument("--iterations", type=int, default=2000)
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
+    error, speed, ratios, posterior = parts
     t0 = time.perf_counter()
-    out = {"error": part_error(), "speed": part_speed(), "ratios": part_ratios(),
-           "posterior": part_posterior(args.movies, args.iterations)}  # fmt: skip
+    out = {"error": error(), "speed": speed(), "ratios": ratios(),
+           "posterior": posterior(args.movies, args.iterations)}  # fmt: skip
     out["args"] = vars(args)
     out["wall_s"] = time.perf_counter() - t0
     out["machine"] = platform.processor() or platform.machine()
-    lines = write(out)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pgn_table.json").write_text(json.dumps(out, indent=2, default=float))
-    (RESULTS / "pgn_table.md").write_text("\n".join(lines) + "\n")
+    lines = write_fn(out)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{stem}.json").write_text(json.dumps(out, indent=2, default=float))
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def main() -> None:
+    run_camera_benchmark(__doc__, "pgn_table", RESULTS,
+                         (part_error, part_speed, part_ratios, part_posterior), write)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -23,10 +23,6 @@ Writes ``benchmarks/results/scmos/scmos.{md,json}``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pgn_table import coverage_runs, movie, setup_for  # noqa: E402
+from bench_pgn_table import coverage_runs, movie, run_camera_benchmark, setup_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scmos"
 CAMERAS = [(2.0, 4.0), (2.2, 30.0)]  # gain (ADU/e-), read variance (ADU^2)
@@ -178,22 +174,8 @@ def write(out: dict) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--movies", type=int, default=12)
-    ap.add_argument("--iterations", type=int, default=2000)
-    args = ap.parse_args()
-    os.environ.setdefault("NUMBA_NUM_THREADS", "2")
-    t0 = time.perf_counter()
-    out = {"error": part_error(), "speed": part_speed(), "ratios": part_ratios(),
-           "posterior": part_posterior(args.movies, args.iterations)}  # fmt: skip
-    out["args"] = vars(args)
-    out["wall_s"] = time.perf_counter() - t0
-    out["machine"] = platform.processor() or platform.machine()
-    lines = write(out)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scmos.json").write_text(json.dumps(out, indent=2, default=float))
-    (RESULTS / "scmos.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    run_camera_benchmark(__doc__, "scmos", RESULTS,
+                         (part_error, part_speed, part_ratios, part_posterior), write)  # fmt: skip
 
 
 if __name__ == "__main__":
