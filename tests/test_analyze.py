@@ -110,17 +110,21 @@ def test_posterior_aware_spread(models):
     The samples are the mean track plus independent Gaussian localization noise (30 nm). By the
     law of total variance the posterior-aware alpha is the mean of the regressor's predictions
     over the samples and its variance the mean predictive variance plus the variance across
-    samples; checked against the regressor run directly on every sample (all 40 taken), and the
-    averaged model probabilities still sum to 1.
+    samples; checked against the regressor run directly on every sample (all taken: 40 for the
+    two tracks of 60 points, 25 for the one of 45, which run through the models in the same
+    call), and the averaged model probabilities still sum to 1.
     """
     rng = np.random.default_rng(3)
-    X, _ = MODELS["bm"](D=0.05).sample(2, 59, dim=2, dt=DT, rng=rng)
-    samples = [x + 0.03 * rng.standard_normal((40, *x.shape)) for x in X]
-    ts = pl.TrackSet(tracks=list(X), particles=np.arange(2), dt=DT, source="bayes", samples=samples)
+    X, _ = MODELS["bm"](D=0.05).sample(3, 59, dim=2, dt=DT, rng=rng)
+    tracks = [X[0], X[1], X[2][:45]]
+    counts = (40, 40, 25)
+    samples = [x + 0.03 * rng.standard_normal((k, *x.shape)) for x, k in zip(tracks, counts, strict=True)]
+    ts = pl.TrackSet(tracks=tracks, particles=np.arange(3), dt=DT, source="bayes", samples=samples)
     res = pl.characterize(ts, models, max_samples=30, rng=0)
-    assert np.all(res["n_posterior_samples"] == 30)
+    assert list(res["n_posterior_samples"]) == [30, 30, 25]
     assert np.all(res["alpha_post_spread"] > 0)
     every = pl.characterize(ts, models, max_samples=40, rng=0)
+    assert list(every["n_posterior_samples"]) == list(counts)
     for i, smp in enumerate(samples):
         mu, sd = models.regressor.predict(smp - smp[:, :1], return_std=True)
         assert every["alpha_post"].iloc[i] == pytest.approx(mu.mean(), rel=1e-5)

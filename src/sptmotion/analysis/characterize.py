@@ -194,6 +194,70 @@ def _unusable(track: np.ndarray, min_len: int) -> str:
     return ""
 
 
+def _posterior_learned(
+    trackset: TrackSet,
+    models: LearnedModels,
+    idx: Sequence[int],
+    max_samples: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame | None:
+    """Learned models over the posterior sample tracks of tracks ``idx`` (one dimension):
+    the ``*_post`` columns (module docstring), or None without samples.
+
+    Tracks of one length form a group whose tracks all need at least two samples; each
+    track of a group contributes the same number of samples (the group's smallest count, at
+    most ``max_samples``, drawn without replacement with ``rng``). All groups' samples run
+    through the models in one call.
+    """
+    if trackset.samples is None:
+        return None
+    classes = models.classes
+    groups: dict[int, list[int]] = {}
+    for i in idx:
+        groups.setdefault(len(trackset.tracks[i]), []).append(int(i))
+    parts = []  # (track indices, S)
+    XS: list[np.ndarray] = []
+    meas: dict[str, list[np.ndarray]] = {}
+    for _L, gi in sorted(groups.items()):
+        samp = [trackset.samples[i] for i in gi]
+        if not all(s is not None and len(s) >= 2 for s in samp):
+            continue
+        S = min(min(len(s) for s in samp), int(max_samples))
+        for s in samp:
+            pick = rng.choice(len(s), size=S, replace=False) if len(s) > S else np.arange(S)
+            xs = np.asarray(s)[pick]
+            XS.extend(xs - xs[:, :1])
+        for k, v in learned_measurement(trackset, gi).items():
+            meas.setdefault(k, []).append(np.repeat(v, S))
+        parts.append((gi, S))
+    if not parts:
+        return None
+    mu_all, sig_all, ps_all = _learned(models, XS, {k: np.concatenate(v) for k, v in meas.items()})
+    blocks = []
+    start = 0
+    for gi, S in parts:
+        stop = start + len(gi) * S
+        mu = mu_all[start:stop].reshape(len(gi), S)
+        sig = sig_all[start:stop].reshape(len(gi), S)
+        ps = ps_all[start:stop].reshape(len(gi), S, -1)
+        start = stop
+        block = pd.DataFrame(index=gi)
+        spread = mu.std(axis=1, ddof=1)
+        total = np.sqrt(np.mean(sig**2, axis=1) + spread**2)
+        block["alpha_post"] = mu.mean(axis=1)
+        block["alpha_post_std"] = total
+        block["alpha_post_spread"] = spread
+        block["alpha_post_lo"], block["alpha_post_hi"] = _alpha_interval(
+            block["alpha_post"].to_numpy(dtype=float), total
+        )
+        for k, c in enumerate(classes):
+            block[f"p_{c}_post"] = ps[:, :, k].mean(axis=1)
+            block[f"p_{c}_post_std"] = ps[:, :, k].std(axis=1, ddof=1)
+        block["n_posterior_samples"] = S
+        blocks.append(block)
+    return pd.concat(blocks, axis=0)
+
+
 def characterize(
     trackset: TrackSet,
     models: LearnedModels,
@@ -203,7 +267,7 @@ def characterize(
 ) -> pd.DataFrame:
     """Characterize every track: learned alpha and model probabilities, MLE selection.
 
-    Tracks of equal length are processed together (one batched call per length). Tracks
+    The learned models run once over all tracks of one dimension (batched by length). Tracks
     shorter than the learned models' minimum, longer than :data:`MAX_TRACK_POINTS` or immobile get a row with an ``error`` message
     and no numbers.
 
@@ -237,50 +301,24 @@ def characterize(
     )
     rows["error"] = [_unusable(tr, min_len) for tr in trackset.tracks]
     short = rows["error"].to_numpy() != ""
-    # group the usable tracks by (length, dim)
-    groups: dict[tuple[int, int], list[int]] = {}
+    # one batched call of the learned models per dimension (their transform batches tracks of
+    # similar lengths itself); posterior samples in groups of one length
+    by_dim: dict[int, list[int]] = {}
     for i in np.flatnonzero(~short):
-        groups.setdefault(trackset.tracks[i].shape, []).append(int(i))
+        by_dim.setdefault(trackset.tracks[i].shape[1], []).append(int(i))
     blocks = []
-    for (_L, _d), idx in sorted(groups.items()):
-        X = np.stack([trackset.tracks[i] for i in idx])
-        X0 = X - X[:, :1]
-        meas = learned_measurement(trackset, idx)
-        alpha, std, proba = _learned(models, X0, meas)
+    for _d, idx in sorted(by_dim.items()):
+        X0 = [trackset.tracks[i] - trackset.tracks[i][:1] for i in idx]
+        alpha, std, proba = _learned(models, X0, learned_measurement(trackset, idx))
         block = pd.DataFrame(index=idx)
         block["alpha"] = alpha
         block["alpha_std"] = std
         block["alpha_lo"], block["alpha_hi"] = _alpha_interval(alpha, std)
         for k, c in enumerate(classes):
             block[f"p_{c}"] = proba[:, k]
-        # posterior-aware: the same models over posterior sample tracks
-        samp = [trackset.samples[i] if trackset.samples is not None else None for i in idx]
-        if all(s is not None and len(s) >= 2 for s in samp):
-            S = min(min(len(s) for s in samp), int(max_samples))
-            picks = [
-                rng.choice(len(s), size=S, replace=False) if len(s) > S else np.arange(S)
-                for s in samp
-            ]
-            XS = np.concatenate(
-                [np.asarray(s)[p] for s, p in zip(samp, picks, strict=True)]
-            )  # (n*S, L, d)
-            XS = XS - XS[:, :1]
-            mu, sig, ps = _learned(models, XS, {k: np.repeat(v, S) for k, v in meas.items()})
-            mu = mu.reshape(len(idx), S)
-            sig = sig.reshape(len(idx), S)
-            ps = ps.reshape(len(idx), S, -1)
-            spread = mu.std(axis=1, ddof=1)
-            total = np.sqrt(np.mean(sig**2, axis=1) + spread**2)
-            block["alpha_post"] = mu.mean(axis=1)
-            block["alpha_post_std"] = total
-            block["alpha_post_spread"] = spread
-            block["alpha_post_lo"], block["alpha_post_hi"] = _alpha_interval(
-                block["alpha_post"].to_numpy(dtype=float), total
-            )
-            for k, c in enumerate(classes):
-                block[f"p_{c}_post"] = ps[:, :, k].mean(axis=1)
-                block[f"p_{c}_post_std"] = ps[:, :, k].std(axis=1, ddof=1)
-            block["n_posterior_samples"] = S
+        post = _posterior_learned(trackset, models, idx, max_samples, rng)
+        if post is not None:
+            block = block.join(post)
         blocks.append(block)
     usable = np.flatnonzero(~short).tolist()
     if usable:
