@@ -224,3 +224,129 @@ def test_mixed_lengths_give_the_same_numbers_on_one_or_several_threads(monkeypat
     four = select_measured(tracks, 0.033, exposure=0.015)
     pd_testing = pytest.importorskip("pandas.testing")
     pd_testing.assert_frame_equal(one, four, check_exact=True)
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_centrosymmetric_fold_keeps_the_generalized_eigenvalues(n):
+    """A symmetric Toeplitz motion covariance and the noise covariance split into two blocks
+    whose generalized eigenvalues together are those of the whole pair."""
+    import scipy.linalg
+
+    from sptmotion.motion.measured import _fold, _fold_vectors
+
+    C = increment_covariance("fbm", 0.6, np.arange(n + 1), exposure_ratio=0.5)
+    N = noise_covariance(np.ones(n + 1))
+    whole = scipy.linalg.eigh(C, N, eigvals_only=True)
+    parts = np.sort(
+        np.concatenate([scipy.linalg.eigh(c, m, eigvals_only=True)
+                        for c, m in zip(_fold(C), _fold(N), strict=True)])
+    )  # fmt: skip
+    np.testing.assert_allclose(parts, whole, rtol=1e-10)
+    # the fold is an orthogonal change of basis: quadratic forms are kept
+    x = np.random.default_rng(0).standard_normal((n, 3))
+    xp, xm = _fold_vectors(x)
+    Cp, Cm = _fold(C)
+    np.testing.assert_allclose(
+        np.einsum("ik,ij,jk->k", xp, Cp, xp) + np.einsum("ik,ij,jk->k", xm, Cm, xm),
+        np.einsum("ik,ij,jk->k", x, C, x), rtol=1e-12,
+    )  # fmt: skip
+
+
+def test_folded_fits_equal_the_whole_eigenproblem(monkeypatch):
+    """Consecutive frames, one noise level: the split eigenproblem gives the fits of the whole
+    one (odd and even numbers of increments, with and without blur, sigma free and fixed)."""
+    from sptmotion.motion import measured
+
+    rng = np.random.default_rng(10)
+    for P, expo in ((41, 0.0), (60, 0.02)):
+        X = _exact_tracks("fbm", 0.7, 0.1, 0.033, expo, 0.03, 5, P, rng, K=4)
+        for model in ("bm", "fbm"):
+            for sig in ("auto", 0.03):
+                folded = fit_measured(X, 0.033, model, exposure=expo, sigma_loc=sig)
+                monkeypatch.setattr(measured, "_FOLD", False)
+                whole = fit_measured(X, 0.033, model, exposure=expo, sigma_loc=sig)
+                monkeypatch.undo()
+                for c in ("alpha", "alpha_lo", "alpha_hi", "D", "sigma"):
+                    np.testing.assert_allclose(folded[c], whole[c], rtol=1e-5, atol=1e-7)
+                np.testing.assert_allclose(
+                    folded["log_likelihood"], whole["log_likelihood"], rtol=1e-9
+                )
+
+
+def test_sbm_increment_covariance_is_tridiagonal():
+    """SBM's observed increments are correlated with their neighbours only (gaps, blur)."""
+    from sptmotion.motion.measurement import sbm_increment_band
+
+    for frames in (np.arange(12), np.array([0, 1, 2, 5, 6, 9, 10, 11, 20])):
+        for r in (0.0, 0.3, 1.0):
+            for a in (0.3, 1.0, 1.7):
+                C = increment_covariance("sbm", a, frames, exposure_ratio=r)
+                d0, d1 = sbm_increment_band(a, frames, exposure_ratio=r)
+                T = np.diag(d0) + np.diag(d1, 1) + np.diag(d1, -1)
+                np.testing.assert_allclose(T, C, rtol=0, atol=1e-12 * np.abs(C).max())
+
+
+def test_pencil_kernels_match_dense_algebra():
+    """Log-determinants, quadratic forms, Fisher traces and extreme generalized eigenvalues of
+    ``a C + b N`` (tridiagonal) against dense linear algebra."""
+    import scipy.linalg
+
+    from sptmotion.motion._levinson import pencil_extremes, pencil_fisher, pencil_forms
+
+    rng = np.random.default_rng(0)
+    L, K, m, d = 9, 3, 2, 2
+
+    def tri(d0, d1):
+        return np.diag(d0) + np.diag(d1, 1) + np.diag(d1, -1)
+
+    c0, c1 = rng.uniform(2, 3, (K, L)), rng.uniform(-0.5, 0.5, (K, L - 1))
+    n0, n1 = rng.uniform(1.5, 2.5, L), -rng.uniform(0.3, 0.7, L - 1)
+    a, b = rng.uniform(0.5, 2, K * m), rng.uniform(-0.2, 1, K * m)
+    X = rng.normal(size=(m, L, d))
+    logdet, quad = pencil_forms(c0, c1, n0, n1, a, b, X)
+    t_aa, t_ab, t_bb = pencil_fisher(c0, c1, n0, n1, a, b, m)
+    N = tri(n0, n1)
+    for r in range(K * m):
+        k, t = divmod(r, m)
+        A = a[r] * tri(c0[k], c1[k])
+        Si = np.linalg.inv(A + b[r] * N)
+        assert logdet[r] == pytest.approx(np.linalg.slogdet(A + b[r] * N)[1], rel=1e-12)
+        assert quad[r] == pytest.approx(np.einsum("ij,ik,kj->", X[t], Si, X[t]), rel=1e-12)
+        assert t_aa[r] == pytest.approx(np.trace(Si @ A @ Si @ A), rel=1e-10)
+        assert t_ab[r] == pytest.approx(np.trace(Si @ A @ Si @ N), rel=1e-10)
+        assert t_bb[r] == pytest.approx(np.trace(Si @ N @ Si @ N), rel=1e-10)
+    lam_min, lam_mean = pencil_extremes(c0, c1, n0, n1)
+    for k in range(K):
+        ev = scipy.linalg.eigh(tri(c0[k], c1[k]), N, eigvals_only=True)
+        assert lam_min[k] == pytest.approx(ev[0], rel=1e-12)
+        assert lam_mean[k] == pytest.approx(ev.mean(), rel=1e-12)
+    # not positive definite: NaN
+    logdet, quad = pencil_forms(c0, c1, n0, n1, np.full(K * m, -1.0), np.zeros(K * m), X)
+    assert np.all(np.isnan(logdet)) and np.all(np.isnan(quad))
+
+
+def test_sbm_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch):
+    """SBM fitted with its tridiagonal covariances gives the numbers of the eigendecomposition
+    route (gaps, blur, per-point variances, sigma free, fixed and zero)."""
+    from sptmotion.motion import measured
+
+    rng = np.random.default_rng(11)
+    X = _exact_tracks("sbm", 0.6, 0.1, 0.033, 0.02, 0.03, 4, 40, rng, K=4)
+    holey = [x[np.r_[0:10, 13:40]] for x in X]
+    frames = [np.r_[0:10, 13:40]] * 4
+    pvar = [np.full(37, 0.03**2) * rng.uniform(0.5, 2.0, 37) for _ in range(4)]
+    cases = [
+        ({"tracks": X}, ("auto", 0.03, 0.0)),
+        ({"tracks": holey, "frames": frames}, ("auto", 0.03)),
+        ({"tracks": holey, "frames": frames, "point_var": pvar}, ("auto", 1.0)),
+    ]
+    cols = ["alpha", "alpha_lo", "alpha_hi", "D", "D_lo", "D_hi", "sigma", "sigma_hi"]
+    for kw, sigmas in cases:
+        for sig in sigmas:
+            tri = measured.fit_measured(dt=0.033, model="sbm", exposure=0.02, sigma_loc=sig, **kw)
+            monkeypatch.setattr(measured, "_SBM_TRIDIAGONAL", False)
+            eig = measured.fit_measured(dt=0.033, model="sbm", exposure=0.02, sigma_loc=sig, **kw)
+            monkeypatch.undo()
+            for c in cols:
+                np.testing.assert_allclose(tri[c], eig[c], rtol=1e-4, atol=1e-7, err_msg=c)
+            np.testing.assert_allclose(tri["log_likelihood"], eig["log_likelihood"], rtol=1e-9)

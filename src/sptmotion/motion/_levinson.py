@@ -23,7 +23,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["toeplitz_quad", "tridiag_whiten", "bidiag_solve"]
+__all__ = [
+    "toeplitz_quad",
+    "tridiag_whiten",
+    "bidiag_solve",
+    "pencil_forms",
+    "pencil_fisher",
+    "pencil_extremes",
+]
 
 
 @njit(cache=True)
@@ -180,3 +187,231 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
         b2, out,
     )  # fmt: skip
     return out[:, 0] if flat else out
+
+
+# ----------------------------------------------------------------------------------------
+# pencils a·C + b·N of two symmetric tridiagonal matrices (rows: one matrix C per "alpha")
+# ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pencil_forms_kernel(c0, c1, n0, n1, a, b, X, m, logdet, quad):  # pragma: no cover
+    R = a.shape[0]
+    L = n0.shape[0]
+    d = X.shape[2]
+    zp = np.empty(d)
+    for r in range(R):
+        k = r // m
+        t = r - k * m
+        ar = a[r]
+        br = b[r]
+        piv = ar * c0[k, 0] + br * n0[0]
+        if not piv > 0.0:
+            logdet[r] = np.nan
+            quad[r] = np.nan
+            continue
+        inv = 1.0 / piv
+        ld = 0.0
+        prod = piv  # pivots multiplied in runs of 8 (one log per run), away from under/overflow
+        q = 0.0
+        for j in range(d):
+            zp[j] = X[t, 0, j]
+            q += zp[j] * zp[j] * inv
+        for i in range(1, L):
+            o = ar * c1[k, i - 1] + br * n1[i - 1]
+            li = o * inv
+            piv = ar * c0[k, i] + br * n0[i] - li * o
+            if not piv > 0.0:
+                ld = np.nan
+                q = np.nan
+                break
+            inv = 1.0 / piv
+            if i % 8 == 0:
+                ld += np.log(prod)
+                prod = piv
+            else:
+                prod *= piv
+            for j in range(d):
+                zp[j] = X[t, i, j] - li * zp[j]
+                q += zp[j] * zp[j] * inv
+        logdet[r] = ld + np.log(prod)
+        quad[r] = q
+
+
+def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
+    """``log det Σ_r`` and ``Σ_axes x_tᵀ Σ_r⁻¹ x_t`` for ``Σ_r = a_r·C_k + b_r·N``.
+
+    Parameters
+    ----------
+    c0, c1 : ndarray, shape (K, L) and (K, L−1)
+        Diagonals and first off-diagonals of ``K`` symmetric tridiagonal matrices ``C_k``.
+    n0, n1 : ndarray, shape (L,) and (L−1,)
+        Diagonal and off-diagonal of the symmetric tridiagonal ``N``.
+    a, b : ndarray, shape (R,)
+        Coefficients per row, ``R = K·m``: row ``r`` uses ``C_{r // m}`` and series ``r % m``.
+    X : ndarray, shape (m, L, d)
+        Series (``d`` independent axes sharing the covariance).
+
+    Returns
+    -------
+    logdet, quad : ndarray, shape (R,)
+        NaN where ``Σ_r`` is not positive definite. O(L·d) per row (LDLᵀ).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    m = X.shape[0]
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
+    logdet = np.empty(len(a))
+    quad = np.empty(len(a))
+    _pencil_forms_kernel(
+        np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
+        np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
+        a, b, X, m, logdet, quad,
+    )  # fmt: skip
+    return logdet, quad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sel_traces(s0, s1, p0, p1, q0, q1, fwd, bwd):  # pragma: no cover - compiled
+    """``tr(S⁻¹P)`` and ``tr(S⁻¹Q)`` for complex symmetric tridiagonal ``S`` (selected
+    inverse: the diagonal and first off-diagonal of ``S⁻¹`` from the two pivot sequences)."""
+    L = s0.shape[0]
+    fwd[0] = s0[0]
+    for i in range(1, L):
+        fwd[i] = s0[i] - s1[i - 1] * s1[i - 1] / fwd[i - 1]
+    bwd[L - 1] = s0[L - 1]
+    for i in range(L - 2, -1, -1):
+        bwd[i] = s0[i] - s1[i] * s1[i] / bwd[i + 1]
+    tp = 0.0j
+    tq = 0.0j
+    z_next = 1.0 / (fwd[L - 1] + bwd[L - 1] - s0[L - 1])
+    tp += z_next * p0[L - 1]
+    tq += z_next * q0[L - 1]
+    for i in range(L - 2, -1, -1):
+        zi = 1.0 / (fwd[i] + bwd[i] - s0[i])
+        zo = -s1[i] * z_next / fwd[i]  # (S⁻¹)_{i, i+1}
+        tp += zi * p0[i] + 2.0 * zo * p1[i]
+        tq += zi * q0[i] + 2.0 * zo * q1[i]
+        z_next = zi
+    return tp, tq
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pencil_fisher_kernel(c0, c1, n0, n1, a, b, m, h, i_aa, i_ab, i_bb):  # pragma: no cover
+    R = a.shape[0]
+    L = n0.shape[0]
+    s0 = np.empty(L, dtype=np.complex128)
+    s1 = np.empty(max(L - 1, 1), dtype=np.complex128)
+    p0 = np.empty(L)
+    p1 = np.empty(max(L - 1, 1))
+    fwd = np.empty(L, dtype=np.complex128)
+    bwd = np.empty(L, dtype=np.complex128)
+    for r in range(R):
+        k = r // m
+        ar = a[r]
+        br = b[r]
+        for i in range(L):
+            p0[i] = ar * c0[k, i]
+        for i in range(L - 1):
+            p1[i] = ar * c1[k, i]
+        # S = aC + bN + ih·aC: tr(S⁻¹ aC) and tr(S⁻¹ N) have imaginary parts −h·tr((Σ⁻¹aC)²)
+        # and −h·tr(Σ⁻¹aC Σ⁻¹N) (complex step: no cancellation)
+        for i in range(L):
+            s0[i] = complex(p0[i] + br * n0[i], h * p0[i])
+        for i in range(L - 1):
+            s1[i] = complex(p1[i] + br * n1[i], h * p1[i])
+        tp, tq = _sel_traces(s0, s1, p0, p1, n0, n1, fwd, bwd)
+        i_aa[r] = -tp.imag / h
+        i_ab[r] = -tq.imag / h
+        # S = aC + bN + ih·κN with κ the scale of Σ
+        kap = 0.0
+        for i in range(L):
+            kap = max(kap, abs(p0[i] + br * n0[i]) / max(abs(n0[i]), 1e-300))
+        for i in range(L):
+            s0[i] = complex(p0[i] + br * n0[i], h * kap * n0[i])
+        for i in range(L - 1):
+            s1[i] = complex(p1[i] + br * n1[i], h * kap * n1[i])
+        tp, tq = _sel_traces(s0, s1, p0, p1, n0, n1, fwd, bwd)
+        i_bb[r] = -tq.imag / (h * kap)
+
+
+def pencil_fisher(c0, c1, n0, n1, a, b, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Traces of the Gaussian Fisher information of ``Σ_r = a_r·C_k + b_r·N`` (rows as in
+    :func:`pencil_forms`, ``m`` series per matrix).
+
+    Returns ``tr((Σ⁻¹A)²)``, ``tr(Σ⁻¹A Σ⁻¹N)`` and ``tr((Σ⁻¹N)²)`` with ``A = a_r·C_k``: the
+    information of ``(log a, b)`` per axis is half of them. O(L) per row: each is the
+    derivative of a trace of ``Σ⁻¹`` against a tridiagonal matrix along ``A`` or ``N``,
+    taken by a complex step (Squire & Trapp 1998), which needs only the diagonal and first
+    off-diagonal of the inverse of a complex symmetric tridiagonal matrix.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
+    out = [np.empty(len(a)) for _ in range(3)]
+    _pencil_fisher_kernel(
+        np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
+        np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
+        a, b, int(m), 1e-20, *out,
+    )  # fmt: skip
+    return tuple(out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pencil_extremes_kernel(c0, c1, n0, n1, lam_min, lam_mean):  # pragma: no cover
+    K, L = c0.shape
+    # selected inverse of N (real, positive definite): the diagonal and off-diagonal of N⁻¹
+    fwd = np.empty(L)
+    bwd = np.empty(L)
+    fwd[0] = n0[0]
+    for i in range(1, L):
+        fwd[i] = n0[i] - n1[i - 1] * n1[i - 1] / fwd[i - 1]
+    bwd[L - 1] = n0[L - 1]
+    for i in range(L - 2, -1, -1):
+        bwd[i] = n0[i] - n1[i] * n1[i] / bwd[i + 1]
+    inv0 = np.empty(L)
+    inv1 = np.empty(max(L - 1, 1))
+    for i in range(L):
+        inv0[i] = 1.0 / (fwd[i] + bwd[i] - n0[i])
+    for i in range(L - 1):
+        inv1[i] = -n1[i] * inv0[i + 1] / fwd[i]
+    for k in range(K):
+        t = 0.0
+        for i in range(L):
+            t += inv0[i] * c0[k, i]
+        for i in range(L - 1):
+            t += 2.0 * inv1[i] * c1[k, i]
+        mean = t / L
+        lam_mean[k] = mean
+        # smallest eigenvalue of C_k v = λ N v by bisection on the inertia of C_k − λN
+        lo = 0.0
+        hi = mean
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            piv = c0[k, 0] - mid * n0[0]
+            neg = piv <= 0.0
+            for i in range(1, L):
+                if neg:
+                    break
+                o = c1[k, i - 1] - mid * n1[i - 1]
+                piv = c0[k, i] - mid * n0[i] - o * o / piv
+                neg = piv <= 0.0
+            if neg:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo <= 1e-15 * hi:
+                break
+        lam_min[k] = 0.5 * (lo + hi)
+
+
+def pencil_extremes(c0, c1, n0, n1) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and mean generalized eigenvalue of ``C_k v = λ N v`` (tridiagonal, ``N``
+    positive definite): bisection on the inertia of ``C_k − λN`` (Sylvester; LDLᵀ pivots)
+    and ``tr(N⁻¹C_k)/L`` from the selected inverse of ``N``. O(L) per bisection step."""
+    c0 = np.ascontiguousarray(c0, dtype=np.float64)
+    lam_min = np.empty(c0.shape[0])
+    lam_mean = np.empty(c0.shape[0])
+    _pencil_extremes_kernel(
+        c0, np.ascontiguousarray(c1, dtype=np.float64),
+        np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
+        lam_min, lam_mean,
+    )  # fmt: skip
+    return lam_min, lam_mean

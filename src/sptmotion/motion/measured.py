@@ -46,13 +46,14 @@ from scipy.special import logsumexp
 from scipy.stats import chi2
 
 from .._checks import check_positive, check_range
-from ._levinson import bidiag_solve
+from ._levinson import bidiag_solve, pencil_extremes, pencil_fisher, pencil_forms
 from .measurement import (
     GAUSSIAN_MODELS,
     check_frames,
     increment_covariance,
     noise_band,
     noise_covariance,
+    sbm_increment_band,
 )
 
 __all__ = [
@@ -91,6 +92,10 @@ _FINE_STEP = 0.001
 _EXTEND = 0.9
 _INNER_GRID = 16
 _GOLDEN_ITER = 32
+#: Split the eigenproblems of consecutive-frame stationary models in two (:func:`_fold`).
+_FOLD = True
+#: Fit SBM with its tridiagonal covariances (:class:`_TriGroup`) rather than eigendecompositions.
+_SBM_TRIDIAGONAL = True
 #: Values (tracks x increments x axes x alphas) per block of the (D', σ²) maximization.
 _BLOCK_VALUES = 2_000_000
 
@@ -189,46 +194,192 @@ def _grid_golden(fun, lo: np.ndarray, hi: np.ndarray, n_grid=_INNER_GRID, n_iter
 # ----------------------------------------------------------------------------------------
 # one observed-frame pattern: whitening, rotation per alpha, profile over (D', σ²)
 # ----------------------------------------------------------------------------------------
-class _Group:
-    """Whitened increments of tracks sharing one frame pattern (and noise structure).
+def _fold(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two blocks of a symmetric centrosymmetric matrix in the basis of (anti)symmetric vectors.
 
-    The unit-noise increment covariance ``N`` is tridiagonal, so its Cholesky factor is lower
-    bidiagonal and whitening costs O(L) per column (banded triangular solves).
+    With ``J`` the exchange matrix, ``A = J A J`` and ``n = 2k (+1)``, the orthonormal columns
+    ``(e_j ± J e_j)/√2`` (``j < k``; the middle ``e_k`` joins the symmetric ones when ``n`` is
+    odd) turn ``A`` block diagonal: ``A₊`` ((n − k) x (n − k)) on the symmetric vectors and
+    ``A₋`` (k x k) on the antisymmetric ones (:func:`_fold_vectors` for the coordinates).
     """
+    n = A.shape[0]
+    k = n // 2
+    rev = A[:k, ::-1][:, :k]  # A[i, n-1-j]
+    plus = np.empty((n - k, n - k))
+    plus[:k, :k] = A[:k, :k] + rev
+    if n % 2:
+        plus[:k, k] = plus[k, :k] = np.sqrt(2.0) * A[:k, k]
+        plus[k, k] = A[k, k]
+    return plus, A[:k, :k] - rev
 
-    def __init__(self, Y, frames, point_var, drift: bool):
-        m, P, d = Y.shape
-        self.m, self.L, self.d = m, P - 1, d
-        self.N = self.L * d
-        self.frames = frames
-        var = np.ones(P) if point_var is None else point_var
-        band = np.zeros((2, self.L))
-        band[0], band[1, :-1] = noise_band(var)
+
+def _fold_vectors(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of the columns of ``B`` (n, c) on the vectors of :func:`_fold`."""
+    n = B.shape[0]
+    k = n // 2
+    top, bot = B[:k], B[n - k :][::-1]
+    plus = (top + bot) / np.sqrt(2.0)
+    if n % 2:
+        plus = np.concatenate([plus, B[k : k + 1]])
+    return plus, (top - bot) / np.sqrt(2.0)
+
+
+class _Whitener:
+    """Whitening by a tridiagonal noise covariance: banded Cholesky, O(L) per column."""
+
+    def __init__(self, diag: np.ndarray, off: np.ndarray):
+        band = np.zeros((2, len(diag)))
+        band[0], band[1, :-1] = diag, off
         self.chol = scipy.linalg.cholesky_banded(band, lower=True, check_finite=False)
-        self.logdet_noise = 2.0 * float(np.sum(np.log(self.chol[0])))
-        inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)
-        self.z = self.solve(inc)
-        self.zero = ~np.any(np.diff(Y, axis=1) != 0.0, axis=(1, 2))
-        self.drift = drift
-        if drift:
-            steps = np.diff(frames).astype(np.float64)
-            self.bz = self.solve(steps)
+        self.logdet = 2.0 * float(np.sum(np.log(self.chol[0])))
 
     def solve(self, B):
         """``chol⁻¹ B`` for ``B`` of shape (L,) or (L, k)."""
         return bidiag_solve(self.chol[0], self.chol[1, :-1], B)
 
-    def rotate(self, C):
-        """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
+    def eig(self, C, z):
+        """Eigenvalues (ascending) and eigenvectors of ``chol⁻¹ C chol⁻ᵀ``; ``Vᵀ z``."""
         A = self.solve(C)
         M = self.solve(A.T)
         M = 0.5 * (M + M.T)
         # NumPy's eigh (LAPACK syevd) runs without the GIL, so groups can share the cores
         lam, V = np.linalg.eigh(M)
+        return lam, V, V.T @ z
+
+
+def _band(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.diagonal(A).copy(), np.diagonal(A, 1).copy()
+
+
+class _Group:
+    """Whitened increments of tracks sharing one frame pattern (and noise structure).
+
+    The unit-noise increment covariance ``N`` is tridiagonal, so its Cholesky factor is lower
+    bidiagonal and whitening costs O(L) per column (banded triangular solves). With
+    consecutive frames and one noise variance for every point (``N`` and the stationary
+    models' motion covariances are then symmetric Toeplitz, hence centrosymmetric), the
+    generalized eigenproblem of the motion and noise covariances splits exactly into two of
+    half the size (:func:`_fold`): a quarter of the eigendecomposition's cost, the same
+    eigenvalues and rotated data up to rounding.
+    """
+
+    def __init__(self, Y, frames, point_var, drift: bool, fold: bool = False):
+        m, P, d = Y.shape
+        self.m, self.L, self.d = m, P - 1, d
+        self.N = self.L * d
+        self.frames = frames
+        var = np.ones(P) if point_var is None else point_var
+        diag, off = noise_band(var)
+        inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)
+        self.fold = bool(fold) and not drift and self.L >= 4
+        if self.fold:
+            N = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+            self.parts = [_Whitener(*_band(Nb)) for Nb in _fold(N)]
+            self.z = [w.solve(zb) for w, zb in zip(self.parts, _fold_vectors(inc), strict=True)]
+        else:
+            self.parts = [_Whitener(diag, off)]
+            self.z = [self.parts[0].solve(inc)]
+        self.logdet_noise = sum(w.logdet for w in self.parts)
+        self.zero = ~np.any(np.diff(Y, axis=1) != 0.0, axis=(1, 2))
+        self.drift = drift
+        if drift:
+            steps = np.diff(frames).astype(np.float64)
+            self.bz = self.parts[0].solve(steps)
+
+    def rotate(self, C):
+        """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
+        blocks = _fold(C) if self.fold else (C,)
+        eig = [w.eig(Cb, zb) for w, Cb, zb in zip(self.parts, blocks, self.z, strict=True)]
+        if len(eig) == 1:
+            lam, V, y = eig[0]
+        else:
+            lam = np.concatenate([e[0] for e in eig])
+            order = np.argsort(lam, kind="stable")
+            lam = lam[order]
+            y = np.concatenate([e[2] for e in eig])[order]
+            V = None
         lam = np.clip(lam, 1e-12 * max(float(lam[-1]), 1e-300), None)
-        y = (V.T @ self.z).reshape(self.L, self.m, self.d)
+        y = y.reshape(self.L, self.m, self.d)
         b = V.T @ self.bz if self.drift else None
         return lam, y, b
+
+
+class _TriGroup:
+    """Increments of tracks sharing one frame pattern under SBM, whose increment covariance is
+    tridiagonal on any frames (:func:`~.measurement.sbm_increment_band`), as is the noise's:
+    every likelihood, profile and Fisher information costs O(L) per track and alpha, with no
+    eigendecomposition (:func:`_fit_alphas_tri`)."""
+
+    def __init__(self, Y, frames, point_var):
+        m, P, d = Y.shape
+        self.m, self.L, self.d = m, P - 1, d
+        self.N = self.L * d
+        self.frames = frames
+        self.n0, self.n1 = noise_band(np.ones(P) if point_var is None else point_var)
+        self.X = np.ascontiguousarray(np.diff(Y, axis=1))
+        self.zero = ~np.any(self.X != 0.0, axis=(1, 2))
+        self.drift = False
+
+
+def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
+    """:func:`_fit_alphas` for SBM: the same profile over ``(D', σ²)`` (same parametrization,
+    search and ranges) with the log-determinants and quadratic forms of the tridiagonal
+    covariances themselves; ``λ̄`` and the smallest generalized eigenvalue, which set the
+    noise fraction's range, from :func:`~._levinson.pencil_extremes`."""
+    m, d, N = g.m, g.d, g.N
+    bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
+    c0 = np.stack([b[0] for b in bands])
+    c1 = np.stack([b[1] for b in bands])
+    R = len(alphas) * m
+
+    def forms(a, b):
+        return pencil_forms(c0, c1, g.n0, g.n1, a, b, g.X)
+
+    if sigma2_fixed is None:
+        lam_min, lam_mean = pencil_extremes(c0, c1, g.n0, g.n1)
+        inv_mean = np.repeat(1.0 / lam_mean, m)
+        lt_min = np.repeat(lam_min / lam_mean, m)
+
+        def prof(u):
+            logdet, q = forms((1.0 - u) * inv_mean, u)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return -0.5 * (N * _LOG2PI + N * np.log(q / N) + N + d * logdet)
+
+        u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
+        u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
+        neg = u < 0
+        llc = ll.copy()
+        if np.any(neg):
+            llc[neg] = prof(np.zeros(R))[neg]
+        s2 = forms((1.0 - u) * inv_mean, u)[1] / N
+        Dp = s2 * (1.0 - u) * inv_mean
+        sig2 = s2 * u
+    else:
+        s2f = float(sigma2_fixed)
+        scale = forms(np.ones(R), 0.0)[1] / N  # D' if there were no noise
+        if s2f == 0.0:
+            Dp = scale
+        else:
+
+            def prof_logD(x):
+                logdet, q = forms(np.exp(x), s2f)
+                return -0.5 * (N * _LOG2PI + d * logdet + q)
+
+            top = np.log(np.maximum(scale, 1e-300)) + 2.0
+            logD, _ = _grid_golden(prof_logD, top - 30.0, top)
+            Dp = np.exp(logD)
+        sig2 = np.full(R, s2f)
+        logdet, q = forms(Dp, s2f)
+        ll = llc = -0.5 * (N * _LOG2PI + d * logdet + q)
+    traces = pencil_fisher(c0, c1, g.n0, g.n1, Dp, sig2, m)
+    shape = (len(alphas), m)
+    return {
+        "ll": ll.reshape(shape),
+        "llc": llc.reshape(shape),
+        "logDp": np.log(np.maximum(Dp, 1e-300)).reshape(shape),
+        "sig2": sig2.reshape(shape),
+        "I": tuple((0.5 * d * t).reshape(shape) for t in traces),
+    }
 
 
 def _quad(w, y2, yb, b2):
@@ -329,6 +480,8 @@ def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     One eigendecomposition per alpha; the (D', σ²) maximization runs for blocks of alphas at
     once (rows = alpha x track), as many as keep a block's arrays near :data:`_BLOCK_VALUES`.
     """
+    if isinstance(g, _TriGroup):
+        return _fit_alphas_tri(g, alphas, r, sigma2_fixed)
     m, L, d = g.m, g.L, g.d
     per_alpha = max(m * L * d, 1)
     step = int(max(1, _BLOCK_VALUES // per_alpha))
@@ -567,7 +720,14 @@ def fit_measured(
 
     def fit_group(group):
         idx, f, Y, var = group
-        g = _Group(Y, f, var, drift=key == "dbm")
+        consecutive = f[-1] == len(f) - 1
+        if key == "sbm" and _SBM_TRIDIAGONAL:
+            g = _TriGroup(Y, f, var)
+        else:
+            g = _Group(
+                Y, f, var, drift=key == "dbm",
+                fold=_FOLD and consecutive and var is None and key != "sbm",
+            )  # fmt: skip
         alphas = _COARSE_GRID.get(key, np.array([1.0]))
         res = _fit_alphas(g, key, alphas, r, s2_fixed)
 

@@ -52,6 +52,7 @@ __all__ = [
     "GAUSSIAN_MODELS",
     "averaged_variogram",
     "increment_covariance",
+    "sbm_increment_band",
     "noise_covariance",
     "noise_band",
     "check_frames",
@@ -130,33 +131,61 @@ def averaged_variogram(alpha: float, lags: np.ndarray, exposure_ratio: float) ->
     return out
 
 
-def _sbm_position_cov(alpha: float, frames: np.ndarray, r: float) -> np.ndarray:
-    """Covariance ``/(Dα Δt^α)`` of exposure-averaged SBM positions at ``frames`` (first exposure at 0)."""
+def _sbm_terms(alpha: float, f: np.ndarray, r: float):
+    """``f^α``, ``m1 = E(f + s)^α − f^α`` and ``e = E min(f + s, f + s')^α − f^α`` (``s, s'``
+    uniform on ``[0, r]``): the exposure-averaged SBM position covariance is ``2(f_i^α + m1_i)``
+    off the diagonal (``i < j``) and ``2(f_i^α + e_i)`` on it (``/(Dα Δt^α)``)."""
     a = float(alpha)
-    f = frames.astype(np.float64)
     if r < _TINY_EXPOSURE:
-        K = 2.0 * np.minimum(f[:, None], f[None, :]) ** a
-        return K
+        return f**a, np.zeros_like(f), np.zeros_like(f)
     u = r * _GL_X
-    # m1(f) = E (f + s)^α − f^α,  s ~ U[0, r]
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = f > 0
         m1 = np.empty_like(f)
         m1[~pos] = r**a / (a + 1.0)
         fp = f[pos][:, None]
-        m1[pos] = np.sum(_GL_W * (fp**a * np.expm1(a * np.log1p(u / fp))), axis=1)
-        # e(f) = E min(f+s, f+s')^α − f^α = 2 ∫_0^r ((f+s)^α − f^α)(r − s) ds / r²
+        grow = fp**a * np.expm1(a * np.log1p(u / fp))  # (f + s)^α − f^α at the nodes
+        m1[pos] = np.sum(_GL_W * grow, axis=1)
+        # e(f) = 2 ∫_0^r ((f+s)^α − f^α)(r − s) ds / r²
         e = np.empty_like(f)
         e[~pos] = 2.0 * r**a * (1.0 / (a + 1.0) - 1.0 / (a + 2.0))
-        e[pos] = 2.0 * np.sum(
-            _GL_W * (1.0 - _GL_X) * (fp**a * np.expm1(a * np.log1p(u / fp))), axis=1
-        )
-    base = f**a
+        e[pos] = 2.0 * np.sum(_GL_W * (1.0 - _GL_X) * grow, axis=1)
+    return f**a, m1, e
+
+
+def _sbm_position_cov(alpha: float, frames: np.ndarray, r: float) -> np.ndarray:
+    """Covariance ``/(Dα Δt^α)`` of exposure-averaged SBM positions at ``frames`` (first exposure at 0)."""
+    f = frames.astype(np.float64)
+    base, m1, e = _sbm_terms(alpha, f, r)
     lo = np.minimum.outer(np.arange(len(f)), np.arange(len(f)))
     K = 2.0 * (base[lo] + m1[lo])
     idx = np.arange(len(f))
     K[idx, idx] = 2.0 * (base + e)
     return K
+
+
+def sbm_increment_band(alpha: float, frames, exposure_ratio: float = 0.0):
+    """Diagonal and off-diagonal of SBM's increment covariance (``Dα = 1``, ``Δt = 1``).
+
+    SBM's increments over disjoint times are independent, and an exposure shares its time
+    only with the two increments that meet at it: the covariance of the observed increments
+    is tridiagonal on any set of frames (:func:`increment_covariance` returns it dense):
+    ``diag_i = 2[(f_{i+1}^α − f_i^α) + e_{i+1} + e_i − 2·m1_i]``,
+    ``off_i = 2(m1_{i+1} − e_{i+1})`` (terms of :func:`_sbm_terms`).
+
+    Returns
+    -------
+    diag : ndarray, shape (P − 1,)
+    off : ndarray, shape (P − 2,)
+    """
+    f = check_frames(frames).astype(np.float64)
+    r = check_range(
+        exposure_ratio, "exposure_ratio (t_E/dt)", 0.0, 1.0, low_open=False, high_open=False
+    )
+    base, m1, e = _sbm_terms(alpha, f, r)
+    diag = 2.0 * (np.diff(base) + e[1:] + e[:-1] - 2.0 * m1[:-1])
+    off = 2.0 * (m1[1:-1] - e[1:-1])
+    return diag, off
 
 
 def increment_covariance(
