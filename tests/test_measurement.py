@@ -325,13 +325,16 @@ def test_pencil_kernels_match_dense_algebra():
     assert np.all(np.isnan(logdet)) and np.all(np.isnan(quad))
 
 
-def test_sbm_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch):
-    """SBM fitted with its tridiagonal covariances gives the numbers of the eigendecomposition
-    route (gaps, blur, per-point variances, sigma free, fixed and zero)."""
+@pytest.mark.parametrize("model", ["sbm", "fbm", "bm"])
+def test_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch, model):
+    """Fits with tridiagonal matrices (SBM's own covariances; the Householder reductions of the
+    whitened FBM and BM covariances, folded or not) give the numbers of the eigendecomposition
+    route: gaps, blur, per-point variances, sigma free, fixed and zero."""
     from sptmotion.motion import measured
 
     rng = np.random.default_rng(11)
-    X = _exact_tracks("sbm", 0.6, 0.1, 0.033, 0.02, 0.03, 4, 40, rng, K=4)
+    gen = "fbm" if model == "bm" else model
+    X = _exact_tracks(gen, 0.6, 0.1, 0.033, 0.02, 0.03, 4, 40, rng, K=4)
     holey = [x[np.r_[0:10, 13:40]] for x in X]
     frames = [np.r_[0:10, 13:40]] * 4
     pvar = [np.full(37, 0.03**2) * rng.uniform(0.5, 2.0, 37) for _ in range(4)]
@@ -343,10 +346,29 @@ def test_sbm_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch):
     cols = ["alpha", "alpha_lo", "alpha_hi", "D", "D_lo", "D_hi", "sigma", "sigma_hi"]
     for kw, sigmas in cases:
         for sig in sigmas:
-            tri = measured.fit_measured(dt=0.033, model="sbm", exposure=0.02, sigma_loc=sig, **kw)
-            monkeypatch.setattr(measured, "_SBM_TRIDIAGONAL", False)
-            eig = measured.fit_measured(dt=0.033, model="sbm", exposure=0.02, sigma_loc=sig, **kw)
+            tri = measured.fit_measured(dt=0.033, model=model, exposure=0.02, sigma_loc=sig, **kw)
+            monkeypatch.setattr(measured, "_TRIDIAGONAL", False)
+            eig = measured.fit_measured(dt=0.033, model=model, exposure=0.02, sigma_loc=sig, **kw)
             monkeypatch.undo()
             for c in cols:
                 np.testing.assert_allclose(tri[c], eig[c], rtol=1e-4, atol=1e-7, err_msg=c)
             np.testing.assert_allclose(tri["log_likelihood"], eig["log_likelihood"], rtol=1e-9)
+
+
+def test_lapack_tridiagonal_reduction():
+    """``M = Q T Qᵀ`` and ``Qᵀz`` (LAPACK through numba): same eigenvalues, same quadratic forms."""
+    from sptmotion.motion._lapack import tridiagonalize
+
+    rng = np.random.default_rng(12)
+    for n in (2, 3, 10, 61):
+        A = rng.normal(size=(n, n))
+        M = A @ A.T + np.eye(n)
+        Z = rng.normal(size=(n, 3))
+        diag, off, W = tridiagonalize(M, Z)
+        T = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+        np.testing.assert_allclose(np.linalg.eigvalsh(T), np.linalg.eigvalsh(M), rtol=1e-10)
+        np.testing.assert_allclose(
+            np.einsum("ik,ij,jk->k", W, np.linalg.inv(T), W),
+            np.einsum("ik,ij,jk->k", Z, np.linalg.inv(M), Z), rtol=1e-10,
+        )  # fmt: skip
+        assert np.array_equal(M, M.T)  # the input is left as it was

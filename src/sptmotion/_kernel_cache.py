@@ -20,6 +20,7 @@ import os
 #: Modules (relative to the package folder) that define or call numba-jitted kernels.
 KERNEL_SOURCES = (
     "optics/kernels.py",
+    "motion/_lapack.py",
     "motion/_levinson.py",
     "motion/jumps.py",
     "datasets/andi_recipe.py",

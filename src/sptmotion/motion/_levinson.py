@@ -194,46 +194,50 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
 def _pencil_forms_kernel(c0, c1, n0, n1, a, b, X, m, logdet, quad):  # pragma: no cover
+    # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
+    # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
+    # has no division (the reciprocals are computed aside), about twice as fast as the
+    # pivot recursion; θ is rescaled every 16 steps
     R = a.shape[0]
     L = n0.shape[0]
-    d = X.shape[2]
+    d = X.shape[3]
+    shared = X.shape[0] == 1
     zp = np.empty(d)
     for r in range(R):
         k = r // m
         t = r - k * m
+        kx = 0 if shared else k
         ar = a[r]
         br = b[r]
-        piv = ar * c0[k, 0] + br * n0[0]
-        if not piv > 0.0:
-            logdet[r] = np.nan
-            quad[r] = np.nan
-            continue
-        inv = 1.0 / piv
-        ld = 0.0
-        prod = piv  # pivots multiplied in runs of 8 (one log per run), away from under/overflow
+        th_prev = 1.0
+        th = ar * c0[k, 0] + br * n0[0]
+        bad = not th > 0.0
+        lscale = 0.0
+        inv = 1.0 / th  # 1 / pivot
         q = 0.0
         for j in range(d):
-            zp[j] = X[t, 0, j]
+            zp[j] = X[kx, t, 0, j]
             q += zp[j] * zp[j] * inv
         for i in range(1, L):
             o = ar * c1[k, i - 1] + br * n1[i - 1]
             li = o * inv
-            piv = ar * c0[k, i] + br * n0[i] - li * o
-            if not piv > 0.0:
-                ld = np.nan
-                q = np.nan
-                break
-            inv = 1.0 / piv
-            if i % 8 == 0:
-                ld += np.log(prod)
-                prod = piv
-            else:
-                prod *= piv
+            th_new = (ar * c0[k, i] + br * n0[i]) * th - o * o * th_prev
+            bad |= not th_new > 0.0
+            inv = th / th_new
+            th_prev = th
+            th = th_new
+            if i % 16 == 0:
+                lscale += np.log(th)
+                th_prev /= th
+                th = 1.0
+            s = 0.0
             for j in range(d):
-                zp[j] = X[t, i, j] - li * zp[j]
-                q += zp[j] * zp[j] * inv
-        logdet[r] = ld + np.log(prod)
-        quad[r] = q
+                z = X[kx, t, i, j] - li * zp[j]
+                zp[j] = z
+                s += z * z
+            q += s * inv
+        logdet[r] = np.nan if bad else lscale + np.log(th)
+        quad[r] = np.nan if bad else q
 
 
 def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +251,9 @@ def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
         Diagonal and off-diagonal of the symmetric tridiagonal ``N``.
     a, b : ndarray, shape (R,)
         Coefficients per row, ``R = K·m``: row ``r`` uses ``C_{r // m}`` and series ``r % m``.
-    X : ndarray, shape (m, L, d)
-        Series (``d`` independent axes sharing the covariance).
+    X : ndarray, shape (m, L, d) or (K, m, L, d)
+        Series (``d`` independent axes sharing the covariance), the same for every ``C_k`` or
+        one set per ``C_k``.
 
     Returns
     -------
@@ -256,7 +261,9 @@ def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
         NaN where ``Σ_r`` is not positive definite. O(L·d) per row (LDLᵀ).
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
-    m = X.shape[0]
+    if X.ndim == 3:
+        X = X[None]
+    m = X.shape[1]
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
     logdet = np.empty(len(a))
@@ -272,21 +279,33 @@ def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sel_traces(s0, s1, p0, p1, q0, q1, fwd, bwd):  # pragma: no cover - compiled
     """``tr(S⁻¹P)`` and ``tr(S⁻¹Q)`` for complex symmetric tridiagonal ``S`` (selected
-    inverse: the diagonal and first off-diagonal of ``S⁻¹`` from the two pivot sequences)."""
+    inverse: the diagonal and first off-diagonal of ``S⁻¹`` from the two pivot sequences);
+    NaN when a pivot vanishes."""
     L = s0.shape[0]
+    bad = complex(np.nan, np.nan)
     fwd[0] = s0[0]
     for i in range(1, L):
+        if fwd[i - 1] == 0.0:
+            return bad, bad
         fwd[i] = s0[i] - s1[i - 1] * s1[i - 1] / fwd[i - 1]
     bwd[L - 1] = s0[L - 1]
     for i in range(L - 2, -1, -1):
+        if bwd[i + 1] == 0.0:
+            return bad, bad
         bwd[i] = s0[i] - s1[i] * s1[i] / bwd[i + 1]
     tp = 0.0j
     tq = 0.0j
-    z_next = 1.0 / (fwd[L - 1] + bwd[L - 1] - s0[L - 1])
+    den = fwd[L - 1] + bwd[L - 1] - s0[L - 1]
+    if den == 0.0 or fwd[L - 1] == 0.0:
+        return bad, bad
+    z_next = 1.0 / den
     tp += z_next * p0[L - 1]
     tq += z_next * q0[L - 1]
     for i in range(L - 2, -1, -1):
-        zi = 1.0 / (fwd[i] + bwd[i] - s0[i])
+        den = fwd[i] + bwd[i] - s0[i]
+        if den == 0.0 or fwd[i] == 0.0:
+            return bad, bad
+        zi = 1.0 / den
         zo = -s1[i] * z_next / fwd[i]  # (S⁻¹)_{i, i+1}
         tp += zi * p0[i] + 2.0 * zo * p1[i]
         tq += zi * q0[i] + 2.0 * zo * q1[i]

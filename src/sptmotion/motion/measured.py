@@ -46,6 +46,7 @@ from scipy.special import logsumexp
 from scipy.stats import chi2
 
 from .._checks import check_positive, check_range
+from ._lapack import tridiagonalize
 from ._levinson import bidiag_solve, pencil_extremes, pencil_fisher, pencil_forms
 from .measurement import (
     GAUSSIAN_MODELS,
@@ -94,8 +95,9 @@ _INNER_GRID = 16
 _GOLDEN_ITER = 32
 #: Split the eigenproblems of consecutive-frame stationary models in two (:func:`_fold`).
 _FOLD = True
-#: Fit SBM with its tridiagonal covariances (:class:`_TriGroup`) rather than eigendecompositions.
-_SBM_TRIDIAGONAL = True
+#: Fit with tridiagonal matrices (SBM's own covariances, :class:`_TriGroup`; the other models'
+#: tridiagonal reductions, :func:`_fit_alphas_reduced`) rather than eigendecompositions.
+_TRIDIAGONAL = True
 #: Values (tracks x increments x axes x alphas) per block of the (D', σ²) maximization.
 _BLOCK_VALUES = 2_000_000
 
@@ -246,6 +248,13 @@ class _Whitener:
         lam, V = np.linalg.eigh(M)
         return lam, V, V.T @ z
 
+    def tridiagonalize(self, C, z):
+        """``chol⁻¹ C chol⁻ᵀ = Q T Qᵀ`` (Householder, LAPACK sytrd, without the GIL): the
+        diagonal and off-diagonal of ``T`` and ``Qᵀ z``."""
+        A = self.solve(C)
+        M = self.solve(A.T)
+        return tridiagonalize(0.5 * (M + M.T), z)
+
 
 def _band(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.diagonal(A).copy(), np.diagonal(A, 1).copy()
@@ -286,6 +295,20 @@ class _Group:
             steps = np.diff(frames).astype(np.float64)
             self.bz = self.parts[0].solve(steps)
 
+    def reduce(self, C):
+        """Tridiagonal form of the whitened motion covariance ``C`` (both blocks when folded,
+        joined by a zero off-diagonal): diagonal (L,), off-diagonal (L−1,), rotated data
+        (L, m·d)."""
+        blocks = _fold(C) if self.fold else (C,)
+        red = [
+            w.tridiagonalize(Cb, zb) for w, Cb, zb in zip(self.parts, blocks, self.z, strict=True)
+        ]
+        if len(red) == 1:
+            return red[0]
+        diag = np.concatenate([x[0] for x in red])
+        off = np.concatenate([red[0][1], [0.0], red[1][1]])
+        return diag, off, np.concatenate([x[2] for x in red])
+
     def rotate(self, C):
         """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
         blocks = _fold(C) if self.fold else (C,)
@@ -321,29 +344,37 @@ class _TriGroup:
         self.drift = False
 
 
-def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
-    """:func:`_fit_alphas` for SBM: the same profile over ``(D', σ²)`` (same parametrization,
-    search and ranges) with the log-determinants and quadratic forms of the tridiagonal
-    covariances themselves; ``λ̄`` and the smallest generalized eigenvalue, which set the
-    noise fraction's range, from :func:`~._levinson.pencil_extremes`."""
-    m, d, N = g.m, g.d, g.N
-    bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
-    c0 = np.stack([b[0] for b in bands])
-    c1 = np.stack([b[1] for b in bands])
-    R = len(alphas) * m
+def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
+    """The profile over ``(D', σ²)`` of covariances ``D'·C_k + σ²·N`` (tridiagonal): the
+    computation of :func:`_fit_rows` (same parametrization, search and ranges) with the
+    log-determinants and quadratic forms of the tridiagonal matrices themselves.
+
+    ``c0, c1`` (K, L), (K, L−1): the ``C_k`` (one per alpha); ``n0, n1``: ``N``; ``X``
+    (K or 1, m, L, d): the series of each alpha (or shared); ``offset``: added to ``d·log
+    det`` (``d·log det`` of a whitening already applied). ``λ̄`` and the smallest generalized
+    eigenvalue, which set the noise fraction's range, come from
+    :func:`~._levinson.pencil_extremes`. Returns the dict of :func:`_fit_rows` with (K, m)
+    arrays.
+    """
+    c0, c1, n0, n1, X = (np.ascontiguousarray(v, dtype=np.float64) for v in (c0, c1, n0, n1, X))
+    K = c0.shape[0]
+    _, m, L, d = X.shape
+    N = L * d
+    R = K * m
+    const = N * _LOG2PI + offset
 
     def forms(a, b):
-        return pencil_forms(c0, c1, g.n0, g.n1, a, b, g.X)
+        return pencil_forms(c0, c1, n0, n1, a, b, X)
 
     if sigma2_fixed is None:
-        lam_min, lam_mean = pencil_extremes(c0, c1, g.n0, g.n1)
+        lam_min, lam_mean = pencil_extremes(c0, c1, n0, n1)
         inv_mean = np.repeat(1.0 / lam_mean, m)
         lt_min = np.repeat(lam_min / lam_mean, m)
 
         def prof(u):
             logdet, q = forms((1.0 - u) * inv_mean, u)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return -0.5 * (N * _LOG2PI + N * np.log(q / N) + N + d * logdet)
+                return -0.5 * (const + N * np.log(q / N) + N + d * logdet)
 
         u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
         u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
@@ -363,16 +394,16 @@ def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
 
             def prof_logD(x):
                 logdet, q = forms(np.exp(x), s2f)
-                return -0.5 * (N * _LOG2PI + d * logdet + q)
+                return -0.5 * (const + d * logdet + q)
 
             top = np.log(np.maximum(scale, 1e-300)) + 2.0
             logD, _ = _grid_golden(prof_logD, top - 30.0, top)
             Dp = np.exp(logD)
         sig2 = np.full(R, s2f)
         logdet, q = forms(Dp, s2f)
-        ll = llc = -0.5 * (N * _LOG2PI + d * logdet + q)
-    traces = pencil_fisher(c0, c1, g.n0, g.n1, Dp, sig2, m)
-    shape = (len(alphas), m)
+        ll = llc = -0.5 * (const + d * logdet + q)
+    traces = pencil_fisher(c0, c1, n0, n1, Dp, sig2, m)
+    shape = (K, m)
     return {
         "ll": ll.reshape(shape),
         "llc": llc.reshape(shape),
@@ -380,6 +411,34 @@ def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
         "sig2": sig2.reshape(shape),
         "I": tuple((0.5 * d * t).reshape(shape) for t in traces),
     }
+
+
+def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
+    """:func:`_fit_alphas` for SBM: :func:`_profile_pencil` of its tridiagonal covariances."""
+    bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
+    c0 = np.stack([b[0] for b in bands])
+    c1 = np.stack([b[1] for b in bands])
+    return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed)
+
+
+def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
+    """:func:`_fit_alphas` by tridiagonal reduction (:meth:`_Group.reduce`): per alpha the
+    whitened motion covariance becomes tridiagonal ``T = Qᵀ M Q`` and the data ``Qᵀz``; the
+    profile is then :func:`_profile_pencil` of ``T`` against the identity (no eigenvectors)."""
+    m, L, d = g.m, g.L, g.d
+    step = int(max(1, _BLOCK_VALUES // max(m * L * d, 1)))
+    n0, n1 = np.ones(L), np.zeros(L - 1)
+    parts = []
+    for start in range(0, len(alphas), step):
+        block = alphas[start : start + step]
+        red = [g.reduce(increment_covariance(key, a, g.frames, r)) for a in block]
+        c0 = np.stack([x[0] for x in red])
+        c1 = np.stack([x[1] for x in red])
+        X = np.stack([x[2].reshape(L, m, d).transpose(1, 0, 2) for x in red])
+        parts.append(_profile_pencil(c0, c1, n0, n1, X, d * g.logdet_noise, sigma2_fixed))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in ("ll", "llc", "logDp", "sig2")}
+    out["I"] = tuple(np.concatenate([p["I"][j] for p in parts]) for j in range(3))
+    return out
 
 
 def _quad(w, y2, yb, b2):
@@ -482,6 +541,8 @@ def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """
     if isinstance(g, _TriGroup):
         return _fit_alphas_tri(g, alphas, r, sigma2_fixed)
+    if _TRIDIAGONAL and not g.drift:
+        return _fit_alphas_reduced(g, key, alphas, r, sigma2_fixed)
     m, L, d = g.m, g.L, g.d
     per_alpha = max(m * L * d, 1)
     step = int(max(1, _BLOCK_VALUES // per_alpha))
@@ -721,7 +782,7 @@ def fit_measured(
     def fit_group(group):
         idx, f, Y, var = group
         consecutive = f[-1] == len(f) - 1
-        if key == "sbm" and _SBM_TRIDIAGONAL:
+        if key == "sbm" and _TRIDIAGONAL:
             g = _TriGroup(Y, f, var)
         else:
             g = _Group(
