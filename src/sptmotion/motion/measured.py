@@ -328,8 +328,9 @@ class _Group:
 
 
 class _TriGroup:
-    """Increments of tracks sharing one frame pattern under SBM, whose increment covariance is
-    tridiagonal on any frames (:func:`~.measurement.sbm_increment_band`), as is the noise's:
+    """Increments of tracks sharing one frame pattern under SBM or BM, whose increment
+    covariances are tridiagonal on any frames (:func:`~.measurement.sbm_increment_band`; BM's
+    lag-one covariance is the blur's ``D·t_E/3``), as is the noise's:
     every likelihood, profile and Fisher information costs O(L) per track and alpha, with no
     eigendecomposition (:func:`_fit_alphas_tri`)."""
 
@@ -413,9 +414,14 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
     }
 
 
-def _fit_alphas_tri(g: _TriGroup, alphas, r: float, sigma2_fixed) -> dict:
-    """:func:`_fit_alphas` for SBM: :func:`_profile_pencil` of its tridiagonal covariances."""
-    bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
+def _fit_alphas_tri(g: _TriGroup, key: str, alphas, r: float, sigma2_fixed) -> dict:
+    """:func:`_fit_alphas` for SBM and BM: :func:`_profile_pencil` of their tridiagonal
+    covariances (BM's increments over disjoint times are independent too)."""
+    if key == "sbm":
+        bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
+    else:
+        bm = increment_covariance("bm", 1.0, g.frames, r)
+        bands = [(np.diagonal(bm).copy(), np.diagonal(bm, 1).copy())] * len(alphas)
     c0 = np.stack([b[0] for b in bands])
     c1 = np.stack([b[1] for b in bands])
     return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed)
@@ -540,7 +546,7 @@ def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     once (rows = alpha x track), as many as keep a block's arrays near :data:`_BLOCK_VALUES`.
     """
     if isinstance(g, _TriGroup):
-        return _fit_alphas_tri(g, alphas, r, sigma2_fixed)
+        return _fit_alphas_tri(g, key, alphas, r, sigma2_fixed)
     if _TRIDIAGONAL and not g.drift:
         return _fit_alphas_reduced(g, key, alphas, r, sigma2_fixed)
     m, L, d = g.m, g.L, g.d
@@ -782,7 +788,7 @@ def fit_measured(
     def fit_group(group):
         idx, f, Y, var = group
         consecutive = f[-1] == len(f) - 1
-        if key == "sbm" and _TRIDIAGONAL:
+        if key in ("sbm", "bm") and _TRIDIAGONAL:
             g = _TriGroup(Y, f, var)
         else:
             g = _Group(
