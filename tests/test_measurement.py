@@ -372,3 +372,21 @@ def test_lapack_tridiagonal_reduction():
             np.einsum("ik,ij,jk->k", Z, np.linalg.inv(M), Z), rtol=1e-10,
         )  # fmt: skip
         assert np.array_equal(M, M.T)  # the input is left as it was
+
+
+def test_pencil_kernels_give_the_same_numbers_on_threads():
+    """Large calls split their rows over threads: the same numbers, bit for bit."""
+    from sptmotion.motion._levinson import pencil_fisher, pencil_forms
+
+    rng = np.random.default_rng(13)
+    K, m, L = 2, 3000, 80
+    c0, c1 = rng.uniform(2, 3, (K, L)), rng.uniform(-0.5, 0.5, (K, L - 1))
+    n0, n1 = np.full(L, 2.0), np.full(L - 1, -1.0)
+    a, b = rng.uniform(0.5, 2, K * m), rng.uniform(0, 1, K * m)
+    X = rng.normal(size=(K, m, L, 2))
+    one = pencil_forms(c0, c1, n0, n1, a, b, X) + pencil_fisher(c0, c1, n0, n1, a, b, m)
+    three = pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=3) + pencil_fisher(
+        c0, c1, n0, n1, a, b, m, n_threads=3
+    )
+    for x, y in zip(one, three, strict=True):
+        assert np.array_equal(x, y)

@@ -20,6 +20,8 @@ Golub, G. H. & Van Loan, C. F. (2013). Matrix Computations, §4.3 (banded LDLᵀ
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
@@ -193,17 +195,18 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
 # pencils a·C + b·N of two symmetric tridiagonal matrices (rows: one matrix C per "alpha")
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pencil_forms_kernel(c0, c1, n0, n1, a, b, X, m, logdet, quad):  # pragma: no cover
+def _pencil_forms_kernel(
+    c0, c1, n0, n1, a, b, X, m, r_start, r_stop, logdet, quad
+):  # pragma: no cover
     # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
     # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
     # has no division (the reciprocals are computed aside), about twice as fast as the
     # pivot recursion; θ is rescaled every 16 steps
-    R = a.shape[0]
     L = n0.shape[0]
     d = X.shape[3]
     shared = X.shape[0] == 1
     zp = np.empty(d)
-    for r in range(R):
+    for r in range(r_start, r_stop):
         k = r // m
         t = r - k * m
         kx = 0 if shared else k
@@ -240,7 +243,31 @@ def _pencil_forms_kernel(c0, c1, n0, n1, a, b, X, m, logdet, quad):  # pragma: n
         quad[r] = np.nan if bad else q
 
 
-def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
+#: Rows x points above which :func:`pencil_forms` splits its rows over threads.
+_SPLIT_WORK = 400_000
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
+    """``kernel(*args, r_start, r_stop, *outs)`` over rows ``0..R``: in one call, or in
+    ``n_threads`` contiguous ranges on threads when the work (rows x points) is large."""
+    n_threads = int(min(max(n_threads, 1), R))
+    if n_threads < 2 or R * L < _SPLIT_WORK:
+        kernel(*args, 0, R, *outs)
+        return
+    pool = _POOLS.get(n_threads)
+    if pool is None:
+        pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
+    edges = np.linspace(0, R, n_threads + 1).astype(np.int64)
+    jobs = [
+        pool.submit(kernel, *args, int(lo), int(hi), *outs)
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    for job in jobs:
+        job.result()
+
+
+def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``log det Σ_r`` and ``Σ_axes x_tᵀ Σ_r⁻¹ x_t`` for ``Σ_r = a_r·C_k + b_r·N``.
 
     Parameters
@@ -254,6 +281,10 @@ def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
     X : ndarray, shape (m, L, d) or (K, m, L, d)
         Series (``d`` independent axes sharing the covariance), the same for every ``C_k`` or
         one set per ``C_k``.
+    n_threads : int
+        With more than one, a large call (rows x points above 400,000) runs in as many
+        contiguous ranges of rows on threads (the kernel holds no GIL); each row's numbers
+        are the same either way.
 
     Returns
     -------
@@ -266,13 +297,15 @@ def pencil_forms(c0, c1, n0, n1, a, b, X) -> tuple[np.ndarray, np.ndarray]:
     m = X.shape[1]
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
-    logdet = np.empty(len(a))
-    quad = np.empty(len(a))
-    _pencil_forms_kernel(
+    R = len(a)
+    logdet = np.empty(R)
+    quad = np.empty(R)
+    args = (
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
-        a, b, X, m, logdet, quad,
+        a, b, X, m,
     )  # fmt: skip
+    _run_rows(_pencil_forms_kernel, args, (logdet, quad), R, X.shape[2], n_threads)
     return logdet, quad
 
 
@@ -314,8 +347,9 @@ def _sel_traces(s0, s1, p0, p1, q0, q1, fwd, bwd):  # pragma: no cover - compile
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pencil_fisher_kernel(c0, c1, n0, n1, a, b, m, h, i_aa, i_ab, i_bb):  # pragma: no cover
-    R = a.shape[0]
+def _pencil_fisher_kernel(
+    c0, c1, n0, n1, a, b, m, h, r_start, r_stop, i_aa, i_ab, i_bb
+):  # pragma: no cover
     L = n0.shape[0]
     s0 = np.empty(L, dtype=np.complex128)
     s1 = np.empty(max(L - 1, 1), dtype=np.complex128)
@@ -323,7 +357,7 @@ def _pencil_fisher_kernel(c0, c1, n0, n1, a, b, m, h, i_aa, i_ab, i_bb):  # prag
     p1 = np.empty(max(L - 1, 1))
     fwd = np.empty(L, dtype=np.complex128)
     bwd = np.empty(L, dtype=np.complex128)
-    for r in range(R):
+    for r in range(r_start, r_stop):
         k = r // m
         ar = a[r]
         br = b[r]
@@ -352,7 +386,9 @@ def _pencil_fisher_kernel(c0, c1, n0, n1, a, b, m, h, i_aa, i_ab, i_bb):  # prag
         i_bb[r] = -tq.imag / (h * kap)
 
 
-def pencil_fisher(c0, c1, n0, n1, a, b, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pencil_fisher(
+    c0, c1, n0, n1, a, b, m: int, n_threads: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Traces of the Gaussian Fisher information of ``Σ_r = a_r·C_k + b_r·N`` (rows as in
     :func:`pencil_forms`, ``m`` series per matrix).
 
@@ -360,17 +396,19 @@ def pencil_fisher(c0, c1, n0, n1, a, b, m: int) -> tuple[np.ndarray, np.ndarray,
     information of ``(log a, b)`` per axis is half of them. O(L) per row: each is the
     derivative of a trace of ``Σ⁻¹`` against a tridiagonal matrix along ``A`` or ``N``,
     taken by a complex step (Squire & Trapp 1998), which needs only the diagonal and first
-    off-diagonal of the inverse of a complex symmetric tridiagonal matrix.
+    off-diagonal of the inverse of a complex symmetric tridiagonal matrix. ``n_threads``: as
+    in :func:`pencil_forms`.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
-    out = [np.empty(len(a)) for _ in range(3)]
-    _pencil_fisher_kernel(
+    out = tuple(np.empty(len(a)) for _ in range(3))
+    args = (
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
-        a, b, int(m), 1e-20, *out,
+        a, b, int(m), 1e-20,
     )  # fmt: skip
-    return tuple(out)
+    _run_rows(_pencil_fisher_kernel, args, out, len(a), len(n0), n_threads)
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

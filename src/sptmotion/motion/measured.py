@@ -364,8 +364,10 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
     R = K * m
     const = N * _LOG2PI + offset
 
+    threads = _available_cores()
+
     def forms(a, b):
-        return pencil_forms(c0, c1, n0, n1, a, b, X)
+        return pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=threads)
 
     if sigma2_fixed is None:
         lam_min, lam_mean = pencil_extremes(c0, c1, n0, n1)
@@ -403,7 +405,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
         sig2 = np.full(R, s2f)
         logdet, q = forms(Dp, s2f)
         ll = llc = -0.5 * (const + d * logdet + q)
-    traces = pencil_fisher(c0, c1, n0, n1, Dp, sig2, m)
+    traces = pencil_fisher(c0, c1, n0, n1, Dp, sig2, m, n_threads=threads)
     shape = (K, m)
     return {
         "ll": ll.reshape(shape),
