@@ -82,7 +82,9 @@ def _time(src: Path, n: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--before", default="64c0f58", help="commit to compare with")
+    ap.add_argument(
+        "--before", default="64c0f58", help="commit to compare with ('none': this tree only)"
+    )
     ap.add_argument("--tracks", type=int, default=200, help="tracks per set")
     args = ap.parse_args(argv)
     n = args.tracks
@@ -90,39 +92,54 @@ def main(argv: list[str] | None = None) -> dict:
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
+    before = None
     with tempfile.TemporaryDirectory() as tmp:
         wt = Path(tmp) / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), args.before],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        try:
-            _time(wt / "src", n)  # fills the fresh tree's numba cache
-            before = _time(wt / "src", n)
-        finally:
+        if args.before == "none":
+            wt = None
+        else:
             subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
-                check=False, capture_output=True,
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), args.before],
+                check=True, capture_output=True,
             )  # fmt: skip
+        try:
+            if wt is not None:
+                _time(wt / "src", n)  # fills the fresh tree's numba cache
+                before = _time(wt / "src", n)
+        finally:
+            if wt is not None:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
+                    check=False, capture_output=True,
+                )  # fmt: skip
     _time(ROOT / "src", n)
     after = _time(ROOT / "src", n)
     res = {"before": args.before, "after": head, "cores": os.cpu_count(), "tracks": n, "rows": {}}
     lines = [
         f"# analyze on {n:,} tracks: {args.before} vs this tree ({head})",
         "",
-        "`benchmarks/bench_analyze_speed.py`: `analyze_table(table, None, dt=0.033, "
-        "figures=False)` on 200 simulated 2D FBM tracks (30 nm noise), each tree in a fresh "
-        f"process on the same machine ({os.cpu_count()} cores), one after the other; the second "
-        "of two runs each (numba cache warm).",
+        f"`benchmarks/bench_analyze_speed.py --before {args.before} --tracks {n}`: "
+        f"`analyze_table(table, None, dt=0.033, figures=False)` on {n:,} simulated 2D FBM "
+        "tracks (30 nm noise), each tree in a fresh process on the same machine "
+        f"({os.cpu_count()} cores), one after the other; the second of two runs each (numba "
+        "cache warm).",
         "",
         "| tracks | before: wall / CPU | after: wall / CPU | ratio wall / CPU |",
         "|---|---|---|---|",
     ]
-    for name in before:
-        b, a = before[name], after[name]
+    if before is None:
+        lines[0] = f"# analyze on {n:,} tracks ({head})"
+        lines[-2:] = ["| tracks | wall / CPU |", "|---|---|"]
+    for name in after:
+        a = after[name]
+        label = f"{name} ({a['distinct_lengths']} distinct lengths)"
+        if before is None:
+            res["rows"][name] = {"after": a}
+            lines.append(f"| {label} | {a['wall_s']:.1f} s / {a['cpu_s']:.1f} s |")
+            continue
+        b = before[name]
         rw, rc = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
         res["rows"][name] = {"before": b, "after": a, "ratio_wall": rw, "ratio_cpu": rc}
-        label = f"{name} ({a['distinct_lengths']} distinct lengths)"
         lines.append(
             f"| {label} | {b['wall_s']:.1f} s / {b['cpu_s']:.1f} s | "
             f"{a['wall_s']:.1f} s / {a['cpu_s']:.1f} s | {rw:.2f} / {rc:.2f} |"
