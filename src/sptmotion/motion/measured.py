@@ -345,6 +345,25 @@ class _TriGroup:
         self.drift = False
 
 
+def _max_noise_fraction(prof, lt_min: np.ndarray):
+    """Maximize the profile ``prof(u)`` over the noise fraction ``u`` per row.
+
+    ``u`` may go below 0 (sigma² < 0) while the covariance stays positive definite, down to
+    :data:`_EXTEND` of the way to the smallest eigenvalue ratio ``lt_min``: the estimate of
+    alpha is then free of the boundary's pull (sigma is reported clipped at 0). Returns
+    ``u``, the maximum ``ll`` and the likelihood proper ``llc`` (sigma² >= 0: the same where
+    ``u >= 0``, else the value at the boundary).
+    """
+    R = len(lt_min)
+    u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
+    u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
+    neg = u < 0
+    llc = ll.copy()
+    if np.any(neg):
+        llc[neg] = prof(np.zeros(R))[neg]
+    return u, ll, llc
+
+
 def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
     """The profile over ``(D', σ²)`` of covariances ``D'·C_k + σ²·N`` (tridiagonal): the
     computation of :func:`_fit_rows` (same parametrization, search and ranges) with the
@@ -379,12 +398,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * logdet)
 
-        u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
-        u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
-        neg = u < 0
-        llc = ll.copy()
-        if np.any(neg):
-            llc[neg] = prof(np.zeros(R))[neg]
+        u, ll, llc = _max_noise_fraction(prof, lt_min)
         s2 = forms((1.0 - u) * inv_mean, u)[1] / N
         Dp = s2 * (1.0 - u) * inv_mean
         sig2 = s2 * u
@@ -487,16 +501,8 @@ def _fit_rows(g: _Group, lam, y2, yb, b2, sigma2_fixed):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * np.sum(np.log(w), axis=1))
 
-        # u may go below 0 (sigma^2 < 0) while the covariance stays positive definite: the
-        # estimate of alpha is then free of the boundary's pull; sigma is reported clipped at 0
         lt_min = lt[:, 0]
-        u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
-        u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
-        # the likelihood proper (sigma² >= 0): the same where u >= 0, else at the boundary
-        neg = u < 0
-        llc = ll.copy()
-        if np.any(neg):
-            llc[neg] = prof(np.zeros(R))[neg]
+        u, ll, llc = _max_noise_fraction(prof, lt_min)
         w = (1.0 - u)[:, None] * lt + u[:, None]
         s2 = _quad(w, y2, yb, b2) / N
         Dp = s2 * (1.0 - u) / lbar
