@@ -7,6 +7,9 @@
   (independent increments plus MA(1) localization noise), O(L) per series.
 - :func:`bidiag_solve`: ``L⁻¹ B`` for a lower bidiagonal ``L`` (the Cholesky factor of a
   tridiagonal covariance), O(L) per column, without the GIL.
+- :func:`pencil_forms`, :func:`pencil_fisher`, :func:`pencil_extremes`: log-determinants,
+  quadratic forms, Fisher-information traces and extreme generalized eigenvalues of
+  ``a·C + b·N`` for symmetric tridiagonal ``C`` and ``N``, O(L) per row, without the GIL.
 
 The first two return the pieces of the Gaussian log-density
 ``log p(x) = −½ (L·log 2π + log det Σ + xᵀ Σ⁻¹ x)``.
@@ -20,6 +23,7 @@ Golub, G. H. & Van Loan, C. F. (2013). Matrix Computations, §4.3 (banded LDLᵀ
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -246,6 +250,7 @@ def _pencil_forms_kernel(
 #: Rows x points above which :func:`pencil_forms` splits its rows over threads.
 _SPLIT_WORK = 400_000
 _POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
@@ -255,9 +260,10 @@ def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
     if n_threads < 2 or R * L < _SPLIT_WORK:
         kernel(*args, 0, R, *outs)
         return
-    pool = _POOLS.get(n_threads)
-    if pool is None:
-        pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_threads)
+        if pool is None:
+            pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
     edges = np.linspace(0, R, n_threads + 1).astype(np.int64)
     jobs = [
         pool.submit(kernel, *args, int(lo), int(hi), *outs)

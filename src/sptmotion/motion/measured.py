@@ -22,6 +22,15 @@ maximum over ``σ² >= 0``. Intervals for ``Dα`` and ``σ`` are Wald intervals
 (``log Dα`` and ``σ²``) whose variance adds the conditional Fisher information at ``α̂`` and
 the ``α`` uncertainty carried along the profile path (the Schur complement).
 
+Computation (the same numbers as the eigendecomposition above, to rounding): SBM's and BM's
+increment covariances are tridiagonal on any frames, like ``N``, so their log-determinants,
+quadratic forms and Fisher information cost O(L) per track and ``α`` directly
+(:func:`~._levinson.pencil_forms`, :func:`~._levinson.pencil_fisher`); FBM's whitened
+covariance is reduced per ``α`` to tridiagonal form ``L⁻¹ C L⁻ᵀ = Q T Qᵀ`` (LAPACK sytrd, one
+per track length and ``α``; the data rotated by ``Qᵀ``), after an exact split into two problems
+of half the size when the frames are consecutive and the noise the same for every point
+(:func:`_fold`). DBM, whose drift needs the rotated regressor, keeps the eigendecomposition.
+
 Model selection keeps BM as the null: each alternative is tested against it by its
 likelihood ratio (``χ²`` with 1 degree of freedom for FBM and SBM, ``dim`` for DBM), with a
 weighted Bonferroni correction (:data:`TEST_WEIGHTS`: half the level on FBM, the anomalous
@@ -342,7 +351,6 @@ class _TriGroup:
         self.n0, self.n1 = noise_band(np.ones(P) if point_var is None else point_var)
         self.X = np.ascontiguousarray(np.diff(Y, axis=1))
         self.zero = ~np.any(self.X != 0.0, axis=(1, 2))
-        self.drift = False
 
 
 def _max_noise_fraction(prof, lt_min: np.ndarray):
@@ -550,8 +558,10 @@ def _fit_rows(g: _Group, lam, y2, yb, b2, sigma2_fixed):
 def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """Profile tables of one group on the alpha grid: one dict of (A, m) arrays per quantity.
 
-    One eigendecomposition per alpha; the (D', σ²) maximization runs for blocks of alphas at
-    once (rows = alpha x track), as many as keep a block's arrays near :data:`_BLOCK_VALUES`.
+    SBM and BM: :func:`_fit_alphas_tri`; FBM: :func:`_fit_alphas_reduced`; DBM (and every model
+    with ``_TRIDIAGONAL`` off): one eigendecomposition per alpha, the (D', σ²) maximization for
+    blocks of alphas at once (rows = alpha x track), as many as keep a block's arrays near
+    :data:`_BLOCK_VALUES`.
     """
     if isinstance(g, _TriGroup):
         return _fit_alphas_tri(g, key, alphas, r, sigma2_fixed)
