@@ -390,3 +390,28 @@ def test_pencil_kernels_give_the_same_numbers_on_threads():
     )
     for x, y in zip(one, three, strict=True):
         assert np.array_equal(x, y)
+
+
+def _pencil_sum(args):
+    from sptmotion.motion._levinson import pencil_forms
+
+    return float(pencil_forms(*args, n_threads=2)[0].sum())
+
+
+def test_pencil_threads_work_in_a_forked_child():
+    """The row threads are per process: a child forked after the parent used them computes
+    (the parent's pool has no threads in the child; reusing it would wait forever)."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    rng = np.random.default_rng(14)
+    K, m, L = 1, 6000, 80
+    args = (
+        rng.uniform(2, 3, (K, L)), rng.uniform(-0.5, 0.5, (K, L - 1)),
+        np.full(L, 2.0), np.full(L - 1, -1.0),
+        rng.uniform(0.5, 2, K * m), rng.uniform(0, 1, K * m), rng.normal(size=(K, m, L, 2)),
+    )  # fmt: skip
+    parent = _pencil_sum(args)
+    with mp.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(_pencil_sum, [args]).get(timeout=60) == [parent]

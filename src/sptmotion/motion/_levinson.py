@@ -23,6 +23,7 @@ Golub, G. H. & Van Loan, C. F. (2013). Matrix Computations, §4.3 (banded LDLᵀ
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -249,7 +250,7 @@ def _pencil_forms_kernel(
 
 #: Rows x points above which :func:`pencil_forms` splits its rows over threads.
 _SPLIT_WORK = 400_000
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
@@ -260,10 +261,11 @@ def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
     if n_threads < 2 or R * L < _SPLIT_WORK:
         kernel(*args, 0, R, *outs)
         return
+    key = (os.getpid(), n_threads)  # a forked child has none of its parent's threads
     with _POOLS_LOCK:
-        pool = _POOLS.get(n_threads)
+        pool = _POOLS.get(key)
         if pool is None:
-            pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
+            pool = _POOLS[key] = ThreadPoolExecutor(n_threads)
     edges = np.linspace(0, R, n_threads + 1).astype(np.int64)
     jobs = [
         pool.submit(kernel, *args, int(lo), int(hi), *outs)
