@@ -254,19 +254,23 @@ def test_centrosymmetric_fold_keeps_the_generalized_eigenvalues(n):
 
 def test_folded_fits_equal_the_whole_eigenproblem(monkeypatch):
     """Consecutive frames, one noise level: the split eigenproblem gives the fits of the whole
-    one (odd and even numbers of increments, with and without blur, sigma free and fixed)."""
+    one (odd and even numbers of increments, with and without blur, sigma free and fixed; DBM's
+    drift regressor split with the data)."""
     from sptmotion.motion import measured
 
     rng = np.random.default_rng(10)
     for P, expo in ((41, 0.0), (60, 0.02)):
         X = _exact_tracks("fbm", 0.7, 0.1, 0.033, expo, 0.03, 5, P, rng, K=4)
-        for model in ("bm", "fbm"):
+        drifting = X + 0.033 * np.arange(P)[None, :, None] * np.array([0.5, -0.2])  # µm/s
+        for model, Y in (("fbm", X), ("dbm", drifting)):
+            cols = ["alpha", "alpha_lo", "alpha_hi", "D", "sigma"]
+            cols += ["v_x", "v_y"] if model == "dbm" else []
             for sig in ("auto", 0.03):
-                folded = fit_measured(X, 0.033, model, exposure=expo, sigma_loc=sig)
+                folded = fit_measured(Y, 0.033, model, exposure=expo, sigma_loc=sig)
                 monkeypatch.setattr(measured, "_FOLD", False)
-                whole = fit_measured(X, 0.033, model, exposure=expo, sigma_loc=sig)
+                whole = fit_measured(Y, 0.033, model, exposure=expo, sigma_loc=sig)
                 monkeypatch.undo()
-                for c in ("alpha", "alpha_lo", "alpha_hi", "D", "sigma"):
+                for c in cols:
                     np.testing.assert_allclose(folded[c], whole[c], rtol=1e-5, atol=1e-7)
                 np.testing.assert_allclose(
                     folded["log_likelihood"], whole["log_likelihood"], rtol=1e-9

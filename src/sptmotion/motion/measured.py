@@ -289,20 +289,20 @@ class _Group:
         var = np.ones(P) if point_var is None else point_var
         diag, off = noise_band(var)
         inc = np.diff(Y, axis=1).transpose(1, 0, 2).reshape(self.L, m * d)
-        self.fold = bool(fold) and not drift and self.L >= 4
+        self.fold = bool(fold) and self.L >= 4
+        steps = np.diff(frames).astype(np.float64)[:, None]  # drift regressor (DBM)
         if self.fold:
             N = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
             self.parts = [_Whitener(*_band(Nb)) for Nb in _fold(N)]
             self.z = [w.solve(zb) for w, zb in zip(self.parts, _fold_vectors(inc), strict=True)]
+            self.bz = [w.solve(sb) for w, sb in zip(self.parts, _fold_vectors(steps), strict=True)]
         else:
             self.parts = [_Whitener(diag, off)]
             self.z = [self.parts[0].solve(inc)]
+            self.bz = [self.parts[0].solve(steps)]
         self.logdet_noise = sum(w.logdet for w in self.parts)
         self.zero = ~np.any(np.diff(Y, axis=1) != 0.0, axis=(1, 2))
         self.drift = drift
-        if drift:
-            steps = np.diff(frames).astype(np.float64)
-            self.bz = self.parts[0].solve(steps)
 
     def reduce(self, C):
         """Tridiagonal form of the whitened motion covariance ``C`` (both blocks when folded,
@@ -322,18 +322,17 @@ class _Group:
         """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
         blocks = _fold(C) if self.fold else (C,)
         eig = [w.eig(Cb, zb) for w, Cb, zb in zip(self.parts, blocks, self.z, strict=True)]
-        if len(eig) == 1:
-            lam, V, y = eig[0]
-        else:
-            lam = np.concatenate([e[0] for e in eig])
+        lam = np.concatenate([e[0] for e in eig])
+        y = np.concatenate([e[2] for e in eig])
+        b = None
+        if self.drift:
+            b = np.concatenate([e[1].T @ bz for e, bz in zip(eig, self.bz, strict=True)])[:, 0]
+        if len(eig) > 1:
             order = np.argsort(lam, kind="stable")
-            lam = lam[order]
-            y = np.concatenate([e[2] for e in eig])[order]
-            V = None
+            lam, y = lam[order], y[order]
+            b = None if b is None else b[order]
         lam = np.clip(lam, 1e-12 * max(float(lam[-1]), 1e-300), None)
-        y = y.reshape(self.L, self.m, self.d)
-        b = V.T @ self.bz if self.drift else None
-        return lam, y, b
+        return lam, y.reshape(self.L, self.m, self.d), b
 
 
 class _TriGroup:
