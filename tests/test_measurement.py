@@ -419,3 +419,23 @@ def test_pencil_threads_work_in_a_forked_child():
     parent = _pencil_sum(args)
     with mp.get_context("fork").Pool(1) as pool:
         assert pool.map_async(_pencil_sum, [args]).get(timeout=60) == [parent]
+
+
+def test_pencil_log_determinant_at_extreme_scales():
+    """Covariances of 1e-30 or 1e30 per entry (200 increments): the leading minors are
+    rescaled, so the log-determinant stays finite and exact."""
+    from sptmotion.motion._levinson import pencil_forms
+
+    rng = np.random.default_rng(15)
+    L = 200
+    c0, c1 = rng.uniform(2, 3, (1, L)), rng.uniform(-0.5, 0.5, (1, L - 1))
+    C = np.diag(c0[0]) + np.diag(c1[0], 1) + np.diag(c1[0], -1)
+    X = rng.normal(size=(1, 1, L, 2))
+    for scale in (1e-30, 1.0, 1e30):
+        logdet, quad = pencil_forms(
+            c0 * scale, c1 * scale, np.full(L, 2.0), np.full(L - 1, -1.0),
+            np.ones(1), np.zeros(1), X,
+        )  # fmt: skip
+        assert logdet[0] == pytest.approx(np.linalg.slogdet(C)[1] + L * np.log(scale), rel=1e-12)
+        expect = np.einsum("ij,ik,kj->", X[0, 0], np.linalg.inv(C), X[0, 0]) / scale
+        assert quad[0] == pytest.approx(expect, rel=1e-10)

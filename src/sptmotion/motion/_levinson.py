@@ -206,7 +206,7 @@ def _pencil_forms_kernel(
     # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
     # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
     # has no division (the reciprocals are computed aside), about twice as fast as the
-    # pivot recursion; θ is rescaled every 16 steps
+    # pivot recursion; θ is rescaled every 16 steps and whenever it leaves [1e-100, 1e100]
     L = n0.shape[0]
     d = X.shape[3]
     shared = X.shape[0] == 1
@@ -234,7 +234,7 @@ def _pencil_forms_kernel(
             inv = th / th_new
             th_prev = th
             th = th_new
-            if i % 16 == 0:
+            if i % 16 == 0 or not 1e-100 < th < 1e100:
                 lscale += np.log(th)
                 th_prev /= th
                 th = 1.0
