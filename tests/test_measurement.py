@@ -439,34 +439,3 @@ def test_pencil_log_determinant_at_extreme_scales():
         assert logdet[0] == pytest.approx(np.linalg.slogdet(C)[1] + L * np.log(scale), rel=1e-12)
         expect = np.einsum("ij,ik,kj->", X[0, 0], np.linalg.inv(C), X[0, 0]) / scale
         assert quad[0] == pytest.approx(expect, rel=1e-10)
-
-
-def test_grid_brent_finds_the_maximum_of_each_row():
-    """The (D', sigma^2) search: grid scan, then Brent's method on the rows not yet converged,
-    on a smooth interior peak, a sharp asymmetric one, a maximum at an end of the range and a
-    range partly outside the function's domain (-inf there)."""
-    from sptmotion.motion.measured import _grid_max
-
-    def f(x, rows):
-        out = np.empty(len(rows))
-        for j, (r, v) in enumerate(zip(rows, x, strict=True)):
-            if r == 0:
-                out[j] = -((v - 0.3) ** 2)
-            elif r == 1:
-                out[j] = np.log(v + 1e-3) - 40.0 * v  # peak at 0.024, steep on its left
-            elif r == 2:
-                out[j] = v  # increasing: the end of the range
-            else:
-                out[j] = -np.inf if v < 0.5 else -((v - 0.61) ** 2) * 50.0
-        calls.append(len(rows))
-        return out
-
-    calls = []
-    lo, hi = np.zeros(4), np.ones(4)
-    x, fx = _grid_max(f, lo, hi)
-    np.testing.assert_allclose(x, [0.3, 1.0 / 40.0 - 1e-3, 1.0, 0.61], atol=1e-6)
-    truth = f(np.array([0.3, 1.0 / 40.0 - 1e-3, 1.0, 0.61]), np.arange(4))
-    assert np.all(fx >= truth - 1e-10)
-    # after the 16-point scan, only unconverged rows are evaluated, and far fewer times than
-    # the 34 evaluations of a golden-section search
-    assert calls[:16] == [4] * 16 and sum(calls[16:]) < 4 * 25

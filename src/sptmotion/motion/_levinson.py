@@ -201,7 +201,7 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
 def _pencil_forms_kernel(
-    c0, c1, n0, n1, a, b, X, m, rows, r_start, r_stop, logdet, quad
+    c0, c1, n0, n1, a, b, X, m, r_start, r_stop, logdet, quad
 ):  # pragma: no cover
     # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
     # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
@@ -211,13 +211,12 @@ def _pencil_forms_kernel(
     d = X.shape[3]
     shared = X.shape[0] == 1
     zp = np.empty(d)
-    for jr in range(r_start, r_stop):
-        r = rows[jr]
+    for r in range(r_start, r_stop):
         k = r // m
         t = r - k * m
         kx = 0 if shared else k
-        ar = a[jr]
-        br = b[jr]
+        ar = a[r]
+        br = b[r]
         th_prev = 1.0
         th = ar * c0[k, 0] + br * n0[0]
         bad = not th > 0.0
@@ -245,8 +244,8 @@ def _pencil_forms_kernel(
                 zp[j] = z
                 s += z * z
             q += s * inv
-        logdet[jr] = np.nan if bad else lscale + np.log(th)
-        quad[jr] = np.nan if bad else q
+        logdet[r] = np.nan if bad else lscale + np.log(th)
+        quad[r] = np.nan if bad else q
 
 
 #: Rows x points above which :func:`pencil_forms` splits its rows over threads.
@@ -276,9 +275,7 @@ def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
         job.result()
 
 
-def pencil_forms(
-    c0, c1, n0, n1, a, b, X, n_threads: int = 1, rows=None
-) -> tuple[np.ndarray, np.ndarray]:
+def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``log det Σ_r`` and ``Σ_axes x_tᵀ Σ_r⁻¹ x_t`` for ``Σ_r = a_r·C_k + b_r·N``.
 
     Parameters
@@ -288,8 +285,7 @@ def pencil_forms(
     n0, n1 : ndarray, shape (L,) and (L−1,)
         Diagonal and off-diagonal of the symmetric tridiagonal ``N``.
     a, b : ndarray, shape (R,)
-        Coefficients per row, ``R = K·m``: row ``r`` uses ``C_{r // m}`` and series ``r % m``
-        (with ``rows``: one per row of ``rows``).
+        Coefficients per row, ``R = K·m``: row ``r`` uses ``C_{r // m}`` and series ``r % m``.
     X : ndarray, shape (m, L, d) or (K, m, L, d)
         Series (``d`` independent axes sharing the covariance), the same for every ``C_k`` or
         one set per ``C_k``.
@@ -297,12 +293,10 @@ def pencil_forms(
         With more than one, a large call (rows x points above 400,000) runs in as many
         contiguous ranges of rows on threads (the kernel holds no GIL); each row's numbers
         are the same either way.
-    rows : int array, optional
-        Evaluate only these rows (``a`` and ``b`` then have their length); all by default.
 
     Returns
     -------
-    logdet, quad : ndarray, shape (R,) or that of ``rows``
+    logdet, quad : ndarray, shape (R,)
         NaN where ``Σ_r`` is not positive definite. O(L·d) per row (LDLᵀ).
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
@@ -312,15 +306,12 @@ def pencil_forms(
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=np.float64)
     R = len(a)
-    rows = np.arange(R) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
-    if len(rows) != R:
-        raise ValueError("a and b need one value per row evaluated")
     logdet = np.empty(R)
     quad = np.empty(R)
     args = (
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
-        a, b, X, m, rows,
+        a, b, X, m,
     )  # fmt: skip
     _run_rows(_pencil_forms_kernel, args, (logdet, quad), R, X.shape[2], n_threads)
     return logdet, quad
