@@ -248,21 +248,22 @@ class _Whitener:
         """``chol⁻¹ B`` for ``B`` of shape (L,) or (L, k)."""
         return bidiag_solve(self.chol[0], self.chol[1, :-1], B)
 
-    def eig(self, C, z):
-        """Eigenvalues (ascending) and eigenvectors of ``chol⁻¹ C chol⁻ᵀ``; ``Vᵀ z``."""
+    def whiten(self, C):
+        """``chol⁻¹ C chol⁻ᵀ`` (symmetrized)."""
         A = self.solve(C)
         M = self.solve(A.T)
-        M = 0.5 * (M + M.T)
+        return 0.5 * (M + M.T)
+
+    def eig(self, C, z):
+        """Eigenvalues (ascending) and eigenvectors of ``chol⁻¹ C chol⁻ᵀ``; ``Vᵀ z``."""
         # NumPy's eigh (LAPACK syevd) runs without the GIL, so groups can share the cores
-        lam, V = np.linalg.eigh(M)
+        lam, V = np.linalg.eigh(self.whiten(C))
         return lam, V, V.T @ z
 
     def tridiagonalize(self, C, z):
         """``chol⁻¹ C chol⁻ᵀ = Q T Qᵀ`` (Householder, LAPACK sytrd, without the GIL): the
         diagonal and off-diagonal of ``T`` and ``Qᵀ z``."""
-        A = self.solve(C)
-        M = self.solve(A.T)
-        return tridiagonalize(0.5 * (M + M.T), z)
+        return tridiagonalize(self.whiten(C), z)
 
 
 def _band(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -443,8 +444,7 @@ def _fit_alphas_tri(g: _TriGroup, key: str, alphas, r: float, sigma2_fixed) -> d
     if key == "sbm":
         bands = [sbm_increment_band(a, g.frames, r) for a in alphas]
     else:
-        bm = increment_covariance("bm", 1.0, g.frames, r)
-        bands = [(np.diagonal(bm).copy(), np.diagonal(bm, 1).copy())] * len(alphas)
+        bands = [_band(increment_covariance("bm", 1.0, g.frames, r))] * len(alphas)
     c0 = np.stack([b[0] for b in bands])
     c1 = np.stack([b[1] for b in bands])
     return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed)
