@@ -694,9 +694,7 @@ def scmos_poisson_logpdf(adu, u, qe, gain, offset, read_var, out):
     R, C = adu.shape
     for i in range(R):
         for j in range(C):
-            g = gain[i, j]
-            y = _scmos_poisson_y(adu[i, j], g, offset[i, j], read_var[i, j] / (g * g))
-            out[i, j] -= math.lgamma(y + 1.0) + math.log(g)
+            out[i, j] -= _scmos_poisson_data(adu[i, j], gain[i, j], offset[i, j], read_var[i, j])
 
 
 @njit(cache=True)
@@ -704,6 +702,13 @@ def _scmos_poisson_y(adu, g, o, gam):
     """The shifted-Poisson count of :func:`scmos_poisson_logpdf` (0 below its support)."""
     y = (adu - o) / g + gam
     return y if y > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _scmos_poisson_data(adu, g, o, var):
+    """The data-only part ``lgamma(y + 1) + ln g`` of one pixel's shifted-Poisson density."""
+    y = _scmos_poisson_y(adu, g, o, var / (g * g))
+    return math.lgamma(y + 1.0) + math.log(g)
 
 
 @njit(cache=True)
@@ -730,9 +735,7 @@ def scmos_poisson_data_term(adu, gain, offset, read_var):
     for n in range(N):
         for i in range(R):
             for j in range(C):
-                g = gain[i, j]
-                y = _scmos_poisson_y(adu[n, i, j], g, offset[i, j], read_var[i, j] / (g * g))
-                tot -= math.lgamma(y + 1.0) + math.log(g)
+                tot -= _scmos_poisson_data(adu[n, i, j], gain[i, j], offset[i, j], read_var[i, j])
     return tot
 
 
