@@ -329,6 +329,53 @@ def test_pencil_kernels_match_dense_algebra():
     assert np.all(np.isnan(logdet)) and np.all(np.isnan(quad))
 
 
+@pytest.mark.parametrize("profiled", [True, False])
+def test_pencil_maximize_finds_the_maximum_of_a_dense_search(profiled):
+    """The compiled grid + Brent search reaches the maximum of a 4001-point dense search of
+    the same profile (dense algebra) on every row, two-humped profiles included, and
+    reports the profile's value at its argument."""
+    from sptmotion.motion._levinson import pencil_maximize
+
+    rng = np.random.default_rng(5)
+    L, K, m, d = 12, 4, 6, 2
+
+    def tri(d0, d1):
+        return np.diag(d0) + np.diag(d1, 1) + np.diag(d1, -1)
+
+    c0, c1 = rng.uniform(2, 3, (K, L)), rng.uniform(-0.9, 0.9, (K, L - 1))
+    n0, n1 = np.full(L, 2.0), np.full(L - 1, -1.0)
+    X = rng.normal(size=(K, m, L, d)) * rng.choice([0.3, 1.0, 3.0], size=(K, m, 1, 1))
+    R, Ntot, const = K * m, L * d, 7.0
+    scale = rng.uniform(0.5, 2.0, R)
+    if profiled:
+        lo, hi = np.full(R, -0.3), 1.0 - 1e-9
+    else:
+        lo, hi = np.full(R, -8.0), 3.0
+    x, f = pencil_maximize(
+        c0, c1, n0, n1, X, lo, hi, scale=scale if profiled else None, b_fixed=0.4,
+        const=const, n_grid=16, rtol=1e-9,
+    )  # fmt: skip
+
+    def value(r, u):
+        k, t = divmod(r, m)
+        if profiled:
+            S = (1 - u) * scale[r] * tri(c0[k], c1[k]) + u * tri(n0, n1)
+        else:
+            S = np.exp(u) * tri(c0[k], c1[k]) + 0.4 * tri(n0, n1)
+        sign, logdet = np.linalg.slogdet(S)
+        if sign <= 0:
+            return -np.inf
+        q = np.einsum("ij,ik,kj->", X[k, t], np.linalg.inv(S), X[k, t])
+        if profiled:
+            return -0.5 * (const + Ntot * np.log(q / Ntot) + Ntot + d * logdet)
+        return -0.5 * (const + d * logdet + q)
+
+    for r in range(R):
+        dense = max(value(r, u) for u in np.linspace(lo[r], hi, 4001))
+        assert f[r] >= dense - 1e-9
+        assert f[r] == pytest.approx(value(r, x[r]), rel=1e-10, abs=1e-10)
+
+
 @pytest.mark.parametrize("model", ["sbm", "fbm", "bm"])
 def test_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch, model):
     """Fits with tridiagonal matrices (SBM's own covariances; the Householder reductions of the
@@ -380,7 +427,7 @@ def test_lapack_tridiagonal_reduction():
 
 def test_pencil_kernels_give_the_same_numbers_on_threads():
     """Large calls split their rows over threads: the same numbers, bit for bit."""
-    from sptmotion.motion._levinson import pencil_fisher, pencil_forms
+    from sptmotion.motion._levinson import pencil_fisher, pencil_forms, pencil_maximize
 
     rng = np.random.default_rng(13)
     K, m, L = 2, 3000, 80
@@ -388,9 +435,17 @@ def test_pencil_kernels_give_the_same_numbers_on_threads():
     n0, n1 = np.full(L, 2.0), np.full(L - 1, -1.0)
     a, b = rng.uniform(0.5, 2, K * m), rng.uniform(0, 1, K * m)
     X = rng.normal(size=(K, m, L, 2))
-    one = pencil_forms(c0, c1, n0, n1, a, b, X) + pencil_fisher(c0, c1, n0, n1, a, b, m)
-    three = pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=3) + pencil_fisher(
-        c0, c1, n0, n1, a, b, m, n_threads=3
+    lo = rng.uniform(-0.5, 0.0, K * m)
+    kw = dict(scale=np.full(K * m, 0.5), const=1.0, n_grid=16, rtol=1e-9)
+    one = (
+        pencil_forms(c0, c1, n0, n1, a, b, X)
+        + pencil_fisher(c0, c1, n0, n1, a, b, m)
+        + pencil_maximize(c0, c1, n0, n1, X, lo, 0.99, **kw)
+    )
+    three = (
+        pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=3)
+        + pencil_fisher(c0, c1, n0, n1, a, b, m, n_threads=3)
+        + pencil_maximize(c0, c1, n0, n1, X, lo, 0.99, n_threads=3, **kw)
     )
     for x, y in zip(one, three, strict=True):
         assert np.array_equal(x, y)

@@ -37,6 +37,7 @@ __all__ = [
     "pencil_forms",
     "pencil_fisher",
     "pencil_extremes",
+    "pencil_maximize",
 ]
 
 
@@ -200,52 +201,56 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
 # pencils a·C + b·N of two symmetric tridiagonal matrices (rows: one matrix C per "alpha")
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pencil_forms_kernel(
-    c0, c1, n0, n1, a, b, X, m, r_start, r_stop, logdet, quad
-):  # pragma: no cover
+def _row_forms(c0, c1, n0, n1, ar, br, X, k, kx, t, zp):  # pragma: no cover - compiled
     # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
     # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
     # has no division (the reciprocals are computed aside), about twice as fast as the
-    # pivot recursion; θ is rescaled every 16 steps and whenever it leaves [1e-100, 1e100]
+    # pivot recursion; θ is rescaled every 16 steps and whenever it leaves [1e-100, 1e100].
+    # Returns (log det, quadratic form), NaN when not positive definite.
     L = n0.shape[0]
     d = X.shape[3]
+    th_prev = 1.0
+    th = ar * c0[k, 0] + br * n0[0]
+    bad = not th > 0.0
+    lscale = 0.0
+    inv = 1.0 / th  # 1 / pivot
+    q = 0.0
+    for j in range(d):
+        zp[j] = X[kx, t, 0, j]
+        q += zp[j] * zp[j] * inv
+    for i in range(1, L):
+        o = ar * c1[k, i - 1] + br * n1[i - 1]
+        li = o * inv
+        th_new = (ar * c0[k, i] + br * n0[i]) * th - o * o * th_prev
+        bad |= not th_new > 0.0
+        inv = th / th_new
+        th_prev = th
+        th = th_new
+        if i % 16 == 0 or not 1e-100 < th < 1e100:
+            lscale += np.log(th)
+            th_prev /= th
+            th = 1.0
+        s = 0.0
+        for j in range(d):
+            z = X[kx, t, i, j] - li * zp[j]
+            zp[j] = z
+            s += z * z
+        q += s * inv
+    if bad:
+        return np.nan, np.nan
+    return lscale + np.log(th), q
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pencil_forms_kernel(
+    c0, c1, n0, n1, a, b, X, m, r_start, r_stop, logdet, quad
+):  # pragma: no cover
     shared = X.shape[0] == 1
-    zp = np.empty(d)
+    zp = np.empty(X.shape[3])
     for r in range(r_start, r_stop):
         k = r // m
         t = r - k * m
-        kx = 0 if shared else k
-        ar = a[r]
-        br = b[r]
-        th_prev = 1.0
-        th = ar * c0[k, 0] + br * n0[0]
-        bad = not th > 0.0
-        lscale = 0.0
-        inv = 1.0 / th  # 1 / pivot
-        q = 0.0
-        for j in range(d):
-            zp[j] = X[kx, t, 0, j]
-            q += zp[j] * zp[j] * inv
-        for i in range(1, L):
-            o = ar * c1[k, i - 1] + br * n1[i - 1]
-            li = o * inv
-            th_new = (ar * c0[k, i] + br * n0[i]) * th - o * o * th_prev
-            bad |= not th_new > 0.0
-            inv = th / th_new
-            th_prev = th
-            th = th_new
-            if i % 16 == 0 or not 1e-100 < th < 1e100:
-                lscale += np.log(th)
-                th_prev /= th
-                th = 1.0
-            s = 0.0
-            for j in range(d):
-                z = X[kx, t, i, j] - li * zp[j]
-                zp[j] = z
-                s += z * z
-            q += s * inv
-        logdet[r] = np.nan if bad else lscale + np.log(th)
-        quad[r] = np.nan if bad else q
+        logdet[r], quad[r] = _row_forms(c0, c1, n0, n1, a[r], b[r], X, k, 0 if shared else k, t, zp)
 
 
 #: Rows x points above which :func:`pencil_forms` splits its rows over threads.
@@ -315,6 +320,193 @@ def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarra
     )  # fmt: skip
     _run_rows(_pencil_forms_kernel, args, (logdet, quad), R, X.shape[2], n_threads)
     return logdet, quad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _profile_value(
+    c0, c1, n0, n1, X, k, kx, t, zp, mode, x, scale, b_fixed, const, N
+):  # pragma: no cover - compiled
+    # mode 0: Σ = s²((1 − x)·scale·C + x·N) with s² profiled out; mode 1: Σ = eˣ·C + b·N
+    d = X.shape[3]
+    if mode == 0:
+        logdet, q = _row_forms(c0, c1, n0, n1, (1.0 - x) * scale, x, X, k, kx, t, zp)
+        v = -0.5 * (const + N * np.log(q / N) + N + d * logdet)
+    else:
+        logdet, q = _row_forms(c0, c1, n0, n1, np.exp(x), b_fixed, X, k, kx, t, zp)
+        v = -0.5 * (const + d * logdet + q)
+    return v if np.isfinite(v) else -np.inf
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pencil_max_kernel(
+    c0,
+    c1,
+    n0,
+    n1,
+    X,
+    m,
+    mode,
+    scale,
+    b_fixed,
+    const,
+    N,
+    lo,
+    hi,
+    n_grid,
+    rtol,
+    max_iter,
+    r_start,
+    r_stop,
+    x_out,
+    f_out,
+):  # pragma: no cover - compiled
+    shared = X.shape[0] == 1
+    zp = np.empty(X.shape[3])
+    xs = np.empty(n_grid)
+    cg = (3.0 - np.sqrt(5.0)) / 2.0
+    for r in range(r_start, r_stop):
+        k = r // m
+        t = r - k * m
+        kx = 0 if shared else k
+        sc = scale[r]
+        width = hi[r] - lo[r]
+        best = 0
+        fbest = -np.inf
+        for g in range(n_grid):
+            xs[g] = lo[r] + width * (g / (n_grid - 1.0)) if g < n_grid - 1 else hi[r]
+            fg = _profile_value(c0, c1, n0, n1, X, k, kx, t, zp, mode, xs[g], sc, b_fixed,
+                                const, N)  # fmt: skip
+            if fg > fbest:
+                fbest = fg
+                best = g
+        a = xs[max(best - 1, 0)]
+        b = xs[min(best + 1, n_grid - 1)]
+        # Brent's method minimizing F = −f: x the best point, w the second best, v the
+        # previous w; dd, e the last two steps (Brent 1973, ch. 5)
+        x = xs[best]
+        fx = -fbest
+        w = x
+        fw = fx
+        v = x
+        fv = fx
+        dd = 0.0
+        e = 0.0
+        tol1 = rtol * max(abs(width), 1e-300)
+        tol2 = 2.0 * tol1
+        for _ in range(max_iter):
+            xm = 0.5 * (a + b)
+            if abs(x - xm) <= tol2 - 0.5 * (b - a):
+                break
+            para = False
+            step = 0.0
+            if abs(e) > tol1:
+                rr = (x - w) * (fx - fv)
+                qq = (x - v) * (fx - fw)
+                p = (x - v) * qq - (x - w) * rr
+                qq = 2.0 * (qq - rr)
+                if qq > 0.0:
+                    p = -p
+                qq = abs(qq)
+                if (
+                    np.isfinite(p) and qq > 0.0 and abs(p) < abs(0.5 * qq * e)
+                    and p > qq * (a - x) and p < qq * (b - x)
+                ):  # fmt: skip
+                    para = True
+                    step = p / qq
+                    if x + step - a < tol2 or b - x - step < tol2:
+                        step = tol1 if xm >= x else -tol1
+            if para:
+                e = dd
+                dd = step
+            else:
+                e = (a - x) if x >= xm else (b - x)
+                dd = cg * e
+            u = x + (dd if abs(dd) >= tol1 else (tol1 if dd >= 0.0 else -tol1))
+            fu = -_profile_value(c0, c1, n0, n1, X, k, kx, t, zp, mode, u, sc, b_fixed,
+                                 const, N)  # fmt: skip
+            if fu <= fx:
+                if u >= x:
+                    a = x
+                else:
+                    b = x
+                v = w
+                fv = fw
+                w = x
+                fw = fx
+                x = u
+                fx = fu
+            else:
+                if u < x:
+                    a = u
+                else:
+                    b = u
+                if fu <= fw or w == x:
+                    v = w
+                    fv = fw
+                    w = u
+                    fw = fu
+                elif fu <= fv or v == x or v == w:
+                    v = u
+                    fv = fu
+        # the grid point (or an end of the range) may beat Brent's result
+        if fbest > -fx:
+            x_out[r] = xs[best]
+            f_out[r] = fbest
+        else:
+            x_out[r] = x
+            f_out[r] = -fx
+
+
+def pencil_maximize(
+    c0,
+    c1,
+    n0,
+    n1,
+    X,
+    lo,
+    hi,
+    *,
+    scale=None,
+    b_fixed: float = 0.0,
+    const: float,
+    n_grid: int,
+    rtol: float,
+    max_iter: int = 100,
+    n_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row maximizer of a Gaussian profile log-likelihood of ``a·C_k + b·N`` over one
+    variable ``x`` in ``[lo_r, hi_r]`` (rows as in :func:`pencil_forms`, ``N_tot = L·d``):
+
+    - ``scale`` given: ``Σ = s²((1 − x)·scale_r·C_k + x·N)`` with ``s²`` profiled out,
+      ``f = −½(const + N_tot·log(q/N_tot) + N_tot + d·log det)`` (``q``, ``log det`` at ``s² = 1``);
+    - otherwise ``Σ = eˣ·C_k + b_fixed·N``, ``f = −½(const + d·log det + q)``.
+
+    A grid of ``n_grid`` points, then Brent's method (parabolic steps through the three best
+    points, golden-section steps where a parabola is not trusted; Brent 1973, ch. 5) in the
+    bracket around the best grid point until it is known to ``rtol`` of the range; the best
+    grid point is kept when nothing beats it. All in one compiled loop per row. Returns
+    ``x`` and ``f`` (R,); non-finite values count as −inf.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim == 3:
+        X = X[None]
+    m, L, d = X.shape[1:]
+    lo = np.ascontiguousarray(lo, dtype=np.float64)
+    hi = np.ascontiguousarray(np.broadcast_to(hi, lo.shape), dtype=np.float64)
+    R = len(lo)
+    mode = 1 if scale is None else 0
+    scale = np.ones(R) if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
+    x_out = np.empty(R)
+    f_out = np.empty(R)
+    args = (
+        np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
+        np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
+        X, m, mode, scale, float(b_fixed), float(const), float(L * d), lo, hi, int(n_grid),
+        float(rtol), int(max_iter),
+    )  # fmt: skip
+    # every row costs ~n_grid + 12 evaluations: split over threads from a smaller size
+    _run_rows(_pencil_max_kernel, args, (x_out, f_out), R, L * 16, n_threads)
+    return x_out, f_out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

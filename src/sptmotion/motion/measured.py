@@ -46,6 +46,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,13 @@ from scipy.stats import chi2
 
 from .._checks import check_positive, check_range
 from ._lapack import tridiagonalize
-from ._levinson import bidiag_solve, pencil_extremes, pencil_fisher, pencil_forms
+from ._levinson import (
+    bidiag_solve,
+    pencil_extremes,
+    pencil_fisher,
+    pencil_forms,
+    pencil_maximize,
+)
 from .measurement import (
     GAUSSIAN_MODELS,
     check_frames,
@@ -102,6 +109,9 @@ _FINE_STEP = 0.001
 _EXTEND = 0.9
 _INNER_GRID = 16
 _GOLDEN_ITER = 32
+#: Brent's method (tridiagonal routes, :func:`~._levinson.pencil_maximize`) stops within this
+#: fraction of the search range.
+_BRENT_RTOL = 1e-9
 #: Split the eigenproblems of consecutive-frame stationary models in two (:func:`_fold`).
 _FOLD = True
 #: Fit with tridiagonal matrices (SBM's own covariances, :class:`_TriGroup`; the other models'
@@ -353,18 +363,21 @@ class _TriGroup:
         self.zero = ~np.any(self.X != 0.0, axis=(1, 2))
 
 
-def _max_noise_fraction(prof, lt_min: np.ndarray):
+def _max_noise_fraction(prof, lt_min: np.ndarray, search=None):
     """Maximize the profile ``prof(u)`` over the noise fraction ``u`` per row.
 
     ``u`` may go below 0 (sigma² < 0) while the covariance stays positive definite, down to
     :data:`_EXTEND` of the way to the smallest eigenvalue ratio ``lt_min``: the estimate of
     alpha is then free of the boundary's pull (sigma is reported clipped at 0). Returns
     ``u``, the maximum ``ll`` and the likelihood proper ``llc`` (sigma² >= 0: the same where
-    ``u >= 0``, else the value at the boundary).
+    ``u >= 0``, else the value at the boundary). ``search(lo, hi)``: the per-row maximizer
+    (``u``, ``ll``) of ``prof`` on ``[lo, hi]``, by default :func:`_grid_golden`.
     """
     R = len(lt_min)
     u_low = -_EXTEND * lt_min / np.maximum(1.0 - lt_min, 1e-12)
-    u, ll = _grid_golden(prof, u_low, np.full(R, 1.0 - 1e-9))
+    if search is None:
+        search = partial(_grid_golden, prof)
+    u, ll = search(u_low, np.full(R, 1.0 - 1e-9))
     neg = u < 0
     llc = ll.copy()
     if np.any(neg):
@@ -406,7 +419,11 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * logdet)
 
-        u, ll, llc = _max_noise_fraction(prof, lt_min)
+        search = partial(
+            pencil_maximize, c0, c1, n0, n1, X, scale=inv_mean, const=const,
+            n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads,
+        )  # fmt: skip
+        u, ll, llc = _max_noise_fraction(prof, lt_min, search)
         s2 = forms((1.0 - u) * inv_mean, u)[1] / N
         Dp = s2 * (1.0 - u) * inv_mean
         sig2 = s2 * u
@@ -416,25 +433,22 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
         if s2f == 0.0:
             Dp = scale
         else:
-
-            def prof_logD(x):
-                logdet, q = forms(np.exp(x), s2f)
-                return -0.5 * (const + d * logdet + q)
-
             top = np.log(np.maximum(scale, 1e-300)) + 2.0
-            logD, _ = _grid_golden(prof_logD, top - 30.0, top)
+            logD, _ = pencil_maximize(
+                c0, c1, n0, n1, X, top - 30.0, top, b_fixed=s2f, const=const,
+                n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads,
+            )  # fmt: skip
             Dp = np.exp(logD)
         sig2 = np.full(R, s2f)
         logdet, q = forms(Dp, s2f)
         ll = llc = -0.5 * (const + d * logdet + q)
-    traces = pencil_fisher(c0, c1, n0, n1, Dp, sig2, m, n_threads=threads)
     shape = (K, m)
     return {
         "ll": ll.reshape(shape),
         "llc": llc.reshape(shape),
         "logDp": np.log(np.maximum(Dp, 1e-300)).reshape(shape),
         "sig2": sig2.reshape(shape),
-        "I": tuple((0.5 * d * t).reshape(shape) for t in traces),
+        "I": _PencilInfo(c0, c1, n0, n1, Dp.reshape(shape), sig2.reshape(shape), d),
     }
 
 
@@ -466,7 +480,7 @@ def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> 
         X = np.stack([x[2].reshape(L, m, d).transpose(1, 0, 2) for x in red])
         parts.append(_profile_pencil(c0, c1, n0, n1, X, d * g.logdet_noise, sigma2_fixed))
     out = {k: np.concatenate([p[k] for p in parts]) for k in ("ll", "llc", "logDp", "sig2")}
-    out["I"] = tuple(np.concatenate([p["I"][j] for p in parts]) for j in range(3))
+    out["I"] = _PencilInfo.join([p["I"] for p in parts])
     return out
 
 
@@ -585,12 +599,61 @@ def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     out = {}
     for k in ("ll", "llc", "logDp", "sig2"):
         out[k] = np.concatenate([p[k] for p in parts]).reshape(len(alphas), m)
-    out["I"] = tuple(
-        np.concatenate([p["I"][j] for p in parts]).reshape(len(alphas), m) for j in range(3)
+    out["I"] = _TableInfo(
+        tuple(np.concatenate([p["I"][j] for p in parts]).reshape(len(alphas), m) for j in range(3))
     )
     if g.drift:
         out["v"] = parts[0]["v"][:m]  # DBM has one "alpha"
     return out
+
+
+class _TableInfo:
+    """Fisher information of (log D', σ²) tabulated per (alpha, track): three (A, m) arrays."""
+
+    def __init__(self, table: tuple):
+        self.table = table
+
+    @classmethod
+    def join(cls, parts: list, order=None):
+        """The tables of ``parts`` along alpha (in ``order`` if given)."""
+        joined = [np.concatenate([p.table[j] for p in parts]) for j in range(3)]
+        return cls(tuple(t if order is None else t[order] for t in joined))
+
+    def at(self, cols: np.ndarray) -> tuple:
+        """``(I_aa, I_ab, I_bb)`` of track ``i`` at alpha index ``cols[i]``."""
+        rows = np.arange(len(cols))
+        return tuple(t[cols, rows] for t in self.table)
+
+
+class _PencilInfo:
+    """Fisher information of the tridiagonal routes, computed only where it is read (at the
+    two grid alphas around each track's estimate, :func:`_summarize`), not for every alpha:
+    the bands of ``C_k`` and ``N`` per alpha and ``(D', σ²)`` per (alpha, track)."""
+
+    def __init__(self, c0, c1, n0, n1, Dp, sig2, d: int):
+        self.c0, self.c1, self.n0, self.n1 = c0, c1, n0, n1
+        self.Dp, self.sig2, self.d = Dp, sig2, int(d)
+
+    @classmethod
+    def join(cls, parts: list, order=None):
+        """The alphas of ``parts`` (same ``N``) as one table (in ``order`` if given)."""
+
+        def cat(name):
+            x = np.concatenate([getattr(p, name) for p in parts])
+            return x if order is None else x[order]
+
+        first = parts[0]
+        return cls(cat("c0"), cat("c1"), first.n0, first.n1, cat("Dp"), cat("sig2"), first.d)
+
+    def at(self, cols: np.ndarray) -> tuple:
+        """``(I_aa, I_ab, I_bb)`` of track ``i`` at alpha index ``cols[i]``
+        (:func:`~._levinson.pencil_fisher`)."""
+        rows = np.arange(len(cols))
+        traces = pencil_fisher(
+            self.c0[cols], self.c1[cols], self.n0, self.n1, self.Dp[cols, rows],
+            self.sig2[cols, rows], 1, n_threads=_available_cores(),
+        )  # fmt: skip
+        return tuple(0.5 * self.d * t for t in traces)
 
 
 def _cond_cov(info, sigma_free: bool):
@@ -621,7 +684,7 @@ def _merge_grids(a1, r1: dict, a2, r2: dict):
     alphas = np.concatenate([a1, a2])
     order = np.argsort(alphas, kind="stable")
     out = {k: np.concatenate([r1[k], r2[k]])[order] for k in ("ll", "llc", "logDp", "sig2")}
-    out["I"] = tuple(np.concatenate([x, y])[order] for x, y in zip(r1["I"], r2["I"], strict=True))
+    out["I"] = type(r1["I"]).join([r1["I"], r2["I"]], order)
     return alphas[order], out
 
 
@@ -816,10 +879,9 @@ def fit_measured(
         res = _fit_alphas(g, key, alphas, r, s2_fixed)
 
         def summary():
-            cov = [c.T for c in _cond_cov(res["I"], sigma_free)]
             return _summarize(
-                key, alphas, res["ll"].T, res["llc"].T, res["logDp"].T, res["sig2"].T, cov,
-                q, z, dt, sigma_free,
+                key, alphas, res["ll"].T, res["llc"].T, res["logDp"].T, res["sig2"].T,
+                res["I"], q, z, dt, sigma_free,
             )  # fmt: skip
 
         out = summary()
@@ -866,20 +928,27 @@ _COLUMNS = (
 )
 
 
-def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> dict:
+def _summarize(key, alphas, ll, llc, logDp, sig2, info, q, z, dt, sigma_free) -> dict:
     """Estimates and intervals from the per-alpha profile tables (rows: tracks).
 
     ``ll``: profile over the extended sigma² range (gives alpha and its interval); ``llc``: the
-    likelihood proper (sigma² >= 0), whose maximum is the model's log-likelihood.
+    likelihood proper (sigma² >= 0), whose maximum is the model's log-likelihood; ``info``:
+    the Fisher information of (log D', σ²) (:class:`_TableInfo` or :class:`_PencilInfo`).
     """
     m, A = ll.shape
-    c_aa, _c_ab, c_bb = cov  # the (log D, sigma²) covariance is not reported
+
+    def cond_var(cols):
+        # conditional variances of log D' and σ² at alpha index cols[i] of track i (their
+        # covariance is not reported)
+        c_aa, _c_ab, c_bb = _cond_cov(info.at(cols), sigma_free)
+        return c_aa, c_bb
+
     if A == 1:
         alpha = np.ones(m)
         lo = hi = alpha
         se = np.zeros(m)
         lD, s2 = logDp[:, 0], sig2[:, 0]
-        v_lD, v_s2 = c_aa[:, 0], c_bb[:, 0]
+        v_lD, v_s2 = cond_var(np.zeros(m, dtype=np.int64))
         llmax = llc[:, 0]
     else:
         low, high = _ALPHA_BOUNDS[key]
@@ -930,8 +999,11 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> 
         dlD, ds2 = slope(logDp), slope(sig2)
         va = se * se
         gD = dlD - np.log(dt)  # log Dα = log D' − α log Δt
-        v_lD = _interp_rows(alphas, c_aa, alpha) + gD * gD * va
-        v_s2 = _interp_rows(alphas, c_bb, alpha) + ds2 * ds2 * va
+        # as _interp_rows of the tables, which are read only at the two alphas around alpha-hat
+        j, t = _bracket(alphas, alpha)
+        (aa0, bb0), (aa1, bb1) = cond_var(j), cond_var(j + 1)
+        v_lD = aa0 * (1.0 - t) + aa1 * t + gD * gD * va
+        v_s2 = bb0 * (1.0 - t) + bb1 * t + ds2 * ds2 * va
         alpha = np.where(ok, alpha, np.nan)
         lo = np.where(ok, lo, np.nan)
         hi = np.where(ok, hi, np.nan)
@@ -956,10 +1028,16 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, cov, q, z, dt, sigma_free) -> 
     return out
 
 
+def _bracket(x: np.ndarray, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index ``j`` of the interval ``[x[j], x[j+1]]`` of each ``xq`` (the end ones beyond the
+    grid) and the fraction ``t`` of the way from ``x[j]`` to ``x[j+1]``."""
+    j = np.clip(np.searchsorted(x, xq) - 1, 0, len(x) - 2)
+    return j, (xq - x[j]) / (x[j + 1] - x[j])
+
+
 def _interp_rows(x: np.ndarray, Y: np.ndarray, xq: np.ndarray) -> np.ndarray:
     """Row-wise linear interpolation: ``Y[i]`` tabulated on ``x``, evaluated at ``xq[i]``."""
-    j = np.clip(np.searchsorted(x, xq) - 1, 0, len(x) - 2)
-    t = (xq - x[j]) / (x[j + 1] - x[j])
+    j, t = _bracket(x, xq)
     rows = np.arange(len(xq))
     return Y[rows, j] * (1.0 - t) + Y[rows, j + 1] * t
 
