@@ -45,6 +45,14 @@ def f1_micro(y_true, y_pred) -> float:
     )  # micro-F1 = accuracy (single label)
 
 
+def _learner(rep: str) -> tuple[str, dict]:
+    """Representation of a benchmark row and its extra estimator parameters."""
+    base, _, option = rep.partition("+")
+    if option not in ("", "scale") or (option and base != "wavelet"):
+        raise ValueError(f"unknown learner {rep!r}; the only variant is 'wavelet+scale'")
+    return base, ({"scale_inputs": True} if option else {})
+
+
 def run_andi_benchmark(
     dim: int = 2,
     length: int = 100,
@@ -68,7 +76,8 @@ def run_andi_benchmark(
     test sets are a held-out seed of the same generator (``heldout``, seed 999) and, when
     ``andi_file`` is given, an ``.npz`` with ``X_alpha``, ``alpha``, ``X_model``, ``model``
     made by andi-datasets (``andi_datasets``). FBM-MLE and TAMSD-fit alpha references are
-    scored on the alpha test sets.
+    scored on the alpha test sets. A representation ``"wavelet+scale"`` is the wavelet learner
+    with ``scale_inputs=True`` (each coordinate's log step scale as a side input).
 
     Returns
     -------
@@ -117,22 +126,24 @@ def run_andi_benchmark(
             da = andi(size, length, dim=dim, task="alpha", rng=1000 + s, mix=mix)
             dm = andi(size, length, dim=dim, task="model", rng=2000 + s, mix=mix)
             for rep in representations:
+                base, option = _learner(rep)
                 params = {
                     "n_threads": n_threads,
                     "verbose": verbose,
+                    **option,
                     **estimator_params.get(rep, {}),
                 }
                 reg = clf = None
                 t_reg = t_clf = float("nan")
                 if "alpha" in tasks:
                     t0 = time.time()
-                    reg = AlphaRegressor(rep, random_state=s, **params).fit(
+                    reg = AlphaRegressor(base, random_state=s, **params).fit(
                         np.asarray(da.X), np.asarray(da.alpha, float)
                     )
                     t_reg = time.time() - t0
                 if "model" in tasks:
                     t0 = time.time()
-                    clf = ModelClassifier(rep, random_state=s, **params).fit(
+                    clf = ModelClassifier(base, random_state=s, **params).fit(
                         np.asarray(dm.X), np.asarray(dm.model)
                     )
                     t_clf = time.time() - t0
