@@ -181,3 +181,17 @@ def test_bad_input(kwargs, match):
     args = {"n": 10, "length": 20} | kwargs
     with pytest.raises(ValueError, match=match):
         andi(**args)
+
+
+def test_benchmark_learner_variants():
+    """The AnDi benchmark's 'wavelet+scale' row is the wavelet learner with scale inputs;
+    other variants are refused before anything is trained."""
+    from sptmotion.studies.andi import _learner, run_andi_benchmark
+
+    assert _learner("wavelet+scale") == ("wavelet", {"scale_inputs": True})
+    assert _learner("features") == ("features", {})
+    for bad in ("features+scale", "wavelet+shift"):
+        with pytest.raises(ValueError, match="wavelet\\+scale"):
+            _learner(bad)
+    with pytest.raises(ValueError, match="unknown learner"):
+        run_andi_benchmark(train_sizes=(20,), n_test=20, representations=("trajectory+scale",))

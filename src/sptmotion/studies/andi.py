@@ -88,6 +88,8 @@ def run_andi_benchmark(
     from ..learn import AlphaRegressor, ModelClassifier
 
     estimator_params = estimator_params or {}
+    for rep in representations:
+        _learner(rep)  # refuse an unknown learner before any work
     tests: dict[str, dict] = {}
     ha = andi(n_test, length, dim=dim, task="alpha", rng=999, mix=mix)
     hm = andi(n_test, length, dim=dim, task="model", rng=998, mix=mix)
