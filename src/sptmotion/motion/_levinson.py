@@ -9,7 +9,9 @@
   tridiagonal covariance), O(L) per column, without the GIL.
 - :func:`pencil_forms`, :func:`pencil_fisher`, :func:`pencil_extremes`: log-determinants,
   quadratic forms, Fisher-information traces and extreme generalized eigenvalues of
-  ``a·C + b·N`` for symmetric tridiagonal ``C`` and ``N``, O(L) per row, without the GIL.
+  ``a·C + b·N`` for symmetric tridiagonal ``C`` and ``N``, O(L) per row, without the GIL;
+  :func:`pencil_maximize`: the maximum over one variable of a profile log-likelihood of such
+  a pencil, per row in one compiled loop (grid, then Brent's method).
 
 The first two return the pieces of the Gaussian log-density
 ``log p(x) = −½ (L·log 2π + log det Σ + xᵀ Σ⁻¹ x)``.
