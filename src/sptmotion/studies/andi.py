@@ -240,21 +240,28 @@ def andi_report(result: dict, md_path: Path, png_path: Path | None = None, title
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        cols = ("mae", "f1_micro")
+        has = [bool(np.isfinite(df[c]).any()) for c in cols]
         for (test, rep), d in df.groupby(["test", "representation"]):
-            m = d.groupby("train_size")[["mae", "f1_micro"]].mean()
+            m = d.groupby("train_size")[list(cols)].mean()
             ls = "-" if test == "andi_datasets" else "--"
-            axes[0].plot(m.index, m["mae"], ls, marker="o", label=f"{rep} ({test})")
-            axes[1].plot(m.index, m["f1_micro"], ls, marker="o", label=f"{rep} ({test})")
-        for r in result["references"]:
-            axes[0].axhline(
-                r["mae"], color="gray", lw=0.8, ls=":" if r["method"] == "tamsd_fit" else "-."
-            )
-        for ax, lab in zip(axes, ("alpha MAE", "model micro-F1"), strict=True):
-            ax.set_xscale("log")
+            for ax, c in zip(axes, cols, strict=True):
+                if np.isfinite(m[c]).any():
+                    ax.plot(m.index, m[c], ls, marker="o", label=f"{rep} ({test})")
+        if has[0]:
+            for r in result["references"]:
+                axes[0].axhline(
+                    r["mae"], color="gray", lw=0.8, ls=":" if r["method"] == "tamsd_fit" else "-."
+                )
+        for ax, lab, ok in zip(axes, ("alpha MAE", "model micro-F1"), has, strict=True):
+            if ok:
+                ax.set_xscale("log")
+            else:  # a run of the other task only
+                ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
             ax.set_xlabel("training tracks")
             ax.set_ylabel(lab)
             ax.grid(alpha=0.3)
-        axes[1].legend(fontsize=7)
+        axes[1 if has[1] else 0].legend(fontsize=7)
         fig.tight_layout()
         with atomic_path(png_path) as tmp:
             fig.savefig(tmp, dpi=120)
