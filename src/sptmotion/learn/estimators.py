@@ -417,11 +417,15 @@ def tta_count(test_rotations: int, n_points: int) -> int:
     """Test-time rotations used for tracks of ``n_points``: at most ``test_rotations``.
 
     ``min(test_rotations, TTA_POINT_BUDGET // n_points)``, at least 1: short tracks, where
-    averaging over orientations helps (held-out AnDi tracks of 30 points: model accuracy
+    averaging over orientations helps most (held-out AnDi tracks of 30 points: model accuracy
     0.468 with one rotation, 0.505 with four), get up to ``test_rotations``; from
-    ``TTA_POINT_BUDGET`` points on, where it changes nothing measurable (100 and 300 points:
-    alpha MAE and accuracy within 0.001 and 0.003), one pass, which keeps the cost per track
-    proportional to its length (``benchmarks/results/inference``).
+    ``TTA_POINT_BUDGET`` points on one pass, which keeps the cost per track proportional to
+    its length. That pass costs some accuracy: with the bundled models at 100 points alpha
+    MAE 0.2227 vs 0.2209 with four rotations (300 points: no difference;
+    ``benchmarks/results/inference``); with a wavelet regressor trained on 1000 AnDi tracks
+    (``benchmarks/results/learn_andi``) alpha MAE 0.2511 vs 0.2459 with two rotations and
+    0.2453 with four at 100 points, a paired gain of two rotations of 0.0018 +- 0.0015 at
+    200 points and 0.0017 +- 0.0012 at 400.
     """
     return max(1, min(int(test_rotations), TTA_POINT_BUDGET // max(int(n_points), 1)))
 
