@@ -147,9 +147,21 @@ def main(argv=None) -> int:
         help="comma-separated regression losses of the wavelet and features learners "
         "(gaussian: conditional mean; laplace: conditional median, MAE-aligned)",
     )
+    ap.add_argument(
+        "--tta-points",
+        type=int,
+        default=None,
+        help="test-time rotation budget of the wavelet learner in points (default: the "
+        "package's): tracks of n points are read in min(4, budget // n) rotations",
+    )
     args = ap.parse_args(argv)
 
     import torch
+
+    import sptmotion.learn.estimators as estimators
+
+    if args.tta_points is not None:
+        estimators.TTA_POINT_BUDGET = int(args.tta_points)
 
     from sptmotion.datasets import andi
     from sptmotion.learn import AlphaRegressor, ModelClassifier
@@ -195,6 +207,7 @@ def main(argv=None) -> int:
     )
     test_idx = np.flatnonzero(is_test)
     info = {
+        "tta_points": int(estimators.TTA_POINT_BUDGET),
         "segments": {e: int((env == e).sum()) for e in sorted(envs)},
         "tracks": {e: int(len(np.unique(track[env == e]))) for e in sorted(envs)},
         "n_train_segments": int(len(train_idx)),
