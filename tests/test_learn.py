@@ -355,6 +355,28 @@ def test_bucket_and_rotation_counts():
     assert len({bucket_length(n) for n in range(20, 1001)}) < 50
     assert [tta_count(4, n) for n in (20, 30, 31, 40, 60, 100, 121, 1000)] == [4, 4, 3, 3, 2, 1, 1, 1]
     assert tta_count(1, 20) == 1
+    assert [tta_count(4, n, 200) for n in (50, 66, 100, 101)] == [4, 3, 2, 1]
+
+
+def test_tta_point_budget_is_a_parameter(small_data, tmp_path):
+    """``tta_points`` sets the rotations per track length (30-point tracks: four by default,
+    one with a budget of 30 points, the same numbers as test_rotations=1), is refused below
+    1 and is kept by the model file."""
+    from sptmotion.learn.estimators import load_estimator
+
+    X, a, _ = small_data
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    four = reg.predict(X)
+    one = reg.set_params(tta_points=30).predict(X)
+    assert not np.allclose(one, four)
+    plain = reg.set_params(tta_points=None, test_rotations=1).predict(X)
+    np.testing.assert_array_equal(one, plain)
+    reg.set_params(test_rotations=4, tta_points=30).save(tmp_path / "m.sptm")
+    loaded = load_estimator(tmp_path / "m.sptm")
+    assert loaded.tta_points == 30
+    np.testing.assert_array_equal(loaded.predict(X), one)
+    with pytest.raises(ValueError, match="tta_points"):
+        AlphaRegressor(tta_points=0, **FAST).fit(X, a)
 
 
 def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):

@@ -413,10 +413,11 @@ def augment_tracks(
     return np.ascontiguousarray(out)
 
 
-def tta_count(test_rotations: int, n_points: int) -> int:
+def tta_count(test_rotations: int, n_points: int, budget: int | None = None) -> int:
     """Test-time rotations used for tracks of ``n_points``: at most ``test_rotations``.
 
-    ``min(test_rotations, TTA_POINT_BUDGET // n_points)``, at least 1: short tracks, where
+    ``min(test_rotations, budget // n_points)``, at least 1, with ``budget`` an estimator's
+    ``tta_points`` or by default :data:`TTA_POINT_BUDGET` (120): short tracks, where
     averaging over orientations helps most (held-out AnDi tracks of 30 points: model accuracy
     0.468 with one rotation, 0.505 with four), get up to ``test_rotations``; from
     ``TTA_POINT_BUDGET`` points on one pass, which keeps the cost per track proportional to
@@ -427,7 +428,8 @@ def tta_count(test_rotations: int, n_points: int) -> int:
     0.2453 with four at 100 points, a paired gain of two rotations of 0.0018 +- 0.0015 at
     200 points and 0.0017 +- 0.0012 at 400.
     """
-    return max(1, min(int(test_rotations), TTA_POINT_BUDGET // max(int(n_points), 1)))
+    budget = TTA_POINT_BUDGET if budget is None else int(budget)
+    return max(1, min(int(test_rotations), budget // max(int(n_points), 1)))
 
 
 def bucket_length(n_points: int) -> int:
@@ -621,6 +623,7 @@ class _TrackLearner(BaseEstimator):
         validation_fraction: float = 0.15,
         augment: bool = True,
         test_rotations: int = 4,
+        tta_points: int | None = None,
         scale_inputs: bool = False,
         measurement_inputs: bool = False,
         label_smoothing: float | None = None,
@@ -642,6 +645,7 @@ class _TrackLearner(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.augment = augment
         self.test_rotations = test_rotations
+        self.tta_points = tta_points
         self.scale_inputs = scale_inputs
         self.measurement_inputs = measurement_inputs
         self.label_smoothing = label_smoothing
@@ -661,6 +665,8 @@ class _TrackLearner(BaseEstimator):
             )
         for name in ("n_models", "max_epochs", "patience", "batch_size", "test_rotations"):
             check_int(getattr(self, name), name, 1)
+        if self.tta_points is not None:
+            check_int(self.tta_points, "tta_points", 1)
         if self.scale_inputs not in (True, False):
             raise ValueError(f"scale_inputs must be True or False, got {self.scale_inputs!r}")
         if self.scale_inputs and self.representation != "wavelet":
@@ -1080,8 +1086,17 @@ _PARAMS_DOC = """
     test_rotations : int
         Wavelet learner on tracks of dim >= 2: predictions are averaged over up to this many
         fixed rotations of each track (test-time augmentation; 1 switches it off); tracks of
-        ``n_points`` use ``min(test_rotations, 120 // n_points)``, at least one
+        ``n_points`` use ``min(test_rotations, tta_points // n_points)``, at least one
         (:func:`tta_count`).
+    tta_points : int, optional
+        Point budget of the test-time rotations (None: :data:`TTA_POINT_BUDGET`, 120 points,
+        i.e. one rotation from 61 points on, which keeps the cost proportional to the
+        track's length). A larger budget reads longer tracks in more rotations, for some
+        accuracy at a multiple of the network time: with 200 (two rotations up to 100
+        points) alpha MAE on 100-point AnDi tracks 0.2550 instead of 0.2607
+        (``benchmarks/results/learn_andi/tta.md``). Used at prediction, including the
+        calibration on the validation tracks during ``fit``; can be set on a fitted
+        estimator with ``set_params``.
     scale_inputs : bool
         Wavelet learner: besides the scalograms of the standardized coordinates (the paper's
         representation, which cannot tell ``X`` from ``100 X``), give the network each
@@ -1336,7 +1351,7 @@ def _scalogram_outputs(
     """Outputs of scalogram CNNs, tracks of similar lengths batched together.
 
     ``members``: ``[(estimator, nets)]`` of wavelet learners with the same
-    ``test_rotations``; every track is transformed once for all of them (each normalizes
+    ``test_rotations`` and ``tta_points``; every track is transformed once for all of them (each normalizes
     the shared scalograms with its own statistics). Returns, per member, the raw outputs
     ``(n, n_out)`` of each of its networks.
 
@@ -1352,11 +1367,12 @@ def _scalogram_outputs(
     (:func:`check_measurement`) for members with ``measurement_inputs``.
     """
     test_rotations = int(members[0][0].test_rotations)
+    budget = members[0][0].tta_points
     dim = next(iter(groups.values()))[1].shape[2]
     n_outs = [est._n_out() for est, _ in members]
     per_length = {}  # length -> tracks, rotations, outputs per member (nets, rot, track, out)
     for L, (idx, arr) in groups.items():
-        n_rot = tta_count(test_rotations, L) if dim >= 2 else 1
+        n_rot = tta_count(test_rotations, L, budget) if dim >= 2 else 1
         rots = _tta_rotations(dim, n_rot) if n_rot > 1 else np.eye(dim)[None]
         res = [
             np.empty((len(nets), n_rot, len(idx), k))
@@ -1439,6 +1455,7 @@ def predict_tracks(
         regressor._learner.scalograms
         and classifier._learner.scalograms
         and int(regressor.test_rotations) == int(classifier.test_rotations)
+        and regressor.tta_points == classifier.tta_points
         and _resolve_device(regressor.device) == _resolve_device(classifier.device)
     )
     if not shared:
