@@ -1351,9 +1351,9 @@ def _scalogram_outputs(
     """Outputs of scalogram CNNs, tracks of similar lengths batched together.
 
     ``members``: ``[(estimator, nets)]`` of wavelet learners with the same
-    ``test_rotations`` and ``tta_points``; every track is transformed once for all of them (each normalizes
-    the shared scalograms with its own statistics). Returns, per member, the raw outputs
-    ``(n, n_out)`` of each of its networks.
+    ``test_rotations`` and ``tta_points``; every track is transformed once for all of them
+    (each normalizes the shared scalograms with its own statistics). Returns, per member, the
+    raw outputs ``(n, n_out)`` of each of its networks.
 
     Tracks of ``dim >= 2`` are also read in :func:`tta_count` fixed rotations
     (:func:`_tta_rotations`; test-time augmentation) and the outputs averaged per network
