@@ -158,13 +158,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    import sptmotion.learn.estimators as estimators
-
-    if args.tta_points is not None:
-        estimators.TTA_POINT_BUDGET = int(args.tta_points)
-
     from sptmotion.datasets import andi
     from sptmotion.learn import AlphaRegressor, ModelClassifier
+    from sptmotion.learn.estimators import TTA_POINT_BUDGET
     from sptmotion.motion import MODELS
 
     torch.set_num_threads(args.threads)
@@ -207,7 +203,7 @@ def main(argv=None) -> int:
     )
     test_idx = np.flatnonzero(is_test)
     info = {
-        "tta_points": int(estimators.TTA_POINT_BUDGET),
+        "tta_points": TTA_POINT_BUDGET if args.tta_points is None else args.tta_points,
         "segments": {e: int((env == e).sum()) for e in sorted(envs)},
         "tracks": {e: int(len(np.unique(track[env == e]))) for e in sorted(envs)},
         "n_train_segments": int(len(train_idx)),
@@ -223,9 +219,11 @@ def main(argv=None) -> int:
         "max_epochs": args.max_epochs,
         "patience": args.patience,
     }
+    # the wavelet learners' test-time rotation budget (None: the package's)
+    wavelet_params = {**net_params, "tta_points": args.tta_points}
     rep_params = {
-        "wavelet": net_params,
-        "wavelet+scale": {**net_params, "scale_inputs": True},
+        "wavelet": wavelet_params,
+        "wavelet+scale": {**wavelet_params, "scale_inputs": True},
         "features": {},
         "trajectory": {**net_params, "n_models": args.traj_models},
     }
@@ -316,7 +314,7 @@ def main(argv=None) -> int:
     if args.n_sim > 0:
         t0 = time.time()
         sim = andi(args.n_sim, SEG, dim=2, task="alpha", rng=args.seed + 7)
-        reg_sim = AlphaRegressor("wavelet", **common, **net_params)
+        reg_sim = AlphaRegressor("wavelet", **common, **wavelet_params)
         reg_sim.fit(
             np.asarray(sim.X),
             np.asarray(sim.alpha, float),
