@@ -346,6 +346,42 @@ def test_fast_inference_layers_match_the_reference_layers():
         )
 
 
+def test_padded_batches_of_many_lengths_and_given_row_statistics():
+    """Masking by runs of equal length and by one mask (more runs than
+    ``_MAX_FILL_RUNS``) give the unpadded outputs; so do the input rows' time statistics
+    when the caller gives them (``row_stats``) instead of the network computing them."""
+    import torch
+
+    from sptmotion.learn import nets
+    from sptmotion.learn._kernels import row_moments
+
+    torch.manual_seed(1)
+    net = nets.ScalogramCNN(3, scale_stats=True, pooling="mean,max,std")
+    net.train()
+    net(torch.randn(8, 2, 6, 24, 40))
+    net.eval()
+    fused = nets.inference_copy(net)
+    g = torch.Generator().manual_seed(2)
+    lens = [20 + (i * 7) % 13 for i in range(nets._MAX_FILL_RUNS + 8)]  # 13 lengths
+    xs = [torch.randn(1, 2, 6, 24, L, generator=g) for L in lens]
+    padded = torch.zeros(len(lens), 2, 6, 24, max(lens))
+    for i, xi in enumerate(xs):
+        padded[i, ..., : lens[i]] = xi[0]
+    with torch.no_grad():
+        one_by_one = torch.cat([fused(xi) for xi in xs])
+        # as given: 40 runs (one mask); sorted: 13 runs (one fill each)
+        for order in (np.arange(len(lens)), np.argsort(lens, kind="stable")):
+            sub = torch.from_numpy(order)
+            got = fused(padded[sub], torch.tensor(lens)[sub])
+            torch.testing.assert_close(got, one_by_one[sub], rtol=1e-5, atol=1e-5)
+        moments = [row_moments(xi[0].numpy()) for xi in xs]
+        stats = tuple(
+            torch.from_numpy(np.stack([mo[q] for mo in moments])).float() for q in (0, 1)
+        )
+        given = fused(padded, torch.tensor(lens), None, stats)
+        torch.testing.assert_close(given, one_by_one, rtol=1e-5, atol=1e-5)
+
+
 def test_bucket_and_rotation_counts():
     from sptmotion.learn.estimators import bucket_length, tta_count
 

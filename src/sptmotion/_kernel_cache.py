@@ -22,6 +22,7 @@ KERNEL_SOURCES = (
     "optics/kernels.py",
     "motion/_lapack.py",
     "motion/_levinson.py",
+    "learn/_kernels.py",
     "motion/jumps.py",
     "datasets/andi_recipe.py",
     "represent/wavelet.py",

@@ -63,6 +63,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_int, check_rng
 from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS
+from ._kernels import row_moments
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet, inference_copy
 from .serialize import read_model, restore_fitted, save_estimator, stored_params
@@ -1370,6 +1371,7 @@ def _scalogram_outputs(
     budget = members[0][0].tta_points
     dim = next(iter(groups.values()))[1].shape[2]
     n_outs = [est._n_out() for est, _ in members]
+    stats = any(net.config.get("scale_stats") for _, nets in members for net in nets)
     per_length = {}  # length -> tracks, rotations, outputs per member (nets, rot, track, out)
     for L, (idx, arr) in groups.items():
         n_rot = tta_count(test_rotations, L, budget) if dim >= 2 else 1
@@ -1399,19 +1401,29 @@ def _scalogram_outputs(
                 pos = np.array([it[2] for it in chunk[start:stop]])
                 tracks = np.einsum("ntj,ij->nti", arr[pos], rots[j])
                 m_run = None if meta is None else meta[per_length[L][0][pos]]
-                runs.append((start, stop, L, j, pos, _wavelet(tracks), (tracks, m_run)))
+                S = _wavelet(tracks)
+                np.log(np.add(S, np.float32(LOG_EPS), out=S), out=S)  # shared by the members
+                moments = row_moments(S) if stats else None
+                runs.append((start, stop, L, j, pos, S, moments, (tracks, m_run)))
                 start = stop
             x = torch.zeros((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))
+            xv = x.numpy()
+            row_stats = torch.empty((2, len(chunk), dim, N_WAVELETS, N_SCALES)) if stats else None
             lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
             for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
-                last = m == len(members) - 1
                 side_norm, n_side = est._side_norm(), est._n_side()
                 side = None if side_norm is None else torch.zeros((len(chunk), dim, n_side))
-                for a, b, L, _, _, S, (tracks, m_run) in runs:
-                    S = S if last else S.copy()  # normalized in place
-                    x[a:b, ..., :L] = torch.from_numpy(
-                        _log_scalogram(S, est.norm_mean_, est.norm_std_)
-                    )
+                mean = est.norm_mean_.astype(np.float32)[:, :, None]
+                std = est.norm_std_.astype(np.float32)[:, :, None]
+                for a, b, L, _, _, S, moments, (tracks, m_run) in runs:
+                    # the normalized log-scalograms (as _log_scalogram), and the time mean and
+                    # std of their rows from those of the log-scalograms
+                    np.subtract(S, mean, out=xv[a:b, ..., :L])
+                    np.divide(xv[a:b, ..., :L], std, out=xv[a:b, ..., :L])
+                    if row_stats is not None:
+                        mu, sd = moments
+                        row_stats[0, a:b] = torch.from_numpy((mu - mean[..., 0]) / std[..., 0])
+                        row_stats[1, a:b] = torch.from_numpy(sd / std[..., 0])
                     if side is not None:
                         side[a:b] = torch.from_numpy(_side_inputs(tracks, side_norm, m_run, n_side))
                 res = np.empty((len(nets), len(chunk), n_out))
@@ -1420,9 +1432,12 @@ def _scalogram_outputs(
                         xb = x[s0 : s0 + batch].to(device)
                         lb = lengths[s0 : s0 + batch].to(device)
                         sb = None if side is None else side[s0 : s0 + batch].to(device)
+                        rb = None
+                        if row_stats is not None:
+                            rb = tuple(r.to(device) for r in row_stats[:, s0 : s0 + batch])
                         for k, net in enumerate(nets):
-                            res[k, s0 : s0 + batch] = net(xb, lb, sb).double().cpu().numpy()
-                for a, b, L, j, pos, _, _ in runs:
+                            res[k, s0 : s0 + batch] = net(xb, lb, sb, rb).double().cpu().numpy()
+                for a, b, L, j, pos, *_ in runs:
                     per_length[L][3][m][:, j, pos] = res[:, a:b]
     out = []
     for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):

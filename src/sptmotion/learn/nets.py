@@ -50,17 +50,28 @@ class BlockMaxPool2d(nn.Module):
         pad_r, pad_t = -h.shape[-2] % self.ph, -h.shape[-1] % self.pw
         if pad_r or pad_t:
             h = F.pad(h, (0, pad_t, 0, pad_r), value=float("-inf"))
-        out = None
-        for i in range(self.ph):
-            for j in range(self.pw):
-                part = h[..., i :: self.ph, j :: self.pw]
-                out = part if out is None else torch.maximum(out, part)
-        return out
+        # rows first: each part keeps whole time rows (contiguous), then the time blocks
+        rows = h.shape[-2] // self.ph
+        if self.ph > 1:
+            if h.is_contiguous():
+                t = h.shape[-1]
+                g = h.view(*h.shape[:-2], rows, self.ph * t)
+                parts = [g[..., i * t : (i + 1) * t] for i in range(self.ph)]
+            else:
+                parts = [h[..., i :: self.ph, :] for i in range(self.ph)]
+            h = parts[0]
+            for part in parts[1:]:
+                h = torch.maximum(h, part)
+        if self.pw > 1:
+            parts = [h[..., j :: self.pw] for j in range(self.pw)]
+            h = parts[0]
+            for part in parts[1:]:
+                h = torch.maximum(h, part)
+        return h
 
 
-def _time_mask(lens: torch.Tensor, t: int) -> torch.Tensor:
-    """``(n, t)`` True where the time index is below the item's length."""
-    return torch.arange(t, device=lens.device)[None, :] < lens[:, None]
+#: Above this many runs of equal length in a batch, tails are masked by one boolean mask.
+_MAX_FILL_RUNS = 32
 
 
 def _mask_tail(h: torch.Tensor, lens: torch.Tensor, value: float) -> torch.Tensor:
@@ -70,25 +81,50 @@ def _mask_tail(h: torch.Tensor, lens: torch.Tensor, value: float) -> torch.Tenso
     t_min = int(lens.min())
     if t_min >= t:
         return h
+    if torch.is_grad_enabled() and h.requires_grad:
+        pad = (torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]).view(
+            (h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,)
+        )
+        return torch.cat([h[..., :t_min], h[..., t_min:].masked_fill(pad, value)], dim=-1)
+    # batches come in runs of equal length: one fill per run is cheaper than a mask
+    runs = _short_runs(lens.tolist(), t)
+    if len(runs) <= _MAX_FILL_RUNS:
+        for a, b, n in runs:
+            h[a:b, ..., n:].fill_(value)
+        return h
     pad = (torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]).view(
         (h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,)
     )
-    if torch.is_grad_enabled() and h.requires_grad:
-        return torch.cat([h[..., :t_min], h[..., t_min:].masked_fill(pad, value)], dim=-1)
     h[..., t_min:].masked_fill_(pad, value)
     return h
 
 
-def _masked_pool(kind: str, h: torch.Tensor, valid: torch.Tensor, lens: torch.Tensor):
-    """Global time pooling of ``h`` (n, c, t) over the valid samples only."""
+def _short_runs(lens: list, t: int) -> list:
+    """``(start, stop, length)`` of the runs of equal consecutive ``lens`` shorter than ``t``."""
+    runs = []
+    start = 0
+    for i in range(1, len(lens) + 1):
+        if i == len(lens) or lens[i] != lens[start]:
+            if lens[start] < t:
+                runs.append((start, i, lens[start]))
+            start = i
+    return runs
+
+
+def _masked_pools(kinds: tuple, h: torch.Tensor, lens: torch.Tensor) -> list:
+    """Global time pooling of ``h`` (n, c, t) over each item's first ``lens`` samples, for
+    each pooling of ``kinds`` (``h`` is overwritten beyond the lengths)."""
     n = lens.to(h.dtype)[:, None]
-    if kind == "max":
-        return h.masked_fill(~valid, -torch.inf).amax(dim=-1)
-    mean = h.masked_fill(~valid, 0.0).sum(dim=-1) / n
-    if kind == "mean":
-        return mean
-    dev = (h - mean[..., None]).masked_fill(~valid, 0.0)
-    return (dev.square().sum(dim=-1) / n).sqrt()
+    out = {}
+    if "mean" in kinds or "std" in kinds:
+        h = _mask_tail(h, lens, 0.0)
+        out["mean"] = h.sum(dim=-1) / n
+    if "std" in kinds:
+        dev = _mask_tail(h - out["mean"][..., None], lens, 0.0)
+        out["std"] = (dev.square().sum(dim=-1) / n).sqrt()
+    if "max" in kinds:
+        out["max"] = _mask_tail(h, lens, -torch.inf).amax(dim=-1)
+    return [out[q] for q in kinds]
 
 
 def _std(h: torch.Tensor) -> torch.Tensor:
@@ -205,6 +241,7 @@ class ScalogramCNN(nn.Module):
         x: torch.Tensor,
         lengths: torch.Tensor | None = None,
         side: torch.Tensor | None = None,
+        row_stats: tuple | None = None,
     ) -> torch.Tensor:
         """Outputs ``(batch, n_out)``.
 
@@ -216,9 +253,14 @@ class ScalogramCNN(nn.Module):
         zero padding of its convolution sees for an unpadded track), pooling windows ignore
         the padding, and the global time statistics run over the track's own samples: the
         outputs equal those of the unpadded tracks up to float32 rounding.
+
+        ``row_stats`` (with ``lengths``): the time mean and population standard deviation of
+        each input row over the track's own samples, two ``(batch, dim, n_wavelets,
+        n_scales)`` tensors, for a network built with ``scale_stats`` when the caller has
+        them already (otherwise computed from ``x``).
         """
         if lengths is not None:
-            return self._forward_padded(x, lengths, side)
+            return self._forward_padded(x, lengths, side, row_stats)
         b, d = x.shape[:2]
         xs = x.flatten(0, 1)  # (b*d, n_wavelets, n_scales, T)
         h = self.blocks(xs)  # (b*d, 4w, rows, T')
@@ -239,11 +281,16 @@ class ScalogramCNN(nn.Module):
         return self.head(h.view(b, d, -1).mean(dim=1))
 
     def _forward_padded(
-        self, x: torch.Tensor, lengths: torch.Tensor, side: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        side: torch.Tensor | None,
+        row_stats: tuple | None,
     ) -> torch.Tensor:
         b, d = x.shape[:2]
         xs = x.flatten(0, 1)
-        lens = lengths.to(torch.int64).repeat_interleave(d)  # (b*d,)
+        lens_in = lengths.to(torch.int64).repeat_interleave(d)  # (b*d,)
+        lens = lens_in
         h = xs
         for block in self.blocks:
             for layer in block:
@@ -255,19 +302,20 @@ class ScalogramCNN(nn.Module):
                     h = layer(h)
             h = _mask_tail(h, lens, 0.0)
         h = h.flatten(1, 2)
-        valid = _time_mask(lens, h.shape[-1])[:, None]  # (b*d, 1, T')
         for i, layer in enumerate(self.temporal):
             h = layer(h)
             if isinstance(layer, nn.GELU) and i < len(self.temporal) - 1:
                 h = _mask_tail(h, lens, 0.0)
-        parts = [_masked_pool(q, h, valid, lens) for q in self.pools]
+        parts = _masked_pools(self.pools, h, lens)
         if self.config["scale_stats"]:
-            rows = xs.flatten(1, 2)
-            in_valid = _time_mask(lengths.to(torch.int64).repeat_interleave(d), rows.shape[-1])
-            n_in = in_valid.sum(-1, keepdim=True)
-            mean = rows.sum(-1) / n_in  # padding is 0
-            dev = (rows - mean[..., None]).masked_fill(~in_valid[:, None], 0.0)
-            std = (dev.square().sum(-1) / n_in).sqrt()
+            if row_stats is None:
+                rows = xs.flatten(1, 2)
+                n_in = lens_in.to(rows.dtype)[:, None]
+                mean = rows.sum(-1) / n_in  # padding is 0
+                dev = _mask_tail(rows - mean[..., None], lens_in, 0.0)
+                std = (dev.square().sum(-1) / n_in).sqrt()
+            else:
+                mean, std = (r.reshape(b * d, -1) for r in row_stats)
             parts.append(self.stats(torch.cat([mean, std], 1)))
         return self._head(parts, side, b, d)
 
