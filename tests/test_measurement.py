@@ -252,6 +252,32 @@ def test_centrosymmetric_fold_keeps_the_generalized_eigenvalues(n):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("n", [4, 5, 8, 9, 63])
+def test_whitened_toeplitz_fold_equals_dense_fold_and_whitening(n):
+    """The compiled fold of a Toeplitz covariance (from its first column, the stationary
+    models' autocovariance) and its whitening by the folded noise factors give the lower
+    triangles of the dense route (:func:`_fold`, then two triangular solves)."""
+    import scipy.linalg
+
+    from sptmotion.motion._levinson import whitened_toeplitz_fold
+    from sptmotion.motion.measured import _fold
+    from sptmotion.motion.measurement import increment_autocovariance
+
+    for model, alpha, r in (("fbm", 0.4, 0.0), ("fbm", 1.5, 0.9), ("bm", 1.0, 0.5)):
+        C = increment_covariance(model, alpha, np.arange(n + 1), exposure_ratio=r)
+        c = increment_autocovariance(model, alpha, n, r)
+        np.testing.assert_array_equal(C[:, 0], c)
+        chols = [np.linalg.cholesky(Nb) for Nb in _fold(noise_covariance(np.ones(n + 1)))]
+        bands = [(np.diag(Lc).copy(), np.diag(Lc, -1).copy()) for Lc in chols]
+        got = whitened_toeplitz_fold(c, *bands)
+        for Cb, Lc, Mb in zip(_fold(C), chols, got, strict=True):
+            A = scipy.linalg.solve_triangular(Lc, Cb, lower=True)
+            ref = scipy.linalg.solve_triangular(Lc, A.T, lower=True)
+            assert Mb.flags.f_contiguous and Mb.shape == ref.shape
+            low = np.tril_indices(len(ref))
+            np.testing.assert_allclose(Mb[low], ref[low], rtol=1e-12, atol=1e-13 * abs(ref).max())
+
+
 def test_folded_fits_equal_the_whole_eigenproblem(monkeypatch):
     """Consecutive frames, one noise level: the split eigenproblem gives the fits of the whole
     one (odd and even numbers of increments, with and without blur, sigma free and fixed; DBM's

@@ -58,7 +58,9 @@ def _tridiagonalize_kernel(a, z, diag, off, tau, info):  # pragma: no cover - co
     z[1:, :] = zs
 
 
-def tridiagonalize(M: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tridiagonalize(
+    M: np.ndarray, z: np.ndarray, overwrite: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``M = Q T Qᵀ`` (Householder, LAPACK ``dsytrd``) and ``Qᵀ z`` (``dormqr`` on the
     stored reflectors, as ``dormtr`` does), without the GIL.
 
@@ -67,6 +69,8 @@ def tridiagonalize(M: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray
     M : ndarray, shape (n, n)
         Symmetric (its lower triangle is read).
     z : ndarray, shape (n, k)
+    overwrite : bool
+        ``M`` may be destroyed (used in place when it is a Fortran-ordered float64 array).
 
     Returns
     -------
@@ -76,7 +80,10 @@ def tridiagonalize(M: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray
     w : ndarray, shape (n, k)
         ``Qᵀ z``.
     """
-    a = np.array(M, dtype=np.float64, order="F", copy=True)
+    if overwrite and M.dtype == np.float64 and M.flags.f_contiguous:
+        a = M
+    else:
+        a = np.array(M, dtype=np.float64, order="F", copy=True)
     w = np.array(z, dtype=np.float64, order="F", copy=True)
     n = a.shape[0]
     diag = np.empty(n)

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "whitened_toeplitz_fold",
     "toeplitz_quad",
     "tridiag_whiten",
     "bidiag_solve",
@@ -197,6 +198,84 @@ def bidiag_solve(diag: np.ndarray, sub: np.ndarray, B: np.ndarray) -> np.ndarray
         b2, out,
     )  # fmt: skip
     return out[:, 0] if flat else out
+
+
+# ----------------------------------------------------------------------------------------
+# whitened folded Toeplitz blocks (FBM and BM on consecutive frames)
+# ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _whiten_rows(b, y, dg, sb):  # pragma: no cover - compiled
+    # b (k, k) C order: symmetric B on entry, overwritten; y (k, k) C order scratch.
+    # X = L⁻¹ B and then M = L⁻¹ Xᵀ (= L⁻¹ B L⁻ᵀ, B symmetric), L lower bidiagonal
+    # (diagonal dg, subdiagonal sb): both by recursions over rows that run along whole
+    # contiguous rows (no dependency chain within a row). On exit y holds M's upper triangle
+    # (C order), i.e. the lower triangle of the Fortran-ordered y.T.
+    k = b.shape[0]
+    inv = 1.0 / dg
+    for j in range(k):
+        b[0, j] *= inv[0]
+    for i in range(1, k):
+        s = sb[i - 1]
+        for j in range(k):
+            b[i, j] = (b[i, j] - s * b[i - 1, j]) * inv[i]
+    # y = Xᵀ by 32 x 32 tiles
+    for i0 in range(0, k, 32):
+        for j0 in range(0, k, 32):
+            for i in range(i0, min(i0 + 32, k)):
+                for j in range(j0, min(j0 + 32, k)):
+                    y[j, i] = b[i, j]
+    for j in range(k):
+        y[0, j] *= inv[0]
+    for i in range(1, k):
+        s = sb[i - 1]
+        for j in range(i, k):
+            y[i, j] = (y[i, j] - s * y[i - 1, j]) * inv[i]
+
+
+@njit(cache=True, nogil=True)
+def _fold_toeplitz_kernel(c, bp, bm, yp, ym, dp, sp, dm, sm):  # pragma: no cover - compiled
+    n = c.shape[0]
+    k = n // 2
+    for i in range(k):
+        for j in range(k):
+            t = c[abs(i - j)]
+            h = c[n - 1 - i - j]
+            bp[i, j] = t + h
+            bm[i, j] = t - h
+    if n % 2:
+        r2 = np.sqrt(2.0)
+        for j in range(k):
+            bp[k, j] = r2 * c[k - j]
+            bp[j, k] = r2 * c[k - j]
+        bp[k, k] = c[0]
+    _whiten_rows(bp, yp, dp, sp)
+    _whiten_rows(bm, ym, dm, sm)
+
+
+def whitened_toeplitz_fold(c, chol_plus, chol_minus) -> tuple[np.ndarray, np.ndarray]:
+    """Both folded blocks of a symmetric Toeplitz matrix, whitened, in one compiled pass.
+
+    The matrix ``C[i, j] = c[|i − j|]`` (n x n) is centrosymmetric: on the symmetric and
+    antisymmetric vectors ``(e_j ± J e_j)/√2`` it splits into ``C₊`` ((n − n//2) square;
+    the middle vector joins it when n is odd) and ``C₋`` (n//2 square), ``C±[i, j] =
+    c[|i − j|] ± c[n − 1 − i − j]``. Each block is whitened by its lower bidiagonal factor
+    ``L±`` (``(diagonal, subdiagonal)``): ``L±⁻¹ C± L±⁻ᵀ``.
+
+    Returns
+    -------
+    plus, minus : ndarray, Fortran order
+        The whitened blocks; only their lower triangles are set (what LAPACK's ``dsytrd``
+        with ``uplo = "L"`` reads).
+    """
+    c = np.ascontiguousarray(c, dtype=np.float64)
+    n = c.shape[0]
+    k = n // 2
+    bp, yp = np.empty((n - k, n - k)), np.empty((n - k, n - k))
+    bm, ym = np.empty((k, k)), np.empty((k, k))
+    dp, sp = (np.ascontiguousarray(v, dtype=np.float64) for v in chol_plus)
+    dm, sm = (np.ascontiguousarray(v, dtype=np.float64) for v in chol_minus)
+    _fold_toeplitz_kernel(c, bp, bm, yp, ym, dp, sp, dm, sm)
+    return yp.T, ym.T
 
 
 # ----------------------------------------------------------------------------------------

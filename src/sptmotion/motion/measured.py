@@ -63,10 +63,12 @@ from ._levinson import (
     pencil_fisher,
     pencil_forms,
     pencil_maximize,
+    whitened_toeplitz_fold,
 )
 from .measurement import (
     GAUSSIAN_MODELS,
     check_frames,
+    increment_autocovariance,
     increment_covariance,
     noise_band,
     noise_covariance,
@@ -307,6 +309,7 @@ class _Group:
             self.parts = [_Whitener(*_band(Nb)) for Nb in _fold(N)]
             self.z = [w.solve(zb) for w, zb in zip(self.parts, _fold_vectors(inc), strict=True)]
             self.bz = [w.solve(sb) for w, sb in zip(self.parts, _fold_vectors(steps), strict=True)]
+            self.chol_bands = [(w.chol[0], w.chol[1, :-1]) for w in self.parts]
         else:
             self.parts = [_Whitener(diag, off)]
             self.z = [self.parts[0].solve(inc)]
@@ -325,6 +328,18 @@ class _Group:
         ]
         if len(red) == 1:
             return red[0]
+        diag = np.concatenate([x[0] for x in red])
+        off = np.concatenate([red[0][1], [0.0], red[1][1]])
+        return diag, off, np.concatenate([x[2] for x in red])
+
+    def reduce_toeplitz(self, c):
+        """:meth:`reduce` of the folded group's Toeplitz motion covariance ``C[i, j] =
+        c[|i − j|]`` (consecutive frames), its blocks built and whitened in one compiled pass
+        (:func:`~._levinson.whitened_toeplitz_fold`)."""
+        blocks = whitened_toeplitz_fold(c, *self.chol_bands)
+        red = [
+            tridiagonalize(Mb, zb, overwrite=True) for Mb, zb in zip(blocks, self.z, strict=True)
+        ]
         diag = np.concatenate([x[0] for x in red])
         off = np.concatenate([red[0][1], [0.0], red[1][1]])
         return diag, off, np.concatenate([x[2] for x in red])
@@ -474,7 +489,10 @@ def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> 
     parts = []
     for start in range(0, len(alphas), step):
         block = alphas[start : start + step]
-        red = [g.reduce(increment_covariance(key, a, g.frames, r)) for a in block]
+        if g.fold:  # consecutive frames, one noise variance: Toeplitz, folded
+            red = [g.reduce_toeplitz(increment_autocovariance(key, a, L, r)) for a in block]
+        else:
+            red = [g.reduce(increment_covariance(key, a, g.frames, r)) for a in block]
         c0 = np.stack([x[0] for x in red])
         c1 = np.stack([x[1] for x in red])
         X = np.stack([x[2].reshape(L, m, d).transpose(1, 0, 2) for x in red])

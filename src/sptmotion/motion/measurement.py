@@ -52,6 +52,7 @@ __all__ = [
     "GAUSSIAN_MODELS",
     "averaged_variogram",
     "increment_covariance",
+    "increment_autocovariance",
     "sbm_increment_band",
     "noise_covariance",
     "noise_band",
@@ -229,15 +230,30 @@ def increment_covariance(
     if key == "sbm":
         K = _sbm_position_cov(alpha, f, r)
         return np.diff(np.diff(K, axis=0), axis=1)
+    if f[-1] - f[0] == len(f) - 1:  # consecutive frames: a Toeplitz matrix of lag k = i - j
+        return scipy.linalg.toeplitz(increment_autocovariance(key, alpha, len(f) - 1, r))
     # stationary increments: variogram at the integer lags that occur
     vbar = averaged_variogram(alpha, np.arange(int(f[-1]) + 1, dtype=np.float64), r)
-    if f[-1] - f[0] == len(f) - 1:  # consecutive frames: a Toeplitz matrix of lag k = i - j
-        V = np.concatenate([vbar[1:2], vbar[: len(f)]])  # V(|k|) for k = -1 .. P - 1
-        c = 0.5 * (V[2:] + V[:-2]) - V[1:-1]  # (P - 1,): c_k = ½(V(k+1) + V(k−1)) − V(k)
-        return scipy.linalg.toeplitz(c)
     lag = np.abs(f[:, None] - f[None, :])
     Vm = vbar[lag]
     return -0.5 * np.diff(np.diff(Vm, axis=0), axis=1)
+
+
+def increment_autocovariance(
+    model: str, alpha: float, n_increments: int, exposure_ratio: float = 0.0
+) -> np.ndarray:
+    """Autocovariance ``c_k`` (lags ``k = 0 .. n_increments − 1``) of the observed increments of
+    a stationary model (BM, DBM, FBM) on consecutive frames, ``Dα = 1``, ``Δt = 1``: the first
+    column of :func:`increment_covariance`, ``c_k = ½(V̄(k+1) + V̄(k−1)) − V̄(k)``.
+    """
+    key = str(model).lower()
+    if key == "sbm" or key not in GAUSSIAN_MODELS:
+        raise ValueError(f"{model!r} has no stationary increments")
+    a = 1.0 if key in ("bm", "dbm") else float(alpha)
+    n = int(n_increments)
+    vbar = averaged_variogram(a, np.arange(n + 1, dtype=np.float64), float(exposure_ratio))
+    V = np.concatenate([vbar[1:2], vbar])  # V(|k|) for k = -1 .. n
+    return 0.5 * (V[2:] + V[:-2]) - V[1:-1]
 
 
 def noise_band(point_var) -> tuple[np.ndarray, np.ndarray]:
