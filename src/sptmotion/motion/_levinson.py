@@ -419,6 +419,82 @@ def _profile_value(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _grid_values(
+    c0, c1, n0, n1, X, k, kx, t, mode, xs, scale, b_fixed, const, N, ws, fs
+):  # pragma: no cover - compiled
+    # _profile_value at every point xs[g] at once: the recursion of _row_forms for all g in
+    # step (the same operations per g in the same order, so the same numbers), the inner
+    # loops over g free of dependencies. ws: (7 + d, G) scratch; fs (G,) out.
+    G = xs.shape[0]
+    L = n0.shape[0]
+    d = X.shape[3]
+    ar, br, th_prev, th, inv, lscale, q = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    zp = ws[7 : 7 + d]
+    bad = np.zeros(G, dtype=np.bool_)
+    for g in range(G):
+        if mode == 0:
+            ar[g] = (1.0 - xs[g]) * scale
+            br[g] = xs[g]
+        else:
+            ar[g] = np.exp(xs[g])
+            br[g] = b_fixed
+        th_prev[g] = 1.0
+        th[g] = ar[g] * c0[k, 0] + br[g] * n0[0]
+        bad[g] = not th[g] > 0.0
+        lscale[g] = 0.0
+        inv[g] = 1.0 / th[g]
+        q[g] = 0.0
+    for j in range(d):
+        x0 = X[kx, t, 0, j]
+        for g in range(G):
+            zp[j, g] = x0
+            q[g] += x0 * x0 * inv[g]
+    li = np.empty(G)
+    sq = np.empty(G)
+    for i in range(1, L):
+        cc0 = c0[k, i]
+        cc1 = c1[k, i - 1]
+        nn0 = n0[i]
+        nn1 = n1[i - 1]
+        out = False
+        for g in range(G):
+            o = ar[g] * cc1 + br[g] * nn1
+            li[g] = o * inv[g]
+            th_new = (ar[g] * cc0 + br[g] * nn0) * th[g] - o * o * th_prev[g]
+            bad[g] |= not th_new > 0.0
+            inv[g] = th[g] / th_new
+            th_prev[g] = th[g]
+            th[g] = th_new
+            out |= not 1e-100 < th_new < 1e100
+        if i % 16 == 0 or out:
+            for g in range(G):
+                if i % 16 == 0 or not 1e-100 < th[g] < 1e100:
+                    lscale[g] += np.log(th[g])
+                    th_prev[g] /= th[g]
+                    th[g] = 1.0
+        for g in range(G):
+            sq[g] = 0.0
+        for j in range(d):
+            xj = X[kx, t, i, j]
+            for g in range(G):
+                z = xj - li[g] * zp[j, g]
+                zp[j, g] = z
+                sq[g] += z * z
+        for g in range(G):
+            q[g] += sq[g] * inv[g]
+    for g in range(G):
+        if bad[g]:
+            fs[g] = -np.inf
+            continue
+        logdet = lscale[g] + np.log(th[g])
+        if mode == 0:
+            v = -0.5 * (const + N * np.log(q[g] / N) + N + d * logdet)
+        else:
+            v = -0.5 * (const + d * logdet + q[g])
+        fs[g] = v if np.isfinite(v) else -np.inf
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pencil_max_kernel(
     c0,
     c1,
@@ -444,6 +520,8 @@ def _pencil_max_kernel(
     shared = X.shape[0] == 1
     zp = np.empty(X.shape[3])
     xs = np.empty(n_grid)
+    fs = np.empty(n_grid)
+    ws = np.empty((7 + X.shape[3], n_grid))
     cg = (3.0 - np.sqrt(5.0)) / 2.0
     for r in range(r_start, r_stop):
         k = r // m
@@ -451,14 +529,14 @@ def _pencil_max_kernel(
         kx = 0 if shared else k
         sc = scale[r]
         width = hi[r] - lo[r]
+        for g in range(n_grid):
+            xs[g] = lo[r] + width * (g / (n_grid - 1.0)) if g < n_grid - 1 else hi[r]
+        _grid_values(c0, c1, n0, n1, X, k, kx, t, mode, xs, sc, b_fixed, const, N, ws, fs)
         best = 0
         fbest = -np.inf
         for g in range(n_grid):
-            xs[g] = lo[r] + width * (g / (n_grid - 1.0)) if g < n_grid - 1 else hi[r]
-            fg = _profile_value(c0, c1, n0, n1, X, k, kx, t, zp, mode, xs[g], sc, b_fixed,
-                                const, N)  # fmt: skip
-            if fg > fbest:
-                fbest = fg
+            if fs[g] > fbest:
+                fbest = fs[g]
                 best = g
         a = xs[max(best - 1, 0)]
         b = xs[min(best + 1, n_grid - 1)]
