@@ -11,13 +11,16 @@ through the measurement model, learned models, verdict) on
   481 for N = 10,000, each its own covariance),
 
 for this tree and for ``--before`` (default 64c0f58, the last commit before the measurement
-model), each in a fresh process on the same machine, the second of two runs (numba's cache
-warm, as for a user's second analysis); wall and CPU seconds.
+model), each in a fresh process on the same machine, one untimed run first (numba's cache
+warm, as for a user's second analysis), then ``--rounds`` timed runs per tree with the trees
+alternating (the machine's speed drifts by up to 1.5x over minutes, which a tree timed after
+the other would take for its own); mean wall and CPU seconds, and every run's wall time.
 
     .venv/bin/python benchmarks/bench_analyze_speed.py [--before 64c0f58] [--tracks 200]
+        [--rounds 2] [--suffix _x]
 
 Writes ``benchmarks/results/measured/speed.md`` and ``.json`` (N = 200), else
-``speed_<N>.md`` and ``.json``.
+``speed_<N>.md`` and ``.json`` (``--suffix`` added to the stem).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "measured"
@@ -80,49 +85,76 @@ def _time(src: Path, n: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def _mean_runs(runs: list[dict]) -> dict:
+    """Mean wall and CPU seconds per set over runs, with every run's wall time kept."""
+    out = {}
+    for name in runs[0]:
+        rows = [r[name] for r in runs]
+        out[name] = {
+            "wall_s": float(np.mean([r["wall_s"] for r in rows])),
+            "cpu_s": float(np.mean([r["cpu_s"] for r in rows])),
+            "wall_runs_s": [r["wall_s"] for r in rows],
+            "distinct_lengths": rows[0]["distinct_lengths"],
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--before", default="64c0f58", help="commit to compare with ('none': this tree only)"
     )
     ap.add_argument("--tracks", type=int, default=200, help="tracks per set")
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="timed runs per tree, the trees alternating"
+    )
+    ap.add_argument("--suffix", default="", help="added to the result files' names")
     args = ap.parse_args(argv)
     n = args.tracks
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    before = None
     with tempfile.TemporaryDirectory() as tmp:
-        wt = Path(tmp) / "before"
-        if args.before == "none":
-            wt = None
-        else:
+        wt = None if args.before == "none" else Path(tmp) / "before"
+        if wt is not None:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), args.before],
                 check=True, capture_output=True,
             )  # fmt: skip
         try:
+            trees = {"after": ROOT / "src"}
             if wt is not None:
-                _time(wt / "src", n)  # fills the fresh tree's numba cache
-                before = _time(wt / "src", n)
+                trees = {"before": wt / "src", **trees}
+            for src in trees.values():
+                _time(src, n)  # fills each tree's numba cache
+            # alternate the trees, so that a drift of the machine's speed hits both alike
+            runs = {k: [] for k in trees}
+            for _ in range(max(1, args.rounds)):
+                for k, src in trees.items():
+                    runs[k].append(_time(src, n))
         finally:
             if wt is not None:
                 subprocess.run(
                     ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
                     check=False, capture_output=True,
                 )  # fmt: skip
-    _time(ROOT / "src", n)
-    after = _time(ROOT / "src", n)
-    res = {"before": args.before, "after": head, "cores": os.cpu_count(), "tracks": n, "rows": {}}
+    after = _mean_runs(runs["after"])
+    before = _mean_runs(runs["before"]) if "before" in runs else None
+    rounds = len(runs["after"])
+    res = {
+        "before": args.before, "after": head, "cores": os.cpu_count(), "tracks": n,
+        "rounds": rounds, "rows": {},
+    }  # fmt: skip
+    order = "the trees alternating, " if before is not None else ""
     lines = [
         f"# analyze on {n:,} tracks: {args.before} vs this tree ({head})",
         "",
-        f"`benchmarks/bench_analyze_speed.py --before {args.before} --tracks {n}`: "
-        f"`analyze_table(table, None, dt=0.033, figures=False)` on {n:,} simulated 2D FBM "
-        "tracks (30 nm noise), each tree in a fresh process on the same machine "
-        f"({os.cpu_count()} cores), one after the other; the second of two runs each (numba "
-        "cache warm).",
+        f"`benchmarks/bench_analyze_speed.py --before {args.before} --tracks {n} --rounds "
+        f"{rounds}`: `analyze_table(table, None, dt=0.033, figures=False)` on {n:,} simulated "
+        "2D FBM tracks (30 nm noise), each run in a fresh process on the same machine "
+        f"({os.cpu_count()} cores) after one untimed run per tree (numba cache warm); "
+        f"{rounds} timed runs per tree, {order}mean wall / CPU and every run's wall time.",
         "",
         "| tracks | before: wall / CPU | after: wall / CPU | ratio wall / CPU |",
         "|---|---|---|---|",
@@ -130,22 +162,24 @@ def main(argv: list[str] | None = None) -> dict:
     if before is None:
         lines[0] = f"# analyze on {n:,} tracks ({head})"
         lines[-2:] = ["| tracks | wall / CPU |", "|---|---|"]
+
+    def cell(x):
+        runs_s = ", ".join(f"{w:.1f}" for w in x["wall_runs_s"])
+        return f"{x['wall_s']:.1f} s / {x['cpu_s']:.1f} s (runs {runs_s} s)"
+
     for name in after:
         a = after[name]
         label = f"{name} ({a['distinct_lengths']} distinct lengths)"
         if before is None:
             res["rows"][name] = {"after": a}
-            lines.append(f"| {label} | {a['wall_s']:.1f} s / {a['cpu_s']:.1f} s |")
+            lines.append(f"| {label} | {cell(a)} |")
             continue
         b = before[name]
         rw, rc = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
         res["rows"][name] = {"before": b, "after": a, "ratio_wall": rw, "ratio_cpu": rc}
-        lines.append(
-            f"| {label} | {b['wall_s']:.1f} s / {b['cpu_s']:.1f} s | "
-            f"{a['wall_s']:.1f} s / {a['cpu_s']:.1f} s | {rw:.2f} / {rc:.2f} |"
-        )
+        lines.append(f"| {label} | {cell(b)} | {cell(a)} | {rw:.2f} / {rc:.2f} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "speed" if n == 200 else f"speed_{n}"
+    stem = ("speed" if n == 200 else f"speed_{n}") + args.suffix
     (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=2))
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
