@@ -402,16 +402,19 @@ def test_pencil_maximize_finds_the_maximum_of_a_dense_search(profiled):
         assert f[r] == pytest.approx(value(r, x[r]), rel=1e-10, abs=1e-10)
 
 
-@pytest.mark.parametrize("model", ["sbm", "fbm", "bm"])
+@pytest.mark.parametrize("model", ["sbm", "fbm", "bm", "dbm"])
 def test_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch, model):
-    """Fits with tridiagonal matrices (SBM's own covariances; the Householder reductions of the
-    whitened FBM and BM covariances, folded or not) give the numbers of the eigendecomposition
-    route: gaps, blur, per-point variances, sigma free, fixed and zero."""
+    """Fits with tridiagonal matrices (SBM's, BM's and DBM's own covariances, DBM's drift
+    profiled out in the same recursion; the Householder reductions of the whitened FBM
+    covariances, folded or not) give the numbers of the eigendecomposition route: gaps,
+    blur, per-point variances, sigma free, fixed and zero."""
     from sptmotion.motion import measured
 
     rng = np.random.default_rng(11)
-    gen = "fbm" if model == "bm" else model
+    gen = "fbm" if model in ("bm", "dbm") else model
     X = _exact_tracks(gen, 0.6, 0.1, 0.033, 0.02, 0.03, 4, 40, rng, K=4)
+    if model == "dbm":  # a drift of 0.5 and -0.2 µm/s
+        X = X + 0.033 * np.arange(40)[None, :, None] * np.array([0.5, -0.2])
     holey = [x[np.r_[0:10, 13:40]] for x in X]
     frames = [np.r_[0:10, 13:40]] * 4
     pvar = [np.full(37, 0.03**2) * rng.uniform(0.5, 2.0, 37) for _ in range(4)]
@@ -421,6 +424,7 @@ def test_tridiagonal_fits_equal_the_eigendecomposition(monkeypatch, model):
         ({"tracks": holey, "frames": frames, "point_var": pvar}, ("auto", 1.0)),
     ]
     cols = ["alpha", "alpha_lo", "alpha_hi", "D", "D_lo", "D_hi", "sigma", "sigma_hi"]
+    cols += ["v_x", "v_y"] if model == "dbm" else []
     for kw, sigmas in cases:
         for sig in sigmas:
             tri = measured.fit_measured(dt=0.033, model=model, exposure=0.02, sigma_loc=sig, **kw)

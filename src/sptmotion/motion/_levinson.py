@@ -282,14 +282,20 @@ def whitened_toeplitz_fold(c, chol_plus, chol_minus) -> tuple[np.ndarray, np.nda
 # pencils a·C + b·N of two symmetric tridiagonal matrices (rows: one matrix C per "alpha")
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
-def _row_forms(c0, c1, n0, n1, ar, br, X, k, kx, t, zp):  # pragma: no cover - compiled
+def _row_forms(c0, c1, n0, n1, ar, br, X, S, k, kx, t, zp, sx):  # pragma: no cover - compiled
     # LDLᵀ with the pivots as ratios of leading minors, θ_i = s_i θ_{i−1} − o_i² θ_{i−2}
     # (pivot_i = θ_i/θ_{i−1}, log det = log θ_{L−1}): the recursion carried from step to step
     # has no division (the reciprocals are computed aside), about twice as fast as the
     # pivot recursion; θ is rescaled every 16 steps and whenever it leaves [1e-100, 1e100].
-    # Returns (log det, quadratic form), NaN when not positive definite.
+    # Returns (log det, quadratic form), NaN when not positive definite. With a drift
+    # regressor S (L,) (else S has size 0) the regressor goes through the same forward
+    # substitution, the quadratic form is that of the GLS residuals (the drift of each axis
+    # profiled out) and sx (d + 1,) holds Sᵀ Σ⁻¹ x_j for the axes j and Sᵀ Σ⁻¹ S last.
     L = n0.shape[0]
     d = X.shape[3]
+    drift = S.shape[0] > 0
+    zs = 0.0
+    ss = 0.0
     th_prev = 1.0
     th = ar * c0[k, 0] + br * n0[0]
     bad = not th > 0.0
@@ -299,6 +305,11 @@ def _row_forms(c0, c1, n0, n1, ar, br, X, k, kx, t, zp):  # pragma: no cover - c
     for j in range(d):
         zp[j] = X[kx, t, 0, j]
         q += zp[j] * zp[j] * inv
+    if drift:
+        zs = S[0]
+        ss = zs * zs * inv
+        for j in range(d):
+            sx[j] = zp[j] * zs * inv
     for i in range(1, L):
         o = ar * c1[k, i - 1] + br * n1[i - 1]
         li = o * inv
@@ -317,21 +328,34 @@ def _row_forms(c0, c1, n0, n1, ar, br, X, k, kx, t, zp):  # pragma: no cover - c
             zp[j] = z
             s += z * z
         q += s * inv
+        if drift:
+            zs = S[i] - li * zs
+            ss += zs * zs * inv
+            for j in range(d):
+                sx[j] += zp[j] * zs * inv
     if bad:
         return np.nan, np.nan
+    if drift:
+        for j in range(d):
+            q -= sx[j] * sx[j] / ss
+        sx[d] = ss
     return lscale + np.log(th), q
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _pencil_forms_kernel(
-    c0, c1, n0, n1, a, b, X, m, r_start, r_stop, logdet, quad
+    c0, c1, n0, n1, a, b, X, S, m, r_start, r_stop, logdet, quad, sx_out
 ):  # pragma: no cover
     shared = X.shape[0] == 1
     zp = np.empty(X.shape[3])
+    sx = np.empty(X.shape[3] + 1)
     for r in range(r_start, r_stop):
         k = r // m
         t = r - k * m
-        logdet[r], quad[r] = _row_forms(c0, c1, n0, n1, a[r], b[r], X, k, 0 if shared else k, t, zp)
+        kx = 0 if shared else k
+        logdet[r], quad[r] = _row_forms(c0, c1, n0, n1, a[r], b[r], X, S, k, kx, t, zp, sx)
+        if S.shape[0] > 0:
+            sx_out[r] = sx
 
 
 #: Rows x points above which :func:`pencil_forms` splits its rows over threads.
@@ -361,7 +385,7 @@ def _run_rows(kernel, args, outs, R: int, L: int, n_threads: int) -> None:
         job.result()
 
 
-def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1, drift=None):
     """``log det Σ_r`` and ``Σ_axes x_tᵀ Σ_r⁻¹ x_t`` for ``Σ_r = a_r·C_k + b_r·N``.
 
     Parameters
@@ -379,11 +403,17 @@ def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarra
         With more than one, a large call (rows x points above 400,000) runs in as many
         contiguous ranges of rows on threads (the kernel holds no GIL); each row's numbers
         are the same either way.
+    drift : ndarray, shape (L,), optional
+        A regressor ``s`` of a mean ``v_j·s`` per axis (DBM: the frame steps), profiled out
+        by generalized least squares: ``quad`` is then ``Σ_axes min_v (x − v s)ᵀ Σ⁻¹
+        (x − v s)``.
 
     Returns
     -------
     logdet, quad : ndarray, shape (R,)
         NaN where ``Σ_r`` is not positive definite. O(L·d) per row (LDLᵀ).
+    v : ndarray, shape (R, d)
+        With ``drift``: the GLS coefficients ``sᵀΣ⁻¹x_j / sᵀΣ⁻¹s``.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim == 3:
@@ -394,42 +424,56 @@ def pencil_forms(c0, c1, n0, n1, a, b, X, n_threads: int = 1) -> tuple[np.ndarra
     R = len(a)
     logdet = np.empty(R)
     quad = np.empty(R)
+    S = _regressor(drift)
+    sx = np.empty((R if S.size else 1, X.shape[3] + 1))
     args = (
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
-        a, b, X, m,
+        a, b, X, S, m,
     )  # fmt: skip
-    _run_rows(_pencil_forms_kernel, args, (logdet, quad), R, X.shape[2], n_threads)
-    return logdet, quad
+    _run_rows(_pencil_forms_kernel, args, (logdet, quad, sx), R, X.shape[2], n_threads)
+    if not S.size:
+        return logdet, quad
+    return logdet, quad, sx[:, :-1] / sx[:, -1:]
+
+
+def _regressor(drift) -> np.ndarray:
+    """The drift regressor as the kernels take it: size 0 for none."""
+    if drift is None:
+        return np.empty(0)
+    return np.ascontiguousarray(drift, dtype=np.float64)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _profile_value(
-    c0, c1, n0, n1, X, k, kx, t, zp, mode, x, scale, b_fixed, const, N
+    c0, c1, n0, n1, X, S, k, kx, t, zp, sx, mode, x, scale, b_fixed, const, N
 ):  # pragma: no cover - compiled
     # mode 0: Σ = s²((1 − x)·scale·C + x·N) with s² profiled out; mode 1: Σ = eˣ·C + b·N
     d = X.shape[3]
     if mode == 0:
-        logdet, q = _row_forms(c0, c1, n0, n1, (1.0 - x) * scale, x, X, k, kx, t, zp)
+        logdet, q = _row_forms(c0, c1, n0, n1, (1.0 - x) * scale, x, X, S, k, kx, t, zp, sx)
         v = -0.5 * (const + N * np.log(q / N) + N + d * logdet)
     else:
-        logdet, q = _row_forms(c0, c1, n0, n1, np.exp(x), b_fixed, X, k, kx, t, zp)
+        logdet, q = _row_forms(c0, c1, n0, n1, np.exp(x), b_fixed, X, S, k, kx, t, zp, sx)
         v = -0.5 * (const + d * logdet + q)
     return v if np.isfinite(v) else -np.inf
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _grid_values(
-    c0, c1, n0, n1, X, k, kx, t, mode, xs, scale, b_fixed, const, N, ws, fs
+    c0, c1, n0, n1, X, S, k, kx, t, mode, xs, scale, b_fixed, const, N, ws, fs
 ):  # pragma: no cover - compiled
     # _profile_value at every point xs[g] at once: the recursion of _row_forms for all g in
     # step (the same operations per g in the same order, so the same numbers), the inner
-    # loops over g free of dependencies. ws: (7 + d, G) scratch; fs (G,) out.
+    # loops over g free of dependencies. ws: (9 + 2d, G) scratch; fs (G,) out.
     G = xs.shape[0]
     L = n0.shape[0]
     d = X.shape[3]
+    drift = S.shape[0] > 0
     ar, br, th_prev, th, inv, lscale, q = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
-    zp = ws[7 : 7 + d]
+    zs, ss = ws[7], ws[8]
+    zp = ws[9 : 9 + d]
+    sx = ws[9 + d : 9 + 2 * d]
     bad = np.zeros(G, dtype=np.bool_)
     for g in range(G):
         if mode == 0:
@@ -449,6 +493,13 @@ def _grid_values(
         for g in range(G):
             zp[j, g] = x0
             q[g] += x0 * x0 * inv[g]
+    if drift:
+        for g in range(G):
+            zs[g] = S[0]
+            ss[g] = S[0] * S[0] * inv[g]
+        for j in range(d):
+            for g in range(G):
+                sx[j, g] = zp[j, g] * zs[g] * inv[g]
     li = np.empty(G)
     sq = np.empty(G)
     for i in range(1, L):
@@ -482,10 +533,21 @@ def _grid_values(
                 sq[g] += z * z
         for g in range(G):
             q[g] += sq[g] * inv[g]
+        if drift:
+            si = S[i]
+            for g in range(G):
+                zs[g] = si - li[g] * zs[g]
+                ss[g] += zs[g] * zs[g] * inv[g]
+            for j in range(d):
+                for g in range(G):
+                    sx[j, g] += zp[j, g] * zs[g] * inv[g]
     for g in range(G):
         if bad[g]:
             fs[g] = -np.inf
             continue
+        if drift:
+            for j in range(d):
+                q[g] -= sx[j, g] * sx[j, g] / ss[g]
         logdet = lscale[g] + np.log(th[g])
         if mode == 0:
             v = -0.5 * (const + N * np.log(q[g] / N) + N + d * logdet)
@@ -501,6 +563,7 @@ def _pencil_max_kernel(
     n0,
     n1,
     X,
+    S,
     m,
     mode,
     scale,
@@ -519,9 +582,10 @@ def _pencil_max_kernel(
 ):  # pragma: no cover - compiled
     shared = X.shape[0] == 1
     zp = np.empty(X.shape[3])
+    sx = np.empty(X.shape[3] + 1)
     xs = np.empty(n_grid)
     fs = np.empty(n_grid)
-    ws = np.empty((7 + X.shape[3], n_grid))
+    ws = np.empty((9 + 2 * X.shape[3], n_grid))
     cg = (3.0 - np.sqrt(5.0)) / 2.0
     for r in range(r_start, r_stop):
         k = r // m
@@ -531,7 +595,7 @@ def _pencil_max_kernel(
         width = hi[r] - lo[r]
         for g in range(n_grid):
             xs[g] = lo[r] + width * (g / (n_grid - 1.0)) if g < n_grid - 1 else hi[r]
-        _grid_values(c0, c1, n0, n1, X, k, kx, t, mode, xs, sc, b_fixed, const, N, ws, fs)
+        _grid_values(c0, c1, n0, n1, X, S, k, kx, t, mode, xs, sc, b_fixed, const, N, ws, fs)
         best = 0
         fbest = -np.inf
         for g in range(n_grid):
@@ -581,7 +645,7 @@ def _pencil_max_kernel(
                 e = (a - x) if x >= xm else (b - x)
                 dd = cg * e
             u = x + (dd if abs(dd) >= tol1 else (tol1 if dd >= 0.0 else -tol1))
-            fu = -_profile_value(c0, c1, n0, n1, X, k, kx, t, zp, mode, u, sc, b_fixed,
+            fu = -_profile_value(c0, c1, n0, n1, X, S, k, kx, t, zp, sx, mode, u, sc, b_fixed,
                                  const, N)  # fmt: skip
             if fu <= fx:
                 if u >= x:
@@ -632,6 +696,7 @@ def pencil_maximize(
     rtol: float,
     max_iter: int = 100,
     n_threads: int = 1,
+    drift=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row maximizer of a Gaussian profile log-likelihood of ``a·C_k + b·N`` over one
     variable ``x`` in ``[lo_r, hi_r]`` (rows as in :func:`pencil_forms`, ``N_tot = L·d``):
@@ -644,7 +709,8 @@ def pencil_maximize(
     points, golden-section steps where a parabola is not trusted; Brent 1973, ch. 5) in the
     bracket around the best grid point until it is known to ``rtol`` of the range; the best
     grid point is kept when nothing beats it. All in one compiled loop per row. Returns
-    ``x`` and ``f`` (R,); non-finite values count as −inf.
+    ``x`` and ``f`` (R,); non-finite values count as −inf. ``drift``: a regressor profiled
+    out of every axis, as in :func:`pencil_forms`.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim == 3:
@@ -660,7 +726,8 @@ def pencil_maximize(
     args = (
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
-        X, m, mode, scale, float(b_fixed), float(const), float(L * d), lo, hi, int(n_grid),
+        X, _regressor(drift), m, mode, scale, float(b_fixed), float(const), float(L * d), lo, hi,
+        int(n_grid),
         float(rtol), int(max_iter),
     )  # fmt: skip
     # every row costs ~n_grid + 12 evaluations: split over threads from a smaller size

@@ -29,7 +29,8 @@ quadratic forms and Fisher information cost O(L) per track and ``α`` directly
 covariance is reduced per ``α`` to tridiagonal form ``L⁻¹ C L⁻ᵀ = Q T Qᵀ`` (LAPACK sytrd, one
 per track length and ``α``; the data rotated by ``Qᵀ``), after an exact split into two problems
 of half the size when the frames are consecutive and the noise the same for every point
-(:func:`_fold`). DBM, whose drift needs the rotated regressor, keeps the eigendecomposition.
+(:func:`_fold`). DBM has BM's tridiagonal covariance; its drift (a velocity per axis) is
+profiled out by generalized least squares in the same O(L) recursion.
 
 Model selection keeps BM as the null: each alternative is tested against it by its
 likelihood ratio (``χ²`` with 1 degree of freedom for FBM and SBM, ``dim`` for DBM), with a
@@ -364,11 +365,12 @@ class _Group:
 class _TriGroup:
     """Increments of tracks sharing one frame pattern under SBM or BM, whose increment
     covariances are tridiagonal on any frames (:func:`~.measurement.sbm_increment_band`; BM's
-    lag-one covariance is the blur's ``D·t_E/3``), as is the noise's:
+    lag-one covariance is the blur's ``D·t_E/3``; DBM has BM's, its drift profiled out by
+    generalized least squares inside the same recursion), as is the noise's:
     every likelihood, profile and Fisher information costs O(L) per track and alpha, with no
     eigendecomposition (:func:`_fit_alphas_tri`)."""
 
-    def __init__(self, Y, frames, point_var):
+    def __init__(self, Y, frames, point_var, drift: bool = False):
         m, P, d = Y.shape
         self.m, self.L, self.d = m, P - 1, d
         self.N = self.L * d
@@ -376,6 +378,8 @@ class _TriGroup:
         self.n0, self.n1 = noise_band(np.ones(P) if point_var is None else point_var)
         self.X = np.ascontiguousarray(np.diff(Y, axis=1))
         self.zero = ~np.any(self.X != 0.0, axis=(1, 2))
+        # DBM: the drift's regressor, the frame steps (its coefficient is profiled out)
+        self.drift = np.diff(frames).astype(np.float64) if drift else None
 
 
 def _max_noise_fraction(prof, lt_min: np.ndarray, search=None):
@@ -400,7 +404,7 @@ def _max_noise_fraction(prof, lt_min: np.ndarray, search=None):
     return u, ll, llc
 
 
-def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
+def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) -> dict:
     """The profile over ``(D', σ²)`` of covariances ``D'·C_k + σ²·N`` (tridiagonal): the
     computation of :func:`_fit_rows` (same parametrization, search and ranges) with the
     log-determinants and quadratic forms of the tridiagonal matrices themselves.
@@ -409,8 +413,9 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
     (K or 1, m, L, d): the series of each alpha (or shared); ``offset``: added to ``d·log
     det`` (``d·log det`` of a whitening already applied). ``λ̄`` and the smallest generalized
     eigenvalue, which set the noise fraction's range, come from
-    :func:`~._levinson.pencil_extremes`. Returns the dict of :func:`_fit_rows` with (K, m)
-    arrays.
+    :func:`~._levinson.pencil_extremes`. ``drift`` (L,): a regressor whose coefficient per
+    axis is profiled out (DBM; the velocity ``v`` (m, d) per frame step is returned, from the
+    first ``C_k``). Returns the dict of :func:`_fit_rows` with (K, m) arrays.
     """
     c0, c1, n0, n1, X = (np.ascontiguousarray(v, dtype=np.float64) for v in (c0, c1, n0, n1, X))
     K = c0.shape[0]
@@ -422,7 +427,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
     threads = _available_cores()
 
     def forms(a, b):
-        return pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=threads)
+        return pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=threads, drift=drift)[:2]
 
     if sigma2_fixed is None:
         lam_min, lam_mean = pencil_extremes(c0, c1, n0, n1)
@@ -436,7 +441,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
 
         search = partial(
             pencil_maximize, c0, c1, n0, n1, X, scale=inv_mean, const=const,
-            n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads,
+            n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads, drift=drift,
         )  # fmt: skip
         u, ll, llc = _max_noise_fraction(prof, lt_min, search)
         s2 = forms((1.0 - u) * inv_mean, u)[1] / N
@@ -451,20 +456,24 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed) -> dict:
             top = np.log(np.maximum(scale, 1e-300)) + 2.0
             logD, _ = pencil_maximize(
                 c0, c1, n0, n1, X, top - 30.0, top, b_fixed=s2f, const=const,
-                n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads,
+                n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads, drift=drift,
             )  # fmt: skip
             Dp = np.exp(logD)
         sig2 = np.full(R, s2f)
         logdet, q = forms(Dp, s2f)
         ll = llc = -0.5 * (const + d * logdet + q)
     shape = (K, m)
-    return {
+    out = {
         "ll": ll.reshape(shape),
         "llc": llc.reshape(shape),
         "logDp": np.log(np.maximum(Dp, 1e-300)).reshape(shape),
         "sig2": sig2.reshape(shape),
         "I": _PencilInfo(c0, c1, n0, n1, Dp.reshape(shape), sig2.reshape(shape), d),
     }
+    if drift is not None:
+        v = pencil_forms(c0, c1, n0, n1, Dp, sig2, X, n_threads=threads, drift=drift)[2]
+        out["v"] = v[:m]
+    return out
 
 
 def _fit_alphas_tri(g: _TriGroup, key: str, alphas, r: float, sigma2_fixed) -> dict:
@@ -476,7 +485,7 @@ def _fit_alphas_tri(g: _TriGroup, key: str, alphas, r: float, sigma2_fixed) -> d
         bands = [_band(increment_covariance("bm", 1.0, g.frames, r))] * len(alphas)
     c0 = np.stack([b[0] for b in bands])
     c1 = np.stack([b[1] for b in bands])
-    return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed)
+    return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed, drift=g.drift)
 
 
 def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
@@ -589,8 +598,8 @@ def _fit_rows(g: _Group, lam, y2, yb, b2, sigma2_fixed):
 def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """Profile tables of one group on the alpha grid: one dict of (A, m) arrays per quantity.
 
-    SBM and BM: :func:`_fit_alphas_tri`; FBM: :func:`_fit_alphas_reduced`; DBM (and every model
-    with ``_TRIDIAGONAL`` off): one eigendecomposition per alpha, the (D', σ²) maximization for
+    SBM, BM and DBM: :func:`_fit_alphas_tri`; FBM: :func:`_fit_alphas_reduced`; with
+    ``_TRIDIAGONAL`` off (the reference route of the tests): one eigendecomposition per alpha, the (D', σ²) maximization for
     blocks of alphas at once (rows = alpha x track), as many as keep a block's arrays near
     :data:`_BLOCK_VALUES`.
     """
@@ -886,8 +895,8 @@ def fit_measured(
     def fit_group(group):
         idx, f, Y, var = group
         consecutive = f[-1] == len(f) - 1
-        if key in ("sbm", "bm") and _TRIDIAGONAL:
-            g = _TriGroup(Y, f, var)
+        if key in ("sbm", "bm", "dbm") and _TRIDIAGONAL:
+            g = _TriGroup(Y, f, var, drift=key == "dbm")
         else:
             g = _Group(
                 Y, f, var, drift=key == "dbm",
