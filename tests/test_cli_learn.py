@@ -246,6 +246,30 @@ def test_predict_both_tasks_in_one_table(tables, tmp_path, capsys):
     assert len(err) == 1 and "other task" in err[0] and not bad.exists()
 
 
+def test_predict_tta_points_sets_the_rotation_budget(tables, tmp_path, capsys):
+    """`predict --tta-points N`: the tracks (40 points) are read in min(4, N // 40) rotations,
+    the numbers of the estimator with that ``tta_points``; 0 is a usage error, no file."""
+    from sptmotion.analysis.pretrained import bundled_model_paths
+    from sptmotion.datasets.tables import read_table, table_to_tracks
+    from sptmotion.learn import load
+
+    alpha_model, _ = bundled_model_paths()
+    tracks = str(tables / "tracks.csv")
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["predict", str(alpha_model), tracks, "-o", str(one), "--tta-points", "40"]) == 0
+    assert main(["predict", str(alpha_model), tracks, "-o", str(two), "--tta-points", "80"]) == 0
+    a1, a2 = pd.read_csv(one)["alpha"], pd.read_csv(two)["alpha"]
+    assert not np.allclose(a1, a2)  # one rotation against two
+    est = load(alpha_model)
+    est.tta_points = 80
+    X, _ = table_to_tracks(read_table(tables / "tracks.csv"))
+    np.testing.assert_allclose(a2, est.predict(X), rtol=1e-5)
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    assert main(["predict", str(alpha_model), tracks, "-o", str(bad), "--tta-points", "0"]) == 2
+    assert not bad.exists()
+
+
 def test_train_and_predict_with_measurement_inputs(tables, tmp_path, capsys):
     """`train --measurement-inputs` reads the table's exposure_ratio and sigma columns and
     `predict` passes them on (a table without them: unknown); a training table without

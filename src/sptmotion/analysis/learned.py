@@ -233,6 +233,7 @@ def predict_table(
     tracks_path: str | os.PathLike,
     output: str | os.PathLike,
     also: str | os.PathLike | None = None,
+    tta_points: int | None = None,
 ) -> pd.DataFrame:
     """Predict alpha (with ``alpha_std``) and/or the motion model (with ``p_<model>``) per track.
 
@@ -251,12 +252,17 @@ def predict_table(
     also : path, optional
         A model file of the other task: both predictions in one table, with one wavelet
         transform of each track for both (:func:`sptmotion.learn.predict_tracks`).
+    tta_points : int, optional
+        Test-time rotation budget of the models (their ``tta_points``): a track of ``n``
+        points is read in ``min(test_rotations, tta_points // n)`` rotations (at least one)
+        and the outputs averaged; None keeps each model's own (by default 120 points).
 
     Returns
     -------
     DataFrame
         One row per particle.
     """
+    from .._checks import check_int
     from .._io import check_not_inputs, check_output_file
     from ..datasets.tables import TABLE_SUFFIXES, read_table, write_table
     from ..learn import MIN_POINTS, load, predict_tracks
@@ -264,7 +270,12 @@ def predict_table(
 
     output = check_output_file(output, TABLE_SUFFIXES)
     check_not_inputs([output], [p for p in (model_path, tracks_path, also) if p is not None])
+    if tta_points is not None:
+        check_int(tta_points, "--tta-points", 1)
     ests = [load(p) for p in (model_path, also) if p is not None]
+    if tta_points is not None:
+        for est in ests:
+            est.tta_points = int(tta_points)
     by_kind = {type(e).__name__: e for e in ests}
     if len(by_kind) < len(ests):
         task = "alpha" if "AlphaRegressor" in by_kind else "model"
