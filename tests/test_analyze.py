@@ -71,6 +71,37 @@ def test_table_end_to_end_cli(tmp_path: Path, models):
     assert set(summary["models"]) == {"alpha", "model"}
 
 
+def test_tta_points_reach_the_learned_models_and_the_summary(tmp_path: Path, models):
+    """`analyze --tta-points 200` reads the 100-point tracks in two rotations: the learned
+    columns are those of the estimators with that budget, the likelihood's are untouched, and
+    summary.json records the budget (120 by default)."""
+    from sptmotion.analysis.pretrained import load_models
+    from sptmotion.learn import predict_tracks
+
+    csv = tmp_path / "tracks.csv"
+    table = _table(3, n=2)
+    write_table(table, csv)
+    runs = {}
+    for name, extra in (("default", []), ("two", ["--tta-points", "200"])):
+        out = tmp_path / name
+        assert main(["analyze", str(csv), "--dt", str(DT), "-o", str(out), *extra]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        runs[name] = (pd.read_csv(out / "results.csv"), summary["parameters"]["tta_points"])
+    (a, ta), (b, tb) = runs["default"], runs["two"]
+    assert (ta, tb) == (120, 200)
+    mle = [c for c in a.columns if c.startswith("mle_")]
+    pd.testing.assert_frame_equal(a[mle], b[mle])
+    assert not np.allclose(a["alpha"], b["alpha"])
+    lm = load_models()
+    lm.regressor.tta_points = lm.classifier.tta_points = 200
+    X = [g[["x", "y"]].to_numpy() for _, g in table.groupby("particle")]
+    alpha, _, _ = predict_tracks(lm.regressor, lm.classifier, [x - x[:1] for x in X])
+    np.testing.assert_allclose(b["alpha"], alpha, rtol=1e-5, atol=1e-6)
+    assert main(["analyze", str(csv), "--dt", str(DT), "-o", str(tmp_path / "z"),
+                 "--tta-points", "0"]) == 2  # fmt: skip
+    assert not (tmp_path / "z").exists()
+
+
 def test_pixel_units_are_converted(tmp_path: Path, models):
     """Positions in pixels with --pixel-size give the same analysis as positions in µm.
 
@@ -315,6 +346,7 @@ def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
     assert list(res["tracker"]) == ["bayes"] and np.isfinite(res["alpha_post"]).all()
     s = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert s["parameters"]["iterations"] == 30 and s["seeds"]["seed"] == 4
+    assert s["parameters"]["tta_points"] == 120  # the learned models' default budget
     # the tracks' positions come with the report: posterior means with their credible bounds
     tracks = pd.read_csv(tmp_path / "a" / "tracks.csv")
     assert {"tracker", "particle", "frame", "x", "y", "x_lo", "x_hi"} <= set(tracks.columns)

@@ -25,6 +25,7 @@ def analyze_path(
     dt: float | None = None,
     pixel_size: float | None = None,
     models: LearnedModels | str | os.PathLike | None = None,
+    tta_points: int | None = None,
     seed: int = 0,
     figures: bool | str = True,
     sigma_loc: float | str | None = None,
@@ -35,7 +36,8 @@ def analyze_path(
 
     ``sigma_loc`` None means ``"auto"`` (estimated per track). ``exposure`` (in
     ``movie_options``) applies to tables too. ``track_figures``: track ids that get their own
-    figures (default: the first four).
+    figures (default: the first four). ``tta_points``: the learned models' test-time rotation
+    budget (:func:`~sptmotion.analysis.table.analyze_table`).
     """
     p = Path(path)
     if not p.exists():
@@ -53,6 +55,7 @@ def analyze_path(
             exposure=0.0 if exposure is None else exposure,
             sigma_loc="auto" if sigma_loc is None else sigma_loc,
             models=models,
+            tta_points=tta_points,
             seed=seed,
             figures=figures,
             track_figures=track_figures,
@@ -62,6 +65,7 @@ def analyze_path(
             p,
             output,
             models=models,
+            tta_points=tta_points,
             seed=seed,
             dt=dt,
             pixel_size=pixel_size,

@@ -27,7 +27,7 @@ from .mle import parse_sigma_loc
 from .movie_field import presence_fine_tracks, presence_localizations, unknown_bayes_stage
 from .movie_report import movie_summary, write_movie_report
 from .output import check_output_folder
-from .pretrained import LearnedModels, load_models
+from .pretrained import LearnedModels, resolve_models
 from .report import convergence_warnings
 from .trackset import TrackSet, bound_variance, lateral, modular_trackset
 from .truth import match_truth
@@ -141,6 +141,7 @@ def analyze_movie(
     *,
     setup=None,
     models: LearnedModels | str | os.PathLike | None = None,
+    tta_points: int | None = None,
     options: MovieOptions | None = None,
     truth: np.ndarray | None = None,
     truth_labels: Sequence[dict] | None = None,
@@ -167,6 +168,10 @@ def analyze_movie(
         Imaging parameters of an in-memory stack.
     models : LearnedModels or path, optional
         Learned models (bundled by default).
+    tta_points : int, optional
+        Test-time rotation budget of the learned models (points): a track of ``n`` points
+        is read in ``tta_points // n`` rotations (at least 1, at most the model's); None
+        keeps the models' own (by default 120). Recorded in ``summary.json``.
     options : MovieOptions, optional
         The settings; by default ``MovieOptions(**settings)``.
     truth : ndarray (M_true, N, 3), optional
@@ -192,7 +197,7 @@ def analyze_movie(
     stack, setup, meta, src = read_input(movie, setup, opts)
     if output is not None:
         check_output_folder(Path(output))
-    models = models if isinstance(models, LearnedModels) else load_models(models)
+    models = resolve_models(models, tta_points)
     n_frames = int(stack.shape[0]) if stack.ndim == 3 else 0
     if n_frames < models.min_length:
         raise ValueError(

@@ -41,6 +41,7 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "subframes": int(opts.subframes),
             "max_posterior_samples": int(opts.max_samples),
             "alpha_ci": ALPHA_CI,
+            "tta_points": models.tta_points,
             "modular": bool(opts.modular),
             "planar": bool(opts.planar),
             "sigma_loc": opts.sigma_loc,

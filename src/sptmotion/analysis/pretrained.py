@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._checks import check_int
+
 __all__ = [
     "DATA_DIR",
     "ALPHA_FILE",
@@ -28,6 +30,7 @@ __all__ = [
     "LearnedModels",
     "bundled_model_paths",
     "load_models",
+    "resolve_models",
 ]
 
 #: Folder of the package data.
@@ -62,6 +65,15 @@ class LearnedModels:
     def classes(self) -> list[str]:
         """Class names of the classifier, as strings."""
         return [str(c) for c in self.classifier.classes_]
+
+    @property
+    def tta_points(self) -> int:
+        """Test-time rotation budget of the wavelet learners (points; see
+        :func:`sptmotion.learn.tta_count`): the regressor's ``tta_points`` or the default."""
+        from ..learn.estimators import TTA_POINT_BUDGET
+
+        v = getattr(self.regressor, "tta_points", None)
+        return int(TTA_POINT_BUDGET if v is None else v)
 
     @property
     def min_length(self) -> int:
@@ -111,6 +123,19 @@ def _kind(est) -> str:
     if isinstance(est, learn.ModelClassifier):
         return "model"
     raise ValueError(f"{type(est).__name__} is neither an AlphaRegressor nor a ModelClassifier")
+
+
+def resolve_models(
+    models: LearnedModels | str | os.PathLike | None, tta_points: int | None = None
+) -> LearnedModels:
+    """The learned models of an analysis: ``models`` itself or loaded by :func:`load_models`,
+    with the test-time rotation budget ``tta_points`` (points) set on both when given."""
+    out = models if isinstance(models, LearnedModels) else load_models(models)
+    if tta_points is not None:
+        check_int(tta_points, "--tta-points", 1)
+        out.regressor.tta_points = int(tta_points)
+        out.classifier.tta_points = int(tta_points)
+    return out
 
 
 def load_models(model: str | os.PathLike | None = None) -> LearnedModels:

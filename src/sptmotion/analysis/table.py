@@ -16,7 +16,7 @@ from ..datasets.tables import read_table
 from .characterize import ALPHA_CI, characterize
 from .mle import MLE_NOTE, parse_sigma_loc
 from .output import check_output_folder, staged_output, versions
-from .pretrained import LearnedModels, load_models
+from .pretrained import LearnedModels, resolve_models
 from .trackset import table_trackset
 from .write import check_track_figures, write_outputs
 
@@ -70,6 +70,7 @@ def analyze_table(
     exposure: float = 0.0,
     sigma_loc: float | str = "auto",
     models: LearnedModels | str | os.PathLike | None = None,
+    tta_points: int | None = None,
     seed: int = 0,
     figures: bool | str = True,
     track_figures: Sequence | None = None,
@@ -96,6 +97,10 @@ def analyze_table(
         Localization noise per axis in µm: estimated per track (``"auto"``) or fixed.
     models : LearnedModels or path, optional
         Learned models; the bundled pretrained ones by default.
+    tta_points : int, optional
+        Test-time rotation budget of the learned models (points): a track of ``n`` points
+        is read in ``tta_points // n`` rotations (at least 1, at most the model's); None
+        keeps the models' own (by default 120). Recorded in ``summary.json``.
     seed : int
         Seed recorded in ``summary.json`` (the table analysis itself is deterministic).
     figures : bool or "embed"
@@ -137,7 +142,7 @@ def analyze_table(
         table = read_table(src)
     if output is not None:
         check_output_folder(Path(output))
-    models = models if isinstance(models, LearnedModels) else load_models(models)
+    models = resolve_models(models, tta_points)
     ts = table_trackset(table, dt, pixel_size, exposure, sigma_loc)
     track_figures = check_track_figures(track_figures, ts.particles)
     notes = [] if pixel_size is not None else pixel_warning(ts.observed, dt)
@@ -159,6 +164,7 @@ def analyze_table(
             "exposure_s": exposure,
             "sigma_loc_um": sigma_loc,
             "alpha_ci": ALPHA_CI,
+            "tta_points": models.tta_points,
         },
         "measurement_model": MLE_NOTE,
         "warnings": notes,
