@@ -262,20 +262,16 @@ def predict_table(
     DataFrame
         One row per particle.
     """
-    from .._checks import check_int
     from .._io import check_not_inputs, check_output_file
     from ..datasets.tables import TABLE_SUFFIXES, read_table, write_table
     from ..learn import MIN_POINTS, load, predict_tracks
+    from .pretrained import set_tta_points
     from .trackset import table_trackset
 
     output = check_output_file(output, TABLE_SUFFIXES)
     check_not_inputs([output], [p for p in (model_path, tracks_path, also) if p is not None])
-    if tta_points is not None:
-        check_int(tta_points, "--tta-points", 1)
     ests = [load(p) for p in (model_path, also) if p is not None]
-    if tta_points is not None:
-        for est in ests:
-            est.tta_points = int(tta_points)
+    set_tta_points(ests, tta_points)
     by_kind = {type(e).__name__: e for e in ests}
     if len(by_kind) < len(ests):
         task = "alpha" if "AlphaRegressor" in by_kind else "model"

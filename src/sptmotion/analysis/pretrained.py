@@ -31,6 +31,7 @@ __all__ = [
     "bundled_model_paths",
     "load_models",
     "resolve_models",
+    "set_tta_points",
 ]
 
 #: Folder of the package data.
@@ -131,11 +132,18 @@ def resolve_models(
     """The learned models of an analysis: ``models`` itself or loaded by :func:`load_models`,
     with the test-time rotation budget ``tta_points`` (points) set on both when given."""
     out = models if isinstance(models, LearnedModels) else load_models(models)
-    if tta_points is not None:
-        check_int(tta_points, "--tta-points", 1)
-        out.regressor.tta_points = int(tta_points)
-        out.classifier.tta_points = int(tta_points)
+    set_tta_points([out.regressor, out.classifier], tta_points)
     return out
+
+
+def set_tta_points(estimators, tta_points: int | None) -> None:
+    """Set the test-time rotation budget ``tta_points`` (points, >= 1) on fitted
+    ``estimators``; None leaves them as they are."""
+    if tta_points is None:
+        return
+    check_int(tta_points, "--tta-points", 1)
+    for est in estimators:
+        est.tta_points = int(tta_points)
 
 
 def load_models(model: str | os.PathLike | None = None) -> LearnedModels:

@@ -26,6 +26,7 @@ from ._common import (
     read_noise_option,
     seed_option,
     setup_logging,
+    tta_points_option,
     verbose_option,
     wavelength_option,
 )
@@ -70,16 +71,7 @@ def register(app: typer.Typer) -> None:
             "--model-file",
             help="Learned models: a .sptm file or a folder (default: the bundled ones).",
         ),
-        tta_points: int = typer.Option(
-            None,
-            "--tta-points",
-            min=1,
-            metavar="INT",
-            help="Learned models' test-time rotation budget: a track of n points is read in "
-            "INT // n rotations (at least 1, at most the model's), averaged. Default 120 (one "
-            "from 61 points on); 200 reads tracks of up to 100 points twice: alpha MAE about "
-            "0.006 lower there, twice the network time.",
-        ),
+        tta_points: int = tta_points_option(),
         seed: int = seed_option("Seed of every random step (MCMC, sample choice)."),
         iterations: int = typer.Option(
             6000, "--iterations", min=2, metavar="INT", help="MCMC sweeps per chain (movies)."

@@ -12,6 +12,7 @@ from ._common import (
     quiet_option,
     seed_option,
     setup_logging,
+    tta_points_option,
     verbose_option,
 )
 
@@ -112,16 +113,7 @@ def predict(
         metavar="PATH",
         help="A model file of the other task: alpha and the model in one table, one transform.",
     ),
-    tta_points: int | None = typer.Option(
-        None,
-        "--tta-points",
-        min=1,
-        metavar="INT",
-        help="Test-time rotation budget: a track of n points is read in INT // n rotations "
-        "(at least 1, at most the model's, 4 by default), outputs averaged. Default: the "
-        "model's (120: one from 61 points on); 200 gives two up to 100 points, alpha MAE "
-        "about 0.006 lower there on AnDi tracks for twice the network time.",
-    ),
+    tta_points: int | None = tta_points_option(),
     quiet: bool = quiet_option(),
     verbose: bool = verbose_option(),
 ) -> None:

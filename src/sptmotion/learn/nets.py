@@ -82,9 +82,7 @@ def _mask_tail(h: torch.Tensor, lens: torch.Tensor, value: float) -> torch.Tenso
     if t_min >= t:
         return h
     if torch.is_grad_enabled() and h.requires_grad:
-        pad = (torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]).view(
-            (h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,)
-        )
+        pad = _tail_mask(h, lens, t_min)
         return torch.cat([h[..., :t_min], h[..., t_min:].masked_fill(pad, value)], dim=-1)
     # batches come in runs of equal length: one fill per run is cheaper than a mask
     runs = _short_runs(lens.tolist(), t)
@@ -92,11 +90,16 @@ def _mask_tail(h: torch.Tensor, lens: torch.Tensor, value: float) -> torch.Tenso
         for a, b, n in runs:
             h[a:b, ..., n:].fill_(value)
         return h
-    pad = (torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]).view(
-        (h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,)
-    )
-    h[..., t_min:].masked_fill_(pad, value)
+    h[..., t_min:].masked_fill_(_tail_mask(h, lens, t_min), value)
     return h
+
+
+def _tail_mask(h: torch.Tensor, lens: torch.Tensor, t_min: int) -> torch.Tensor:
+    """True at the time indices ``t_min..`` of ``h`` (n, ..., t) that are ``>= lens``,
+    shaped to broadcast against ``h[..., t_min:]``."""
+    t = h.shape[-1]
+    pad = torch.arange(t_min, t, device=h.device)[None, :] >= lens[:, None]
+    return pad.view((h.shape[0],) + (1,) * (h.dim() - 2) + (t - t_min,))
 
 
 def _short_runs(lens: list, t: int) -> list:

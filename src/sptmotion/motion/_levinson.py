@@ -727,8 +727,7 @@ def pencil_maximize(
         np.ascontiguousarray(c0, dtype=np.float64), np.ascontiguousarray(c1, dtype=np.float64),
         np.ascontiguousarray(n0, dtype=np.float64), np.ascontiguousarray(n1, dtype=np.float64),
         X, _regressor(drift), m, mode, scale, float(b_fixed), float(const), float(L * d), lo, hi,
-        int(n_grid),
-        float(rtol), int(max_iter),
+        int(n_grid), float(rtol), int(max_iter),
     )  # fmt: skip
     # every row costs ~n_grid + 12 evaluations: split over threads from a smaller size
     _run_rows(_pencil_max_kernel, args, (x_out, f_out), R, L * 16, n_threads)

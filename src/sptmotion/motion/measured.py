@@ -327,11 +327,7 @@ class _Group:
         red = [
             w.tridiagonalize(Cb, zb) for w, Cb, zb in zip(self.parts, blocks, self.z, strict=True)
         ]
-        if len(red) == 1:
-            return red[0]
-        diag = np.concatenate([x[0] for x in red])
-        off = np.concatenate([red[0][1], [0.0], red[1][1]])
-        return diag, off, np.concatenate([x[2] for x in red])
+        return red[0] if len(red) == 1 else _join_blocks(red)
 
     def reduce_toeplitz(self, c):
         """:meth:`reduce` of the folded group's Toeplitz motion covariance ``C[i, j] =
@@ -341,9 +337,7 @@ class _Group:
         red = [
             tridiagonalize(Mb, zb, overwrite=True) for Mb, zb in zip(blocks, self.z, strict=True)
         ]
-        diag = np.concatenate([x[0] for x in red])
-        off = np.concatenate([red[0][1], [0.0], red[1][1]])
-        return diag, off, np.concatenate([x[2] for x in red])
+        return _join_blocks(red)
 
     def rotate(self, C):
         """Eigenvalues ``λ`` (L,), rotated data ``(L, m, d)`` and drift regressor for motion ``C``."""
@@ -360,6 +354,14 @@ class _Group:
             b = None if b is None else b[order]
         lam = np.clip(lam, 1e-12 * max(float(lam[-1]), 1e-300), None)
         return lam, y.reshape(self.L, self.m, self.d), b
+
+
+def _join_blocks(red: list) -> tuple:
+    """The tridiagonal reductions of the two folded blocks as one: diagonals end to end, a
+    zero between the off-diagonals, the rotated data stacked."""
+    diag = np.concatenate([x[0] for x in red])
+    off = np.concatenate([red[0][1], [0.0], red[1][1]])
+    return diag, off, np.concatenate([x[2] for x in red])
 
 
 class _TriGroup:
@@ -427,7 +429,8 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) 
     threads = _available_cores()
 
     def forms(a, b):
-        return pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=threads, drift=drift)[:2]
+        """log det, quadratic form (and with ``drift`` the GLS velocities) per row."""
+        return pencil_forms(c0, c1, n0, n1, a, b, X, n_threads=threads, drift=drift)
 
     if sigma2_fixed is None:
         lam_min, lam_mean = pencil_extremes(c0, c1, n0, n1)
@@ -435,7 +438,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) 
         lt_min = np.repeat(lam_min / lam_mean, m)
 
         def prof(u):
-            logdet, q = forms((1.0 - u) * inv_mean, u)
+            logdet, q = forms((1.0 - u) * inv_mean, u)[:2]
             with np.errstate(divide="ignore", invalid="ignore"):
                 return -0.5 * (const + N * np.log(q / N) + N + d * logdet)
 
@@ -444,7 +447,8 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) 
             n_grid=_INNER_GRID, rtol=_BRENT_RTOL, n_threads=threads, drift=drift,
         )  # fmt: skip
         u, ll, llc = _max_noise_fraction(prof, lt_min, search)
-        s2 = forms((1.0 - u) * inv_mean, u)[1] / N
+        final = forms((1.0 - u) * inv_mean, u)  # at the estimate (the velocities scale-free)
+        s2 = final[1] / N
         Dp = s2 * (1.0 - u) * inv_mean
         sig2 = s2 * u
     else:
@@ -460,7 +464,8 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) 
             )  # fmt: skip
             Dp = np.exp(logD)
         sig2 = np.full(R, s2f)
-        logdet, q = forms(Dp, s2f)
+        final = forms(Dp, s2f)
+        logdet, q = final[:2]
         ll = llc = -0.5 * (const + d * logdet + q)
     shape = (K, m)
     out = {
@@ -471,8 +476,7 @@ def _profile_pencil(c0, c1, n0, n1, X, offset: float, sigma2_fixed, drift=None) 
         "I": _PencilInfo(c0, c1, n0, n1, Dp.reshape(shape), sig2.reshape(shape), d),
     }
     if drift is not None:
-        v = pencil_forms(c0, c1, n0, n1, Dp, sig2, X, n_threads=threads, drift=drift)[2]
-        out["v"] = v[:m]
+        out["v"] = final[2][:m]
     return out
 
 
@@ -599,9 +603,9 @@ def _fit_alphas(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """Profile tables of one group on the alpha grid: one dict of (A, m) arrays per quantity.
 
     SBM, BM and DBM: :func:`_fit_alphas_tri`; FBM: :func:`_fit_alphas_reduced`; with
-    ``_TRIDIAGONAL`` off (the reference route of the tests): one eigendecomposition per alpha, the (D', σ²) maximization for
-    blocks of alphas at once (rows = alpha x track), as many as keep a block's arrays near
-    :data:`_BLOCK_VALUES`.
+    ``_TRIDIAGONAL`` off (the reference route of the tests): one eigendecomposition per
+    alpha, the (D', σ²) maximization for blocks of alphas at once (rows = alpha x track), as
+    many as keep a block's arrays near :data:`_BLOCK_VALUES`.
     """
     if isinstance(g, _TriGroup):
         return _fit_alphas_tri(g, key, alphas, r, sigma2_fixed)
