@@ -267,6 +267,9 @@ def test_whitened_toeplitz_fold_equals_dense_fold_and_whitening(n):
         C = increment_covariance(model, alpha, np.arange(n + 1), exposure_ratio=r)
         c = increment_autocovariance(model, alpha, n, r)
         np.testing.assert_array_equal(C[:, 0], c)
+    for bad in (("sbm", 0.5, n, 0.0), ("fbm", 0.5, 0, 0.0), ("fbm", 0.5, n, 1.5)):
+        with pytest.raises(ValueError):
+            increment_autocovariance(*bad)
         chols = [np.linalg.cholesky(Nb) for Nb in _fold(noise_covariance(np.ones(n + 1)))]
         bands = [(np.diag(Lc).copy(), np.diag(Lc, -1).copy()) for Lc in chols]
         got = whitened_toeplitz_fold(c, *bands)

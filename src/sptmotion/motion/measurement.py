@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .._checks import check_range
+from .._checks import check_int, check_range
 
 __all__ = [
     "GAUSSIAN_MODELS",
@@ -249,9 +249,12 @@ def increment_autocovariance(
     key = str(model).lower()
     if key == "sbm" or key not in GAUSSIAN_MODELS:
         raise ValueError(f"{model!r} has no stationary increments")
+    n = check_int(n_increments, "n_increments", 1)
+    r = check_range(
+        exposure_ratio, "exposure_ratio (t_E/dt)", 0.0, 1.0, low_open=False, high_open=False
+    )
     a = 1.0 if key in ("bm", "dbm") else float(alpha)
-    n = int(n_increments)
-    vbar = averaged_variogram(a, np.arange(n + 1, dtype=np.float64), float(exposure_ratio))
+    vbar = averaged_variogram(a, np.arange(n + 1, dtype=np.float64), r)
     V = np.concatenate([vbar[1:2], vbar])  # V(|k|) for k = -1 .. n
     return 0.5 * (V[2:] + V[:-2]) - V[1:-1]
 
