@@ -89,6 +89,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--lr-schedule", default="cosine", help="'cosine' (max_epochs, final weights) or 'plateau'"
     )
+    ap.add_argument(
+        "--window-points",
+        type=int,
+        default=None,
+        help="set on the fitted classifier before it is saved: longer tracks are read in "
+        "windows (ModelClassifier window_points; the temperature stays the one fitted on "
+        "whole validation tracks); the bundled one has 300 (benchmarks/bench_windows.py)",
+    )
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--output", type=Path, default=DATA, help="folder of the model files")
     ap.add_argument(
@@ -161,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     Xte, _, truth = dataset(args.n_test, lengths, args.dim, "model", args.seed + 3)
     clf = ModelClassifier("wavelet", **train_params)
     clf.fit(Xtr, mtr, data_description=desc % "'model'")
+    clf.set_params(window_points=args.window_points)
     clf.save(args.output / names[1])
     t_clf = time.perf_counter() - t0
     P = clf.predict_proba(Xte)

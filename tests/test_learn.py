@@ -438,6 +438,68 @@ def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):
     np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)
 
 
+def test_window_groups_cut_long_tracks_into_equal_consecutive_windows():
+    from sptmotion.learn.estimators import check_tracks, window_groups
+
+    rng = np.random.default_rng(0)
+    tracks = [rng.standard_normal((L, 2)) for L in (30, 61, 40, 100, 61)]
+    windows, owner = window_groups(check_tracks(tracks)[0], 40)
+    seen = {i: [] for i in range(len(tracks))}
+    for w, (idx, arr) in windows.items():
+        assert arr.shape[1] == w and 20 <= w <= 40
+        for j, a in zip(idx, arr, strict=True):
+            seen[int(owner[j])].append(a)
+    assert sorted(owner.tolist()) == [0, 1, 1, 2, 3, 3, 3, 4, 4]
+    for i, t in enumerate(tracks):
+        joined = np.concatenate(seen[i])
+        k = len(seen[i])
+        assert k == -(-len(t) // 40)
+        # consecutive windows from the start; only the last len % k points are left out
+        np.testing.assert_array_equal(joined, t[: len(joined)])
+        assert len(t) - len(joined) < k
+
+
+def test_classifier_reads_long_tracks_in_windows(small_data, tmp_path):
+    """With ``window_points``, a longer track's probabilities are the normalized geometric
+    mean of its windows' (the same in predict_proba and predict_tracks, the regressor
+    unchanged); shorter tracks are as without; the setting round-trips, is refused below
+    40 and on the regressor."""
+    from scipy.special import softmax
+
+    from sptmotion.learn import predict_tracks
+    from sptmotion.learn.estimators import load_estimator
+
+    X, a, m = small_data
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    clf = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, m)
+    rng = np.random.default_rng(4)
+    tracks = [np.cumsum(rng.standard_normal((L, 2)), axis=0) for L in (25, 50, 51, 120, 90)]
+    whole = clf.predict_proba(tracks)
+    proba = clf.set_params(window_points=50).predict_proba(tracks)
+    np.testing.assert_allclose(proba[:2], whole[:2], rtol=1e-5, atol=1e-6)
+    clf.set_params(window_points=None)
+    for i, t in enumerate(tracks[2:], start=2):
+        k = -(-len(t) // 50)
+        w = len(t) // k
+        p = clf.predict_proba([t[j * w : (j + 1) * w] for j in range(k)])
+        expect = softmax(np.log(p).mean(axis=0))
+        np.testing.assert_allclose(proba[i], expect, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(proba[i], whole[i], atol=1e-4)
+    clf.set_params(window_points=50)
+    ja, js, jp = predict_tracks(reg, clf, tracks)
+    ra, rs = reg.predict(tracks, return_std=True)
+    np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.c_[ja, js], np.c_[ra, rs], rtol=1e-5, atol=1e-6)
+    clf.save(tmp_path / "c.sptm")
+    loaded = load_estimator(tmp_path / "c.sptm")
+    assert loaded.window_points == 50
+    np.testing.assert_array_equal(loaded.predict_proba(tracks), proba)
+    with pytest.raises(ValueError, match="window_points"):
+        clf.set_params(window_points=39).predict_proba(tracks)
+    with pytest.raises(ValueError, match="classifier"):
+        reg.set_params(window_points=50).predict(tracks)
+
+
 def test_scale_inputs_see_the_diffusivity_the_standardized_scalograms_cannot(tmp_path):
     """The paper's representation gives X and 100 X the same scalograms, so it cannot tell a
     slow from a fast Brownian particle; with scale_inputs the step scale reaches the network."""

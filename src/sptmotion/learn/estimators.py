@@ -80,6 +80,7 @@ __all__ = [
     "predict_tracks",
     "step_scale",
     "tta_count",
+    "window_groups",
     "bucket_length",
 ]
 
@@ -245,6 +246,45 @@ def _subset(groups: Groups, sel: np.ndarray) -> Groups:
         if keep.any():
             out[L] = (pos[idx[keep]], arr[keep])
     return out
+
+
+def window_groups(groups: Groups, window_points: int) -> tuple[Groups, np.ndarray]:
+    """Cut every track longer than ``window_points`` into consecutive windows.
+
+    A track of ``L > window_points`` points becomes ``k = ceil(L / window_points)`` windows of
+    ``L // k`` points each (its last ``L - k (L // k) < k`` points are left out); shorter
+    tracks stay whole, as one window.
+
+    Returns
+    -------
+    windows : dict
+        ``{n_points: (window indices, array (n, n_points, dim))}``.
+    owner : ndarray (n_windows,)
+        The index of the track of each window.
+    """
+    W = int(window_points)
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    owners = []
+    start = 0
+    for L, (idx, arr) in groups.items():
+        k = -(-L // W)
+        w = L // k
+        win = arr[:, : k * w].reshape(len(idx), k, w, arr.shape[2]).reshape(-1, w, arr.shape[2])
+        owners.append(np.repeat(idx, k))
+        parts.setdefault(w, []).append((start + np.arange(len(win)), win))
+        start += len(win)
+    out = {
+        w: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps]))
+        for w, ps in parts.items()
+    }
+    return out, np.concatenate(owners)
+
+
+def _mean_by_owner(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the rows of ``values`` (n_windows, k) per track index ``owner``: (n, k)."""
+    out = np.zeros((n, values.shape[1]))
+    np.add.at(out, owner, values)
+    return out / np.bincount(owner, minlength=n)[:, None]
 
 
 def _resolve_device(device: str) -> str:
@@ -625,6 +665,7 @@ class _TrackLearner(BaseEstimator):
         augment: bool = True,
         test_rotations: int = 4,
         tta_points: int | None = None,
+        window_points: int | None = None,
         scale_inputs: bool = False,
         measurement_inputs: bool = False,
         label_smoothing: float | None = None,
@@ -647,6 +688,7 @@ class _TrackLearner(BaseEstimator):
         self.augment = augment
         self.test_rotations = test_rotations
         self.tta_points = tta_points
+        self.window_points = window_points
         self.scale_inputs = scale_inputs
         self.measurement_inputs = measurement_inputs
         self.label_smoothing = label_smoothing
@@ -668,6 +710,7 @@ class _TrackLearner(BaseEstimator):
             check_int(getattr(self, name), name, 1)
         if self.tta_points is not None:
             check_int(self.tta_points, "tta_points", 1)
+        self._check_window_points()
         if self.scale_inputs not in (True, False):
             raise ValueError(f"scale_inputs must be True or False, got {self.scale_inputs!r}")
         if self.scale_inputs and self.representation != "wavelet":
@@ -897,11 +940,12 @@ class _TrackLearner(BaseEstimator):
             nets.append(net.cpu().eval())
             history.append(hist)
         self.nets_ = nets
+        va_groups, owner, va_meta = self._windowed(
+            _subset(groups, va), None if meta is None else meta[va]
+        )
         with torch_context(None, self.n_threads):
-            outs = self._torch_outputs(
-                _subset(groups, va), len(va), None if meta is None else meta[va]
-            )
-        self._calibrate_torch(outs, y_enc[va])
+            outs = self._torch_outputs(va_groups, len(va) if owner is None else len(owner), va_meta)
+        self._calibrate_torch(outs, y_enc[va], owner)
         return history
 
     def fine_tune(
@@ -1033,8 +1077,9 @@ class _TrackLearner(BaseEstimator):
                 "q_low": train({"objective": "quantile", "alpha": Q_LOW}, y),
                 "q_high": train({"objective": "quantile", "alpha": Q_HIGH}, y),
             }
-        outs = self._lgbm_outputs(F[va])
-        self._calibrate_lgbm(outs, y_enc[va])
+        va_groups, owner, _ = self._windowed(_subset(groups, va), None)
+        outs = self._lgbm_outputs(F[va] if owner is None else _features(va_groups, len(owner))[0])
+        self._calibrate_lgbm(outs, y_enc[va], owner)
 
     def _lgbm_outputs(self, F: np.ndarray) -> dict[str, np.ndarray]:
         return {k: b.predict(F, raw_score=True) for k, b in self.boosters_.items()}
@@ -1042,8 +1087,12 @@ class _TrackLearner(BaseEstimator):
     # -- prediction plumbing ------------------------------------------------------------
     def _raw(self, X, measurement=None):
         self._check_fitted()
+        self._check_window_points()
         groups, n, dim = check_tracks(X)
-        meta = self._check_measurement(measurement, n)
+        return self._raw_groups(groups, n, dim, self._check_measurement(measurement, n))
+
+    def _raw_groups(self, groups: Groups, n: int, dim: int, meta=None):
+        """Raw outputs of tracks grouped by length: LightGBM's or every network's."""
         if self._learner.network is None:
             if dim != self.dim_:
                 raise ValueError(
@@ -1051,6 +1100,26 @@ class _TrackLearner(BaseEstimator):
                 )
             return self._lgbm_outputs(_features(groups, n)[0])
         return self._torch_outputs(groups, n, meta)
+
+    def _windowed(self, groups: Groups, meta=None):
+        """The tracks as the learner reads them: cut into windows of at most ``window_points``
+        (:func:`window_groups`) when it is set and some track is longer, else as they are.
+
+        Returns ``(groups, owner, meta)``: ``owner`` (None without windows) is the track of
+        each window, ``meta`` the measurement rows of the windows.
+        """
+        self._check_window_points()
+        if self.window_points is None or max(groups) <= int(self.window_points):
+            return groups, None, meta
+        windows, owner = window_groups(groups, int(self.window_points))
+        return windows, owner, None if meta is None else meta[owner]
+
+    def _check_window_points(self) -> None:
+        if self.window_points is None:
+            return
+        if self._task != "classification":
+            raise ValueError("window_points applies to the classifier (ModelClassifier) only")
+        check_int(self.window_points, "window_points", 2 * MIN_POINTS)
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to one file (``.npz`` + JSON metadata, no pickle)."""
@@ -1098,6 +1167,17 @@ _PARAMS_DOC = """
         (``benchmarks/results/learn_andi/tta.md``). Used at prediction, including the
         calibration on the validation tracks during ``fit``; can be set on a fitted
         estimator with ``set_params``.
+    window_points : int, optional
+        Classifier only: a track longer than this is read in ``ceil(n_points /
+        window_points)`` consecutive windows of equal length (:func:`window_groups`), and its
+        class probabilities are the normalized geometric mean of those of its windows (the
+        mean of the log-probabilities), calibrated by the temperature. For a classifier whose
+        errors grow with the length of the track beyond what it was trained on: the bundled
+        one, trained on 20-400 points, called 81 % of Brownian tracks of 600-1000 points
+        another model when it read them whole, 16 % with 300
+        (``benchmarks/results/pretrained/windows.md``). None (default): whole tracks. At
+        least 40 (each window has at least 20 points). Used at prediction, including the
+        calibration during ``fit``; can be set on a fitted estimator with ``set_params``.
     scale_inputs : bool
         Wavelet learner: besides the scalograms of the standardized coordinates (the paper's
         representation, which cannot tell ``X`` from ``100 X``), give the network each
@@ -1213,7 +1293,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         var = np.exp(np.clip(np.stack([o[:, 1] for o in outs]), -12, 6)) * self.y_std_**2
         return mu.mean(axis=0), var.mean(axis=0) + mu.var(axis=0)
 
-    def _calibrate_torch(self, outs, y_val) -> None:
+    def _calibrate_torch(self, outs, y_val, owner=None) -> None:
         mu, var = self._combine_torch(outs)
         self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
 
@@ -1222,7 +1302,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         # files written before half_floor_ floored at 1e-3
         return outs["mean"], np.maximum(half, getattr(self, "half_floor_", 1e-3)) ** 2
 
-    def _calibrate_lgbm(self, outs, y_val) -> None:
+    def _calibrate_lgbm(self, outs, y_val, owner=None) -> None:
         half = 0.5 * np.abs(outs["q_high"] - outs["q_low"])
         self.half_floor_ = float(max(LGBM_HALF_FLOOR * np.median(half), 1e-3))
         mu, var = self._combine_lgbm(outs)
@@ -1319,11 +1399,19 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         p = np.mean([softmax(o, axis=1) for o in outs], axis=0)
         return np.log(np.maximum(p, 1e-12))
 
-    def _calibrate_torch(self, outs, y_val) -> None:
-        self.temperature_ = self._fit_temperature(self._logp_torch(outs), y_val)
+    def _logp_from_raw(self, raw, owner: np.ndarray | None = None) -> np.ndarray:
+        """Uncalibrated log-probabilities per track; with windows (``owner``: the track of
+        each row of ``raw``), the mean over a track's windows."""
+        logp = self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
+        if owner is None:
+            return logp
+        return _mean_by_owner(logp, owner, int(owner.max()) + 1)
 
-    def _calibrate_lgbm(self, outs, y_val) -> None:
-        self.temperature_ = self._fit_temperature(self._lgbm_logits(outs), y_val)
+    def _calibrate_torch(self, outs, y_val, owner=None) -> None:
+        self.temperature_ = self._fit_temperature(self._logp_from_raw(outs, owner), y_val)
+
+    def _calibrate_lgbm(self, outs, y_val, owner=None) -> None:
+        self.temperature_ = self._fit_temperature(self._logp_from_raw(outs, owner), y_val)
 
     def _lgbm_logits(self, outs: dict) -> np.ndarray:
         s = outs["classes"]
@@ -1332,12 +1420,21 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
     def predict_proba(self, X, *, measurement=None) -> np.ndarray:
         """Calibrated class probabilities ``(n_tracks, n_classes)`` in the order of ``classes_``.
 
+        With ``window_points``, a longer track's probabilities are the normalized geometric
+        mean of those of its windows (:func:`window_groups`), then calibrated.
         ``measurement``: as in :meth:`AlphaRegressor.predict`.
         """
-        return self._proba_from_raw(self._raw(X, measurement))
+        self._check_fitted()
+        groups, n, dim = check_tracks(X)
+        windows, owner, meta = self._windowed(groups, self._check_measurement(measurement, n))
+        raw = self._raw_groups(windows, n if owner is None else len(owner), dim, meta)
+        return self._proba_from_raw(raw, owner)
 
-    def _proba_from_raw(self, raw) -> np.ndarray:
-        logp = self._lgbm_logits(raw) if self._learner.network is None else self._logp_torch(raw)
+    def _proba_from_raw(self, raw, owner: np.ndarray | None = None) -> np.ndarray:
+        return self._calibrated(self._logp_from_raw(raw, owner))
+
+    def _calibrated(self, logp: np.ndarray) -> np.ndarray:
+        """Probabilities from uncalibrated log-probabilities (the temperature)."""
         return softmax(logp / self.temperature_, axis=1)
 
     def predict(self, X, *, measurement=None) -> np.ndarray:
@@ -1457,7 +1554,8 @@ def predict_tracks(
     The same numbers as ``regressor.predict(X, return_std=True, measurement=measurement)``
     and ``classifier.predict_proba(X, measurement=measurement)``; when both are wavelet
     learners with the same test-time rotations and device, each track is transformed once
-    for both.
+    for both (with the classifier's ``window_points``, each track short enough; a longer
+    track is transformed whole for the regressor and in windows for the classifier).
 
     Returns
     -------
@@ -1465,6 +1563,7 @@ def predict_tracks(
     proba : ndarray (n_tracks, n_classes), columns in the order of ``classifier.classes_``
     """
     regressor._check_fitted()
+    regressor._check_window_points()
     classifier._check_fitted()
     shared = (
         regressor._learner.scalograms
@@ -1479,14 +1578,48 @@ def predict_tracks(
     groups, n, _ = check_tracks(X)
     meta = check_measurement(measurement, n)
     device = _resolve_device(regressor.device)
+    _, owner, _ = classifier._windowed(groups)
     with torch_context(None, regressor.n_threads):
         members = [
             (e, [inference_copy(net).to(device) for net in e.nets_])
             for e in (regressor, classifier)
         ]
-        raw_r, raw_c = _scalogram_outputs(members, groups, n, device, meta)
+        if owner is None:
+            raw_r, raw_c = _scalogram_outputs(members, groups, n, device, meta)
+            alpha, std = regressor._alpha_from_raw(raw_r)
+            return alpha, std, classifier._proba_from_raw(raw_c)
+        # the classifier reads the longer tracks in windows: the tracks short enough go
+        # through one transform for both; the regressor reads the longer ones whole, the
+        # classifier their windows
+        W = int(classifier.window_points)
+        lengths = np.empty(n, dtype=np.int64)
+        for L, (idx, _) in groups.items():
+            lengths[idx] = L
+        short, long = np.flatnonzero(lengths <= W), np.flatnonzero(lengths > W)
+        raw_r = [np.empty((n, regressor._n_out())) for _ in members[0][1]]
+        logp = np.empty((n, classifier._n_out()))
+        if len(short):
+            part = _scalogram_outputs(
+                members, _subset(groups, short), len(short), device, _rows(meta, short)
+            )
+            for full, o in zip(raw_r, part[0], strict=True):
+                full[short] = o
+            logp[short] = classifier._logp_from_raw(part[1])
+        long_groups, long_meta = _subset(groups, long), _rows(meta, long)
+        (part,) = _scalogram_outputs(members[:1], long_groups, len(long), device, long_meta)
+        for full, o in zip(raw_r, part, strict=True):
+            full[long] = o
+        windows, owner = window_groups(long_groups, W)
+        (part,) = _scalogram_outputs(
+            members[1:], windows, len(owner), device, _rows(long_meta, owner)
+        )
+        logp[long] = classifier._logp_from_raw(part, owner)
     alpha, std = regressor._alpha_from_raw(raw_r)
-    return alpha, std, classifier._proba_from_raw(raw_c)
+    return alpha, std, classifier._calibrated(logp)
+
+
+def _rows(meta: np.ndarray | None, sel: np.ndarray) -> np.ndarray | None:
+    return None if meta is None else meta[sel]
 
 
 def load_estimator(path: str | os.PathLike):

@@ -165,6 +165,8 @@ def stored_params(meta: dict) -> dict:
     params.setdefault("scale_inputs", False)
     # files written before measurement_inputs read no exposure ratio or sigma
     params.setdefault("measurement_inputs", False)
+    # files written before window_points read every track whole
+    params.setdefault("window_points", None)
     return params
 
 
