@@ -2,15 +2,15 @@
 
 Tracks from ``datasets.measured_andi`` (AnDi-1 models + BM, 2D, exposure half the frame time,
 D log-uniform over 3 decades, localization noise at SNR 0.5-20 or none; no missing frames, no
-DBM since the bundled classifier does not know it) of 100 and 300 points go through
+DBM since the bundled classifier does not know it) of 100, 300 and 1000 points go through
 ``analysis.analyze_table`` with the bundled models. Per length, for the likelihood's model
 (``mle_best``: Gaussian models only, BM null at 5%), the learned classifier's most probable
 class (``learned_verdict``) and the combined ``verdict`` (``analysis.characterize``,
 "Verdict"): accuracy, BM tracks called another model, BM tracks called inconclusive, and the
 confusion table; binomial standard errors from the sample sizes.
 
-    .venv/bin/python benchmarks/bench_verdict.py [--n 1200] [--lengths 100,300]
-    .venv/bin/python benchmarks/bench_verdict.py --sweep --seed 21   # choosing the thresholds
+    .venv/bin/python benchmarks/bench_verdict.py [--n 1200] [--lengths 100,300,1000]
+    .venv/bin/python benchmarks/bench_verdict.py --sweep --seed 21 --lengths 100,300   # the thresholds
 
 Writes ``benchmarks/results/verdict/verdict.md`` and ``.json``.
 """
@@ -123,7 +123,7 @@ def _sweep(res: pd.DataFrame) -> list[dict]:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1200, help="tracks per length")
-    ap.add_argument("--lengths", default="100,300")
+    ap.add_argument("--lengths", default="100,300,1000")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument(
         "--sweep",
