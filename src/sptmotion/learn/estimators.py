@@ -1578,20 +1578,21 @@ def predict_tracks(
     groups, n, _ = check_tracks(X)
     meta = check_measurement(measurement, n)
     device = _resolve_device(regressor.device)
-    _, owner, _ = classifier._windowed(groups)
+    classifier._check_window_points()
+    W = classifier.window_points
     with torch_context(None, regressor.n_threads):
         members = [
             (e, [inference_copy(net).to(device) for net in e.nets_])
             for e in (regressor, classifier)
         ]
-        if owner is None:
+        if W is None or max(groups) <= int(W):
             raw_r, raw_c = _scalogram_outputs(members, groups, n, device, meta)
             alpha, std = regressor._alpha_from_raw(raw_r)
             return alpha, std, classifier._proba_from_raw(raw_c)
         # the classifier reads the longer tracks in windows: the tracks short enough go
         # through one transform for both; the regressor reads the longer ones whole, the
         # classifier their windows
-        W = int(classifier.window_points)
+        W = int(W)
         lengths = np.empty(n, dtype=np.int64)
         for L, (idx, _) in groups.items():
             lengths[idx] = L
