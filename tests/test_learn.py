@@ -382,6 +382,19 @@ def test_padded_batches_of_many_lengths_and_given_row_statistics():
         torch.testing.assert_close(given, one_by_one, rtol=1e-5, atol=1e-5)
 
 
+def test_normalize_into_is_numpys_float32_normalization_with_a_zero_tail():
+    from sptmotion.learn._kernels import normalize_into
+
+    rng = np.random.default_rng(2)
+    S = rng.standard_normal((3, 2, 6, 24, 37)).astype(np.float32)
+    mean = rng.standard_normal((6, 24, 1)).astype(np.float32)
+    std = rng.uniform(0.5, 2.0, (6, 24, 1)).astype(np.float32)
+    out = np.full((3, 2, 6, 24, 45), np.nan, dtype=np.float32)
+    normalize_into(S, mean, std, out)
+    np.testing.assert_array_equal(out[..., :37], (S - mean) / std)
+    assert not out[..., 37:].any()
+
+
 def test_bucket_and_rotation_counts():
     from sptmotion.learn.estimators import bucket_length, tta_count
 

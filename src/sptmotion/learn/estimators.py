@@ -63,7 +63,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_int, check_rng
 from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS
-from ._kernels import row_moments
+from ._kernels import normalize_into, row_moments
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet, inference_copy
 from .serialize import read_model, restore_fitted, save_estimator, stored_params
@@ -1503,7 +1503,7 @@ def _scalogram_outputs(
                 moments = row_moments(S) if stats else None
                 runs.append((start, stop, L, j, pos, S, moments, (tracks, m_run)))
                 start = stop
-            x = torch.zeros((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))
+            x = torch.empty((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))  # runs cover it
             xv = x.numpy()
             row_stats = torch.empty((2, len(chunk), dim, N_WAVELETS, N_SCALES)) if stats else None
             lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
@@ -1512,11 +1512,10 @@ def _scalogram_outputs(
                 side = None if side_norm is None else torch.zeros((len(chunk), dim, n_side))
                 mean = est.norm_mean_.astype(np.float32)[:, :, None]
                 std = est.norm_std_.astype(np.float32)[:, :, None]
-                for a, b, L, _, _, S, moments, (tracks, m_run) in runs:
-                    # the normalized log-scalograms (as _log_scalogram), and the time mean and
-                    # std of their rows from those of the log-scalograms
-                    np.subtract(S, mean, out=xv[a:b, ..., :L])
-                    np.divide(xv[a:b, ..., :L], std, out=xv[a:b, ..., :L])
+                for a, b, _, _, _, S, moments, (tracks, m_run) in runs:
+                    # the normalized log-scalograms (as _log_scalogram) with zero tails, and
+                    # the time mean and std of their rows from those of the log-scalograms
+                    normalize_into(S, mean, std, xv[a:b])
                     if row_stats is not None:
                         mu, sd = moments
                         row_stats[0, a:b] = torch.from_numpy((mu - mean[..., 0]) / std[..., 0])
