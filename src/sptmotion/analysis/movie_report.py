@@ -42,6 +42,7 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "max_posterior_samples": int(opts.max_samples),
             "alpha_ci": ALPHA_CI,
             "tta_points": models.tta_points,
+            "window_points": models.window_points,
             "modular": bool(opts.modular),
             "planar": bool(opts.planar),
             "sigma_loc": opts.sigma_loc,

@@ -77,6 +77,13 @@ class LearnedModels:
         return int(TTA_POINT_BUDGET if v is None else v)
 
     @property
+    def window_points(self) -> int | None:
+        """Tracks longer than this are classified in windows (the classifier's
+        ``window_points``; None: whole tracks)."""
+        v = getattr(self.classifier, "window_points", None)
+        return None if v is None else int(v)
+
+    @property
     def min_length(self) -> int:
         """Shortest track (points) both models accept."""
         return max(_min_length(self.regressor), _min_length(self.classifier))

@@ -165,6 +165,7 @@ def analyze_table(
             "sigma_loc_um": sigma_loc,
             "alpha_ci": ALPHA_CI,
             "tta_points": models.tta_points,
+            "window_points": models.window_points,
         },
         "measurement_model": MLE_NOTE,
         "warnings": notes,
