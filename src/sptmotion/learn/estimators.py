@@ -940,9 +940,7 @@ class _TrackLearner(BaseEstimator):
             nets.append(net.cpu().eval())
             history.append(hist)
         self.nets_ = nets
-        va_groups, owner, va_meta = self._windowed(
-            _subset(groups, va), None if meta is None else meta[va]
-        )
+        va_groups, owner, va_meta = self._windowed(_subset(groups, va), _rows(meta, va))
         with torch_context(None, self.n_threads):
             outs = self._torch_outputs(va_groups, len(va) if owner is None else len(owner), va_meta)
         self._calibrate_torch(outs, y_enc[va], owner)
@@ -1112,7 +1110,7 @@ class _TrackLearner(BaseEstimator):
         if self.window_points is None or max(groups) <= int(self.window_points):
             return groups, None, meta
         windows, owner = window_groups(groups, int(self.window_points))
-        return windows, owner, None if meta is None else meta[owner]
+        return windows, owner, _rows(meta, owner)
 
     def _check_window_points(self) -> None:
         if self.window_points is None:
@@ -1619,6 +1617,7 @@ def predict_tracks(
 
 
 def _rows(meta: np.ndarray | None, sel: np.ndarray) -> np.ndarray | None:
+    """The measurement rows ``sel`` (None stays None)."""
     return None if meta is None else meta[sel]
 
 
