@@ -13,7 +13,10 @@ on a calibration set and judged on fresh tracks per *true* class:
 - ``p-weighted NLL``: ``std * exp(p . w)`` with the six weights ``w`` maximizing the Gaussian
   likelihood of the calibration residuals;
 - ``p-weighted coverage``: the same form with ``w`` making the probability-weighted coverage
-  of every class 0.95 on the calibration set.
+  of every class 0.95 on the calibration set;
+- ``per length (bundled)``: the bundled regressor's length calibration
+  (``AlphaRegressor.calibrate_lengths`` on the same calibration set,
+  ``benchmarks/calibrate_bundled.py``), also judged per length band on mixed fresh tracks.
 
 Calibration set: ``datasets.measured_andi`` seed 7001, 6000 tracks of 20-1000 points
 (log-uniform), exposure ratio 0-1; test: seeds 7002-7004, 100 / 300 / 1000 points, exposure
@@ -46,7 +49,9 @@ SETS = {
     "100": (1800, 7002, (100, 100), (0.5, 0.5)),
     "300": (1800, 7003, (300, 300), (0.5, 0.5)),
     "1000": (1200, 7004, (1000, 1000), (0.5, 0.5)),
+    "mixed": (3000, 7005, (20, 1000), (0.0, 1.0)),
 }
+BANDS = ((20, 35), (35, 60), (60, 100), (100, 200), (200, 400), (400, 1001))
 
 
 def _covered(mu, sd, alpha) -> np.ndarray:
@@ -77,6 +82,13 @@ def _fit_coverage(z: np.ndarray, P: np.ndarray) -> np.ndarray:
     return minimize(f, np.zeros(P.shape[1]), method="Nelder-Mead", options=opts).x
 
 
+def _length_factor(reg, L: np.ndarray) -> np.ndarray:
+    cal = getattr(reg, "length_scale_", None)
+    if cal is None:
+        return np.ones(len(L))
+    return np.interp(np.log(L), cal["log_points"], cal["factor"])
+
+
 def main(argv: list[str] | None = None) -> dict:
     from sptmotion.analysis.pretrained import resolve_models
     from sptmotion.learn import predict_tracks
@@ -91,8 +103,11 @@ def main(argv: list[str] | None = None) -> dict:
     for name, (n, seed, lengths, exposure) in SETS.items():
         X, alpha, truth = _tracks(n, seed, lengths, exposure)
         mu, sd, p = predict_tracks(models.regressor, models.classifier, X)
-        data[name] = {"alpha": alpha, "y": np.searchsorted(classes, truth), "mu": mu, "sd": sd,
-                      "p": p}  # fmt: skip
+        L = np.array([len(x) for x in X])
+        # the bundled length calibration undone: the one-factor std every method starts from
+        f_len = _length_factor(models.regressor, L)
+        data[name] = {"alpha": alpha, "y": np.searchsorted(classes, truth), "mu": mu,
+                      "sd": sd / f_len, "f_len": f_len, "p": p, "L": L}  # fmt: skip
         print(name, "predicted", flush=True)
     cal = data["calibration"]
     z = np.abs(cal["alpha"] - cal["mu"]) / cal["sd"]
@@ -107,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
         "Mondrian (predicted class)": lambda d: mondrian[np.argmax(d["p"], axis=1)],
         "p-weighted NLL": lambda d: np.exp(d["p"] @ w_nll),
         "p-weighted coverage": lambda d: np.exp(d["p"] @ w_cov),
+        "per length (bundled)": lambda d: d["f_len"],
     }
     rows = []
     for length in ("100", "300", "1000"):
@@ -123,7 +139,18 @@ def main(argv: list[str] | None = None) -> dict:
                                         else None for k, c in enumerate(classes)},
                 "n_per_class": {c: int(np.sum(d["y"] == k)) for k, c in enumerate(classes)},
             })  # fmt: skip
+    d = data["mixed"]
+    bands = []
+    for lo, hi in BANDS:
+        sel = (d["L"] >= lo) & (d["L"] < hi)
+        row = {"band": [lo, hi - 1], "n": int(sel.sum())}
+        for method in ("one factor", "per length (bundled)"):
+            cov = _covered(d["mu"][sel], (d["sd"] * methods[method](d))[sel], d["alpha"][sel])
+            row[method] = float(cov.mean())
+        bands.append(row)
     report = {
+        "length_scale": models.regressor.length_scale_,
+        "bands": bands,
         "classes": classes.tolist(),
         "factors": {
             "oracle": oracle.tolist(),
@@ -185,6 +212,28 @@ def _md(report: dict) -> str:
         )
         lines.append(f"| {r['length']} | {r['method']} | {r['coverage']:.3f} | {cells} | "
                      f"{r['mean_halfwidth']:.3f} |")  # fmt: skip
+    lines += [
+        "",
+        "## Coverage per length on mixed tracks (seed 7005: 3000 tracks of 20-1000 points, "
+        "exposure ratio 0-1)",
+        "",
+        "The bundled regressor's length calibration (`AlphaRegressor.calibrate_lengths`, "
+        "`benchmarks/calibrate_bundled.py`, fitted on the calibration set, factors floored at 1: "
+        "it only widens): factors "
+        + ", ".join(
+            f"{v:.2f} at {np.exp(k):.0f}"
+            for k, v in zip(
+                report["length_scale"]["log_points"], report["length_scale"]["factor"], strict=True
+            )
+        )
+        + " points.",
+        "",
+        "| points | tracks | one factor | per length (bundled) |",
+        "|---|---|---|---|",
+    ]
+    for b in report["bands"]:
+        lines.append(f"| {b['band'][0]}-{b['band'][1]} | {b['n']} | {b['one factor']:.3f} | "
+                     f"{b['per length (bundled)']:.3f} |")  # fmt: skip
     lines += ["", f"Wall time {report['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="set on the fitted classifier before it is saved: longer tracks are read in "
         "windows (ModelClassifier window_points; the temperature stays the one fitted on "
-        "whole validation tracks); the bundled one has 300 (benchmarks/bench_windows.py)",
+        "whole validation tracks); the bundled one got 300 from benchmarks/calibrate_bundled.py",
     )
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--output", type=Path, default=DATA, help="folder of the model files")

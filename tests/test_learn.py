@@ -513,6 +513,53 @@ def test_classifier_reads_long_tracks_in_windows(small_data, tmp_path):
         reg.set_params(window_points=50).predict(tracks)
 
 
+def test_length_calibration_of_the_intervals(small_data, tmp_path):
+    """calibrate_lengths: per length band, the factor that makes the held-out 95 % intervals
+    cover 95 %, interpolated in log length; the same in predict and predict_tracks; kept by
+    the model file; a refit drops it; too few tracks are refused."""
+    from sptmotion.learn import predict_tracks
+    from sptmotion.learn.estimators import Z95, load_estimator
+
+    X, a, m = small_data
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    clf = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, m)
+    rng = np.random.default_rng(7)
+    alphas = rng.uniform(0.3, 1.7, 80)
+    lengths = np.repeat([25, 60], 40)
+    tracks = [
+        MODELS["fbm"](alpha=al, D=1.0).sample(1, L - 1, 2, 1.0, rng)[0][0]
+        for al, L in zip(alphas, lengths, strict=True)
+    ]
+    mu, std = reg.predict(tracks, return_std=True)
+    reg.calibrate_lengths(tracks, alphas, n_bands=2)
+    cal = reg.length_scale_
+    np.testing.assert_allclose(np.exp(cal["log_points"]), [25, 60])
+    mu2, std2 = reg.predict(tracks, return_std=True)
+    np.testing.assert_array_equal(mu2, mu)
+    for L, f in zip((25, 60), cal["factor"], strict=True):
+        sel = lengths == L
+        np.testing.assert_allclose(std2[sel], std[sel] * f)
+        z = np.abs(alphas[sel] - mu[sel]) / std2[sel]
+        assert np.mean(z <= Z95 * (1 + 1e-9)) >= 0.95
+    mid = reg.predict([tracks[-1][:40]], return_std=True)[1][0]
+    ja, js, _ = predict_tracks(reg, clf, tracks)
+    np.testing.assert_allclose(np.c_[ja, js], np.c_[mu2, std2], rtol=1e-5, atol=1e-6)
+    reg.save(tmp_path / "r.sptm")
+    loaded = load_estimator(tmp_path / "r.sptm")
+    np.testing.assert_array_equal(loaded.predict(tracks, return_std=True)[1], std2)
+    # between the knots: linear in log length
+    w = (np.log(40) - np.log(25)) / (np.log(60) - np.log(25))
+    loaded.length_scale_ = None
+    raw = loaded.predict([tracks[-1][:40]], return_std=True)[1][0]
+    np.testing.assert_allclose(mid, raw * ((1 - w) * cal["factor"][0] + w * cal["factor"][1]))
+    floored = reg.calibrate_lengths(tracks, alphas, n_bands=2, min_factor=1.0).length_scale_
+    np.testing.assert_allclose(floored["factor"], np.maximum(cal["factor"], 1.0))
+    with pytest.raises(ValueError, match="at least 60 tracks"):
+        reg.calibrate_lengths(tracks[:50], alphas[:50], n_bands=3)
+    reg.fit(X, a)
+    assert reg.length_scale_ is None
+
+
 def test_scale_inputs_see_the_diffusivity_the_standardized_scalograms_cannot(tmp_path):
     """The paper's representation gives X and 100 X the same scalograms, so it cannot tell a
     slow from a fast Brownian particle; with scale_inputs the step scale reaches the network."""

@@ -81,6 +81,7 @@ __all__ = [
     "step_scale",
     "tta_count",
     "window_groups",
+    "track_lengths",
     "bucket_length",
 ]
 
@@ -150,6 +151,8 @@ LGBM_PARAMS = {
 }
 LGBM_MAX_ROUNDS = 2000
 LGBM_EARLY_STOP = 50
+#: Half-width of a central 95 % Gaussian interval in standard deviations.
+Z95 = 1.959963984540054
 #: Quantiles of the LightGBM uncertainty: mean +- one standard deviation of a Gaussian.
 Q_LOW, Q_HIGH = 0.15865525393145707, 0.8413447460685429
 #: Floor of the quantile half-width ``(q84 - q16) / 2``, as a fraction of its median on the
@@ -285,6 +288,14 @@ def _mean_by_owner(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros((n, values.shape[1]))
     np.add.at(out, owner, values)
     return out / np.bincount(owner, minlength=n)[:, None]
+
+
+def track_lengths(groups: Groups, n: int) -> np.ndarray:
+    """Points of each of the ``n`` tracks of ``groups``."""
+    out = np.empty(n, dtype=np.int64)
+    for L, (idx, _) in groups.items():
+        out[idx] = L
+    return out
 
 
 def _resolve_device(device: str) -> str:
@@ -1084,10 +1095,11 @@ class _TrackLearner(BaseEstimator):
 
     # -- prediction plumbing ------------------------------------------------------------
     def _raw(self, X, measurement=None):
+        """``(groups, n_tracks, raw outputs)`` of tracks ``X`` read whole."""
         self._check_fitted()
         self._check_window_points()
         groups, n, dim = check_tracks(X)
-        return self._raw_groups(groups, n, dim, self._check_measurement(measurement, n))
+        return groups, n, self._raw_groups(groups, n, dim, self._check_measurement(measurement, n))
 
     def _raw_groups(self, groups: Groups, n: int, dim: int, meta=None):
         """Raw outputs of tracks grouped by length: LightGBM's or every network's."""
@@ -1244,6 +1256,10 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         Spatial dimension of the training tracks (networks also read other dimensions).
     std_scale_ : float
         Calibration factor of the predictive standard deviation (validation split).
+    length_scale_ : dict, optional
+        Set by :meth:`calibrate_lengths`: a further factor on the standard deviation as a
+        function of the track's length (``log_points``, ``factor``; linear in log length
+        between the knots, constant outside).
     training_data_ : dict
         Description of the training set (size, lengths, alpha range, free text).
     nets_ : list of torch.nn.Module
@@ -1294,6 +1310,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
     def _calibrate_torch(self, outs, y_val, owner=None) -> None:
         mu, var = self._combine_torch(outs)
         self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
+        self.length_scale_ = None  # a new calibration needs a new length calibration
 
     def _combine_lgbm(self, outs: dict) -> tuple[np.ndarray, np.ndarray]:
         half = 0.5 * np.abs(outs["q_high"] - outs["q_low"])
@@ -1305,6 +1322,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         self.half_floor_ = float(max(LGBM_HALF_FLOOR * np.median(half), 1e-3))
         mu, var = self._combine_lgbm(outs)
         self.std_scale_ = float(np.sqrt(np.mean((y_val - mu) ** 2 / var)))
+        self.length_scale_ = None
 
     def predict(self, X, return_std: bool = False, *, measurement=None):
         """Anomalous exponents of tracks ``X``; with ``return_std`` also their std.
@@ -1319,14 +1337,68 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         alpha_std : ndarray (n_tracks,), only with ``return_std=True``
             Calibrated predictive standard deviation.
         """
-        mu, std = self._alpha_from_raw(self._raw(X, measurement))
+        groups, n, raw = self._raw(X, measurement)
+        mu, std = self._alpha_from_raw(raw, track_lengths(groups, n))
         return (mu, std) if return_std else mu
 
-    def _alpha_from_raw(self, raw) -> tuple[np.ndarray, np.ndarray]:
+    def _alpha_from_raw(self, raw, lengths: np.ndarray | None = None):
+        """Alpha and its calibrated std from raw outputs (``lengths``: points per track, for
+        the length calibration of :meth:`calibrate_lengths`)."""
         mu, var = (
             self._combine_lgbm(raw) if self._learner.network is None else self._combine_torch(raw)
         )
-        return mu, self.std_scale_ * np.sqrt(var)
+        std = self.std_scale_ * np.sqrt(var)
+        cal = getattr(self, "length_scale_", None)
+        if cal is not None and lengths is not None:
+            std = std * np.interp(np.log(lengths), cal["log_points"], cal["factor"])
+        return mu, std
+
+    def calibrate_lengths(
+        self, X, y, *, measurement=None, n_bands: int = 6, min_factor: float | None = None
+    ):
+        """Calibrate the 95 % intervals per track length on held-out tracks (split conformal).
+
+        The tracks are cut into ``n_bands`` bands of equal counts by length; in each, the
+        factor that makes ``alpha +- 1.96 std`` cover 95 % of the band's exponents (the 95 %
+        quantile of ``|y - alpha| / std``, divided by 1.96) is placed at the band's median
+        log length; a track's std is multiplied by the factor interpolated at its length
+        (constant outside the outermost knots). Replaces an earlier length calibration.
+
+        Parameters
+        ----------
+        X, y
+            Held-out tracks (not the training tracks) and their exponents, as in :meth:`fit`.
+        measurement : mapping or DataFrame, optional
+            As in :meth:`predict`.
+        n_bands : int
+            Length bands (at least 1); each needs at least 20 tracks.
+        min_factor : float, optional
+            Floor of the factors: 1 only widens the intervals where they under-cover and
+            keeps them where they over-cover (narrowing them to 95 % on average can cut the
+            coverage of the hardest models: ATTM, see
+            ``benchmarks/results/pretrained/interval_classes.md``). None: no floor.
+
+        Returns
+        -------
+        self
+        """
+        n_bands = check_int(n_bands, "n_bands", 1)
+        groups, n, raw = self._raw(X, measurement)
+        yy = self._encode_y(y, n, refit=False)
+        if n < 20 * n_bands:
+            raise ValueError(f"need at least {20 * n_bands} tracks for {n_bands} bands, got {n}")
+        lengths = track_lengths(groups, n)
+        mu, std = self._alpha_from_raw(raw)  # without an earlier length calibration
+        z = np.abs(yy - mu) / std
+        order = np.argsort(lengths, kind="stable")
+        knots, factors = [], []
+        for band in np.array_split(order, n_bands):
+            knots.append(float(np.median(np.log(lengths[band]))))
+            factors.append(float(np.quantile(z[band], 0.95) / Z95))
+        if min_factor is not None:
+            factors = [max(f, float(min_factor)) for f in factors]
+        self.length_scale_ = {"log_points": knots, "factor": factors, "n_tracks": int(n)}
+        return self
 
 
 class ModelClassifier(ClassifierMixin, _TrackLearner):
@@ -1582,17 +1654,15 @@ def predict_tracks(
             (e, [inference_copy(net).to(device) for net in e.nets_])
             for e in (regressor, classifier)
         ]
+        lengths = track_lengths(groups, n)
         if W is None or max(groups) <= int(W):
             raw_r, raw_c = _scalogram_outputs(members, groups, n, device, meta)
-            alpha, std = regressor._alpha_from_raw(raw_r)
+            alpha, std = regressor._alpha_from_raw(raw_r, lengths)
             return alpha, std, classifier._proba_from_raw(raw_c)
         # the classifier reads the longer tracks in windows: the tracks short enough go
         # through one transform for both; the regressor reads the longer ones whole, the
         # classifier their windows
         W = int(W)
-        lengths = np.empty(n, dtype=np.int64)
-        for L, (idx, _) in groups.items():
-            lengths[idx] = L
         short, long = np.flatnonzero(lengths <= W), np.flatnonzero(lengths > W)
         raw_r = [np.empty((n, regressor._n_out())) for _ in members[0][1]]
         logp = np.empty((n, classifier._n_out()))
@@ -1612,7 +1682,7 @@ def predict_tracks(
             members[1:], windows, len(owner), device, _rows(long_meta, owner)
         )
         logp[long] = classifier._logp_from_raw(part, owner)
-    alpha, std = regressor._alpha_from_raw(raw_r)
+    alpha, std = regressor._alpha_from_raw(raw_r, lengths)
     return alpha, std, classifier._calibrated(logp)
 
 

@@ -37,7 +37,15 @@ FORMAT = "sptmotion-learner"
 FORMAT_VERSION = 1
 
 _FITTED_SCALARS = {
-    "AlphaRegressor": ("dim_", "n_tracks_", "std_scale_", "y_mean_", "y_std_", "half_floor_"),
+    "AlphaRegressor": (
+        "dim_",
+        "n_tracks_",
+        "std_scale_",
+        "y_mean_",
+        "y_std_",
+        "half_floor_",
+        "length_scale_",
+    ),
     "ModelClassifier": ("dim_", "n_tracks_", "temperature_"),
 }
 
@@ -170,6 +178,23 @@ def stored_params(meta: dict) -> dict:
     return params
 
 
+def _check_length_scale(cal) -> None:
+    """A stored length calibration: increasing finite knots, finite positive factors."""
+    if cal is None:
+        return
+    knots = np.asarray(cal["log_points"], dtype=float)
+    factor = np.asarray(cal["factor"], dtype=float)
+    if (
+        knots.ndim != 1
+        or knots.shape != factor.shape
+        or knots.size == 0
+        or not np.all(np.isfinite(knots))
+        or np.any(np.diff(knots) < 0)
+        or not np.all(np.isfinite(factor) & (factor > 0))
+    ):
+        raise ValueError("length_scale_ must hold increasing knots and positive factors")
+
+
 def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Set the fitted attributes of a freshly constructed ``est`` from a stored model.
 
@@ -183,6 +208,7 @@ def restore_fitted(est, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         if isinstance(v, float) and not np.isfinite(v):
             raise ValueError(f"fitted value {k} is {v}")
         setattr(est, k, v)
+    _check_length_scale(meta["fitted"].get("length_scale_"))
     est.training_data_ = meta["training_data"]
     if "dim_" in meta["fitted"]:
         est.n_features_in_ = int(meta["fitted"]["dim_"])
