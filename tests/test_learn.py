@@ -552,6 +552,10 @@ def test_length_calibration_of_the_intervals(small_data, tmp_path):
     loaded.length_scale_ = None
     raw = loaded.predict([tracks[-1][:40]], return_std=True)[1][0]
     np.testing.assert_allclose(mid, raw * ((1 - w) * cal["factor"][0] + w * cal["factor"][1]))
+    loaded.length_scale_ = {"log_points": [1.0, 0.0], "factor": [1.0, 1.0]}
+    loaded.save(tmp_path / "bad.sptm")
+    with pytest.raises(ValueError, match="damaged"):
+        load_estimator(tmp_path / "bad.sptm")
     floored = reg.calibrate_lengths(tracks, alphas, n_bands=2, min_factor=1.0).length_scale_
     np.testing.assert_allclose(floored["factor"], np.maximum(cal["factor"], 1.0))
     with pytest.raises(ValueError, match="at least 60 tracks"):

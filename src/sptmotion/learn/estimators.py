@@ -1335,7 +1335,8 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         -------
         alpha : ndarray (n_tracks,)
         alpha_std : ndarray (n_tracks,), only with ``return_std=True``
-            Calibrated predictive standard deviation.
+            Calibrated predictive standard deviation (times the length factor of
+            :meth:`calibrate_lengths` when the model has one).
         """
         groups, n, raw = self._raw(X, measurement)
         mu, std = self._alpha_from_raw(raw, track_lengths(groups, n))
