@@ -393,6 +393,8 @@ def test_normalize_into_is_numpys_float32_normalization_with_a_zero_tail():
     normalize_into(S, mean, std, out)
     np.testing.assert_array_equal(out[..., :37], (S - mean) / std)
     assert not out[..., 37:].any()
+    with pytest.raises(ValueError, match="C-contiguous"):
+        normalize_into(S, mean, std, out[..., :40])
 
 
 def test_bucket_and_rotation_counts():

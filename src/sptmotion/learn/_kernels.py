@@ -71,6 +71,8 @@ def normalize_into(S: np.ndarray, mean: np.ndarray, std: np.ndarray, out: np.nda
     out : ndarray (..., *rows, width), float32, C-contiguous, ``width >= t``
         Written in full: the normalized rows, then zeros (a padded tail).
     """
+    if not out.flags.c_contiguous:  # a reshaped copy would take the writes
+        raise ValueError("normalize_into needs a C-contiguous output array")
     rows, t, width = int(np.size(mean)), S.shape[-1], out.shape[-1]
     _normalize_kernel(
         S.reshape(-1, rows, t),

@@ -272,7 +272,7 @@ def window_groups(groups: Groups, window_points: int) -> tuple[Groups, np.ndarra
     for L, (idx, arr) in groups.items():
         k = -(-L // W)
         w = L // k
-        win = arr[:, : k * w].reshape(len(idx), k, w, arr.shape[2]).reshape(-1, w, arr.shape[2])
+        win = arr[:, : k * w].reshape(-1, w, arr.shape[2])
         owners.append(np.repeat(idx, k))
         parts.setdefault(w, []).append((start + np.arange(len(win)), win))
         start += len(win)
@@ -808,7 +808,7 @@ class _TrackLearner(BaseEstimator):
         self.dim_ = dim
         self.n_features_in_ = dim  # the spatial dimension: each point has dim coordinates
         self.n_tracks_ = n
-        lengths = np.concatenate([np.full(len(idx), L) for L, (idx, _) in groups.items()])
+        lengths = track_lengths(groups, n)
         self.training_data_ = {
             "n_tracks": int(n),
             "dim": int(dim),
@@ -1095,11 +1095,14 @@ class _TrackLearner(BaseEstimator):
 
     # -- prediction plumbing ------------------------------------------------------------
     def _raw(self, X, measurement=None):
-        """``(groups, n_tracks, raw outputs)`` of tracks ``X`` read whole."""
+        """``(groups, n_tracks, raw outputs, owner)`` of tracks ``X`` as the learner reads them
+        (:meth:`_windowed`: ``owner`` is the track of each row of the outputs, None when
+        every track is read whole)."""
         self._check_fitted()
-        self._check_window_points()
         groups, n, dim = check_tracks(X)
-        return groups, n, self._raw_groups(groups, n, dim, self._check_measurement(measurement, n))
+        windows, owner, meta = self._windowed(groups, self._check_measurement(measurement, n))
+        raw = self._raw_groups(windows, n if owner is None else len(owner), dim, meta)
+        return groups, n, raw, owner
 
     def _raw_groups(self, groups: Groups, n: int, dim: int, meta=None):
         """Raw outputs of tracks grouped by length: LightGBM's or every network's."""
@@ -1338,7 +1341,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
             Calibrated predictive standard deviation (times the length factor of
             :meth:`calibrate_lengths` when the model has one).
         """
-        groups, n, raw = self._raw(X, measurement)
+        groups, n, raw, _ = self._raw(X, measurement)  # the regressor reads whole tracks
         mu, std = self._alpha_from_raw(raw, track_lengths(groups, n))
         return (mu, std) if return_std else mu
 
@@ -1384,7 +1387,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         self
         """
         n_bands = check_int(n_bands, "n_bands", 1)
-        groups, n, raw = self._raw(X, measurement)
+        groups, n, raw, _ = self._raw(X, measurement)
         yy = self._encode_y(y, n, refit=False)
         if n < 20 * n_bands:
             raise ValueError(f"need at least {20 * n_bands} tracks for {n_bands} bands, got {n}")
@@ -1495,10 +1498,7 @@ class ModelClassifier(ClassifierMixin, _TrackLearner):
         mean of those of its windows (:func:`window_groups`), then calibrated.
         ``measurement``: as in :meth:`AlphaRegressor.predict`.
         """
-        self._check_fitted()
-        groups, n, dim = check_tracks(X)
-        windows, owner, meta = self._windowed(groups, self._check_measurement(measurement, n))
-        raw = self._raw_groups(windows, n if owner is None else len(owner), dim, meta)
+        _, _, raw, owner = self._raw(X, measurement)
         return self._proba_from_raw(raw, owner)
 
     def _proba_from_raw(self, raw, owner: np.ndarray | None = None) -> np.ndarray:
