@@ -44,7 +44,7 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_windows import Z95, _tracks  # noqa: E402
+from bench_windows import Z95, covered, measured_tracks  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pretrained"
 SETS = {
@@ -55,12 +55,6 @@ SETS = {
     "mixed": (3000, 7005, (20, 1000), (0.0, 1.0)),
 }
 BANDS = ((20, 35), (35, 60), (60, 100), (100, 200), (200, 400), (400, 1001))
-
-
-def _covered(mu, sd, alpha) -> np.ndarray:
-    lo = np.maximum(mu - Z95 * sd, np.minimum(0.0, mu))
-    hi = np.minimum(mu + Z95 * sd, np.maximum(2.0, mu))
-    return (lo <= alpha) & (alpha <= hi)
 
 
 def _fit_nll(z2: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -144,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
     classes = np.asarray(models.classifier.classes_).astype(str)
     data = {}
     for name, (n, seed, lengths, exposure) in SETS.items():
-        X, alpha, truth = _tracks(n, seed, lengths, exposure)
+        X, alpha, truth = measured_tracks(n, seed, lengths, exposure)
         mu, sd, p = predict_tracks(models.regressor, models.classifier, X)
         L = np.array([len(x) for x in X])
         # the bundled length calibration undone: the one-factor std every method starts from
@@ -172,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         d = data[length]
         for method, factor in methods.items():
             sd = d["sd"] * factor(d)
-            cov = _covered(d["mu"], sd, d["alpha"])
+            cov = covered(d["mu"], sd, d["alpha"])
             dpred = np.argmax(d["p"], axis=1)
             rows.append({
                 "length": int(length), "method": method, "coverage": float(cov.mean()),
@@ -188,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
         sel = (d["L"] >= lo) & (d["L"] < hi)
         row = {"band": [lo, hi - 1], "n": int(sel.sum())}
         for method in ("one factor", "per length (bundled)"):
-            cov = _covered(d["mu"][sel], (d["sd"] * methods[method](d))[sel], d["alpha"][sel])
+            cov = covered(d["mu"][sel], (d["sd"] * methods[method](d))[sel], d["alpha"][sel])
             row[method] = float(cov.mean())
         bands.append(row)
     probability = _probability_calibrations(data, classes)

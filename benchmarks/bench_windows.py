@@ -39,7 +39,7 @@ def _se(p: float, n: int) -> float:
     return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
-def _tracks(n: int, seed: int, lengths: tuple[int, int], exposure: tuple[float, float]):
+def measured_tracks(n: int, seed: int, lengths: tuple[int, int], exposure: tuple[float, float]):
     from sptmotion.datasets.measured import measured_andi
 
     df = measured_andi(n, rng=seed, lengths=lengths, exposure_ratio=exposure,
@@ -47,6 +47,13 @@ def _tracks(n: int, seed: int, lengths: tuple[int, int], exposure: tuple[float, 
     X = [g[["x", "y"]].to_numpy() for _, g in df.groupby("particle", sort=True)]
     first = df.groupby("particle", sort=True).first()
     return X, first["alpha"].to_numpy(), first["model"].to_numpy().astype(str)
+
+
+def covered(mu: np.ndarray, sd: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Whether the report's 95 % interval (``mu +- 1.96 sd`` cut to [0, 2]) holds ``alpha``."""
+    lo = np.maximum(mu - Z95 * sd, np.minimum(0.0, mu))
+    hi = np.minimum(mu + Z95 * sd, np.maximum(2.0, mu))
+    return (lo <= alpha) & (alpha <= hi)
 
 
 def _scores(proba: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
@@ -68,7 +75,7 @@ def _scores(proba: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
 
 def choose(models, windows: list[int]) -> dict:
     clf = models.classifier
-    X, _, truth = _tracks(6000, 7001, (20, 1000), (0.0, 1.0))
+    X, _, truth = measured_tracks(6000, 7001, (20, 1000), (0.0, 1.0))
     L = np.array([len(x) for x in X])
     sel = np.flatnonzero(L > 150)
     Xs, ts, Ls = [X[i] for i in sel], truth[sel], L[sel]
@@ -91,15 +98,13 @@ def test(models, W: int) -> dict:
     reg, clf = models.regressor, models.classifier
     out = []
     for length, seed, n in ((100, 7002, 1800), (300, 7003, 1800), (1000, 7004, 1200)):
-        X, alpha, truth = _tracks(n, seed, (length, length), (0.5, 0.5))
+        X, alpha, truth = measured_tracks(n, seed, (length, length), (0.5, 0.5))
         for w in (None, W):
             clf.set_params(window_points=w)
             t0 = time.perf_counter()
             mu, sd, p = predict_tracks(reg, clf, X)
             wall = time.perf_counter() - t0
-            lo = np.maximum(mu - Z95 * sd, np.minimum(0.0, mu))
-            hi = np.minimum(mu + Z95 * sd, np.maximum(2.0, mu))
-            cov = (lo <= alpha) & (alpha <= hi)
+            cov = covered(mu, sd, alpha)
             row = {"length": length, "window_points": w, "wall_s": wall,
                    **_scores(p, clf.classes_, truth),
                    "alpha_mae": float(np.mean(np.abs(mu - alpha))),

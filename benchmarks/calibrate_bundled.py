@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_windows import _tracks  # noqa: E402
+from bench_windows import measured_tracks  # noqa: E402
 
 WINDOW_POINTS = 300
 N_BANDS = 6
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     clf.set_params(window_points=WINDOW_POINTS)
     clf.save(clf_path)
     reg = load(reg_path)
-    X, alpha, _ = _tracks(6000, 7001, (20, 1000), (0.0, 1.0))
+    X, alpha, _ = measured_tracks(6000, 7001, (20, 1000), (0.0, 1.0))
     reg.calibrate_lengths(X, alpha, n_bands=N_BANDS, min_factor=MIN_FACTOR)
     reg.save(reg_path)
     print("window_points", WINDOW_POINTS, "length calibration", reg.length_scale_)
