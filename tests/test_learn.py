@@ -560,6 +560,8 @@ def test_length_calibration_of_the_intervals(small_data, tmp_path):
         load_estimator(tmp_path / "bad.sptm")
     floored = reg.calibrate_lengths(tracks, alphas, n_bands=2, min_factor=1.0).length_scale_
     np.testing.assert_allclose(floored["factor"], np.maximum(cal["factor"], 1.0))
+    with pytest.raises(ValueError, match="min_factor"):
+        reg.calibrate_lengths(tracks, alphas, n_bands=2, min_factor=-1.0)
     with pytest.raises(ValueError, match="at least 60 tracks"):
         reg.calibrate_lengths(tracks[:50], alphas[:50], n_bands=3)
     reg.fit(X, a)

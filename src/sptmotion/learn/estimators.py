@@ -265,7 +265,7 @@ def window_groups(groups: Groups, window_points: int) -> tuple[Groups, np.ndarra
     owner : ndarray (n_windows,)
         The index of the track of each window.
     """
-    W = int(window_points)
+    W = check_int(window_points, "window_points", 1)
     parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     owners = []
     start = 0
@@ -1387,6 +1387,14 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
         self
         """
         n_bands = check_int(n_bands, "n_bands", 1)
+        if min_factor is not None:
+            try:
+                ok = bool(np.isfinite(float(min_factor)) and float(min_factor) > 0)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"min_factor must be a positive number, got {min_factor!r}")
+            min_factor = float(min_factor)
         groups, n, raw, _ = self._raw(X, measurement)
         yy = self._encode_y(y, n, refit=False)
         if n < 20 * n_bands:
@@ -1400,7 +1408,7 @@ class AlphaRegressor(RegressorMixin, _TrackLearner):
             knots.append(float(np.median(np.log(lengths[band]))))
             factors.append(float(np.quantile(z[band], 0.95) / Z95))
         if min_factor is not None:
-            factors = [max(f, float(min_factor)) for f in factors]
+            factors = [max(f, min_factor) for f in factors]
         self.length_scale_ = {"log_points": knots, "factor": factors, "n_tracks": int(n)}
         return self
 
