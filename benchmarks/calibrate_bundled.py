@@ -13,8 +13,8 @@ the model files:
   tracks of 20-35 points (0.90) and over-covers the longer ones (~0.97); only the first are
   widened.
 
-    .venv/bin/python benchmarks/calibrate_bundled.py              # ~1.5 min; rewrites the bundled files
-    .venv/bin/python benchmarks/calibrate_bundled.py --models /tmp/m   # alpha.sptm / model.sptm there
+    .venv/bin/python benchmarks/calibrate_bundled.py --in-place    # ~1.5 min; rewrites the bundled files
+    .venv/bin/python benchmarks/calibrate_bundled.py --models /tmp/m --output /tmp/m2
 """
 
 from __future__ import annotations
@@ -40,18 +40,31 @@ def main(argv: list[str] | None = None) -> dict:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", type=Path, default=None, help="folder with alpha.sptm, model.sptm")
+    ap.add_argument("--output", type=Path, default=None, help="folder to write the two files to")
+    ap.add_argument("--in-place", action="store_true", help="rewrite the input files")
     args = ap.parse_args(argv)
     if args.models is None:
         reg_path, clf_path = bundled_model_paths()
     else:
         reg_path, clf_path = args.models / "alpha.sptm", args.models / "model.sptm"
+    if args.in_place == (args.output is not None):
+        ap.error("give either --output FOLDER or --in-place")
+    if args.output is not None:
+        out_reg, out_clf = args.output / "alpha.sptm", args.output / "model.sptm"
+        if {out_reg.resolve(), out_clf.resolve()} & {reg_path.resolve(), clf_path.resolve()}:
+            ap.error(
+                f"--output {args.output} holds the input files; use --in-place to rewrite them"
+            )
+        args.output.mkdir(parents=True, exist_ok=True)
+    else:
+        out_reg, out_clf = reg_path, clf_path
     clf = load(clf_path)
     clf.set_params(window_points=WINDOW_POINTS)
-    clf.save(clf_path)
     reg = load(reg_path)
     X, alpha, _ = measured_tracks(6000, 7001, (20, 1000), (0.0, 1.0))
     reg.calibrate_lengths(X, alpha, n_bands=N_BANDS, min_factor=MIN_FACTOR)
-    reg.save(reg_path)
+    clf.save(out_clf)  # both written only once both are ready (each atomically)
+    reg.save(out_reg)
     print("window_points", WINDOW_POINTS, "length calibration", reg.length_scale_)
     return {"window_points": WINDOW_POINTS, "length_scale": reg.length_scale_}
 
