@@ -28,14 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _trees import ROOT, alternate, head, run_child, trees  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "measured"
 
 # Runs in a fresh interpreter with the tree under test first on sys.path.
@@ -75,14 +75,7 @@ print(json.dumps(out))
 
 
 def _time(src: Path, n: int) -> dict:
-    res = subprocess.run(
-        [sys.executable, "-c", CHILD, str(src), str(n)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, src, str(n))
 
 
 def _mean_runs(runs: list[dict]) -> dict:
@@ -111,44 +104,19 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--suffix", default="", help="added to the result files' names")
     args = ap.parse_args(argv)
     n = args.tracks
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        wt = None if args.before == "none" else Path(tmp) / "before"
-        if wt is not None:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), args.before],
-                check=True, capture_output=True,
-            )  # fmt: skip
-        try:
-            trees = {"after": ROOT / "src"}
-            if wt is not None:
-                trees = {"before": wt / "src", **trees}
-            for src in trees.values():
-                _time(src, n)  # fills each tree's numba cache
-            # alternate the trees, so that a drift of the machine's speed hits both alike
-            runs = {k: [] for k in trees}
-            for _ in range(max(1, args.rounds)):
-                for k, src in trees.items():
-                    runs[k].append(_time(src, n))
-        finally:
-            if wt is not None:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
-                    check=False, capture_output=True,
-                )  # fmt: skip
+    with trees(args.before) as sources:
+        runs = alternate(sources, lambda src: _time(src, n), args.rounds)
+    after_head = head()
     after = _mean_runs(runs["after"])
     before = _mean_runs(runs["before"]) if "before" in runs else None
     rounds = len(runs["after"])
     res = {
-        "before": args.before, "after": head, "cores": os.cpu_count(), "tracks": n,
+        "before": args.before, "after": after_head, "cores": os.cpu_count(), "tracks": n,
         "rounds": rounds, "rows": {},
     }  # fmt: skip
     order = "the trees alternating, " if before is not None else ""
     lines = [
-        f"# analyze on {n:,} tracks: {args.before} vs this tree ({head})",
+        f"# analyze on {n:,} tracks: {args.before} vs this tree ({after_head})",
         "",
         f"`benchmarks/bench_analyze_speed.py --before {args.before} --tracks {n} --rounds "
         f"{rounds}`: `analyze_table(table, None, dt=0.033, figures=False)` on {n:,} simulated "
@@ -160,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         "|---|---|---|---|",
     ]
     if before is None:
-        lines[0] = f"# analyze on {n:,} tracks ({head})"
+        lines[0] = f"# analyze on {n:,} tracks ({after_head})"
         lines[-2:] = ["| tracks | wall / CPU |", "|---|---|"]
 
     def cell(x):

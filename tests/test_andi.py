@@ -165,6 +165,27 @@ def test_andi_sbm_is_sbm_aged_by_one_step():
     assert np.allclose(inc.var(axis=0), theory, rtol=0.05)
 
 
+@pytest.mark.parametrize("n_steps", [40, 700])
+@pytest.mark.parametrize("alpha", [0.3, 1.6])
+def test_andi_fbm_increments_are_fgn_by_either_route(n_steps, alpha):
+    """Short series come from the Cholesky factor, long ones (> CHOLESKY_MAX_STEPS) from
+    Davies-Harte: both must have the unit-fGn covariance rho(k) at every lag and position."""
+    from sptmotion.datasets.andi_recipe import CHOLESKY_MAX_STEPS, _increments_andi
+    from sptmotion.motion.gaussian import fgn_autocovariance
+
+    assert (n_steps > CHOLESKY_MAX_STEPS) == (n_steps == 700)
+    n = 4000
+    inc = _increments_andi("fbm", np.full(n, alpha), n_steps + 1, 1, np.random.default_rng(3))
+    z = inc[:, :, 0]
+    rho = fgn_autocovariance(alpha, 4)
+    for t in (0, n_steps // 2, n_steps - 4):
+        for k in range(4):
+            c = np.mean(z[:, t] * z[:, t + k])
+            # a product of two unit normals has variance 1 + rho(k)^2 <= 2: SE <= sqrt(2 / n);
+            # 5 SE keeps the 24 checks per case from failing by chance
+            assert abs(c - rho[k]) < 5 * np.sqrt(2.0 / n), (t, k, c, rho[k])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

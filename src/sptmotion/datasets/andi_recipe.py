@@ -27,7 +27,7 @@ import pandas as pd
 from numba import njit
 
 from .._checks import BLOCK_SIZE, check_dim, check_int, check_rng, spawn_block_rngs
-from ..motion.gaussian import fgn_cholesky, sbm_weights
+from ..motion.gaussian import fgn_cholesky, sample_fgn, sbm_weights
 from ..motion.jumps import ctrw_counts_kernel, kernel_seed, unit_vector
 from .tables import tracks_to_table
 
@@ -39,6 +39,9 @@ ANDI_MODELS = ("attm", "ctrw", "fbm", "lw", "sbm")
 ALPHA_GRID = np.round(0.05 * np.arange(1, 41), 2)
 #: Localization-noise standard deviations (in units of the normalized step) of AnDi-1.
 NOISE_LEVELS = (0.1, 0.5, 1.0)
+#: FBM series of up to this many steps are drawn through a cached Cholesky factor, longer
+#: ones by Davies-Harte circulant embedding (both exact)
+CHOLESKY_MAX_STEPS = 512
 
 
 # ----------------------------------------------------------------------------------------
@@ -205,7 +208,7 @@ def _sphere(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return v
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)  # factors of <= CHOLESKY_MAX_STEPS steps: <= 2 MB each
 def _fgn_factor_t(alpha: float, n: int) -> np.ndarray:
     """Transposed lower Cholesky factor of the ``n x n`` unit-fGn covariance (cached)."""
     Lt = np.ascontiguousarray(fgn_cholesky(alpha, n).T)
@@ -244,13 +247,18 @@ def _increments_andi(
     # increments matters (every axis is normalized afterwards), so unit amplitudes are used.
     if model == "fbm":
         # exact: unit fGn = Z·Lᵀ with L the Cholesky factor of its Toeplitz covariance (the
-        # fallback sampler of MODELS["fbm"]); for the few tracks per exponent in a block this
-        # is ~2x faster than the batched Davies-Harte FFT, and equally exact
+        # fallback sampler of MODELS["fbm"]) up to CHOLESKY_MAX_STEPS steps, where it is faster
+        # than the Davies-Harte FFT for the few tracks per exponent in a block; longer series
+        # (measured_andi's fine grid of up to 4000 steps) by Davies-Harte, whose memory and
+        # time grow as n and n log n instead of n² (cached factor) and n³ (its Cholesky)
         inc = np.empty((m, n_steps, dim))
         for a in np.unique(alpha):
             rows = np.flatnonzero(alpha == a)
-            Lt = _fgn_factor_t(float(a), n_steps)
-            fgn = rng.standard_normal((len(rows) * dim, n_steps)) @ Lt
+            if n_steps <= CHOLESKY_MAX_STEPS:
+                Lt = _fgn_factor_t(float(a), n_steps)
+                fgn = rng.standard_normal((len(rows) * dim, n_steps)) @ Lt
+            else:
+                fgn = sample_fgn(float(a), len(rows) * dim, n_steps, rng)
             inc[rows] = fgn.reshape(len(rows), dim, n_steps).transpose(0, 2, 1)
         return inc
     inc = rng.standard_normal((m, n_steps, dim))

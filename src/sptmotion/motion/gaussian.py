@@ -153,7 +153,7 @@ def _positions_from_increments(inc: np.ndarray) -> np.ndarray:
     return X
 
 
-def _sample_fgn(alpha: float, n_rows: int, n: int, rng: np.random.Generator) -> np.ndarray:
+def sample_fgn(alpha: float, n_rows: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``(n_rows, n)`` independent unit fractional Gaussian noise series (exact)."""
     s = _fgn_circulant_scale(alpha, n)
     if s is None:
@@ -320,7 +320,7 @@ class FBM(MotionModel):
         return {"alpha": self.alpha, "D": self.D}
 
     def _sample(self, n_tracks, n_steps, dim, dt, rng):
-        fgn = _sample_fgn(self._alpha, n_tracks * dim, n_steps, rng)
+        fgn = sample_fgn(self._alpha, n_tracks * dim, n_steps, rng)
         fgn *= np.sqrt(2.0 * self.D * dt**self._alpha)
         inc = fgn.reshape(n_tracks, dim, n_steps).transpose(0, 2, 1)
         return _positions_from_increments(inc)

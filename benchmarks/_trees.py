@@ -1,0 +1,74 @@
+"""Timing this tree against an older commit, each run in a fresh process.
+
+The machine's speed drifts by up to 1.5x over minutes, so the trees alternate: a drift then
+hits both alike instead of being taken for one tree's own cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def head() -> str:
+    """Short hash of this checkout's HEAD."""
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+@contextlib.contextmanager
+def trees(before: str) -> Iterator[dict[str, Path]]:
+    """``{"before": src of commit before, "after": src of this tree}`` (only "after" when
+    ``before`` is "none"); the commit is checked out in a temporary worktree, removed after."""
+    if before == "none":
+        yield {"after": ROOT / "src"}
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        wt = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(wt), before],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            yield {"before": wt / "src", "after": ROOT / "src"}
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)],
+                check=False, capture_output=True,
+            )  # fmt: skip
+
+
+def run_child(code: str, src: Path, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter as ``python -c code src *args``; the JSON object
+    it prints on its last line. The code puts ``src`` (``sys.argv[1]``) first on sys.path."""
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(src), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def alternate(
+    sources: dict[str, Path], measure: Callable[[Path], dict], rounds: int
+) -> dict[str, list[dict]]:
+    """One untimed run per tree (caches warm), then ``rounds`` runs per tree, alternating."""
+    for src in sources.values():
+        measure(src)
+    runs: dict[str, list[dict]] = {k: [] for k in sources}
+    for _ in range(max(1, rounds)):
+        for k, src in sources.items():
+            runs[k].append(measure(src))
+    return runs
