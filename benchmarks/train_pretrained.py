@@ -60,12 +60,19 @@ def _measured_dataset(n: int, length_range: tuple[int, int], dim: int, task: str
     df = measured_andi(n, dim=dim, task=task, rng=seed, lengths=length_range,
                        missing=(0.0, 0.0), include_dbm=False)  # fmt: skip
     cols = ["x", "y", "z"][:dim]
-    X, alpha, model = [], [], []
-    for _, g in df.groupby("particle", sort=True):
-        X.append(g[cols].to_numpy())
-        alpha.append(float(g["alpha"].iloc[0]))
-        model.append(str(g["model"].iloc[0]))
+    df = df.sort_values(["particle", "frame"], kind="stable")
+    _, first = np.unique(df["particle"].to_numpy(), return_index=True)
+    X = np.split(df[cols].to_numpy(), first[1:])
+    alpha = df["alpha"].to_numpy()[first]
+    model = df["model"].to_numpy().astype(str)[first]
     return X, np.asarray(alpha), np.asarray(model)
+
+
+def _desc(template: str, task: str, lengths: list[int], measured: str | None) -> str:
+    """The models' data description for one task (measured sets: with its lengths)."""
+    if measured:
+        return template % (lengths, repr(task))
+    return template % repr(task)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -83,11 +90,20 @@ def main(argv: list[str] | None = None) -> dict:
         help="train and test on datasets.measured_andi tracks of lengths LO-HI (log-uniform) "
         "instead of the plain AnDi recipe at --lengths",
     )
+    ap.add_argument(
+        "--measured-model",
+        default=None,
+        metavar="LO,HI",
+        help="lengths of the classifier's measured tracks (default: those of --measured)",
+    )
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per network")
     ap.add_argument("--n-models", type=int, default=2, help="CNNs per ensemble")
     ap.add_argument("--max-epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument(
-        "--lr-schedule", default="cosine", help="'cosine' (max_epochs, final weights) or 'plateau'"
+        "--lr-schedule",
+        default="cosine",
+        help="'cosine' (max_epochs, final weights), 'cosine_steps' (annealed by step) or 'plateau'",
     )
     ap.add_argument(
         "--window-points",
@@ -112,19 +128,28 @@ def main(argv: list[str] | None = None) -> dict:
         else ("alpha.sptm", "model.sptm")
     )
     lengths = [int(v) for v in args.lengths.split(",")]
-    dataset = _dataset
+    dataset = model_dataset = _dataset
     if args.measured:
         lo, hi = (int(v) for v in args.measured.split(","))
+        lo_m, hi_m = (int(v) for v in (args.measured_model or args.measured).split(","))
 
         def dataset(n, _lengths, dim, task, seed):
             return _measured_dataset(n, (lo, hi), dim, task, seed)
 
+        def model_dataset(n, _lengths, dim, task, seed):
+            return _measured_dataset(n, (lo_m, hi_m), dim, task, seed)
+
         lengths = [lo, hi]
+        model_lengths = [lo_m, hi_m]
+    elif args.measured_model:
+        ap.error("--measured-model needs --measured")
+    else:
+        model_lengths = lengths
     desc = (
         f"sptmotion.datasets.andi(n={args.n_train} split over lengths {lengths}, dim={args.dim}, task=%s, "
         f"include_bm=True, noise=True, seed={args.seed}); sptmotion {__version__}"
         if not args.measured
-        else f"sptmotion.datasets.measured_andi(n={args.n_train}, lengths {lengths} log-uniform, "
+        else f"sptmotion.datasets.measured_andi(n={args.n_train}, lengths %s log-uniform, "
         f"dim={args.dim}, task=%s, missing=(0, 0), include_dbm=False, seed={args.seed}); "
         f"sptmotion {__version__}"
     )
@@ -138,6 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         patience=args.patience,
         lr_schedule=args.lr_schedule,
         random_state=args.seed,
+        n_threads=args.threads,
         verbose=True,
     )
 
@@ -146,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     Xtr, atr, _ = dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
     Xte, ate, _ = dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
     reg = AlphaRegressor("wavelet", **train_params)
-    reg.fit(Xtr, atr, data_description=desc % "'alpha'")
+    reg.fit(Xtr, atr, data_description=_desc(desc, "alpha", lengths, args.measured))
     reg.save(args.output / names[0])
     t_reg = time.perf_counter() - t0
     a_hat, a_std = reg.predict(Xte, return_std=True)
@@ -165,10 +191,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     # -- model classifier (AnDi task 2)
     t0 = time.perf_counter()
-    Xtr, _, mtr = dataset(args.n_train, lengths, args.dim, "model", args.seed + 2)
-    Xte, _, truth = dataset(args.n_test, lengths, args.dim, "model", args.seed + 3)
+    Xtr, _, mtr = model_dataset(args.n_train, model_lengths, args.dim, "model", args.seed + 2)
+    Xte, _, truth = model_dataset(args.n_test, model_lengths, args.dim, "model", args.seed + 3)
     clf = ModelClassifier("wavelet", **train_params)
-    clf.fit(Xtr, mtr, data_description=desc % "'model'")
+    clf.fit(Xtr, mtr, data_description=_desc(desc, "model", model_lengths, args.measured))
     clf.set_params(window_points=args.window_points)
     clf.save(args.output / names[1])
     t_clf = time.perf_counter() - t0
@@ -200,13 +226,20 @@ def main(argv: list[str] | None = None) -> dict:
             if not args.measured
             else f"Training: {args.n_train} tracks per task from `datasets.measured_andi` "
             "(AnDi-1 + BM through motion blur, D over 3 decades, localization noise at SNR "
-            f"0.5-20 or none; no gaps, no DBM), lengths {lengths[0]}-{lengths[1]} log-uniform, "
+            f"0.5-20 or none; no gaps, no DBM), lengths {lengths[0]}-{lengths[1]} log-uniform "
+            + (
+                f"(classifier: {model_lengths[0]}-{model_lengths[1]}), "
+                if model_lengths != lengths
+                else ""
+            )
         )
         + f"dim {args.dim}, wavelet "
         f"representation, ensemble of {args.n_models} compact CNNs, "
         + (
-            f"{args.max_epochs} epochs (cosine schedule, final weights; rotated and cut tracks)"
-            if args.lr_schedule == "cosine"
+            f"{args.max_epochs} epochs (cosine schedule"
+            + (" by step" if args.lr_schedule == "cosine_steps" else "")
+            + ", final weights; rotated and cut tracks)"
+            if args.lr_schedule in ("cosine", "cosine_steps")
             else f"<= {args.max_epochs} epochs (early stopping, patience {args.patience})"
         )
         + f", seed {args.seed}. Test: {args.n_test} held-out "

@@ -231,11 +231,13 @@ def train_net(
         without improvement.
     label_smoothing : float
         Label smoothing of the cross-entropy (classification; Szegedy et al., CVPR 2016).
-    lr_schedule : {"plateau", "cosine"}
+    lr_schedule : {"plateau", "cosine", "cosine_steps"}
         "plateau": early stopping as above. "cosine": cosine annealing of the learning rate
         to zero over exactly ``max_epochs`` epochs, keeping the final weights (no early
         stopping; with ~150 validation tracks the validation score is too noisy to pick an
         epoch reliably, and strong augmentation keeps the network from overfitting).
+        "cosine_steps": the same annealing by optimizer step instead of by epoch, for a few
+        epochs over a large set (with one epoch, "cosine" would keep the rate constant).
     loss : {"gaussian", "laplace"}
         Regression loss of the (location, log-variance) head (:func:`regression_loss`).
     rng : numpy.random.Generator
@@ -257,12 +259,19 @@ def train_net(
         check_regression_loss(loss)
     if lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_epochs)
+    elif lr_schedule == "cosine_steps":
+        n_steps = max_epochs * sum(
+            max(1, math.ceil(len(i) / batch_size)) for i in train.groups.values()
+        )
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, n_steps))
     elif lr_schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, factor=0.5, patience=patience // 3 + 1
         )
     else:
-        raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {lr_schedule!r}")
+        raise ValueError(
+            f"lr_schedule must be 'plateau', 'cosine' or 'cosine_steps', got {lr_schedule!r}"
+        )
     best = (math.inf, 0, copy.deepcopy(net.state_dict()))
     history: list[float] = []
     bar = tqdm(range(max_epochs), desc=desc, disable=not verbose, leave=False)
@@ -279,6 +288,8 @@ def train_net(
             loss_b.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
+            if lr_schedule == "cosine_steps":
+                sched.step()
         n_out = net.config["n_out"]
         out_val = torch.as_tensor(
             predict_net(net, val, len(y_val), n_out, device=device), dtype=torch.float32
@@ -286,11 +297,14 @@ def train_net(
         with torch.no_grad():
             v = _monitor(task, out_val, yv)
         history.append(v)
-        sched.step(v) if lr_schedule == "plateau" else sched.step()
+        if lr_schedule == "plateau":
+            sched.step(v)
+        elif lr_schedule == "cosine":
+            sched.step()
         if v < best[0] - 1e-4:
             best = (v, epoch, copy.deepcopy(net.state_dict()))
         bar.set_postfix(val_loss=f"{v:.4f}", best=f"{best[0]:.4f}")
-        if lr_schedule == "cosine":
+        if lr_schedule != "plateau":
             # fixed schedule: the final weights, trained to the end of the annealing
             best = (v, epoch, None)
         elif epoch - best[1] >= patience:

@@ -746,8 +746,11 @@ class _TrackLearner(BaseEstimator):
                 raise ValueError(f"{name} must be a finite positive number, got {v!r}")
         if not 0.0 <= self._label_smoothing() < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
-        if self.lr_schedule not in ("plateau", "cosine"):
-            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("plateau", "cosine", "cosine_steps"):
+            raise ValueError(
+                "lr_schedule must be 'plateau', 'cosine' or 'cosine_steps', "
+                f"got {self.lr_schedule!r}"
+            )
         check_regression_loss(self.loss)
         _resolve_device(self.device)
 
@@ -1210,10 +1213,12 @@ _PARAMS_DOC = """
         frame period itself is not an input: alpha and the model are invariant under a
         change of time unit for the scale-free models, and the step scale already carries
         the diffusivity per frame. Default False.
-    lr_schedule : {"plateau", "cosine"}
+    lr_schedule : {"plateau", "cosine", "cosine_steps"}
         "plateau": the learning rate is halved when the validation score stalls, with early
         stopping after ``patience`` epochs. "cosine": cosine annealing over exactly
         ``max_epochs`` epochs and the final weights (see :func:`~sptmotion.learn._torch_train.train_net`).
+        "cosine_steps": the same annealing by optimizer step, for one or a few epochs over
+        a large training set.
     label_smoothing : float, optional
         Label smoothing of the networks' cross-entropy (classifier; Szegedy et al., CVPR 2016):
         the target puts ``1 - label_smoothing`` on the true class and spreads the rest evenly.
