@@ -662,3 +662,55 @@ def test_features_intervals_survive_crossing_quantile_boosters():
     assert 0.8 < np.sqrt(np.mean(z**2)) < 1.25
     assert np.abs(z).max() < 6
     assert sd.min() >= reg.half_floor_ * reg.std_scale_ * (1 - 1e-9)
+
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_cosine_steps_anneals_the_rate_by_step(monkeypatch, epochs):
+    """'cosine_steps' lowers the rate at every optimizer step, from the start to ~0 at the
+    last step of the last epoch; 'cosine' keeps it constant within an epoch."""
+    import torch
+
+    from sptmotion.learn._torch_train import train_net
+
+    class Source:  # fixed random inputs, one length group per size
+        def __init__(self, sizes):
+            self.groups, start = {}, 0
+            for L, n in enumerate(sizes, start=10):
+                self.groups[L] = np.arange(start, start + n)
+                start += n
+            self.x = torch.randn(start, 3, generator=torch.Generator().manual_seed(0))
+
+        def batch(self, idx, train, rng):
+            return self.x[torch.as_tensor(idx)]
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 2)
+            self.config = {"n_out": 2}
+
+        def forward(self, x):
+            return self.lin(x)
+
+    seen = {}
+    step = torch.optim.AdamW.step
+
+    def spy(self, *a, **k):
+        seen.setdefault(self.key, []).append(self.param_groups[0]["lr"])
+        return step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    src = Source([40, 25, 64])  # 1 + 1 + 1 batches of <= 64: 3 steps per epoch
+    y = np.arange(129) % 2
+    for schedule in ("cosine_steps", "cosine"):
+        monkeypatch.setattr(torch.optim.AdamW, "key", schedule, raising=False)
+        train_net(Net(), "classification", src, y, src, y, max_epochs=epochs,
+                  lr_schedule=schedule, learning_rate=1e-2, rng=np.random.default_rng(0))  # fmt: skip
+    by_step = np.array(seen["cosine_steps"])
+    n = 3 * epochs
+    assert len(by_step) == n
+    expected = 1e-2 * 0.5 * (1 + np.cos(np.pi * np.arange(n) / n))
+    assert np.allclose(by_step, expected)
+    by_epoch = np.array(seen["cosine"]).reshape(epochs, 3)
+    assert np.all(by_epoch == by_epoch[:, :1])
