@@ -127,7 +127,9 @@ def andi_datasets_tracks(
         Points per track.
     dim : {1, 2, 3}
     seed : int
-        numpy global seed set before generation (andi-datasets draws from ``np.random``).
+        numpy global seed set before generation (andi-datasets draws from ``np.random``), and
+        the seed of the ``stochastic`` package's own generator (andi-datasets' FBM; unseeded,
+        its draws differed from run to run).
 
     Returns
     -------
@@ -145,6 +147,9 @@ def andi_datasets_tracks(
     # The steps of andi_datasets.datasets_challenge.challenge_theory_dataset (tasks 1, 2) for
     # one dimension and max_T = min_T + 1 = length + 1, keeping both label columns.
     np.random.seed({int(seed)})
+    # its FBM comes from the stochastic package, which draws from a generator of its own
+    import stochastic.random
+    stochastic.random.use_generator(np.random.default_rng({int(seed)}))
     N, T, dim, task = {int(n)}, {int(length)}, {int(dim)}, {task_id}
     max_T = T + 1
     exponents = np.arange(0.05, 2.01, 0.05)
@@ -200,7 +205,9 @@ def andi_datasets_model_tracks(
     code = f"""
     import numpy as np
     from andi_datasets.datasets_theory import datasets_theory
+    import stochastic.random
     np.random.seed({int(seed)})
+    stochastic.random.use_generator(np.random.default_rng({int(seed)}))
     n, T, d = {int(n)}, {int(length)}, {int(dim)}
     ds = datasets_theory().create_dataset(T=T, N_models=n, exponents=[{float(alpha)}],
                                           models=[{idx}], dimension=d)

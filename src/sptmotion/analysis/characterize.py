@@ -44,7 +44,7 @@ Claiming a non-Gaussian model takes strong learned evidence, as rejecting BM tak
 the thresholds are the most accurate pair on a grid that keeps BM tracks called another model
 at or below 5% for tracks of 100 and of 300 points (``bench_verdict.py --sweep``, other tracks
 than the reported run). On measured AnDi + BM tracks the verdict is then right more often
-than the likelihood alone and calls about 4% (100 points) and 1.4% (300) of BM tracks another
+than the likelihood alone and calls about 4% (100 points) and 5% (300) of BM tracks another
 model (``benchmarks/results/verdict``).
 
 Without learned probabilities the verdict is the likelihood's alone. ``bm_compatible`` is a
