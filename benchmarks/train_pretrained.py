@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
         help="lengths of the classifier's measured tracks (default: those of --measured)",
     )
     ap.add_argument("--threads", type=int, default=None, help="torch threads per network")
+    ap.add_argument("--tasks", default="alpha,model", help="models to train: alpha, model or both")
     ap.add_argument("--n-models", type=int, default=2, help="CNNs per ensemble")
     ap.add_argument("--max-epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> dict:
         "--results", type=Path, default=RESULTS / "pretrained", help="results path stem"
     )
     args = ap.parse_args(argv)
+    tasks = {t.strip() for t in args.tasks.split(",")}
+    if not tasks or tasks - {"alpha", "model"}:
+        ap.error(f"--tasks must list alpha and/or model, got {args.tasks!r}")
 
     args.output.mkdir(parents=True, exist_ok=True)
     bundled = args.output.resolve() == DATA.resolve()
@@ -168,55 +172,63 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     # -- alpha regressor (AnDi task 1)
-    t0 = time.perf_counter()
-    Xtr, atr, _ = dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
-    Xte, ate, _ = dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
-    reg = AlphaRegressor("wavelet", **train_params)
-    reg.fit(Xtr, atr, data_description=_desc(desc, "alpha", lengths, args.measured))
-    reg.save(args.output / names[0])
-    t_reg = time.perf_counter() - t0
-    a_hat, a_std = reg.predict(Xte, return_std=True)
-    err = a_hat - ate
-    z = err / a_std
-    tamsd = np.concatenate([fit_tamsd_alpha(x[None], 1.0)["alpha"].to_numpy() for x in Xte])
-    report["alpha"] = {
-        "mae_wavelet": float(np.mean(np.abs(err))),
-        "mae_tamsd_fit": float(np.nanmean(np.abs(np.clip(tamsd, 0, 2) - ate))),
-        "mean_std": float(np.mean(a_std)),
-        "rms_z": float(np.sqrt(np.mean(z**2))),
-        "coverage_95": float(np.mean(np.abs(z) < 1.959964)),
-        "train_s": round(t_reg, 1),
-    }
-    print("alpha:", report["alpha"], flush=True)
+    if "alpha" in tasks:
+        t0 = time.perf_counter()
+        Xtr, atr, _ = dataset(args.n_train, lengths, args.dim, "alpha", args.seed)
+        Xte, ate, _ = dataset(args.n_test, lengths, args.dim, "alpha", args.seed + 1)
+        reg = AlphaRegressor("wavelet", **train_params)
+        reg.fit(Xtr, atr, data_description=_desc(desc, "alpha", lengths, args.measured))
+        reg.save(args.output / names[0])
+        t_reg = time.perf_counter() - t0
+        a_hat, a_std = reg.predict(Xte, return_std=True)
+        err = a_hat - ate
+        z = err / a_std
+        tamsd = np.concatenate([fit_tamsd_alpha(x[None], 1.0)["alpha"].to_numpy() for x in Xte])
+        report["alpha"] = {
+            "mae_wavelet": float(np.mean(np.abs(err))),
+            "mae_tamsd_fit": float(np.nanmean(np.abs(np.clip(tamsd, 0, 2) - ate))),
+            "mean_std": float(np.mean(a_std)),
+            "rms_z": float(np.sqrt(np.mean(z**2))),
+            "coverage_95": float(np.mean(np.abs(z) < 1.959964)),
+            "train_s": round(t_reg, 1),
+        }
+        print("alpha:", report["alpha"], flush=True)
 
     # -- model classifier (AnDi task 2)
-    t0 = time.perf_counter()
-    Xtr, _, mtr = model_dataset(args.n_train, model_lengths, args.dim, "model", args.seed + 2)
-    Xte, _, truth = model_dataset(args.n_test, model_lengths, args.dim, "model", args.seed + 3)
-    clf = ModelClassifier("wavelet", **train_params)
-    clf.fit(Xtr, mtr, data_description=_desc(desc, "model", model_lengths, args.measured))
-    clf.set_params(window_points=args.window_points)
-    clf.save(args.output / names[1])
-    t_clf = time.perf_counter() - t0
-    P = clf.predict_proba(Xte)
-    classes = np.asarray(clf.classes_).astype(str)
-    pred = classes[np.argmax(P, axis=1)]
-    per_class = {c: float(np.mean(pred[truth == c] == c)) for c in classes if np.any(truth == c)}
-    conf = np.max(P, axis=1)
-    report["model"] = {
-        "micro_f1_wavelet": float(np.mean(pred == truth)),
-        "recall_per_class": per_class,
-        "bm_recall": per_class.get("bm", float("nan")),
-        "mean_confidence": float(conf.mean()),
-        "classes": classes.tolist(),
-        "train_s": round(t_clf, 1),
+    if "model" in tasks:
+        t0 = time.perf_counter()
+        Xtr, _, mtr = model_dataset(args.n_train, model_lengths, args.dim, "model", args.seed + 2)
+        Xte, _, truth = model_dataset(args.n_test, model_lengths, args.dim, "model", args.seed + 3)
+        clf = ModelClassifier("wavelet", **train_params)
+        clf.fit(Xtr, mtr, data_description=_desc(desc, "model", model_lengths, args.measured))
+        clf.set_params(window_points=args.window_points)
+        clf.save(args.output / names[1])
+        t_clf = time.perf_counter() - t0
+        P = clf.predict_proba(Xte)
+        classes = np.asarray(clf.classes_).astype(str)
+        pred = classes[np.argmax(P, axis=1)]
+        per_class = {
+            c: float(np.mean(pred[truth == c] == c)) for c in classes if np.any(truth == c)
+        }
+        conf = np.max(P, axis=1)
+        report["model"] = {
+            "micro_f1_wavelet": float(np.mean(pred == truth)),
+            "recall_per_class": per_class,
+            "bm_recall": per_class.get("bm", float("nan")),
+            "mean_confidence": float(conf.mean()),
+            "classes": classes.tolist(),
+            "train_s": round(t_clf, 1),
+        }
+        print("model:", report["model"], flush=True)
+    report["files"] = {
+        n: (args.output / n).stat().st_size
+        for n, t in zip(names, ("alpha", "model"), strict=True)
+        if t in tasks
     }
-    print("model:", report["model"], flush=True)
-    report["files"] = {n: (args.output / n).stat().st_size for n in names}
 
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    a, m = report["alpha"], report["model"]
+    a, m = report.get("alpha"), report.get("model")
     lines = [
         "# Bundled pretrained models (`benchmarks/train_pretrained.py`)",
         "",
@@ -230,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
             + (
                 f"(classifier: {model_lengths[0]}-{model_lengths[1]}), "
                 if model_lengths != lengths
-                else ""
+                else ", "
             )
         )
         + f"dim {args.dim}, wavelet "
@@ -247,15 +259,25 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         "| quantity | wavelet CNN (bundled) | peer in the same run |",
         "|---|---|---|",
-        f"| alpha MAE | {a['mae_wavelet']:.3f} | TAMSD log-log fit: {a['mae_tamsd_fit']:.3f} |",
-        f"| alpha: RMS z-score (1 = calibrated) | {a['rms_z']:.2f} | |",
-        f"| alpha: coverage of the 95% interval | {a['coverage_95']:.1%} | |",
-        f"| model micro-F1 (6 classes) | {m['micro_f1_wavelet']:.3f} | chance 0.167 |",
-        f"| BM recall (null model) | {m['bm_recall']:.3f} | |",
+    ]
+    if a:
+        lines += [
+            f"| alpha MAE | {a['mae_wavelet']:.3f} | TAMSD log-log fit: {a['mae_tamsd_fit']:.3f} |",
+            f"| alpha: RMS z-score (1 = calibrated) | {a['rms_z']:.2f} | |",
+            f"| alpha: coverage of the 95% interval | {a['coverage_95']:.1%} | |",
+        ]
+    if m:
+        lines += [
+            f"| model micro-F1 (6 classes) | {m['micro_f1_wavelet']:.3f} | chance 0.167 |",
+            f"| BM recall (null model) | {m['bm_recall']:.3f} | |",
+            "",
+            "Recall per class: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in m["recall_per_class"].items()),
+        ]
+    times = ", ".join(f"{k} {r['train_s']} s" for k, r in (("alpha", a), ("model", m)) if r)
+    lines += [
         "",
-        "Recall per class: " + ", ".join(f"{k} {v:.2f}" for k, v in m["recall_per_class"].items()),
-        "",
-        f"Training time (this machine, 2 shared cores): alpha {a['train_s']} s, model {m['train_s']} s. "
+        f"Training time (this machine, 2 shared cores): {times}. "
         "Files: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in report["files"].items()) + ".",
         "",
     ]
