@@ -83,6 +83,9 @@ def test_train_options_reach_the_model(tables):
     )
     est = load(model)
     assert est.loss == "laplace" and est.lr_schedule == "cosine"
+    steps = d / "alpha_steps.sptm"
+    assert main([*args, "-o", str(steps), "--lr-schedule", "cosine_steps", *FAST]) == 0
+    assert load(steps).lr_schedule == "cosine_steps"
     bad = d / "bad.sptm"
     assert main([*args, "-o", str(bad), "--loss", "huber", *FAST]) == 2
     assert not bad.exists()

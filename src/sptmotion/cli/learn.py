@@ -46,10 +46,11 @@ def train(
     max_epochs: int | None = typer.Option(
         None, "--max-epochs", min=1, metavar="INT", help="Epochs (plateau: the limit)."
     ),
-    lr_schedule: Literal["plateau", "cosine"] | None = typer.Option(
+    lr_schedule: Literal["plateau", "cosine", "cosine_steps"] | None = typer.Option(
         None,
         "--lr-schedule",
-        help="plateau (early stopping) or cosine (exactly --max-epochs epochs, final weights).",
+        help="plateau (early stopping), cosine (exactly --max-epochs epochs, final weights) "
+        "or cosine_steps (the same, annealed by step: one or a few epochs over a large set).",
     ),
     loss: Literal["gaussian", "laplace"] | None = typer.Option(
         None,
