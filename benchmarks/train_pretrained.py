@@ -52,7 +52,7 @@ def _dataset(n: int, lengths: list[int], dim: int, task: str, seed: int):
     return X, np.concatenate(alpha), np.concatenate(model).astype(str)
 
 
-def _measured_dataset(n: int, length_range: tuple[int, int], dim: int, task: str, seed: int):
+def measured_dataset(n: int, length_range: tuple[int, int], dim: int, task: str, seed: int):
     """``n`` tracks through the measurement model (``datasets.measured_andi``: blur, D over
     three decades, localization noise, AnDi-1 models + BM; no gaps, no DBM)."""
     from sptmotion.datasets.measured import measured_andi
@@ -138,10 +138,10 @@ def main(argv: list[str] | None = None) -> dict:
         lo_m, hi_m = (int(v) for v in (args.measured_model or args.measured).split(","))
 
         def dataset(n, _lengths, dim, task, seed):
-            return _measured_dataset(n, (lo, hi), dim, task, seed)
+            return measured_dataset(n, (lo, hi), dim, task, seed)
 
         def model_dataset(n, _lengths, dim, task, seed):
-            return _measured_dataset(n, (lo_m, hi_m), dim, task, seed)
+            return measured_dataset(n, (lo_m, hi_m), dim, task, seed)
 
         lengths = [lo, hi]
         model_lengths = [lo_m, hi_m]
