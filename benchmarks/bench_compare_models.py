@@ -25,13 +25,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_windows import covered, measured_tracks  # noqa: E402
+from bench_windows import binomial_se, covered, measured_tracks  # noqa: E402
 
 RESULTS = HERE / "results" / "pretrained"
-
-
-def _se(p: float, n: int) -> float:
-    return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
 def score(reg, clf, X, alpha, model) -> dict:
@@ -97,8 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
         for k, s in row.items():
             lines.append(
                 f"| {L} | {k} | {s['alpha_mae']:.3f} | {s['coverage']:.3f} | "
-                f"{s['accuracy']:.3f} +- {_se(s['accuracy'], args.n):.3f} | "
-                f"{s['bm_called_other']:.3f} +- {_se(s['bm_called_other'], s['n_bm']):.3f} | "
+                f"{s['accuracy']:.3f} +- {binomial_se(s['accuracy'], args.n):.3f} | "
+                f"{s['bm_called_other']:.3f} +- {binomial_se(s['bm_called_other'], s['n_bm']):.3f} | "
                 f"{s['log_loss']:.3f} |"
             )
     lines += ["", "Recall and alpha coverage per class:", ""]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 import warnings
@@ -27,13 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_windows import binomial_se  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results" / "verdict"
 SOURCES = (("likelihood (mle_best)", "mle_best"), ("learned", "learned_verdict"),
            ("verdict (combined)", "verdict"))  # fmt: skip
-
-
-def _se(p: float, n: int) -> float:
-    return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
 def run_length(n: int, length: int, seed: int, sweep: bool = False, models=None) -> dict:
@@ -86,9 +86,9 @@ def run_length(n: int, length: int, seed: int, sweep: bool = False, models=None)
         out[col] = {
             "label": label,
             "accuracy": acc,
-            "accuracy_se": _se(acc, len(res)),
+            "accuracy_se": binomial_se(acc, len(res)),
             "bm_called_other_model": wrong_bm,
-            "bm_called_other_model_se": _se(wrong_bm, int(bm.sum())),
+            "bm_called_other_model_se": binomial_se(wrong_bm, int(bm.sum())),
             "bm_inconclusive": inc_bm,
             "confusion": pd.crosstab(res["truth"], called).to_dict(),
         }

@@ -35,18 +35,30 @@ Z95 = 1.959963984540054
 BANDS = ((150, 300), (300, 600), (600, 1001))
 
 
-def _se(p: float, n: int) -> float:
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of a proportion ``p`` of ``n`` (floored away from 0)."""
     return float(np.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
 
-def measured_tracks(n: int, seed: int, lengths: tuple[int, int], exposure: tuple[float, float]):
+def measured_tracks(
+    n: int,
+    seed: int,
+    lengths: tuple[int, int],
+    exposure: tuple[float, float] = (0.0, 1.0),
+    *,
+    task: str = "model",
+    dim: int = 2,
+):
+    """``n`` measured tracks (``datasets.measured_andi``, no gaps, no DBM) as a list of
+    ``(n_points, dim)`` arrays in particle order, with their alpha and model labels."""
     from sptmotion.datasets.measured import measured_andi
 
-    df = measured_andi(n, rng=seed, lengths=lengths, exposure_ratio=exposure,
+    df = measured_andi(n, dim=dim, task=task, rng=seed, lengths=lengths, exposure_ratio=exposure,
                        missing=(0.0, 0.0), include_dbm=False)  # fmt: skip
-    X = [g[["x", "y"]].to_numpy() for _, g in df.groupby("particle", sort=True)]
-    first = df.groupby("particle", sort=True).first()
-    return X, first["alpha"].to_numpy(), first["model"].to_numpy().astype(str)
+    df = df.sort_values(["particle", "frame"], kind="stable")
+    _, first = np.unique(df["particle"].to_numpy(), return_index=True)
+    X = np.split(df[["x", "y", "z"][:dim]].to_numpy(), first[1:])
+    return X, df["alpha"].to_numpy()[first], df["model"].to_numpy().astype(str)[first]
 
 
 def covered(mu: np.ndarray, sd: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -65,9 +77,9 @@ def _scores(proba: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
     return {
         "n": int(len(y)),
         "accuracy": acc,
-        "accuracy_se": _se(acc, len(y)),
+        "accuracy_se": binomial_se(acc, len(y)),
         "bm_called_other": bm_non,
-        "bm_called_other_se": _se(bm_non, int(bm.sum())),
+        "bm_called_other_se": binomial_se(bm_non, int(bm.sum())),
         "log_loss": float(-np.mean(np.log(np.maximum(proba[np.arange(len(y)), y], 1e-300)))),
         "recall": {str(c): float(np.mean(pred[y == k] == k)) for k, c in enumerate(classes)},
     }

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_windows import measured_tracks  # noqa: E402
 from sptmotion.learn import ModelClassifier  # noqa: E402
-from train_pretrained import measured_dataset  # noqa: E402
 
-Xtr, _, mtr = measured_dataset(20000, (20, 400), 2, "model", 2027)
-Xb, _, mb = measured_dataset(1200, (300, 300), 2, "model", 11)
-Xh, _, mh = measured_dataset(1200, (100, 100), 2, "model", 11)
+Xtr, _, mtr = measured_tracks(20000, 2027, (20, 400))
+Xb, _, mb = measured_tracks(1200, 11, (300, 300))
+Xh, _, mh = measured_tracks(1200, 11, (100, 100))
 for bs in (int(a) for a in (sys.argv[1] if len(sys.argv) > 1 else "64,16").split(",")):
     t0 = time.perf_counter()
     clf = ModelClassifier(

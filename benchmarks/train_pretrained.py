@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_windows import measured_tracks  # noqa: E402
 from sptmotion import __version__
 from sptmotion.datasets import andi
 from sptmotion.learn import AlphaRegressor, ModelClassifier
@@ -50,22 +53,6 @@ def _dataset(n: int, lengths: list[int], dim: int, task: str, seed: int):
         alpha.append(d.alpha)
         model.append(d.model)
     return X, np.concatenate(alpha), np.concatenate(model).astype(str)
-
-
-def measured_dataset(n: int, length_range: tuple[int, int], dim: int, task: str, seed: int):
-    """``n`` tracks through the measurement model (``datasets.measured_andi``: blur, D over
-    three decades, localization noise, AnDi-1 models + BM; no gaps, no DBM)."""
-    from sptmotion.datasets.measured import measured_andi
-
-    df = measured_andi(n, dim=dim, task=task, rng=seed, lengths=length_range,
-                       missing=(0.0, 0.0), include_dbm=False)  # fmt: skip
-    cols = ["x", "y", "z"][:dim]
-    df = df.sort_values(["particle", "frame"], kind="stable")
-    _, first = np.unique(df["particle"].to_numpy(), return_index=True)
-    X = np.split(df[cols].to_numpy(), first[1:])
-    alpha = df["alpha"].to_numpy()[first]
-    model = df["model"].to_numpy().astype(str)[first]
-    return X, np.asarray(alpha), np.asarray(model)
 
 
 def _desc(template: str, task: str, lengths: list[int], measured: str | None) -> str:
@@ -138,10 +125,10 @@ def main(argv: list[str] | None = None) -> dict:
         lo_m, hi_m = (int(v) for v in (args.measured_model or args.measured).split(","))
 
         def dataset(n, _lengths, dim, task, seed):
-            return measured_dataset(n, (lo, hi), dim, task, seed)
+            return measured_tracks(n, seed, (lo, hi), task=task, dim=dim)
 
         def model_dataset(n, _lengths, dim, task, seed):
-            return measured_dataset(n, (lo_m, hi_m), dim, task, seed)
+            return measured_tracks(n, seed, (lo_m, hi_m), task=task, dim=dim)
 
         lengths = [lo, hi]
         model_lengths = [lo_m, hi_m]
