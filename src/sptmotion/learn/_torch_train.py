@@ -260,9 +260,7 @@ def train_net(
     if lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_epochs)
     elif lr_schedule == "cosine_steps":
-        n_steps = max_epochs * sum(
-            max(1, math.ceil(len(i) / batch_size)) for i in train.groups.values()
-        )
+        n_steps = max_epochs * len(_batches(train.groups, batch_size, None))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, n_steps))
     elif lr_schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
