@@ -104,6 +104,26 @@ def choose(models, windows: list[int]) -> dict:
     return out
 
 
+def rule(choice: dict) -> int:
+    """The window the rule picks from the calibration rows: among the windows at least as
+    accurate as whole tracks in every length band, the one that calls the fewest Brownian
+    tracks another model (mean over the bands; BM is the null model users test against)."""
+    rows = choice["rows"]
+    whole = {r["band"][0]: r["accuracy"] for r in rows if r["window_points"] is None}
+    ok = {}
+    for r in rows:
+        W = r["window_points"]
+        if W is None:
+            continue
+        keep = ok.get(W, True) and r["accuracy"] >= whole[r["band"][0]]
+        ok[W] = keep
+    bm = {W: np.mean([r["bm_called_other"] for r in rows if r["window_points"] == W]) for W in ok}
+    eligible = [W for W, k in ok.items() if k]
+    if not eligible:
+        raise SystemExit("no window is as accurate as whole tracks in every band")
+    return min(eligible, key=lambda W: (bm[W], W))
+
+
 def test(models, W: int) -> dict:
     from sptmotion.learn import predict_tracks
 
@@ -134,7 +154,8 @@ def _md(report: dict) -> str:
     lines = [
         "# The bundled classifier on long tracks: whole vs windows (`benchmarks/bench_windows.py`)",
         "",
-        "Bundled models as trained (20-400 points); the classifier's `window_points` set per row "
+        f"Models: {report.get('models', 'bundled')} (trained on 20-400 points); the classifier's "
+        "`window_points` set per row "
         "(`-`: whole tracks). 2D measured tracks (`datasets.measured_andi`: AnDi-1 + BM, "
         "blur, D over 3 decades, SNR 0.5-20 or none; no gaps, no DBM). +- one binomial "
         "standard error.",
@@ -156,8 +177,13 @@ def _md(report: dict) -> str:
         )
     lines += [
         "",
-        f"Chosen: `window_points = {W}` (the best accuracy above 300 points; 200 calls fewer "
-        "Brownian tracks another model but loses accuracy from 150 to 600 points).",
+        f"Chosen: `window_points = {W}` "
+        + (
+            "(the rule: among the windows at least as accurate as whole tracks in every band, "
+            "the one that calls the fewest Brownian tracks another model, mean over the bands)."
+            if report.get("by_rule")
+            else "(given with `--choose`)."
+        ),
         "",
         "## 2. Fresh tracks (seeds 7002-7004, exposure half the frame time; 1800, 1800 and 1200 "
         "tracks)",
@@ -188,17 +214,27 @@ def main(argv: list[str] | None = None) -> dict:
     from sptmotion.analysis.pretrained import resolve_models
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--choose", type=int, default=300, help="window_points for the test part")
+    ap.add_argument(
+        "--choose",
+        type=int,
+        default=None,
+        help="window_points for the test part (default: the rule's)",
+    )
     ap.add_argument("--windows", default="150,200,300,400", help="candidates of the choice part")
     ap.add_argument("--results", type=Path, default=RESULTS / "windows")
+    ap.add_argument("--models", default=None, help="model folder (default: the bundled pair)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    models = resolve_models(None)
+    models = resolve_models(args.models)
+    choice = choose(models, [int(v) for v in args.windows.split(",")])
+    W = rule(choice) if args.choose is None else args.choose
     report = {
-        "window_points": args.choose,
+        "models": args.models or "bundled",
+        "window_points": W,
+        "by_rule": args.choose is None,
         "classes": [str(c) for c in models.classifier.classes_],
-        "choose": choose(models, [int(v) for v in args.windows.split(",")]),
-        "test": test(models, args.choose),
+        "choose": choice,
+        "test": test(models, W),
     }
     report["wall_s"] = time.perf_counter() - t0
     args.results.parent.mkdir(parents=True, exist_ok=True)

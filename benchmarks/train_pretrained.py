@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tasks", default="alpha,model", help="models to train: alpha, model or both")
     ap.add_argument("--n-models", type=int, default=2, help="CNNs per ensemble")
     ap.add_argument("--max-epochs", type=int, default=8)
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="tracks per training batch (batches hold one length, so fewer when a length is rare)",
+    )
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument(
         "--lr-schedule",
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
     train_params = dict(
         n_models=args.n_models,
         max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
         patience=args.patience,
         lr_schedule=args.lr_schedule,
         random_state=args.seed,
