@@ -6,7 +6,7 @@ chosen on held-out measured tracks (``datasets.measured_andi`` seed 7001: 6000 t
 calibration set of ``bench_windows.py`` and ``bench_interval_classes.py``) and written into
 the model files:
 
-- the classifier's ``window_points`` (300, chosen in ``bench_windows.py``);
+- the classifier's ``window_points`` (150, chosen by the rule of ``bench_windows.py``);
 - the regressor's length calibration of its 95 % intervals
   (:meth:`sptmotion.learn.AlphaRegressor.calibrate_lengths`, six bands of equal counts,
   factors floored at 1): one interval factor fitted on the training lengths under-covers
@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_windows import measured_tracks  # noqa: E402
 
-WINDOW_POINTS = 300
+WINDOW_POINTS = 150
 N_BANDS = 6
 #: Widen only: the factors below 1 (over-covered lengths) would narrow every track's interval
 #: and cut ATTM's coverage at 100 points from 0.92 to 0.82 (``bench_interval_classes.py``).

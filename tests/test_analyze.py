@@ -347,7 +347,7 @@ def test_movie_cli_with_and_without_sidecar(tmp_path: Path, models):
     s = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert s["parameters"]["iterations"] == 30 and s["seeds"]["seed"] == 4
     assert s["parameters"]["tta_points"] == 120  # the learned models' default budget
-    assert s["parameters"]["window_points"] == 300  # the bundled classifier's windows
+    assert s["parameters"]["window_points"] == 150  # the bundled classifier's windows
     # the tracks' positions come with the report: posterior means with their credible bounds
     tracks = pd.read_csv(tmp_path / "a" / "tracks.csv")
     assert {"tracker", "particle", "frame", "x", "y", "x_lo", "x_hi"} <= set(tracks.columns)

@@ -1188,9 +1188,9 @@ _PARAMS_DOC = """
         window_points)`` consecutive windows of equal length (:func:`window_groups`), and its
         class probabilities are the normalized geometric mean of those of its windows (the
         mean of the log-probabilities), calibrated by the temperature. For a classifier whose
-        errors grow with the length of the track beyond what it was trained on: the bundled
-        one, trained on 20-400 points, called 81 % of Brownian tracks of 600-1000 points
-        another model when it read them whole, 16 % with 300
+        errors grow with the length of the track: the bundled one, trained on 20-400 points,
+        called 98 % of Brownian tracks of 600-1000 points (and 47 % of 150-299 points)
+        another model when it read them whole, 4 % (18 %) with 150
         (``benchmarks/results/pretrained/windows.md``). None (default): whole tracks. At
         least 40 (each window has at least 20 points). Used at prediction, including the
         calibration during ``fit``; can be set on a fitted estimator with ``set_params``.
