@@ -9,14 +9,16 @@ longer track is read in ``ceil(L / W)`` windows whose log-probabilities are aver
 1. Choice of W, on a calibration set (``datasets.measured_andi``, seed 7001, lengths 20-1000
    log-uniform, exposure ratio 0-1, SNR 0.5-20 or none, no gaps, no DBM): accuracy (6
    classes), Brownian tracks called another model and the log-loss, per length band, for the
-   tracks longer than 150 points, whole and with W in 150, 200, 300, 400.
+   tracks longer than 150 points, whole and with W in 150, 200, 300, 400; W is chosen by
+   :func:`rule` (among the windows at least as accurate as whole tracks in every band, the
+   one that calls the fewest Brownian tracks another model) unless ``--choose`` gives it.
 2. Test, on fresh tracks (seeds 7002-7004; 100, 300 and 1000 points; exposure half the frame
    time, as ``bench_verdict.py``): the learned answers alone (``predict_tracks``, the path of
    ``analyze`` and ``predict``) whole and with the chosen W: accuracy, Brownian tracks
    called another model, recall per class, log-loss, alpha MAE and the coverage of the 95 %
    alpha interval per class (alpha is always read whole). +- one binomial standard error.
 
-    .venv/bin/python benchmarks/bench_windows.py [--choose 300]    # ~6 min on 2 cores
+    .venv/bin/python benchmarks/bench_windows.py [--choose W] [--models FOLDER]   # ~3 min on 2 cores
 
 Writes ``benchmarks/results/pretrained/windows.md`` and ``.json``.
 """
