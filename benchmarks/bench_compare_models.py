@@ -25,7 +25,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_windows import binomial_se, covered, measured_tracks  # noqa: E402
+from bench_windows import class_scores, covered, measured_tracks  # noqa: E402
 
 RESULTS = HERE / "results" / "pretrained"
 
@@ -34,20 +34,12 @@ def score(reg, clf, X, alpha, model) -> dict:
     """Alpha and model scores of one pair on tracks ``X`` with their labels."""
     mu, sd = reg.predict(X, return_std=True)
     cov = covered(mu, sd, alpha)
-    P = clf.predict_proba(X)
     classes = np.asarray(clf.classes_).astype(str)
-    pred = classes[P.argmax(1)]
-    y = np.searchsorted(classes, model)
-    bm = model == "bm"
     return {
         "alpha_mae": float(np.mean(np.abs(mu - alpha))),
         "coverage": float(cov.mean()),
         "coverage_per_class": {c: float(cov[model == c].mean()) for c in np.unique(model)},
-        "accuracy": float(np.mean(pred == model)),
-        "bm_called_other": float(np.mean(pred[bm] != "bm")),
-        "n_bm": int(bm.sum()),
-        "log_loss": float(-np.mean(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, None)))),
-        "recall": {c: float(np.mean(pred[model == c] == c)) for c in classes},
+        **class_scores(clf.predict_proba(X), classes, model),
     }
 
 
@@ -93,8 +85,8 @@ def main(argv: list[str] | None = None) -> dict:
         for k, s in row.items():
             lines.append(
                 f"| {L} | {k} | {s['alpha_mae']:.3f} | {s['coverage']:.3f} | "
-                f"{s['accuracy']:.3f} +- {binomial_se(s['accuracy'], args.n):.3f} | "
-                f"{s['bm_called_other']:.3f} +- {binomial_se(s['bm_called_other'], s['n_bm']):.3f} | "
+                f"{s['accuracy']:.3f} +- {s['accuracy_se']:.3f} | "
+                f"{s['bm_called_other']:.3f} +- {s['bm_called_other_se']:.3f} | "
                 f"{s['log_loss']:.3f} |"
             )
     lines += ["", "Recall and alpha coverage per class:", ""]

@@ -70,7 +70,10 @@ def covered(mu: np.ndarray, sd: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return (lo <= alpha) & (alpha <= hi)
 
 
-def _scores(proba: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
+def class_scores(proba: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
+    """A classifier's scores on tracks of known model ``truth``: accuracy over the classes,
+    the Brownian tracks called another model (each with its binomial SE), the log-loss and
+    the recall per class; ``proba`` (n, n_classes) in the order of the sorted ``classes``."""
     y = np.searchsorted(classes, truth)
     pred = np.argmax(proba, axis=1)
     bm = y == int(np.searchsorted(classes, "bm"))
@@ -100,7 +103,7 @@ def choose(models, windows: list[int]) -> dict:
         for lo, hi in BANDS:
             b = (Ls >= lo) & (Ls < hi)
             out["rows"].append({"window_points": W, "band": [lo, hi - 1],
-                                **_scores(p[b], clf.classes_, ts[b])})  # fmt: skip
+                                **class_scores(p[b], clf.classes_, ts[b])})  # fmt: skip
         print("W", W, "done", flush=True)
     clf.set_params(window_points=None)
     return out
@@ -140,7 +143,7 @@ def test(models, W: int) -> dict:
             wall = time.perf_counter() - t0
             cov = covered(mu, sd, alpha)
             row = {"length": length, "window_points": w, "wall_s": wall,
-                   **_scores(p, clf.classes_, truth),
+                   **class_scores(p, clf.classes_, truth),
                    "alpha_mae": float(np.mean(np.abs(mu - alpha))),
                    "coverage95": float(cov.mean()),
                    "coverage95_per_class": {str(c): float(cov[truth == c].mean())
