@@ -232,15 +232,17 @@ def main(argv: list[str] | None = None) -> dict:
             if not args.measured
             else f"Training: {args.n_train} tracks per task from `datasets.measured_andi` "
             "(AnDi-1 + BM through motion blur, D over 3 decades, localization noise at SNR "
-            f"0.5-20 or none; no gaps, no DBM), lengths {lengths[0]}-{lengths[1]} log-uniform "
+            f"0.5-20 or none; no gaps, no DBM), lengths {lengths[0]}-{lengths[1]} log-uniform"
             + (
-                f"(classifier: {model_lengths[0]}-{model_lengths[1]}), "
+                f" (classifier: {model_lengths[0]}-{model_lengths[1]})"
                 if model_lengths != lengths
-                else ", "
+                else ""
             )
+            + ", "
         )
         + f"dim {args.dim}, wavelet "
-        f"representation, ensemble of {args.n_models} compact CNNs, "
+        f"representation, ensemble of {args.n_models} compact CNNs, batches of "
+        f"{args.batch_size} tracks of one length, "
         + (
             f"{args.max_epochs} epochs (cosine schedule"
             + (" by step" if args.lr_schedule == "cosine_steps" else "")
