@@ -701,8 +701,10 @@ def test_cosine_steps_anneals_the_rate_by_step(monkeypatch, epochs):
         return step(self, *a, **k)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
-    src = Source([40, 25, 64])  # 1 + 1 + 1 batches of <= 64: 3 steps per epoch
-    y = np.arange(129) % 2
+    # 1 + 1 + 1 batches of <= 64, and a one-track batch that is not stepped (batch norm needs
+    # two): 3 steps per epoch
+    src = Source([40, 25, 64, 1])
+    y = np.arange(130) % 2
     for schedule in ("cosine_steps", "cosine"):
         monkeypatch.setattr(torch.optim.AdamW, "key", schedule, raising=False)
         train_net(Net(), "classification", src, y, src, y, max_epochs=epochs,

@@ -157,6 +157,10 @@ def _monitor(task: str, out: torch.Tensor, y: torch.Tensor) -> float:
     return float((out[:, 0] - y).abs().mean())
 
 
+#: Smallest batch a training step takes (batch norm needs two samples); smaller ones are skipped.
+MIN_TRAIN_BATCH = 2
+
+
 def _batches(
     groups: dict[int, np.ndarray], batch_size: int, rng: np.random.Generator | None
 ) -> list[np.ndarray]:
@@ -260,7 +264,8 @@ def train_net(
     if lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_epochs)
     elif lr_schedule == "cosine_steps":
-        n_steps = max_epochs * len(_batches(train.groups, batch_size, None))
+        sizes = [len(b) for b in _batches(train.groups, batch_size, None)]
+        n_steps = max_epochs * sum(n >= MIN_TRAIN_BATCH for n in sizes)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, n_steps))
     elif lr_schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -276,7 +281,7 @@ def train_net(
     for epoch in bar:
         net.train()
         for idx in _batches(train.groups, batch_size, rng):
-            if len(idx) < 2:  # batch norm needs two samples
+            if len(idx) < MIN_TRAIN_BATCH:
                 continue
             xb = train.batch(idx, True, rng)
             opt.zero_grad(set_to_none=True)
