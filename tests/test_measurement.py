@@ -210,6 +210,18 @@ def test_long_tracks_refine_the_grid_where_it_matters(monkeypatch):
         np.testing.assert_allclose(part["log_likelihood"], full["log_likelihood"], atol=1e-3)
 
 
+def test_short_tracks_reach_alpha_below_the_coarse_grid():
+    """The estimate is not stopped at the coarse grid's end (0.1): FBM alpha 0.05 tracks of 60
+    points (no noise, sigma given) come out near 0.05, and their intervals reach below 0.1."""
+    rng = np.random.default_rng(12)
+    X = _exact_tracks("fbm", 0.05, 0.1, 0.033, 0.0, 0.0, 30, 60, rng, K=1)
+    est = fit_measured(X, 0.033, "fbm", sigma_loc=0.0)
+    a = est["alpha"].to_numpy()
+    assert np.median(a) < 0.09
+    assert abs(np.mean(a) - 0.05) < 0.02 + 3 * a.std() / np.sqrt(len(a))
+    assert np.mean(est["alpha_lo"] < 0.05) > 0.5
+
+
 def test_mixed_lengths_give_the_same_numbers_on_one_or_several_threads(monkeypatch):
     """Each track length is its own group, fitted on its own thread: the result does not depend
     on the number of threads (BLAS runs one thread per task either way)."""
