@@ -168,8 +168,10 @@ def _mle(trackset: TrackSet, idx: Sequence[int]) -> pd.DataFrame:
     )
     out.index = list(idx)
     tamsd = np.full(len(idx), np.nan)
-    for L in sorted({len(trackset.tracks[i]) for i in idx}):
-        sub = [k for k, i in enumerate(idx) if len(trackset.tracks[i]) == L]
+    lengths = np.array([len(trackset.tracks[i]) for i in idx], dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])
+    for sub in np.split(order, starts[1:]):
         X = np.stack([trackset.tracks[idx[k]] for k in sub])
         tamsd[sub] = fit_tamsd_alpha(X, trackset.dt)["alpha"].to_numpy(dtype=float)
     out["tamsd_alpha"] = tamsd
