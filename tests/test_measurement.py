@@ -222,6 +222,24 @@ def test_short_tracks_reach_alpha_below_the_coarse_grid():
     assert np.mean(est["alpha_lo"] < 0.05) > 0.5
 
 
+def test_the_grid_ends_are_extended_per_track():
+    """Only the tracks whose estimate or interval reaches an end of the grid are fitted at the
+    extra points, each for itself: a track gets the same answer alone and among tracks that do
+    not need them."""
+    rng = np.random.default_rng(13)
+    low = _exact_tracks("fbm", 0.05, 0.1, 0.033, 0.0, 0.0, 4, 60, rng, K=1)
+    mid = _exact_tracks("fbm", 0.8, 0.1, 0.033, 0.0, 0.0, 12, 60, rng, K=1)
+    alone = fit_measured(low, 0.033, "fbm", sigma_loc=0.0)
+    mixed = fit_measured(np.concatenate([low, mid]), 0.033, "fbm", sigma_loc=0.0)
+    assert alone["alpha"].max() < 0.1  # they did need the extra points
+    for c in ("alpha", "alpha_lo", "alpha_hi", "log_likelihood"):
+        np.testing.assert_allclose(mixed[c].to_numpy()[:4], alone[c].to_numpy(), rtol=1e-9)
+    # the others are as on the coarse grid alone
+    coarse = fit_measured(mid, 0.033, "fbm", sigma_loc=0.0)
+    for c in ("alpha", "alpha_lo", "alpha_hi", "log_likelihood"):
+        np.testing.assert_allclose(mixed[c].to_numpy()[4:], coarse[c].to_numpy(), rtol=1e-9)
+
+
 def test_mixed_lengths_give_the_same_numbers_on_one_or_several_threads(monkeypatch):
     """Each track length is its own group, fitted on its own thread: the result does not depend
     on the number of threads (BLAS runs one thread per task either way)."""

@@ -100,10 +100,10 @@ _COARSE_GRID = {
     "fbm": np.round(np.arange(0.1, 1.901, 0.1), 10),
     "sbm": np.round(np.arange(0.1, 2.001, 0.1), 10),
 }
-#: Points between the coarse grid's ends and the model's range (0, 2), added like the fine
-#: grid's (within :data:`_REFINE_MARGIN` of some track's estimate or interval) for tracks of
-#: any length: a short track's profile often peaks below 0.1 (FBM alpha 0.2, 50 points: 4 in 10
-#: tracks), and an estimate stopped at the grid's end is biased up.
+#: Points between the coarse grid's ends and the model's range (0, 2), evaluated for the tracks
+#: (of any length) whose estimate or 95% region reaches an end of the grid, and only for them
+#: (:func:`_edge_needs`): a short track's profile often peaks below 0.1 (FBM alpha 0.2, 50
+#: points: 4 in 10 tracks), and an estimate stopped at the grid's end is biased up.
 _EDGE_GRID = {"fbm": np.array([0.02, 0.05, 1.95, 1.98]), "sbm": np.array([0.02, 0.05])}
 _FINE_GRID_POINTS = 200
 _REFINE_MARGIN = 0.2
@@ -662,6 +662,10 @@ class _TableInfo:
         rows = np.arange(len(cols))
         return tuple(t[cols, rows] for t in self.table)
 
+    def columns(self, sub: np.ndarray):
+        """The table of the tracks ``sub`` only."""
+        return type(self)(tuple(t[:, sub] for t in self.table))
+
 
 class _PencilInfo:
     """Fisher information of the tridiagonal routes, computed only where it is read (at the
@@ -682,6 +686,12 @@ class _PencilInfo:
 
         first = parts[0]
         return cls(cat("c0"), cat("c1"), first.n0, first.n1, cat("Dp"), cat("sig2"), first.d)
+
+    def columns(self, sub: np.ndarray):
+        """The table of the tracks ``sub`` only."""
+        return type(self)(
+            self.c0, self.c1, self.n0, self.n1, self.Dp[:, sub], self.sig2[:, sub], self.d
+        )
 
     def at(self, cols: np.ndarray) -> tuple:
         """``(I_aa, I_ab, I_bb)`` of track ``i`` at alpha index ``cols[i]``
@@ -715,6 +725,28 @@ def _refinement(fine, coarse, est: dict, zero) -> np.ndarray:
     lo, hi = lo[ok] - _REFINE_MARGIN, hi[ok] + _REFINE_MARGIN
     near = np.any((extra[:, None] >= lo[None, :]) & (extra[:, None] <= hi[None, :]), axis=1)
     return extra[near]
+
+
+def _edge_needs(edges, alphas, est: dict, zero) -> tuple[np.ndarray, np.ndarray]:
+    """The tracks whose estimate or 95% region reaches an end of the grid ``alphas`` (moving
+    tracks only), and the points of ``edges`` beyond the ends they reach."""
+    lo_end, hi_end = alphas[0], alphas[-1]
+    with np.errstate(invalid="ignore"):
+        low = ~zero & ((est["alpha_lo"] < lo_end) | (est["alpha"] <= lo_end))
+        high = ~zero & ((est["alpha_hi"] > hi_end) | (est["alpha"] >= hi_end))
+    pts = np.concatenate(
+        [edges[edges < lo_end] if low.any() else [], edges[edges > hi_end] if high.any() else []]
+    )
+    if not len(pts):
+        return np.zeros(0, dtype=np.int64), pts
+    return np.flatnonzero(low | high), pts
+
+
+def _columns(res: dict, sub: np.ndarray) -> dict:
+    """The profile tables of :func:`_fit_alphas` for the tracks ``sub`` only."""
+    out = {k: res[k][:, sub] for k in ("ll", "llc", "logDp", "sig2")}
+    out["I"] = res["I"].columns(sub)
+    return out
 
 
 def _merge_grids(a1, r1: dict, a2, r2: dict):
@@ -906,32 +938,39 @@ def fit_measured(
     def fit_group(group):
         idx, f, Y, var = group
         consecutive = f[-1] == len(f) - 1
-        if key in ("sbm", "bm", "dbm") and _TRIDIAGONAL:
-            g = _TriGroup(Y, f, var, drift=key == "dbm")
-        else:
-            g = _Group(
-                Y, f, var, drift=key == "dbm",
+
+        def make(Ys):
+            if key in ("sbm", "bm", "dbm") and _TRIDIAGONAL:
+                return _TriGroup(Ys, f, var, drift=key == "dbm")
+            return _Group(
+                Ys, f, var, drift=key == "dbm",
                 fold=_FOLD and consecutive and var is None and key != "sbm",
             )  # fmt: skip
-        alphas = _COARSE_GRID.get(key, np.array([1.0]))
-        res = _fit_alphas(g, key, alphas, r, s2_fixed)
 
-        def summary():
+        def summary(alphas, res):
             return _summarize(
                 key, alphas, res["ll"].T, res["llc"].T, res["logDp"].T, res["sig2"].T,
                 res["I"], q, z, dt, sigma_free,
             )  # fmt: skip
 
-        out = summary()
-        if key in _EDGE_GRID:
-            candidates = _EDGE_GRID[key]
-            if Y.shape[1] >= _FINE_GRID_POINTS:
-                candidates = np.union1d(candidates, ALPHA_GRID[key])
-            extra = _refinement(candidates, alphas, out, g.zero)
+        g = make(Y)
+        alphas = _COARSE_GRID.get(key, np.array([1.0]))
+        res = _fit_alphas(g, key, alphas, r, s2_fixed)
+        out = summary(alphas, res)
+        if key in ALPHA_GRID and Y.shape[1] >= _FINE_GRID_POINTS:
+            extra = _refinement(ALPHA_GRID[key], alphas, out, g.zero)
             if len(extra):
                 more = _fit_alphas(g, key, extra, r, s2_fixed)
                 alphas, res = _merge_grids(alphas, res, extra, more)
-                out = summary()
+                out = summary(alphas, res)
+        if key in _EDGE_GRID:
+            # the tracks whose estimate or interval reaches an end of the grid, on their own
+            sub, pts = _edge_needs(_EDGE_GRID[key], alphas, out, g.zero)
+            if len(sub):
+                more = _fit_alphas(make(Y[sub]), key, pts, r, s2_fixed)
+                a2, r2 = _merge_grids(alphas, _columns(res, sub), pts, more)
+                for c, val in summary(a2, r2).items():
+                    out[c][sub] = val
         if var is not None:
             # σ² is a factor on the tracker's variances: report the typical σ (µm)
             typical = float(np.sqrt(np.mean(var)))
