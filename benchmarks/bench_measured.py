@@ -182,6 +182,9 @@ def run_job(args):
             "width": float(np.nanmean(hi - lo)),
             "sigma_ratio_median": float(np.nanmedian(fbm["sigma"].to_numpy()[k]) / s),
             "sigma_ratio_mean": float(np.nanmean(fbm["sigma"].to_numpy()[k]) / s),
+            "sigma_coverage": float(
+                np.mean((fbm["sigma_lo"].to_numpy()[k] <= s) & (fbm["sigma_hi"].to_numpy()[k] >= s))
+            ),
             "D_ratio_median": float(np.nanmedian(fbm["D"].to_numpy()[k]) / D_TRUE),
             "naive_bias": float(np.nanmean(an) - alpha),
             "naive_coverage": float(np.mean(cov_n)),
@@ -299,6 +302,16 @@ def report(df: pd.DataFrame, meta: dict) -> str:
         f"- sigma at T = 100 (median estimate / truth): {sr.min():.2f} to {sr.max():.2f}; within 20% in "
         f"{int(((sr - 1).abs() <= 0.2).sum())} / {len(sr)} cells"
     )
+    if "sigma_coverage" in df:
+        ident = t100 & (df["snr"] <= 5)
+        sr5 = df.loc[ident, "sigma_ratio_median"]
+        L.append(
+            f"- sigma at T = 100 where the noise is at least a fifth of a step (SNR <= 5): within "
+            f"20% in {int(((sr5 - 1).abs() <= 0.2).sum())} / {len(sr5)} cells; 95% interval of "
+            f"sigma covers the truth in {df.loc[t100, 'sigma_coverage'].mean():.3f} of the tracks "
+            f"(cells from {df.loc[t100, 'sigma_coverage'].min():.3f}; SNR > 5: "
+            f"{df.loc[t100 & (df['snr'] > 5), 'sigma_coverage'].mean():.3f})"
+        )
     bm = df[df["alpha"] == 1.0]
     if "called_non_bm" in bm:
         n_tot = bm["n"].sum()
