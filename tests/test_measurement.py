@@ -224,8 +224,8 @@ def test_short_tracks_reach_alpha_below_the_coarse_grid():
 
 def test_the_grid_ends_are_extended_per_track():
     """Only the tracks whose estimate or interval reaches an end of the grid are fitted at the
-    extra points, each for itself: a track gets the same answer alone and among tracks that do
-    not need them."""
+    extra points: a track gets the same answer alone as among tracks that need none of them
+    (which keep their coarse-grid answers) or the other end's."""
     rng = np.random.default_rng(13)
     low = _exact_tracks("fbm", 0.05, 0.1, 0.033, 0.0, 0.0, 4, 60, rng, K=1)
     mid = _exact_tracks("fbm", 0.8, 0.1, 0.033, 0.0, 0.0, 12, 60, rng, K=1)

@@ -114,8 +114,8 @@ _FINE_STEP = 0.001
 #: With sigma estimated, sigma² may go down to this fraction of the most negative value that
 #: keeps the covariance positive definite (see the module docstring). Chosen between 0, 0.25,
 #: 0.5 and 0.9 on tracks of the benchmark's simulator with another seed (T = 50 and 100,
-#: t_E = 0.5 dt): 0 biases alpha up at 0.2-0.5 (+0.06 to +0.12), 0.9 down at 1.0-1.2 (-0.05 to -0.06)
-#: (`benchmarks/choose_extend.py`, `results/measured/extend.md`).
+#: t_E = 0.5 dt): 0 biases alpha up at 0.2-0.5 (+0.06 to +0.12), 0.9 down at 1.0-1.2
+#: (-0.05 to -0.06) (`benchmarks/choose_extend.py`, `results/measured/extend.md`).
 _EXTEND = 0.5
 _INNER_GRID = 16
 _GOLDEN_ITER = 32
@@ -964,7 +964,7 @@ def fit_measured(
                 alphas, res = _merge_grids(alphas, res, extra, more)
                 out = summary(alphas, res)
         if key in _EDGE_GRID:
-            # the tracks whose estimate or interval reaches an end of the grid, on their own
+            # only the tracks whose estimate or interval reaches an end of the grid
             sub, pts = _edge_needs(_EDGE_GRID[key], alphas, out, g.zero)
             if len(sub):
                 more = _fit_alphas(make(Y[sub]), key, pts, r, s2_fixed)
