@@ -150,6 +150,10 @@ def test_fbm_alpha_through_blur_and_noise_is_unbiased_and_covered(alpha):
     cover = np.mean((est["alpha_lo"] <= alpha) & (est["alpha_hi"] >= alpha))
     se = np.sqrt(0.95 * 0.05 / n)
     assert abs(cover - 0.95) < 3 * se
+    # and sigma's interval, which covers only if sigma² may go far enough below 0 (with half
+    # of the way, measured._EXTEND = 0.5, it covers 0.89 at alpha 0.4)
+    cover_sigma = np.mean((est["sigma_lo"] <= 0.02) & (est["sigma_hi"] >= 0.02))
+    assert abs(cover_sigma - 0.95) < 3 * se
     # the naive fit (no blur, no noise) is far off: the measurement model matters
     naive = MODELS["fbm"].fit(X, dt)["alpha"].to_numpy()
     assert abs(naive.mean() - alpha) > 3 * abs(bias)
