@@ -3,20 +3,20 @@
 With sigma estimated, :func:`sptmotion.motion.fit_measured` maximizes over sigma² down to a
 fraction (``_EXTEND``) of the most negative value that keeps the covariance positive definite
 (held at sigma² >= 0, short antipersistent tracks' alpha is pulled up). This script measures
-the bias of alpha, its spread and the 95% interval coverage for several fractions on tracks of
-``bench_measured.py``'s own camera simulator drawn with another seed than the acceptance run
+the bias of alpha, its spread, and the coverage of the 95% intervals of alpha and sigma for
+several fractions on tracks of ``bench_measured.py``'s own camera simulator drawn with
+another seed than the acceptance run
 (seed 7; T = 50 and 100 points, t_E = 0.5 dt, sigma 10 and 30 nm, alpha 0.2, 0.5, 1.0, 1.2,
 1.5, 400 tracks per cell), so that the fraction is not chosen on the tracks it is judged on.
 
 Rule (:func:`choose`): among the fractions whose sigma intervals still cover (pooled coverage
 over the cells with SNR >= 1 at least 0.95 minus two binomial standard errors), the one with
-the fewest cells of |bias| > 0.05, then the smallest largest |bias|. (A fraction of 0.5,
-taken first on the bias alone, cut the coverage of sigma's interval to ~0.89 in some cells:
-the sigma check was added then.)
+the fewest cells of |bias| > 0.05, then the smallest largest |bias|. (The bias alone would
+pick 0.5, whose sigma intervals cover 0.93 pooled and down to 0.87 in a cell.)
 
     .venv/bin/python benchmarks/choose_extend.py [--values 0,0.25,0.5,0.7,0.8,0.9] [--n 400]
 
-Writes ``benchmarks/results/measured/extend.md`` (~4 min on 2 cores).
+Writes ``benchmarks/results/measured/extend.md`` (~25 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ RATIO = 0.5
 
 
 def cell(T: int, alpha: float, sigma: float, n: int, values, seed: int) -> list[dict]:
-    """Bias (with its SE), median error and coverage of alpha for each fraction, same tracks."""
+    """Bias (with its SE), median error and interval coverage of alpha, and the coverage of
+    sigma's interval, for each fraction on the same tracks."""
     X = camera_tracks(alpha, n, T, RATIO, sigma, np.random.default_rng(seed))
     rows = []
     keep = measured._EXTEND

@@ -115,8 +115,8 @@ _FINE_STEP = 0.001
 #: keeps the covariance positive definite (see the module docstring). Chosen among 0-0.9 on
 #: tracks of the benchmark's simulator with another seed (T = 50 and 100, t_E = 0.5 dt;
 #: `benchmarks/choose_extend.py`, `results/measured/extend.md`): 0 biases alpha up at 0.2-0.5
-#: (+0.06 to +0.12), 0.9 down at 1.0-1.2 (-0.05 to -0.06), and below 0.8 sigma's interval
-#: covers less than 0.945 (0.5: 0.926).
+#: (+0.06 to +0.12), 0.9 down at 1.0-1.2 (-0.05 to -0.06), and with 0.25-0.7 sigma's
+#: interval covers less than 0.945 (0.5: 0.926).
 _EXTEND = 0.8
 _INNER_GRID = 16
 _GOLDEN_ITER = 32
