@@ -153,6 +153,7 @@ def likelihood_table(trackset: TrackSet) -> pd.DataFrame:
 
 def _mle(trackset: TrackSet, idx: Sequence[int]) -> pd.DataFrame:
     """Likelihood fits (measurement model) and the TAMSD alpha of tracks ``idx``."""
+    from ..datasets import group_by_length
     from ..motion.msd import fit_tamsd_alpha
 
     obs = trackset.observed or trackset.tracks
@@ -168,11 +169,7 @@ def _mle(trackset: TrackSet, idx: Sequence[int]) -> pd.DataFrame:
     )
     out.index = list(idx)
     tamsd = np.full(len(idx), np.nan)
-    lengths = np.array([len(trackset.tracks[i]) for i in idx], dtype=np.int64)
-    order = np.argsort(lengths, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])
-    for sub in np.split(order, starts[1:]):
-        X = np.stack([trackset.tracks[idx[k]] for k in sub])
+    for sub, X in group_by_length([trackset.tracks[i] for i in idx]).values():
         tamsd[sub] = fit_tamsd_alpha(X, trackset.dt)["alpha"].to_numpy(dtype=float)
     out["tamsd_alpha"] = tamsd
     return out
