@@ -63,23 +63,26 @@ def cell(T: int, alpha: float, sigma: float, n: int, values, seed: int) -> list[
     return rows
 
 
-def choose(rows: list[dict], values, n: int) -> tuple[float, float]:
-    """The fraction the rule of the module docstring picks (``n`` tracks per cell), and the
-    floor of the sigma coverage."""
-    ok_rows = [r for r in rows if r["snr"] >= 1]
-    n_tracks = sum(1 for r in ok_rows if r["extend"] == values[0]) * n
+def summarize(rows: list[dict], v: float) -> dict:
+    """Fraction ``v`` over the cells with SNR >= 1: cells with |bias| > 0.05, the largest
+    |bias|, the pooled and the lowest coverage of sigma's interval, the number of cells."""
+    mine = [r for r in rows if r["extend"] == v and r["snr"] >= 1]
+    bias = np.abs([r["bias"] for r in mine])
+    cover = [r["sigma_coverage"] for r in mine]
+    return {"n_bad": int(np.sum(bias > 0.05)), "max_bias": float(bias.max()),
+            "sigma_coverage": float(np.mean(cover)), "sigma_coverage_min": float(np.min(cover)),
+            "n_cells": len(mine)}  # fmt: skip
+
+
+def choose(summary: dict, values, n: int) -> tuple[float, float]:
+    """The fraction the rule of the module docstring picks from the :func:`summarize` of each
+    fraction (``n`` tracks per cell), and the floor of the sigma coverage."""
+    n_tracks = summary[values[0]]["n_cells"] * n
     floor = 0.95 - 2 * np.sqrt(0.95 * 0.05 / max(n_tracks, 1))
-
-    def key(v):
-        mine = [r for r in ok_rows if r["extend"] == v]
-        n_bad = sum(1 for r in mine if abs(r["bias"]) > 0.05)
-        return n_bad, max(abs(r["bias"]) for r in mine)
-
-    eligible = [
-        v for v in values
-        if np.mean([r["sigma_coverage"] for r in ok_rows if r["extend"] == v]) >= floor
-    ]  # fmt: skip
-    return min(eligible or values, key=key), floor
+    eligible = [v for v in values if summary[v]["sigma_coverage"] >= floor]
+    return min(
+        eligible or values, key=lambda v: (summary[v]["n_bad"], summary[v]["max_bias"])
+    ), floor
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -116,23 +119,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
         lines.append(
             f"| {r0['T']} | {r0['alpha']} | {r0['sigma_nm']} | {snr} | " + " | ".join(cells) + " |"
         )
+    summary = {v: summarize(rows, v) for v in values}
     lines += [
         "",
         "Coverage of sigma's 95% interval (Wald on sigma², clipped at 0), pooled over the cells "
-        "with SNR >= 1: " + ", ".join(
-            f"{v:g}: {np.mean([r['sigma_coverage'] for r in rows if r['extend'] == v and r['snr'] >= 1]):.3f}"
-            f" (lowest cell {min(r['sigma_coverage'] for r in rows if r['extend'] == v and r['snr'] >= 1):.3f})"
+        "with SNR >= 1: "
+        + ", ".join(
+            f"{v:g}: {summary[v]['sigma_coverage']:.3f} "
+            f"(lowest cell {summary[v]['sigma_coverage_min']:.3f})"
             for v in values
-        ) + ".",
-    ]  # fmt: skip
-    lines += ["", "Cells with SNR >= 1 and |bias| > 0.05, per fraction: " + ", ".join(
-        f"{v:g}: {sum(1 for r in rows if r['extend'] == v and r['snr'] >= 1 and abs(r['bias']) > 0.05)}"
-        for v in values
-    ) + "; largest |bias| at SNR >= 1: " + ", ".join(
-        f"{v:g}: {max(abs(r['bias']) for r in rows if r['extend'] == v and r['snr'] >= 1):.3f}"
-        for v in values
-    ) + "."]  # fmt: skip
-    pick, floor = choose(rows, values, args.n)
+        )
+        + ".",
+        "",
+        "Cells with SNR >= 1 and |bias| > 0.05, per fraction: "
+        + ", ".join(f"{v:g}: {summary[v]['n_bad']}" for v in values)
+        + "; largest |bias| at SNR >= 1: "
+        + ", ".join(f"{v:g}: {summary[v]['max_bias']:.3f}" for v in values)
+        + ".",
+    ]
+    pick, floor = choose(summary, values, args.n)
     lines += [
         "",
         f"Rule (docstring): sigma coverage at least {floor:.3f}, then the fewest cells with "
