@@ -115,15 +115,14 @@ def rule(choice: dict) -> int:
     tracks another model (mean over the bands; BM is the null model users test against)."""
     rows = choice["rows"]
     whole = {r["band"][0]: r["accuracy"] for r in rows if r["window_points"] is None}
-    ok = {}
+    per_w: dict[int, list[dict]] = {}
     for r in rows:
-        W = r["window_points"]
-        if W is None:
-            continue
-        keep = ok.get(W, True) and r["accuracy"] >= whole[r["band"][0]]
-        ok[W] = keep
-    bm = {W: np.mean([r["bm_called_other"] for r in rows if r["window_points"] == W]) for W in ok}
-    eligible = [W for W, k in ok.items() if k]
+        if r["window_points"] is not None:
+            per_w.setdefault(r["window_points"], []).append(r)
+    eligible = [
+        W for W, rs in per_w.items() if all(r["accuracy"] >= whole[r["band"][0]] for r in rs)
+    ]
+    bm = {W: np.mean([r["bm_called_other"] for r in per_w[W]]) for W in eligible}
     if not eligible:
         raise SystemExit("no window is as accurate as whole tracks in every band")
     return min(eligible, key=lambda W: (bm[W], W))
