@@ -196,17 +196,19 @@ def test_bidiagonal_solve_matches_a_dense_triangular_solve():
 
 
 def test_long_tracks_refine_the_grid_where_it_matters(monkeypatch):
-    """Tracks of >= 200 points: the 0.05 grid near each estimate and interval gives what the
-    whole 0.05 grid gives (alpha and its interval to 1e-3; the grid points far away do not
-    move the spline's maximum or its crossings)."""
+    """Tracks of >= 200 points: the scout grid (step 0.3) and then the 0.05 grid near each
+    estimate and interval give what the whole 0.05 grid gives (alpha and its interval to
+    1e-3; the grid points far away do not move the spline's maximum or its crossings)."""
     from sptmotion.motion import measured
 
     rng = np.random.default_rng(8)
     X = _exact_tracks("fbm", 0.6, 0.1, 0.033, 0.015, 0.03, 4, 250, rng, K=8)
     X = np.concatenate([X, _exact_tracks("fbm", 1.5, 0.1, 0.033, 0.015, 0.03, 4, 250, rng, K=8)])
+    X = [*X, *_exact_tracks("fbm", 0.35, 0.1, 0.033, 0.015, 0.01, 2, 900, rng, K=4)]
     for model in ("fbm", "sbm"):
         part = fit_measured(X, 0.033, model, exposure=0.015)
-        monkeypatch.setattr(measured, "_REFINE_MARGIN", 10.0)  # every fine point
+        # every point of the 0.05 grid from the start
+        monkeypatch.setitem(measured._SCOUT_GRID, model, measured.ALPHA_GRID[model])
         full = fit_measured(X, 0.033, model, exposure=0.015)
         monkeypatch.undo()
         for c in ("alpha", "alpha_lo", "alpha_hi"):

@@ -87,11 +87,13 @@ __all__ = [
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 #: Grids of anomalous exponents on which the profile likelihood is evaluated (each contains 1):
-#: step 0.1 everywhere, and for tracks of at least :data:`_FINE_GRID_POINTS` points step 0.05
-#: where it matters: the points of the fine grid within :data:`_REFINE_MARGIN` of a track's
-#: estimate or 95% interval on the coarse grid. Below that length the 95% interval of alpha
-#: spans at least three coarse steps, and the cubic spline through the grid is exact to well
-#: within its width.
+#: step 0.1 everywhere for tracks shorter than :data:`_FINE_GRID_POINTS` points (their 95%
+#: interval of alpha spans at least three such steps, and the cubic spline through the grid is
+#: exact to well within its width). Longer tracks start on every third point of it
+#: (:data:`_SCOUT_GRID`, step 0.3) and then get the points of the 0.05 grid within
+#: :data:`_REFINE_MARGIN` of each track's estimate and 95% interval, again after each added
+#: set (at most :data:`_REFINE_ROUNDS` sets) until the points there are all in: the FBM fit
+#: costs O(L^3) per track length and grid point, and a long track's interval is narrow.
 ALPHA_GRID = {
     "fbm": np.round(np.arange(0.05, 1.951, 0.05), 10),
     "sbm": np.round(np.arange(0.05, 2.001, 0.05), 10),
@@ -106,7 +108,12 @@ _COARSE_GRID = {
 #: points: 4 in 10 tracks), and an estimate stopped at the grid's end is biased up.
 _EDGE_GRID = {"fbm": np.array([0.02, 0.05, 1.95, 1.98]), "sbm": np.array([0.02, 0.05])}
 _FINE_GRID_POINTS = 200
-_REFINE_MARGIN = 0.2
+_SCOUT_GRID = {
+    "fbm": _COARSE_GRID["fbm"][::3],
+    "sbm": np.append(_COARSE_GRID["sbm"][::3], 2.0),
+}
+_REFINE_MARGIN = 0.1
+_REFINE_ROUNDS = 3
 _ALPHA_BOUNDS = {"fbm": (0.0, 2.0), "sbm": (0.0, 2.0)}
 #: Share of the false-positive level spent on each alternative of the BM-null test.
 TEST_WEIGHTS = {"fbm": 0.5, "sbm": 0.25, "dbm": 0.25}
@@ -718,7 +725,7 @@ def _cond_cov(info, sigma_free: bool):
 
 def _refinement(fine, coarse, est: dict, zero) -> np.ndarray:
     """Points of ``fine`` not in ``coarse`` within :data:`_REFINE_MARGIN` of some track's
-    coarse-grid estimate or interval (tracks that never move are left out)."""
+    estimate or interval on the grid ``coarse`` (tracks that never move are left out)."""
     extra = fine[~np.isin(fine, coarse)]
     lo = np.fmin(est["alpha_lo"], est["alpha"])[~zero]
     hi = np.fmax(est["alpha_hi"], est["alpha"])[~zero]
@@ -955,15 +962,20 @@ def fit_measured(
             )  # fmt: skip
 
         g = make(Y)
-        alphas = _COARSE_GRID.get(key, np.array([1.0]))
+        refine = key in ALPHA_GRID and Y.shape[1] >= _FINE_GRID_POINTS
+        if refine:
+            alphas = _SCOUT_GRID[key]
+        else:
+            alphas = _COARSE_GRID.get(key, np.array([1.0]))
         res = _fit_alphas(g, key, alphas, r, s2_fixed)
         out = summary(alphas, res)
-        if key in ALPHA_GRID and Y.shape[1] >= _FINE_GRID_POINTS:
+        for _ in range(_REFINE_ROUNDS if refine else 0):
             extra = _refinement(ALPHA_GRID[key], alphas, out, g.zero)
-            if len(extra):
-                more = _fit_alphas(g, key, extra, r, s2_fixed)
-                alphas, res = _merge_grids(alphas, res, extra, more)
-                out = summary(alphas, res)
+            if not len(extra):
+                break
+            more = _fit_alphas(g, key, extra, r, s2_fixed)
+            alphas, res = _merge_grids(alphas, res, extra, more)
+            out = summary(alphas, res)
         if key in _EDGE_GRID:
             # only the tracks whose estimate or interval reaches an end of the grid
             sub, pts = _edge_needs(_EDGE_GRID[key], alphas, out, g.zero)
