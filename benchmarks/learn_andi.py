@@ -39,11 +39,17 @@ RESULTS = HERE / "results" / "learn_andi"
 
 
 def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
-    """Task-1 (alpha) and task-2 (model) test tracks from andi-datasets, cached as .npz."""
+    """Task-1 (alpha) and task-2 (model) test tracks from andi-datasets, cached as .npz.
+
+    ``seed`` seeds numpy's global generator and the ``stochastic`` package's own one
+    (andi-datasets' FBM), so the same tracks come back in a fresh venv; the tables made
+    before this (``learn_andi*.md`` up to ``learn_andi_v3``) used draws whose FBM tracks were
+    unseeded (the file name then had no ``_fbmseeded``).
+    """
     from _andi_env import ANDI_MODEL_NAMES, run_in_andi_env
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"andi_datasets_test_d{dim}_L{length}_n{n}_seed{seed}.npz"
+    path = CACHE / f"andi_datasets_test_d{dim}_L{length}_n{n}_seed{seed}_fbmseeded.npz"
     if path.exists():
         return path
     # min_T = length, max_T = length + 1: andi-datasets draws the cut length with
@@ -52,6 +58,8 @@ def andi_datasets_test_sets(n: int, length: int, dim: int, seed: int) -> Path:
     import numpy as np
     import andi_datasets.datasets_challenge as dc
     np.random.seed({int(seed)})
+    import stochastic.random
+    stochastic.random.use_generator(np.random.default_rng({int(seed)}))
     n, T, d = {int(n)}, {int(length)}, {int(dim)}
     X1, Y1, X2, Y2, X3, Y3 = dc.challenge_theory_dataset(
         N=n, min_T=T, max_T=T + 1, tasks=[1, 2], dimensions=[d], return_noise=False)

@@ -211,12 +211,16 @@ def test_benchmark_andi_smoke(tmp_path):
 def test_train_defaults_are_the_benchmarks_choice(tables, tmp_path):
     """What `sptmotion train` uses when not told: the settings the AnDi table reports."""
     from sptmotion.analysis.learned import TRAIN_DEFAULTS, train_from_table
+    from sptmotion.learn import load
 
     est = train_from_table(tables / "train.csv", tmp_path / "w.sptm", task="model", max_epochs=1,
                            device="cpu")  # fmt: skip
     chosen = TRAIN_DEFAULTS[("wavelet", "model")]
     assert (est.n_models, est.lr_schedule) == (chosen["n_models"], chosen["lr_schedule"])
     assert est.max_epochs == 1  # given values win
+    # two test-time rotations up to 100 points, saved with the model
+    assert est.tta_points == chosen["tta_points"] == 200
+    assert load(tmp_path / "w.sptm").tta_points == 200
     est = train_from_table(tables / "train.csv", tmp_path / "f.sptm", representation="features")
     assert est.loss == "laplace"
     assert TRAIN_DEFAULTS[("wavelet", "alpha")]["max_epochs"] == 40

@@ -1182,7 +1182,8 @@ _PARAMS_DOC = """
         points) alpha MAE on 100-point AnDi tracks 0.2550 instead of 0.2607
         (``benchmarks/results/learn_andi/tta.md``). Used at prediction, including the
         calibration on the validation tracks during ``fit``; can be set on a fitted
-        estimator with ``set_params``.
+        estimator with ``set_params``. ``sptmotion train`` gives wavelet learners 200
+        (:data:`sptmotion.analysis.learned.TRAIN_DEFAULTS`).
     window_points : int, optional
         Classifier only: a track longer than this is read in ``ceil(n_points /
         window_points)`` consecutive windows of equal length (:func:`window_groups`), and its
