@@ -89,6 +89,11 @@ def test_train_options_reach_the_model(tables):
     bad = d / "bad.sptm"
     assert main([*args, "-o", str(bad), "--loss", "huber", *FAST]) == 2
     assert not bad.exists()
+    # the rotation budget and the side inputs are the wavelet learner's: a usage error for
+    # the others, no file
+    for flag in (["--tta-points", "120"], ["--scale-inputs"], ["--measurement-inputs"]):
+        assert main([*args, "-o", str(bad), *flag, *FAST]) == 2
+        assert not bad.exists()
 
 
 def test_train_predict_model_with_label_file(tables):
@@ -221,6 +226,9 @@ def test_train_defaults_are_the_benchmarks_choice(tables, tmp_path):
     # two test-time rotations up to 100 points, saved with the model
     assert est.tta_points == chosen["tta_points"] == 200
     assert load(tmp_path / "w.sptm").tta_points == 200
+    est = train_from_table(tables / "train.csv", tmp_path / "w120.sptm", task="model",
+                           max_epochs=1, tta_points=120, device="cpu")  # fmt: skip
+    assert load(tmp_path / "w120.sptm").tta_points == 120
     est = train_from_table(tables / "train.csv", tmp_path / "f.sptm", representation="features")
     assert est.loss == "laplace"
     assert TRAIN_DEFAULTS[("wavelet", "alpha")]["max_epochs"] == 40

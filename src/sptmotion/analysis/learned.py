@@ -140,6 +140,7 @@ def train_from_table(
     loss: str | None = None,
     scale_inputs: bool = False,
     measurement_inputs: bool = False,
+    tta_points: int | None = None,
     seed: int | None = 0,
     device: str = "auto",
     verbose: bool = False,
@@ -162,8 +163,10 @@ def train_from_table(
         Passed to the estimator (see :class:`sptmotion.learn.AlphaRegressor`); ``None``
         takes the settings the AnDi benchmark chose for this representation and task
         (:data:`TRAIN_DEFAULTS`), so a user gets what ``benchmarks/results/learn_andi``
-        reports; a wavelet learner also gets the table's test-time rotation budget
-        (``tta_points``, saved with the model; ``predict --tta-points`` overrides it).
+        reports.
+    tta_points : int, optional
+        Wavelet: the test-time rotation budget saved with the model; None takes the table's
+        (:data:`TRAIN_DEFAULTS`, 200). ``predict --tta-points`` overrides it.
     scale_inputs, seed, device, verbose
         Passed to the estimator.
     measurement_inputs : bool
@@ -176,6 +179,7 @@ def train_from_table(
     AlphaRegressor or ModelClassifier
         The fitted estimator (also written to ``output``).
     """
+    from .._checks import check_int
     from .._io import check_not_inputs
     from ..datasets.tables import read_table, table_to_tracks
     from ..learn import AlphaRegressor, ModelClassifier, check_tracks
@@ -193,7 +197,11 @@ def train_from_table(
         "patience": None,
     }
     settings = {k: chosen.get(k, FALLBACK[k]) if v is None else v for k, v in settings.items()}
-    if "tta_points" in chosen:
+    if tta_points is not None:
+        if representation != "wavelet":
+            raise ValueError("--tta-points applies to --representation wavelet only")
+        settings["tta_points"] = check_int(tta_points, "--tta-points", 1)
+    elif "tta_points" in chosen:
         settings["tta_points"] = chosen["tta_points"]
     if (scale_inputs or measurement_inputs) and representation != "wavelet":
         flag = "--measurement-inputs" if measurement_inputs else "--scale-inputs"

@@ -71,9 +71,9 @@ def tta_points_option():
         metavar="INT",
         help="Learned models' test-time rotation budget: a track of n points is read in "
         "INT // n rotations (at least 1, at most the model's, 4 by default), outputs "
-        "averaged. Default: the model's (120: one from 61 points on); 200 reads tracks of up "
-        "to 100 points twice, alpha MAE about 0.006 lower there on AnDi tracks for twice the "
-        "network time.",
+        "averaged. Default: the model's (bundled models 120: one from 61 points on; wavelet "
+        "models from `sptmotion train` 200); 200 reads tracks of up to 100 points twice, alpha "
+        "MAE about 0.006 lower there on AnDi tracks for twice the network time.",
     )
 
 

@@ -72,6 +72,16 @@ def train(
         "--measured writes them; implies --scale-inputs). predict and analyze then pass "
         "what they know of them (predict: the same columns; missing means unknown).",
     ),
+    tta_points: int | None = typer.Option(
+        None,
+        "--tta-points",
+        min=1,
+        metavar="INT",
+        help="Wavelet: test-time rotation budget saved with the model (a track of n points "
+        "is read in INT // n rotations, at least 1, at most 4). Default 200, the AnDi "
+        "benchmark's choice: two rotations up to 100 points; 120 reads them once, for half "
+        "the network time there.",
+    ),
     seed: int = seed_option("Random seed (repeatable runs on CPU)."),
     device: Literal["auto", "cpu", "cuda"] = typer.Option(
         "auto", "--device", help="Where the networks train."
@@ -82,6 +92,16 @@ def train(
     """Train an alpha regressor or a motion-model classifier on a track table."""
     from ..analysis.learned import train_from_table
 
+    if representation != "wavelet":
+        for flag, given in (
+            ("--tta-points", tta_points is not None),
+            ("--scale-inputs", scale_inputs),
+            ("--measurement-inputs", measurement_inputs),
+        ):
+            if given:
+                raise typer.BadParameter(
+                    "applies to --representation wavelet only", param_hint=flag
+                )
     setup_logging(quiet, verbose)
     est = train_from_table(
         train_path,
@@ -95,6 +115,7 @@ def train(
         loss=loss,
         scale_inputs=scale_inputs,
         measurement_inputs=measurement_inputs,
+        tta_points=tta_points,
         seed=seed,
         device=device,
         verbose=not quiet,
