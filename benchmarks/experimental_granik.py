@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sptmotion.analysis.learned import TRAIN_DEFAULTS
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 RESULTS = HERE / "results" / "experimental_granik"
@@ -150,9 +152,10 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--tta-points",
         type=int,
-        default=None,
-        help="test-time rotation budget of the wavelet learner in points (default: the "
-        "package's): tracks of n points are read in min(4, budget // n) rotations",
+        default=TRAIN_DEFAULTS[("wavelet", "alpha")]["tta_points"],
+        help="test-time rotation budget of the wavelet learner in points (default: that of "
+        "`sptmotion train`, 200): tracks of n points are read in min(4, budget // n) "
+        "rotations",
     )
     args = ap.parse_args(argv)
 
@@ -160,7 +163,6 @@ def main(argv=None) -> int:
 
     from sptmotion.datasets import andi
     from sptmotion.learn import AlphaRegressor, ModelClassifier
-    from sptmotion.learn.estimators import TTA_POINT_BUDGET
     from sptmotion.motion import MODELS
 
     torch.set_num_threads(args.threads)
@@ -203,7 +205,7 @@ def main(argv=None) -> int:
     )
     test_idx = np.flatnonzero(is_test)
     info = {
-        "tta_points": TTA_POINT_BUDGET if args.tta_points is None else args.tta_points,
+        "tta_points": args.tta_points,
         "segments": {e: int((env == e).sum()) for e in sorted(envs)},
         "tracks": {e: int(len(np.unique(track[env == e]))) for e in sorted(envs)},
         "n_train_segments": int(len(train_idx)),
@@ -219,7 +221,7 @@ def main(argv=None) -> int:
         "max_epochs": args.max_epochs,
         "patience": args.patience,
     }
-    # the wavelet learners' test-time rotation budget (None: the package's)
+    # the wavelet learners' test-time rotation budget
     wavelet_params = {**net_params, "tta_points": args.tta_points}
     rep_params = {
         "wavelet": wavelet_params,
