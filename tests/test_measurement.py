@@ -1,6 +1,7 @@
 """Measurement model: motion blur over the exposure and localization noise, fits and BM-null tests."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sptmotion.motion import (
@@ -214,6 +215,22 @@ def test_long_tracks_refine_the_grid_where_it_matters(monkeypatch):
         for c in ("alpha", "alpha_lo", "alpha_hi"):
             np.testing.assert_allclose(part[c], full[c], atol=1e-3)
         np.testing.assert_allclose(part["log_likelihood"], full["log_likelihood"], atol=1e-3)
+
+
+def test_one_track_length_shares_the_cores_over_alphas_with_the_same_numbers(monkeypatch):
+    """A fit with one track length reduces its alphas on threads (one BLAS thread each): the
+    same numbers, to the bit, as on one core, with and without gaps."""
+    from sptmotion.motion import measured
+
+    rng = np.random.default_rng(14)
+    X = _exact_tracks("fbm", 0.7, 0.1, 0.033, 0.015, 0.03, 2, 300, rng, K=4)
+    frames = [np.delete(np.arange(303), [50, 51, 200])] * 2
+    for kw in ({}, {"frames": frames}):
+        runs = []
+        for cores in (1, 3):
+            monkeypatch.setattr(measured, "_available_cores", lambda c=cores: c)
+            runs.append(fit_measured(X, 0.033, "fbm", exposure=0.015, **kw))
+        pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
 
 
 def test_short_tracks_reach_alpha_below_the_coarse_grid():

@@ -44,6 +44,7 @@ CTRW, ATTM and LW have no Gaussian likelihood; they are not fitted here.
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +138,10 @@ _FOLD = True
 _TRIDIAGONAL = True
 #: Values (tracks x increments x axes x alphas) per block of the (D', σ²) maximization.
 _BLOCK_VALUES = 2_000_000
+#: Threads over the alphas of one group's tridiagonal reductions: the cores when a fit has a
+#: single group (one track length, e.g. one long track), which the groups' threads of
+#: :func:`_map_groups` cannot share out; each reduction runs alone either way (same numbers).
+_ALPHA_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("alpha_threads", default=1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -514,13 +519,21 @@ def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> 
     m, L, d = g.m, g.L, g.d
     step = int(max(1, _BLOCK_VALUES // max(m * L * d, 1)))
     n0, n1 = np.ones(L), np.zeros(L - 1)
+
+    def reduce(a):
+        if g.fold:  # consecutive frames, one noise variance: Toeplitz, folded
+            return g.reduce_toeplitz(increment_autocovariance(key, a, L, r))
+        return g.reduce(increment_covariance(key, a, g.frames, r))
+
+    workers = _ALPHA_THREADS.get()
     parts = []
     for start in range(0, len(alphas), step):
         block = alphas[start : start + step]
-        if g.fold:  # consecutive frames, one noise variance: Toeplitz, folded
-            red = [g.reduce_toeplitz(increment_autocovariance(key, a, L, r)) for a in block]
+        if workers > 1 and len(block) > 1:
+            with ThreadPoolExecutor(min(workers, len(block))) as pool:
+                red = list(pool.map(reduce, block))
         else:
-            red = [g.reduce(increment_covariance(key, a, g.frames, r)) for a in block]
+            red = [reduce(a) for a in block]
         c0 = np.stack([x[0] for x in red])
         c1 = np.stack([x[1] for x in red])
         X = np.stack([x[2].reshape(L, m, d).transpose(1, 0, 2) for x in red])
@@ -771,15 +784,21 @@ def _map_groups(fun, groups: list) -> list:
 
     The work is LAPACK (eigendecompositions of one group's matrices), which NumPy runs without
     the GIL; one task per core uses the cores far better for the small matrices of mixed track
-    lengths than multithreaded BLAS on one matrix at a time. Each group's result depends on that
-    group alone and BLAS runs one thread either way: the same numbers on any number of cores.
+    lengths than multithreaded BLAS on one matrix at a time. A single group (one track length)
+    shares the cores over its alphas instead (:data:`_ALPHA_THREADS`). Each group's result
+    depends on that group alone, and every matrix is reduced with one BLAS thread either way:
+    the same numbers on any number of cores.
     """
     from threadpoolctl import threadpool_limits
 
     n_threads = min(len(groups), _available_cores())
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads < 2:
-            return [fun(g) for g in groups]
+            token = _ALPHA_THREADS.set(_available_cores())
+            try:
+                return [fun(g) for g in groups]
+            finally:
+                _ALPHA_THREADS.reset(token)
         # the biggest groups first, so that no long task starts last
         order = sorted(range(len(groups)), key=lambda i: -groups[i][2].size)
         with ThreadPoolExecutor(n_threads) as pool:
