@@ -7,16 +7,18 @@ points evaluated per length, so it is set by the long tracks of a data set. Time
   tracks of 200-1943 points, 228 distinct lengths; positions in pixels x 0.1 µm, dt 0.033 s:
   the times, not the numbers, are the point here), and
 - 10,000 simulated 2D FBM tracks (alpha 0.6, D = 0.1 µm²/s, 30 nm noise) of 20-500 points
-  (log-uniform; the set of ``bench_analyze_speed.py``),
+  (log-uniform; the set of ``bench_analyze_speed.py``), and
+- one such track of 3000 points (a single length: one task, whose alphas share the cores),
 
 ``fit_measured(tracks, 0.033, model)`` with sigma estimated, each tree in a fresh process on
 the same machine, one untimed run per tree first, then ``--rounds`` runs per tree with the
 trees alternating (the machine's speed drifts by up to 1.5x over minutes); mean wall and CPU
 seconds and every run's wall time; and the largest difference of the two trees' estimates.
 
-    .venv/bin/python benchmarks/bench_fit_speed.py --before 14973a3 [--rounds 3]
+    .venv/bin/python benchmarks/bench_fit_speed.py --before 14973a3 [--rounds 3] [--suffix _x]
 
-Writes ``benchmarks/results/measured/fit_speed.md`` and ``.json``.
+Writes ``benchmarks/results/measured/fit_speed.md`` and ``.json`` (``--suffix`` added to the
+stem).
 """
 
 from __future__ import annotations
@@ -51,10 +53,14 @@ for n_points in np.exp(rng.uniform(np.log(20), np.log(500), 10000)).astype(int):
     X, _ = MODELS["fbm"](alpha=0.6, D=0.1).sample(1, int(n_points) - 1, dim=2, dt=0.033,
                                                   rng=int(rng.integers(1 << 30)))
     mixed.append(X[0] + rng.normal(0.0, 0.03, X[0].shape))
+X, _ = MODELS["fbm"](alpha=0.6, D=0.1).sample(1, 2999, dim=2, dt=0.033, rng=1)
+long = [X[0] + rng.normal(0.0, 0.03, X[0].shape)]
+sets = (("granik F-actin", granik), ("10000 of 20-500 points", mixed),
+        ("one track of 3000 points", long))
 out = {}
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    for name, tracks in (("granik F-actin", granik), ("10000 of 20-500 points", mixed)):
+    for name, tracks in sets:
         for model in ("fbm", "sbm"):
             t0, c0 = time.perf_counter(), time.process_time()
             est = fit_measured(tracks, 0.033, model)
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--before", required=True, help="commit to compare with")
     ap.add_argument("--rounds", type=int, default=3, help="timed runs per tree, alternating")
+    ap.add_argument("--suffix", default="", help="added to the result files' names")
     args = ap.parse_args(argv)
     with trees(args.before) as sources:
         runs = alternate(sources, _time, args.rounds)
@@ -84,7 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     lines = [
         f"# FBM and SBM fits: {args.before} vs this tree ({after_head})",
         "",
-        f"`benchmarks/bench_fit_speed.py --before {args.before} --rounds {args.rounds}`: "
+        f"`benchmarks/bench_fit_speed.py --before {args.before} --rounds {args.rounds}"
+        f"{' --suffix ' + args.suffix if args.suffix else ''}`: "
         "`fit_measured(tracks, 0.033, model)` (sigma estimated) in a fresh process per run on "
         f"the same machine ({os.cpu_count()} cores), one untimed run per tree, then "
         f"{args.rounds} runs per tree with the trees alternating; mean wall / CPU and every "
@@ -124,8 +132,9 @@ def main(argv: list[str] | None = None) -> dict:
             f"{ends:.4f} / {diff['log_likelihood']:.4f} |"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fit_speed.json").write_text(json.dumps(res, indent=2))
-    (RESULTS / "fit_speed.md").write_text("\n".join(lines) + "\n")
+    stem = "fit_speed" + args.suffix
+    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=2))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return res
 
