@@ -72,3 +72,12 @@ def alternate(
         for k, src in sources.items():
             runs[k].append(measure(src))
     return runs
+
+
+def write_results(folder: Path, stem: str, res: dict, lines: list[str]) -> None:
+    """``res`` as ``<stem>.json`` and ``lines`` as ``<stem>.md`` in ``folder``; the lines
+    also printed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(res, indent=2))
+    (folder / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))

@@ -26,7 +26,6 @@ Writes ``benchmarks/results/measured/speed.md`` and ``.json`` (N = 200), else
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _trees import ROOT, alternate, head, run_child, trees  # noqa: E402
+from _trees import ROOT, alternate, head, run_child, trees, write_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "measured"
 
@@ -146,11 +145,8 @@ def main(argv: list[str] | None = None) -> dict:
         rw, rc = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
         res["rows"][name] = {"before": b, "after": a, "ratio_wall": rw, "ratio_cpu": rc}
         lines.append(f"| {label} | {cell(b)} | {cell(a)} | {rw:.2f} / {rc:.2f} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stem = ("speed" if n == 200 else f"speed_{n}") + args.suffix
-    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=2))
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(RESULTS, stem, res, lines)
     return res
 
 

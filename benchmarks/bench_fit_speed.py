@@ -24,7 +24,6 @@ stem).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _trees import ROOT, alternate, head, run_child, trees  # noqa: E402
+from _trees import ROOT, alternate, head, run_child, trees, write_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "measured"
 GRANIK = ROOT.parent / "shared" / "data" / "granik2019" / "625nm_mesh_size.mat"
@@ -131,11 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f} | {diff['alpha']:.4f} / "
             f"{ends:.4f} / {diff['log_likelihood']:.4f} |"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "fit_speed" + args.suffix
-    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=2))
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(RESULTS, stem, res, lines)
     return res
 
 
