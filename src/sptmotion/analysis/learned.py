@@ -12,6 +12,7 @@ __all__ = [
     "TASKS",
     "TRAIN_DEFAULTS",
     "read_labels",
+    "wavelet_only_flag",
     "table_measurement",
     "train_from_table",
     "predict_table",
@@ -60,7 +61,30 @@ FALLBACK = {
     "patience": 8,
     "lr_schedule": "plateau",
     "loss": "gaussian",
+    "tta_points": None,
 }
+
+
+def wavelet_only_flag(
+    representation: str,
+    *,
+    tta_points: int | None = None,
+    scale_inputs: bool = False,
+    measurement_inputs: bool = False,
+) -> str | None:
+    """The first of the given ``train`` flags that apply to the wavelet representation only,
+    when ``representation`` is another one (None if there is none)."""
+    if representation == "wavelet":
+        return None
+    for flag, given in (
+        ("--tta-points", tta_points is not None),
+        ("--measurement-inputs", measurement_inputs),
+        ("--scale-inputs", scale_inputs),
+    ):
+        if given:
+            return flag
+    return None
+
 
 #: Learning tasks and their estimator classes.
 TASKS = {"alpha": "AlphaRegressor", "model": "ModelClassifier"}
@@ -195,16 +219,16 @@ def train_from_table(
         "lr_schedule": lr_schedule,
         "loss": loss,
         "patience": None,
+        "tta_points": None if tta_points is None else check_int(tta_points, "--tta-points", 1),
     }
     settings = {k: chosen.get(k, FALLBACK[k]) if v is None else v for k, v in settings.items()}
-    if tta_points is not None:
-        if representation != "wavelet":
-            raise ValueError("--tta-points applies to --representation wavelet only")
-        settings["tta_points"] = check_int(tta_points, "--tta-points", 1)
-    elif "tta_points" in chosen:
-        settings["tta_points"] = chosen["tta_points"]
-    if (scale_inputs or measurement_inputs) and representation != "wavelet":
-        flag = "--measurement-inputs" if measurement_inputs else "--scale-inputs"
+    flag = wavelet_only_flag(
+        representation,
+        tta_points=tta_points,
+        scale_inputs=scale_inputs,
+        measurement_inputs=measurement_inputs,
+    )
+    if flag is not None:
         raise ValueError(f"{flag} applies to --representation wavelet only")
     train_path = Path(train_path)
     output = Path(output)

@@ -90,18 +90,16 @@ def train(
     verbose: bool = verbose_option(),
 ) -> None:
     """Train an alpha regressor or a motion-model classifier on a track table."""
-    from ..analysis.learned import train_from_table
+    from ..analysis.learned import train_from_table, wavelet_only_flag
 
-    if representation != "wavelet":
-        for flag, given in (
-            ("--tta-points", tta_points is not None),
-            ("--scale-inputs", scale_inputs),
-            ("--measurement-inputs", measurement_inputs),
-        ):
-            if given:
-                raise typer.BadParameter(
-                    "applies to --representation wavelet only", param_hint=flag
-                )
+    flag = wavelet_only_flag(
+        representation,
+        tta_points=tta_points,
+        scale_inputs=scale_inputs,
+        measurement_inputs=measurement_inputs,
+    )
+    if flag is not None:
+        raise typer.BadParameter("applies to --representation wavelet only", param_hint=flag)
     setup_logging(quiet, verbose)
     est = train_from_table(
         train_path,
