@@ -6,7 +6,7 @@ import pytest
 import pywt
 
 from sptmotion.datasets.tables import tracks_to_table
-from sptmotion.represent import SCALES, WAVELETS, wavelet
+from sptmotion.represent import SCALES, WAVELETS, wavelet, wavelet_padded
 
 
 def _reference(X, wavelets=WAVELETS, scales=SCALES):
@@ -151,3 +151,38 @@ def test_bad_wavelet_or_scales_raise():
         wavelet(X, wavelets=("db4",))
     with pytest.raises(ValueError, match="scales"):
         wavelet(X, scales=[1.0, -2.0])
+
+
+# banded products (width 48 and 130) and FFTs (1100), the shortest track, a constant axis
+@pytest.mark.parametrize("width", [48, 130, 1100])
+def test_padded_batch_gives_each_tracks_own_scalograms(width):
+    """Tracks of different lengths zero-padded into one array, transformed with the filters
+    of that one length: each track's first samples are its own scalograms, whatever the
+    array holds after its end."""
+    rng = np.random.default_rng(width)
+    lens = np.array([width, 20, width - 1, width // 2 + 3])
+    X = rng.normal(size=(4, width, 2)).cumsum(axis=1)
+    X[1, :, 1] = 7.0  # never moves along y
+    for i, L in enumerate(lens):
+        X[i, L:] = rng.normal(size=(width - L, 2)) * 1e3  # not read
+    got = wavelet_padded(X, lens)
+    assert got.shape == (4, 12, 24, width) and got.dtype == np.float32
+    for i, L in enumerate(lens):
+        alone = wavelet(X[i : i + 1, :L])[0]
+        err = np.max(np.abs(got[i, ..., :L] - alone))
+        assert err <= 1e-5 * max(np.max(np.abs(alone)), 1.0)
+    assert np.all(got[1, 6:, :, : lens[1]] == 0)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "match"),
+    [
+        ([30, 41], "lengths must lie"),
+        ([19, 30], "lengths must lie"),
+        ([30], "one per track"),
+        ([30.0, 40.0], "one per track"),
+    ],
+)
+def test_padded_batch_rejects_bad_lengths(lengths, match):
+    with pytest.raises(ValueError, match=match):
+        wavelet_padded(_walks(2, 40, 2, seed=2), lengths)

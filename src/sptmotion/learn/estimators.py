@@ -62,7 +62,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from .._checks import check_int, check_rng
-from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS
+from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS, wavelet_padded
 from ._kernels import normalize_into, row_moments
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
 from .nets import ScalogramCNN, WADNet, inference_copy
@@ -1567,12 +1567,14 @@ def _scalogram_outputs(
     for L, (idx, _, rots, _) in per_length.items():
         items = buckets.setdefault(bucket_length(L), [])
         items.extend((L, j, p) for j in range(len(rots)) for p in range(len(idx)))
+    scratch = np.empty(0, dtype=np.float32)
     for Lb, items in sorted(buckets.items()):
         batch = max(1, PREDICT_BATCH_POINTS // Lb)
         per_chunk = max(batch, (PREDICT_CHUNK * 100 // Lb) // batch * batch)
         for c in range(0, len(items), per_chunk):
             chunk = items[c : c + per_chunk]
-            runs = []  # consecutive items of one (length, rotation): positions, scalograms
+            runs = []  # consecutive items of one (length, rotation): positions, tracks
+            padded = np.zeros((len(chunk), Lb, dim))
             start = 0
             while start < len(chunk):
                 L, j, _ = chunk[start]
@@ -1582,42 +1584,54 @@ def _scalogram_outputs(
                 _, arr, rots, _ = per_length[L]
                 pos = np.array([it[2] for it in chunk[start:stop]])
                 tracks = np.einsum("ntj,ij->nti", arr[pos], rots[j])
+                padded[start:stop, :L] = tracks
                 m_run = None if meta is None else meta[per_length[L][0][pos]]
-                S = _wavelet(tracks)
-                np.log(np.add(S, np.float32(LOG_EPS), out=S), out=S)  # shared by the members
-                moments = row_moments(S) if stats else None
-                runs.append((start, stop, L, j, pos, S, moments, (tracks, m_run)))
+                runs.append((start, stop, L, j, pos, tracks, m_run))
                 start = stop
-            x = torch.empty((len(chunk), dim, N_WAVELETS, N_SCALES, Lb))  # runs cover it
-            xv = x.numpy()
-            row_stats = torch.empty((2, len(chunk), dim, N_WAVELETS, N_SCALES)) if stats else None
-            lengths = torch.from_numpy(np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs]))
+            own = np.repeat([r[2] for r in runs], [r[1] - r[0] for r in runs])
+            # the whole chunk in one transform at the bucket's length (each track
+            # standardized over its own points, then zero-padded as the CWT pads anyway),
+            # into memory reused over the chunks
+            shape = (len(chunk), dim, N_WAVELETS, N_SCALES, Lb)
+            if scratch.size < math.prod(shape):
+                scratch = np.empty(math.prod(shape), dtype=np.float32)
+            S = scratch[: math.prod(shape)].reshape(shape)
+            wavelet_padded(padded, own, out=S.reshape(len(chunk), dim * N_WAVELETS, N_SCALES, Lb))
+            np.log(np.add(S, np.float32(LOG_EPS), out=S), out=S)  # shared by the members
+            moments = row_moments(S, own) if stats else None
+            lengths = torch.from_numpy(own)
             for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
                 side_norm, n_side = est._side_norm(), est._n_side()
                 side = None if side_norm is None else torch.zeros((len(chunk), dim, n_side))
                 mean = est.norm_mean_.astype(np.float32)[:, :, None]
                 std = est.norm_std_.astype(np.float32)[:, :, None]
-                for a, b, _, _, _, S, moments, (tracks, m_run) in runs:
-                    # the normalized log-scalograms (as _log_scalogram) with zero tails, and
-                    # the time mean and std of their rows from those of the log-scalograms
-                    normalize_into(S, mean, std, xv[a:b])
-                    if row_stats is not None:
-                        mu, sd = moments
-                        row_stats[0, a:b] = torch.from_numpy((mu - mean[..., 0]) / std[..., 0])
-                        row_stats[1, a:b] = torch.from_numpy(sd / std[..., 0])
-                    if side is not None:
+                row_stats = None
+                if stats:
+                    # the time mean and std of the normalized rows from those of the
+                    # log-scalograms
+                    mu, sd = moments
+                    row_stats = torch.from_numpy(
+                        np.stack([(mu - mean[..., 0]) / std[..., 0], sd / std[..., 0]])
+                    ).float()
+                if side is not None:
+                    for a, b, _, _, _, tracks, m_run in runs:
                         side[a:b] = torch.from_numpy(_side_inputs(tracks, side_norm, m_run, n_side))
                 res = np.empty((len(nets), len(chunk), n_out))
                 with torch.inference_mode():
                     for s0 in range(0, len(chunk), batch):
-                        xb = x[s0 : s0 + batch].to(device)
-                        lb = lengths[s0 : s0 + batch].to(device)
-                        sb = None if side is None else side[s0 : s0 + batch].to(device)
+                        s1 = min(len(chunk), s0 + batch)
+                        # the normalized log-scalograms (as _log_scalogram) with zero tails,
+                        # one batch at a time into a small input that stays in cache
+                        x = torch.empty((s1 - s0, *shape[1:]))
+                        normalize_into(S[s0:s1], mean, std, x.numpy(), own[s0:s1])
+                        xb = x.to(device)
+                        lb = lengths[s0:s1].to(device)
+                        sb = None if side is None else side[s0:s1].to(device)
                         rb = None
                         if row_stats is not None:
-                            rb = tuple(r.to(device) for r in row_stats[:, s0 : s0 + batch])
+                            rb = tuple(r.to(device) for r in row_stats[:, s0:s1])
                         for k, net in enumerate(nets):
-                            res[k, s0 : s0 + batch] = net(xb, lb, sb, rb).double().cpu().numpy()
+                            res[k, s0:s1] = net(xb, lb, sb, rb).double().cpu().numpy()
                 for a, b, L, j, pos, *_ in runs:
                     per_length[L][3][m][:, j, pos] = res[:, a:b]
     out = []

@@ -15,7 +15,7 @@ long-form track table, and need at least 20 points per track.
 from ._input import MIN_POINTS
 from .features import FEATURE_NAMES, feature_columns, features
 from .trajectory import trajectory
-from .wavelet import SCALES, WAVELETS, wavelet, wavelet_filters
+from .wavelet import SCALES, WAVELETS, wavelet, wavelet_filters, wavelet_padded
 
 #: Registry: representation name -> function.
 REPRESENTATIONS = {"wavelet": wavelet, "features": features, "trajectory": trajectory}
@@ -31,4 +31,5 @@ __all__ = [
     "trajectory",
     "wavelet",
     "wavelet_filters",
+    "wavelet_padded",
 ]

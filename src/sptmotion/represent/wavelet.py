@@ -22,7 +22,7 @@ import scipy.fft
 
 from ._input import MIN_POINTS, as_track_groups, standardize
 
-__all__ = ["WAVELETS", "SCALES", "wavelet", "wavelet_filters"]
+__all__ = ["WAVELETS", "SCALES", "wavelet", "wavelet_filters", "wavelet_padded"]
 
 #: The six continuous wavelets of the paper, in channel order.
 WAVELETS: tuple[str, ...] = (
@@ -455,36 +455,41 @@ def _kara_modulus(prods, out, start, n_units, n_parts, H, s0, s1):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _standardize_into(X, xp, pad_left):  # pragma: no cover - compiled
+def _standardize_into(X, lengths, xp, pad_left):  # pragma: no cover - compiled
     """Standardized coordinates of tracks X (n, T, dim) into rows i*dim + d of xp.
 
-    Mean and population std in float64; a constant coordinate gives zeros."""
+    Track i is its first ``lengths[i]`` points (mean and population std over them, in
+    float64; a constant coordinate gives zeros); its row is zero from there to T."""
     n, T, dim = X.shape
     for i in range(n):
+        L = lengths[i]
         for d in range(dim):
             s = 0.0
             mx = 0.0
-            for t in range(T):
+            for t in range(L):
                 s += X[i, t, d]
                 mx = max(mx, abs(X[i, t, d]))
-            mean = s / T
+            mean = s / L
             v = 0.0
-            for t in range(T):
+            for t in range(L):
                 c = X[i, t, d] - mean
                 v += c * c
-            std = np.sqrt(v / T)
+            std = np.sqrt(v / L)
             row = i * dim + d
             if std > 1e-12 * max(mx, 1e-300):
                 inv = 1.0 / std
-                for t in range(T):
+                for t in range(L):
                     xp[row, pad_left + t] = (X[i, t, d] - mean) * inv
             else:
-                for t in range(T):
+                for t in range(L):
                     xp[row, pad_left + t] = 0.0
+            for t in range(L, T):
+                xp[row, pad_left + t] = 0.0
 
 
-def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
-    """Scalograms of tracks ``X`` (n, T, dim) into ``out2d`` (n*dim, n_units*T)."""
+def _run_gemm(plan: _GemmPlan, X: np.ndarray, lengths: np.ndarray, out2d: np.ndarray) -> None:
+    """Scalograms of tracks ``X`` (n, T, dim) into ``out2d`` (n*dim, n_units*T); track i is
+    its first ``lengths[i]`` points, zero-padded (:func:`_standardize_into`)."""
     n, T, dim = X.shape
     width = plan.pad_left + T + plan.pad_right
     chunk_tracks = max(1, min(n, _CHUNK_ROWS // dim))
@@ -524,7 +529,7 @@ def _run_gemm(plan: _GemmPlan, X: np.ndarray, out2d: np.ndarray) -> None:
     for a in range(0, n, chunk_tracks):
         b = min(n, a + chunk_tracks)
         m = (b - a) * dim
-        _standardize_into(X[a:b], xp, plan.pad_left)
+        _standardize_into(X[a:b], lengths[a:b], xp, plan.pad_left)
         o = out2d[a * dim : b * dim]
         if kara:
             np.add(x0[:m], x1[:m], out=z[0, :m])
@@ -662,23 +667,108 @@ def _plan(wavelets: tuple[str, ...], scales: tuple[float, ...], T: int) -> tuple
 
 
 def _transform_batch(
-    X: np.ndarray, wavelets: tuple[str, ...], scales: tuple[float, ...], dtype
+    X: np.ndarray,
+    wavelets: tuple[str, ...],
+    scales: tuple[float, ...],
+    dtype,
+    lengths: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Scalograms of one batch ``(n, T, dim)`` of equal-length tracks."""
+    """Scalograms of one batch ``(n, T, dim)`` of equal-length tracks, or with ``lengths``
+    of tracks ``X[i, :lengths[i]]`` zero-padded to T (:func:`wavelet_padded`), into
+    ``out`` (float32, C-contiguous) when given."""
     n, T, dim = X.shape
     kind, plan = _plan(wavelets, scales, T)
     nw, ns = len(wavelets), len(scales)
-    out = np.empty((n, dim * nw, ns, T), dtype=np.float32)
+    if out is None:
+        out = np.empty((n, dim * nw, ns, T), dtype=np.float32)
     out2d = out.reshape(n * dim, nw * ns * T)  # row i*dim + d: channels d*nw .. d*nw + nw-1
     if kind == "gemm":
-        _run_gemm(plan, np.ascontiguousarray(X, dtype=np.float64), out2d)
+        own = np.full(n, T, dtype=np.int64) if lengths is None else lengths
+        _run_gemm(plan, np.ascontiguousarray(X, dtype=np.float64), own, out2d)
     else:
         step = max(1, (64 * 2**20) // (8 * T * dim * 3))  # standardize in bounded slices
         for a in range(0, n, step):
             b = min(n, a + step)
-            sig = standardize(X[a:b]).transpose(0, 2, 1).reshape((b - a) * dim, T)
+            if lengths is None:
+                Z = standardize(X[a:b])
+            else:
+                Z = _standardize_padded(np.asarray(X[a:b], dtype=np.float64), lengths[a:b])
+            sig = Z.transpose(0, 2, 1).reshape((b - a) * dim, T)
             _run_fft(plan, np.ascontiguousarray(sig, dtype=np.float32), out2d[a * dim : b * dim])
     return out if np.dtype(dtype) == np.float32 else out.astype(dtype)
+
+
+def _standardize_padded(X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """:func:`~._input.standardize` of each track's first ``lengths[i]`` points, zeros after."""
+    inside = (np.arange(X.shape[1])[None, :] < lengths[:, None])[:, :, None]
+    n_own = lengths[:, None, None].astype(np.float64)
+    Xm = np.where(inside, X, 0.0)
+    Xc = np.where(inside, X - Xm.sum(axis=1, keepdims=True) / n_own, 0.0)
+    std = np.sqrt(np.sum(Xc * Xc, axis=1, keepdims=True) / n_own)
+    scale = np.max(np.abs(Xm), axis=1, keepdims=True)
+    ok = std > 1e-12 * np.maximum(scale, np.finfo(float).tiny)
+    return np.where(ok, Xc / np.where(ok, std, 1.0), 0.0)
+
+
+def wavelet_padded(X, lengths, wavelets=WAVELETS, scales=SCALES, *, out=None) -> np.ndarray:
+    """:func:`wavelet` of tracks of different lengths held zero-padded in one array.
+
+    Track ``i`` is ``X[i, :lengths[i]]``; it is standardized over those points, zero-padded
+    to the array's length and transformed, all tracks together with the filters of that one
+    length. The CWT pads a signal with zeros anyway, so the first ``lengths[i]`` samples of
+    track ``i``'s scalograms are those of :func:`wavelet` on the track alone (up to float32
+    rounding, the products being blocked differently); the samples after them are the
+    filters' response beyond the track's end and belong to no scalogram. For batched
+    prediction over tracks of similar lengths: one pass and one set of filters instead of
+    one per length.
+
+    Parameters
+    ----------
+    X : ndarray (n_tracks, n_points, dim)
+        Tracks, each in its first ``lengths[i]`` points (what follows is ignored).
+    lengths : array_like of int (n_tracks,)
+        Points per track, ``MIN_POINTS <= lengths[i] <= n_points``.
+    wavelets, scales
+        As for :func:`wavelet`.
+    out : ndarray, optional
+        Written in full and returned: float32, C-contiguous, of the result's shape (a buffer
+        reused over many batches saves the first-touch cost of fresh memory).
+
+    Returns
+    -------
+    ndarray (n_tracks, len(wavelets)*dim, len(scales), n_points), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(2, 40, 2)).cumsum(axis=1)
+    >>> S = wavelet_padded(X, [30, 40])
+    >>> bool(np.allclose(S[0, ..., :30], wavelet(X[:1, :30])[0], atol=1e-5))
+    True
+    """
+    names = _check_wavelet_names(wavelets)
+    sc = _check_scales(scales)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 3:
+        raise ValueError(f"X must be (n_tracks, n_points, dim), got shape {X.shape}")
+    lengths = np.asarray(lengths)
+    if lengths.shape != (X.shape[0],) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(f"lengths must be {X.shape[0]} integers, one per track")
+    lengths = lengths.astype(np.int64)
+    if len(lengths) and (lengths.min() < MIN_POINTS or lengths.max() > X.shape[1]):
+        raise ValueError(
+            f"lengths must lie in [{MIN_POINTS}, {X.shape[1]}] (points per track, at most "
+            "the array's length)"
+        )
+    if not np.all(np.isfinite(X[np.arange(X.shape[1])[None, :] < lengths[:, None]])):
+        raise ValueError("X has non-finite positions inside the tracks")
+    shape = (X.shape[0], X.shape[2] * len(names), len(sc), X.shape[1])
+    if out is not None and (
+        out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous
+    ):
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}")
+    return _transform_batch(X, names, sc, np.float32, lengths, out)
 
 
 def wavelet(
