@@ -8,7 +8,9 @@ from numba import njit
 __all__ = ["row_moments", "normalize_into"]
 
 
-@njit(cache=True, nogil=True)
+# sums may be reassociated (vectorized): the float64 accumulation of float32 rows does not
+# need the sequential order
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _row_moments_kernel(S, own, mean, std):  # pragma: no cover - compiled
     n_rows = S.shape[0]
     for r in range(n_rows):
