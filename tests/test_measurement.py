@@ -582,3 +582,19 @@ def test_pencil_log_determinant_at_extreme_scales():
         assert logdet[0] == pytest.approx(np.linalg.slogdet(C)[1] + L * np.log(scale), rel=1e-12)
         expect = np.einsum("ij,ik,kj->", X[0, 0], np.linalg.inv(C), X[0, 0]) / scale
         assert quad[0] == pytest.approx(expect, rel=1e-10)
+
+
+def test_curvature_of_each_track_at_its_own_estimate():
+    """The profile's curvature (alpha's standard error) is read per track from its own spline
+    piece, also at the knots and the grid's ends: as evaluating every track's spline at every
+    estimate, without the (tracks x tracks) array."""
+    from scipy.interpolate import CubicSpline
+
+    from sptmotion.motion.measured import _row_second_derivative
+
+    rng = np.random.default_rng(4)
+    x = np.round(np.arange(0.1, 1.91, 0.1), 10)
+    spl = CubicSpline(x, rng.normal(size=(8, len(x))), axis=1)
+    xq = np.array([0.1, 0.15, 0.2, 0.55, 1.0, 1.37, 1.85, 1.9])
+    full = spl(xq, 2)[np.arange(8), np.arange(8)]
+    np.testing.assert_allclose(_row_second_derivative(spl, x, xq), full, rtol=1e-12, atol=1e-9)

@@ -1541,9 +1541,11 @@ def _scalogram_outputs(
     Tracks of ``dim >= 2`` are also read in :func:`tta_count` fixed rotations
     (:func:`_tta_rotations`; test-time augmentation) and the outputs averaged per network
     (regression: mean of the means, log of the mean variance; classification: log of the
-    mean probabilities). Every (track, rotation) is transformed at its own length,
-    zero-padded to its length bucket (:func:`bucket_length`, at most 1/8 longer, a function
-    of the track's own length) and run in batches of about :data:`PREDICT_BATCH_POINTS`
+    mean probabilities). Every (track, rotation) is zero-padded to its length bucket
+    (:func:`bucket_length`, at most 1/8 longer, a function of the track's own length); the
+    tracks of one bucket are transformed together at the bucket's length
+    (:func:`~sptmotion.represent.wavelet_padded`: one set of filters per bucket, each
+    track's own scalograms) and run in batches of about :data:`PREDICT_BATCH_POINTS`
     points with the padding masked (:meth:`~sptmotion.learn.nets.ScalogramCNN.forward`):
     few distinct shapes and full batches whatever the mix of lengths, and the outputs of
     the unpadded tracks. ``meta`` ``(n, 2)``: the tracks' measurement settings

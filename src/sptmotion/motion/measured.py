@@ -1094,7 +1094,7 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, info, q, z, dt, sigma_free) ->
             high,
             cross(np.minimum(below_right, F - 1), np.minimum(below_right - 1, F - 1)),
         )
-        curv = spl(alpha, 2)[rows, rows] if m else np.zeros(0)
+        curv = _row_second_derivative(spl, alphas, alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             se = np.where(curv < 0, 1.0 / np.sqrt(-curv), np.nan)
         se = np.where(np.isfinite(se), se, (hi - lo) / (2.0 * z))
@@ -1138,6 +1138,16 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, info, q, z, dt, sigma_free) ->
     out["sigma_lo"] = np.sqrt(np.maximum(s2 - z * sd2, 0.0))
     out["sigma_hi"] = np.sqrt(np.maximum(s2 + z * sd2, 0.0))
     return out
+
+
+def _row_second_derivative(spl: CubicSpline, x: np.ndarray, xq: np.ndarray) -> np.ndarray:
+    """Second derivative of row ``i`` of a row-wise spline (``axis=1`` over knots ``x``) at
+    ``xq[i]``, from the coefficients of the piece that holds it (``spl(xq, 2)`` would
+    evaluate every row at every ``xq``: an (m, m) array)."""
+    j = np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 2)
+    t = xq - x[j]
+    rows = np.arange(len(xq))
+    return 6.0 * spl.c[0, j, rows] * t + 2.0 * spl.c[1, j, rows]
 
 
 def _bracket(x: np.ndarray, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
