@@ -598,3 +598,42 @@ def test_curvature_of_each_track_at_its_own_estimate():
     xq = np.array([0.1, 0.15, 0.2, 0.55, 1.0, 1.37, 1.85, 1.9])
     full = spl(xq, 2)[np.arange(8), np.arange(8)]
     np.testing.assert_allclose(_row_second_derivative(spl, x, xq), full, rtol=1e-12, atol=1e-9)
+
+
+def test_profile_summary_on_the_fine_grid_equals_the_array_form():
+    """The compiled summary of the profiles (maximum on the fine grid, the region within
+    q/2 of it and its interpolated ends) gives the numbers of the array computation it
+    replaced, for profiles peaked inside, at either end and flat over the whole grid."""
+    from scipy.interpolate import CubicSpline
+
+    from sptmotion.motion._levinson import spline_profile_summary
+
+    rng = np.random.default_rng(5)
+    x = np.round(np.arange(0.1, 1.91, 0.1), 10)
+    peak = np.array([0.6, 0.1, 1.9, 1.0, 0.35, 1.2])
+    width = np.array([0.1, 0.3, 0.2, 50.0, 0.05, 0.4])  # 50: flat, the region is everything
+    Y = -0.5 * ((x[None] - peak[:, None]) / width[:, None]) ** 2 + rng.normal(0, 0.01, (6, 19))
+    Yc = Y - rng.uniform(0, 1, (6, 1))
+    fine = np.arange(x[0], x[-1] + 1e-12, 0.001)
+    spl, splc = CubicSpline(x, Y, axis=1), CubicSpline(x, Yc, axis=1)
+    alpha, lo, hi, top = spline_profile_summary(x, spl.c, splc.c, fine, 0.5 * 3.84)
+    # the array form
+    Pf = spl(fine)
+    j = np.argmax(Pf, axis=1)
+    rows = np.arange(6)
+    thr = Pf[rows, j] - 0.5 * 3.84
+    out = ~(Pf >= thr[:, None])
+    pos = np.arange(len(fine))[None]
+    left = np.where(out & (pos < j[:, None]), pos, -1).max(axis=1)
+    right = np.where(out & (pos > j[:, None]), pos, len(fine)).min(axis=1)
+    np.testing.assert_array_equal(alpha, fine[j])
+    np.testing.assert_array_equal(top, splc(fine).max(axis=1))
+    for r in rows:
+        for end, i_out, i_in in ((lo, left[r], left[r] + 1), (hi, right[r], right[r] - 1)):
+            if i_out < 0 or i_out >= len(fine):
+                assert np.isnan(end[r])
+                continue
+            p0, p1 = Pf[r, i_out], Pf[r, i_in]
+            t = np.clip((thr[r] - p0) / (p1 - p0), 0, 1)
+            assert end[r] == fine[i_out] + t * (fine[i_in] - fine[i_out])
+    assert np.isnan(lo[3]) and np.isnan(hi[3]) and np.isnan(lo[1]) and np.isnan(hi[2])

@@ -41,6 +41,7 @@ __all__ = [
     "pencil_fisher",
     "pencil_extremes",
     "pencil_maximize",
+    "spline_profile_summary",
 ]
 
 
@@ -897,3 +898,98 @@ def pencil_extremes(c0, c1, n0, n1) -> tuple[np.ndarray, np.ndarray]:
         lam_min, lam_mean,
     )  # fmt: skip
     return lam_min, lam_mean
+
+
+@njit(cache=True, nogil=True)
+def _ppoly_value(c, j, r, s):  # pragma: no cover - compiled
+    # scipy's PPoly evaluation order (ascending powers of s): the same float64 result
+    res = 0.0
+    z = 1.0
+    k = c.shape[0] - 1
+    for kp in range(k + 1):
+        res += c[k - kp, j, r] * z
+        z *= s
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _profile_summary_kernel(
+    x, c_ll, c_llc, fine, piece, half_q, alpha, lo, hi, llmax
+):  # pragma: no cover - compiled
+    R = c_ll.shape[2]
+    F = fine.shape[0]
+    P = np.empty(F)
+    for r in range(R):
+        best = -np.inf
+        jbest = 0
+        top = -np.inf
+        for f in range(F):
+            j = piece[f]
+            s = fine[f] - x[j]
+            v = _ppoly_value(c_ll, j, r, s)
+            P[f] = v
+            if f == 0 or v > best:  # the first maximum, as argmax
+                best = v
+                jbest = f
+            w = _ppoly_value(c_llc, j, r, s)
+            if np.isnan(w) or np.isnan(top):
+                top = np.nan
+            elif w > top:
+                top = w
+        thr = best - half_q
+        # the contiguous region around the maximum where the profile is >= thr
+        left = -1
+        for f in range(jbest - 1, -1, -1):
+            if not P[f] >= thr:
+                left = f
+                break
+        right = F
+        for f in range(jbest + 1, F):
+            if not P[f] >= thr:
+                right = f
+                break
+        alpha[r] = fine[jbest]
+        llmax[r] = top
+        if left < 0:
+            lo[r] = np.nan
+        else:
+            p0, p1 = P[left], P[left + 1]
+            t = (thr - p0) / (p1 - p0 if p1 != p0 else 1.0)
+            t = min(max(t, 0.0), 1.0)
+            lo[r] = fine[left] + t * (fine[left + 1] - fine[left])
+        if right >= F:
+            hi[r] = np.nan
+        else:
+            p0, p1 = P[right], P[right - 1]
+            t = (thr - p0) / (p1 - p0 if p1 != p0 else 1.0)
+            t = min(max(t, 0.0), 1.0)
+            hi[r] = fine[right] + t * (fine[right - 1] - fine[right])
+
+
+def spline_profile_summary(x, c_ll, c_llc, fine, half_q: float):
+    """Maximum and likelihood-ratio region of row-wise cubic-spline profiles on a fine grid.
+
+    Row ``r`` of the profile log-likelihood is the piecewise cubic with coefficients
+    ``c_ll[:, j, r]`` on ``[x[j], x[j+1]]`` (scipy ``CubicSpline(x, Y, axis=1).c``), read at
+    every point of ``fine`` (inside ``[x[0], x[-1]]``) as ``CubicSpline.__call__`` reads it;
+    ``c_llc`` likewise for a second table whose maximum is wanted. Per row, in one compiled
+    pass without the (rows x fine points) arrays: the first point of the maximum, the
+    maximum of the second spline (NaN when it has one), and the ends of the contiguous
+    region around the maximum where the profile is at least ``max − half_q``, each
+    interpolated linearly between the fine points that straddle the threshold (NaN where
+    the region reaches an end of ``fine``).
+
+    Returns
+    -------
+    alpha, lo, hi, llmax : ndarray (rows,)
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    fine = np.ascontiguousarray(fine, dtype=np.float64)
+    piece = np.clip(np.searchsorted(x, fine, side="right") - 1, 0, len(x) - 2).astype(np.int64)
+    R = c_ll.shape[2]
+    outs = tuple(np.empty(R) for _ in range(4))
+    _profile_summary_kernel(
+        x, np.ascontiguousarray(c_ll, dtype=np.float64),
+        np.ascontiguousarray(c_llc, dtype=np.float64), fine, piece, float(half_q), *outs,
+    )  # fmt: skip
+    return outs

@@ -65,6 +65,7 @@ from ._levinson import (
     pencil_fisher,
     pencil_forms,
     pencil_maximize,
+    spline_profile_summary,
     whitened_toeplitz_fold,
 )
 from .measurement import (
@@ -1067,33 +1068,13 @@ def _summarize(key, alphas, ll, llc, logDp, sig2, info, q, z, dt, sigma_free) ->
         fine = np.arange(alphas[0], alphas[-1] + 1e-12, _FINE_STEP)
         ok = np.all(np.isfinite(ll), axis=1)
         spl = CubicSpline(alphas, np.where(ok[:, None], ll, 0.0), axis=1)
-        Pf = spl(fine)  # (m, F)
-        j = np.argmax(Pf, axis=1)
-        rows = np.arange(m)
-        alpha = fine[j]
-        thr = Pf[rows, j] - 0.5 * q
-        llmax = CubicSpline(alphas, np.where(ok[:, None], llc, 0.0), axis=1)(fine).max(axis=1)
-        inside = Pf >= thr[:, None]
-        # contiguous region around the maximum
-        F = len(fine)
-        pos = np.arange(F)[None, :]
-        below_left = np.where(~inside & (pos < j[:, None]), pos, -1).max(axis=1)
-        below_right = np.where(~inside & (pos > j[:, None]), pos, F).min(axis=1)
-
-        def cross(i_out, i_in):
-            a0, a1 = fine[i_out], fine[i_in]
-            p0, p1 = Pf[rows, i_out], Pf[rows, i_in]
-            t = (thr - p0) / np.where(p1 != p0, p1 - p0, 1.0)
-            return a0 + np.clip(t, 0.0, 1.0) * (a1 - a0)
-
-        lo = np.where(
-            below_left < 0, low, cross(np.maximum(below_left, 0), np.maximum(below_left + 1, 0))
-        )
-        hi = np.where(
-            below_right >= F,
-            high,
-            cross(np.minimum(below_right, F - 1), np.minimum(below_right - 1, F - 1)),
-        )
+        splc = CubicSpline(alphas, np.where(ok[:, None], llc, 0.0), axis=1)
+        # the profile on the fine grid: its maximum and the region within q/2 of it (ends
+        # interpolated between the fine points around the threshold; the model's range
+        # where the region reaches an end of the grid)
+        alpha, lo, hi, llmax = spline_profile_summary(alphas, spl.c, splc.c, fine, 0.5 * q)
+        lo = np.where(np.isnan(lo), low, lo)
+        hi = np.where(np.isnan(hi), high, hi)
         curv = _row_second_derivative(spl, alphas, alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             se = np.where(curv < 0, 1.0 / np.sqrt(-curv), np.nan)
