@@ -12,6 +12,8 @@
   ``a·C + b·N`` for symmetric tridiagonal ``C`` and ``N``, O(L) per row, without the GIL;
   :func:`pencil_maximize`: the maximum over one variable of a profile log-likelihood of such
   a pencil, per row in one compiled loop (grid, then Brent's method).
+- :func:`spline_profile_summary`: the maximum of row-wise cubic-spline profiles on a fine
+  grid and the region within a likelihood-ratio threshold of it, per row without the GIL.
 
 The first two return the pieces of the Gaussian log-density
 ``log p(x) = −½ (L·log 2π + log det Σ + xᵀ Σ⁻¹ x)``.
