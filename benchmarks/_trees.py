@@ -81,3 +81,25 @@ def write_results(folder: Path, stem: str, res: dict, lines: list[str]) -> None:
     (folder / f"{stem}.json").write_text(json.dumps(res, indent=2))
     (folder / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def timed_row(runs: dict[str, list[dict]], name: str) -> dict:
+    """Per tree, the mean wall and CPU seconds of set ``name`` over its runs and every run's
+    wall time; and the after/before ratios of the means."""
+    row = {}
+    for tree in ("before", "after"):
+        rs = [r[name] for r in runs[tree]]
+        row[tree] = {
+            "wall_s": float(sum(r["wall_s"] for r in rs) / len(rs)),
+            "cpu_s": float(sum(r["cpu_s"] for r in rs) / len(rs)),
+            "wall_runs_s": [r["wall_s"] for r in rs],
+        }
+    row["ratio_wall"] = row["after"]["wall_s"] / row["before"]["wall_s"]
+    row["ratio_cpu"] = row["after"]["cpu_s"] / row["before"]["cpu_s"]
+    return row
+
+
+def timing_cell(x: dict) -> str:
+    """``mean wall s / mean CPU s (runs ...)`` of one tree's entry of :func:`timed_row`."""
+    runs_s = ", ".join(f"{w:.1f}" for w in x["wall_runs_s"])
+    return f"{x['wall_s']:.1f} s / {x['cpu_s']:.1f} s (runs {runs_s} s)"

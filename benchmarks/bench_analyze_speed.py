@@ -33,7 +33,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _trees import ROOT, alternate, head, run_child, trees, write_results  # noqa: E402
+from _trees import (  # noqa: E402
+    ROOT,
+    alternate,
+    head,
+    run_child,
+    timing_cell,
+    trees,
+    write_results,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "measured"
 
@@ -130,21 +138,17 @@ def main(argv: list[str] | None = None) -> dict:
         lines[0] = f"# analyze on {n:,} tracks ({after_head})"
         lines[-2:] = ["| tracks | wall / CPU |", "|---|---|"]
 
-    def cell(x):
-        runs_s = ", ".join(f"{w:.1f}" for w in x["wall_runs_s"])
-        return f"{x['wall_s']:.1f} s / {x['cpu_s']:.1f} s (runs {runs_s} s)"
-
     for name in after:
         a = after[name]
         label = f"{name} ({a['distinct_lengths']} distinct lengths)"
         if before is None:
             res["rows"][name] = {"after": a}
-            lines.append(f"| {label} | {cell(a)} |")
+            lines.append(f"| {label} | {timing_cell(a)} |")
             continue
         b = before[name]
         rw, rc = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
         res["rows"][name] = {"before": b, "after": a, "ratio_wall": rw, "ratio_cpu": rc}
-        lines.append(f"| {label} | {cell(b)} | {cell(a)} | {rw:.2f} / {rc:.2f} |")
+        lines.append(f"| {label} | {timing_cell(b)} | {timing_cell(a)} | {rw:.2f} / {rc:.2f} |")
     stem = ("speed" if n == 200 else f"speed_{n}") + args.suffix
     write_results(RESULTS, stem, res, lines)
     return res

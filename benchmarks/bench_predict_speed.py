@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _trees import ROOT, alternate, head, run_child, trees, write_results  # noqa: E402
+from _trees import (  # noqa: E402
+    ROOT,
+    alternate,
+    head,
+    run_child,
+    timed_row,
+    timing_cell,
+    trees,
+    write_results,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "inference"
 
@@ -91,29 +100,16 @@ def main(argv: list[str] | None = None) -> dict:
         "|---|---|---|---|---|",
     ]
 
-    def cell(x):
-        runs_s = ", ".join(f"{w:.1f}" for w in x["wall_runs_s"])
-        return f"{x['wall_s']:.1f} s / {x['cpu_s']:.1f} s (runs {runs_s} s)"
-
     for name in runs["after"][0]:
-        row = {}
-        for tree in ("before", "after"):
-            rs = [r[name] for r in runs[tree]]
-            row[tree] = {
-                "wall_s": float(np.mean([r["wall_s"] for r in rs])),
-                "cpu_s": float(np.mean([r["cpu_s"] for r in rs])),
-                "wall_runs_s": [r["wall_s"] for r in rs],
-            }
+        row = timed_row(runs, name)
         a, b = runs["after"][0][name], runs["before"][0][name]
         diff = {
             k: float(np.max(np.abs(np.subtract(a[k], b[k])))) for k in ("alpha", "std", "proba")
         }
         row["max_diff"] = diff
-        row["ratio_wall"] = row["after"]["wall_s"] / row["before"]["wall_s"]
-        row["ratio_cpu"] = row["after"]["cpu_s"] / row["before"]["cpu_s"]
         res["rows"][name] = row
         lines.append(
-            f"| {name} | {cell(row['before'])} | {cell(row['after'])} | "
+            f"| {name} | {timing_cell(row['before'])} | {timing_cell(row['after'])} | "
             f"{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f} | {diff['alpha']:.1e} / "
             f"{diff['std']:.1e} / {diff['proba']:.1e} |"
         )
