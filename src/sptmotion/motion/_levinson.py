@@ -43,6 +43,7 @@ __all__ = [
     "pencil_fisher",
     "pencil_extremes",
     "pencil_maximize",
+    "spline_piece",
     "spline_profile_summary",
 ]
 
@@ -952,20 +953,23 @@ def _profile_summary_kernel(
                 break
         alpha[r] = fine[jbest]
         llmax[r] = top
-        if left < 0:
-            lo[r] = np.nan
-        else:
-            p0, p1 = P[left], P[left + 1]
-            t = (thr - p0) / (p1 - p0 if p1 != p0 else 1.0)
-            t = min(max(t, 0.0), 1.0)
-            lo[r] = fine[left] + t * (fine[left + 1] - fine[left])
-        if right >= F:
-            hi[r] = np.nan
-        else:
-            p0, p1 = P[right], P[right - 1]
-            t = (thr - p0) / (p1 - p0 if p1 != p0 else 1.0)
-            t = min(max(t, 0.0), 1.0)
-            hi[r] = fine[right] + t * (fine[right - 1] - fine[right])
+        lo[r] = np.nan if left < 0 else _crossing(fine, P, thr, left, left + 1)
+        hi[r] = np.nan if right >= F else _crossing(fine, P, thr, right, right - 1)
+
+
+@njit(cache=True, nogil=True)
+def _crossing(fine, P, thr, i_out, i_in):  # pragma: no cover - compiled
+    # where the profile P crosses thr between the fine points i_out (below) and i_in (linear)
+    p0, p1 = P[i_out], P[i_in]
+    t = (thr - p0) / (p1 - p0 if p1 != p0 else 1.0)
+    t = min(max(t, 0.0), 1.0)
+    return fine[i_out] + t * (fine[i_in] - fine[i_out])
+
+
+def spline_piece(x: np.ndarray, xq: np.ndarray) -> np.ndarray:
+    """Index of the spline piece ``[x[j], x[j+1])`` that scipy's ``PPoly`` evaluates at each
+    ``xq`` (a knot belongs to the piece it starts; beyond the ends, the end pieces)."""
+    return np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 2).astype(np.int64)
 
 
 def spline_profile_summary(x, c_ll, c_llc, fine, half_q: float):
@@ -987,7 +991,7 @@ def spline_profile_summary(x, c_ll, c_llc, fine, half_q: float):
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     fine = np.ascontiguousarray(fine, dtype=np.float64)
-    piece = np.clip(np.searchsorted(x, fine, side="right") - 1, 0, len(x) - 2).astype(np.int64)
+    piece = spline_piece(x, fine)
     R = c_ll.shape[2]
     outs = tuple(np.empty(R) for _ in range(4))
     _profile_summary_kernel(

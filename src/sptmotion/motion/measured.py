@@ -65,6 +65,7 @@ from ._levinson import (
     pencil_fisher,
     pencil_forms,
     pencil_maximize,
+    spline_piece,
     spline_profile_summary,
     whitened_toeplitz_fold,
 )
@@ -1125,7 +1126,7 @@ def _row_second_derivative(spl: CubicSpline, x: np.ndarray, xq: np.ndarray) -> n
     """Second derivative of row ``i`` of a row-wise spline (``axis=1`` over knots ``x``) at
     ``xq[i]``, from the coefficients of the piece that holds it (``spl(xq, 2)`` would
     evaluate every row at every ``xq``: an (m, m) array)."""
-    j = np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 2)
+    j = spline_piece(x, xq)
     t = xq - x[j]
     rows = np.arange(len(xq))
     return 6.0 * spl.c[0, j, rows] * t + 2.0 * spl.c[1, j, rows]
