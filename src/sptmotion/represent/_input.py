@@ -127,7 +127,7 @@ def as_track_groups(X, *, name: str = "X", min_points: int = MIN_POINTS) -> Trac
     )
 
 
-def standardize(X: np.ndarray) -> np.ndarray:
+def standardize(X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
     """Standardize each coordinate of each track: zero mean, unit population std (ddof=0).
 
     A constant coordinate (std below 1e-12 of its magnitude) becomes zeros, never NaN.
@@ -135,13 +135,21 @@ def standardize(X: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     X : ndarray, shape (n, n_points, dim)
+    lengths : ndarray (n,) of int, optional
+        Track ``i`` is its first ``lengths[i]`` points (the statistics are theirs; the rest
+        becomes zeros). Default: every point.
 
     Returns
     -------
     ndarray, shape (n, n_points, dim), float64
     """
-    Xc = X - X.mean(axis=1, keepdims=True)
-    std = np.sqrt(np.mean(Xc * Xc, axis=1, keepdims=True))
-    scale = np.max(np.abs(X), axis=1, keepdims=True)
+    n_points = X.shape[1]
+    own = np.full(len(X), n_points) if lengths is None else np.asarray(lengths)
+    inside = (np.arange(n_points)[None, :] < own[:, None])[:, :, None]
+    n_own = own[:, None, None].astype(np.float64)
+    Xm = np.where(inside, X, 0.0)
+    Xc = np.where(inside, X - Xm.sum(axis=1, keepdims=True) / n_own, 0.0)
+    std = np.sqrt(np.sum(Xc * Xc, axis=1, keepdims=True) / n_own)
+    scale = np.max(np.abs(Xm), axis=1, keepdims=True)
     ok = std > 1e-12 * np.maximum(scale, np.finfo(float).tiny)
     return np.where(ok, Xc / np.where(ok, std, 1.0), 0.0)

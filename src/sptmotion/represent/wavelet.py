@@ -690,25 +690,14 @@ def _transform_batch(
         step = max(1, (64 * 2**20) // (8 * T * dim * 3))  # standardize in bounded slices
         for a in range(0, n, step):
             b = min(n, a + step)
-            if lengths is None:
-                Z = standardize(X[a:b])
-            else:
-                Z = _standardize_padded(np.asarray(X[a:b], dtype=np.float64), lengths[a:b])
-            sig = Z.transpose(0, 2, 1).reshape((b - a) * dim, T)
+            own = None if lengths is None else lengths[a:b]
+            sig = (
+                standardize(np.asarray(X[a:b], dtype=np.float64), own)
+                .transpose(0, 2, 1)
+                .reshape((b - a) * dim, T)
+            )
             _run_fft(plan, np.ascontiguousarray(sig, dtype=np.float32), out2d[a * dim : b * dim])
     return out if np.dtype(dtype) == np.float32 else out.astype(dtype)
-
-
-def _standardize_padded(X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """:func:`~._input.standardize` of each track's first ``lengths[i]`` points, zeros after."""
-    inside = (np.arange(X.shape[1])[None, :] < lengths[:, None])[:, :, None]
-    n_own = lengths[:, None, None].astype(np.float64)
-    Xm = np.where(inside, X, 0.0)
-    Xc = np.where(inside, X - Xm.sum(axis=1, keepdims=True) / n_own, 0.0)
-    std = np.sqrt(np.sum(Xc * Xc, axis=1, keepdims=True) / n_own)
-    scale = np.max(np.abs(Xm), axis=1, keepdims=True)
-    ok = std > 1e-12 * np.maximum(scale, np.finfo(float).tiny)
-    return np.where(ok, Xc / np.where(ok, std, 1.0), 0.0)
 
 
 def wavelet_padded(X, lengths, wavelets=WAVELETS, scales=SCALES, *, out=None) -> np.ndarray:
