@@ -375,11 +375,15 @@ def test_padded_batches_of_many_lengths_and_given_row_statistics():
             got = fused(padded[sub], torch.tensor(lens)[sub])
             torch.testing.assert_close(got, one_by_one[sub], rtol=1e-5, atol=1e-5)
         moments = [row_moments(xi[0].numpy()) for xi in xs]
-        stats = tuple(
-            torch.from_numpy(np.stack([mo[q] for mo in moments])).float() for q in (0, 1)
-        )
+        stats = tuple(torch.from_numpy(np.stack([mo[q] for mo in moments])).float() for q in (0, 1))
         given = fused(padded, torch.tensor(lens), None, stats)
         torch.testing.assert_close(given, one_by_one, rtol=1e-5, atol=1e-5)
+        # the channels-last copy fed channels-last input: the same function
+        cl_net, cl_in = nets.channels_last_copy(fused), nets.to_channels_last(padded)
+        assert cl_in.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(cl_in, padded)
+        got = cl_net(cl_in, torch.tensor(lens), None, stats)
+        torch.testing.assert_close(got, one_by_one, rtol=1e-5, atol=1e-5)
 
 
 def test_normalize_into_is_numpys_float32_normalization_with_a_zero_tail():
@@ -404,7 +408,16 @@ def test_bucket_and_rotation_counts():
         b = bucket_length(n)
         assert n <= b <= n * 9 / 8
     assert len({bucket_length(n) for n in range(20, 1001)}) < 50
-    assert [tta_count(4, n) for n in (20, 30, 31, 40, 60, 100, 121, 1000)] == [4, 4, 3, 3, 2, 1, 1, 1]
+    assert [tta_count(4, n) for n in (20, 30, 31, 40, 60, 100, 121, 1000)] == [
+        4,
+        4,
+        3,
+        3,
+        2,
+        1,
+        1,
+        1,
+    ]
     assert tta_count(1, 20) == 1
     assert [tta_count(4, n, 200) for n in (50, 66, 100, 101)] == [4, 3, 2, 1]
 
@@ -451,6 +464,24 @@ def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):
     np.testing.assert_allclose(ja, alpha, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(js, std, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)
+
+
+def test_channels_last_batches_predict_as_the_plain_layout(small_data, monkeypatch):
+    """Every bucket in channels-last layout, or none: the same predictions (float32
+    rounding), on lengths below and above the default switch."""
+    from sptmotion.learn import estimators, predict_tracks
+
+    X, a, m = small_data
+    rng = np.random.default_rng(4)
+    reg = AlphaRegressor("wavelet", random_state=0, **FAST).fit(X, a)
+    clf = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, m)
+    tracks = [np.cumsum(rng.standard_normal((L, 2)), axis=0) for L in (20, 37, 64, 90, 90, 301)]
+    outs = []
+    for points in (1, 10**9):
+        monkeypatch.setattr(estimators, "CHANNELS_LAST_POINTS", points)
+        outs.append(predict_tracks(reg, clf, tracks))
+    for cl, plain in zip(*outs, strict=True):
+        np.testing.assert_allclose(cl, plain, rtol=1e-5, atol=1e-6)
 
 
 def test_window_groups_cut_long_tracks_into_equal_consecutive_windows():
@@ -576,7 +607,9 @@ def test_scale_inputs_see_the_diffusivity_the_standardized_scalograms_cannot(tmp
     X = np.concatenate([slow, 10.0 * slow[::-1]])
     y = np.array(["slow"] * 60 + ["fast"] * 60)
     plain = ModelClassifier("wavelet", random_state=0, **FAST).fit(X, y)
-    np.testing.assert_allclose(plain.predict_proba(slow), plain.predict_proba(10.0 * slow), atol=1e-6)
+    np.testing.assert_allclose(
+        plain.predict_proba(slow), plain.predict_proba(10.0 * slow), atol=1e-6
+    )
     aware = ModelClassifier("wavelet", random_state=0, scale_inputs=True, **FAST).fit(X, y)
     p = aware.predict_proba(np.concatenate([slow[:20], 10.0 * slow[:20]]))
     fast_col = list(aware.classes_).index("fast")
@@ -662,7 +695,6 @@ def test_features_intervals_survive_crossing_quantile_boosters():
     assert 0.8 < np.sqrt(np.mean(z**2)) < 1.25
     assert np.abs(z).max() < 6
     assert sd.min() >= reg.half_floor_ * reg.std_scale_ * (1 - 1e-9)
-
 
 
 @pytest.mark.parametrize("epochs", [1, 2])

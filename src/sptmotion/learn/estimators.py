@@ -65,7 +65,7 @@ from .._checks import check_int, check_rng
 from ..represent import MIN_POINTS, REPRESENTATIONS, SCALES, WAVELETS, wavelet_padded
 from ._kernels import normalize_into, row_moments
 from ._torch_train import check_regression_loss, predict_net, torch_context, train_net
-from .nets import ScalogramCNN, WADNet, inference_copy
+from .nets import ScalogramCNN, WADNet, channels_last_copy, inference_copy, to_channels_last
 from .serialize import read_model, restore_fitted, save_estimator, stored_params
 
 __all__ = [
@@ -121,10 +121,17 @@ LOG_EPS = 1e-3
 MAX_PRECOMPUTE_BYTES = 1.5e9
 #: Tracks per call of the representation at prediction time (bounds memory).
 PREDICT_CHUNK = 2048
-#: Points (tracks x length) per network batch at prediction time: ~3200 keeps the
-#: activations of the scalogram CNN in cache on CPU (per point ~1.5x faster than 128 tracks
-#: of 100 points, ~2.5x faster than 128 tracks of 400 points).
-PREDICT_BATCH_POINTS = 3200
+#: Points (tracks x length) per network batch at prediction time: a few thousand keep the
+#: activations of the scalogram CNN in cache on CPU (3200 points: per point ~1.5x faster
+#: than 128 tracks of 100 points, ~2.5x faster than 128 tracks of 400 points). With the
+#: channels-last layout (:data:`CHANNELS_LAST_POINTS`), 6400 points took 34.6 s against
+#: 36.1 s for 3200 and 35.9 s for 12,800 on the mixed 10,000 tracks of 20-500 points
+#: (``benchmarks/results/inference``, three alternating runs each).
+PREDICT_BATCH_POINTS = 6400
+#: On CPU, scalograms padded to at least this many time points go through the networks in
+#: channels-last layout (:func:`~sptmotion.learn.nets.channels_last_copy`): ~10% less network
+#: time per point from 64 points on, 5-20% more below ~36 (one network, full batches).
+CHANNELS_LAST_POINTS = 64
 #: Test-time rotations are limited to ``TTA_POINT_BUDGET // n_points`` (see :func:`tta_count`).
 TTA_POINT_BUDGET = 120
 #: Training augmentation of the wavelet learner (see :func:`augment_tracks`): random
@@ -1548,8 +1555,10 @@ def _scalogram_outputs(
     track's own scalograms) and run in batches of about :data:`PREDICT_BATCH_POINTS`
     points with the padding masked (:meth:`~sptmotion.learn.nets.ScalogramCNN.forward`):
     few distinct shapes and full batches whatever the mix of lengths, and the outputs of
-    the unpadded tracks. ``meta`` ``(n, 2)``: the tracks' measurement settings
-    (:func:`check_measurement`) for members with ``measurement_inputs``.
+    the unpadded tracks. On CPU, buckets of at least :data:`CHANNELS_LAST_POINTS` points
+    run in channels-last layout (:func:`~sptmotion.learn.nets.channels_last_copy`). ``meta``
+    ``(n, 2)``: the tracks' measurement settings (:func:`check_measurement`) for members
+    with ``measurement_inputs``.
     """
     test_rotations = int(members[0][0].test_rotations)
     budget = members[0][0].tta_points
@@ -1570,8 +1579,12 @@ def _scalogram_outputs(
         items = buckets.setdefault(bucket_length(L), [])
         items.extend((L, j, p) for j in range(len(rots)) for p in range(len(idx)))
     scratch = np.empty(0, dtype=np.float32)
+    nets_cl = None
     for Lb, items in sorted(buckets.items()):
         batch = max(1, PREDICT_BATCH_POINTS // Lb)
+        cl = device == "cpu" and Lb >= CHANNELS_LAST_POINTS
+        if cl and nets_cl is None:
+            nets_cl = [[channels_last_copy(net) for net in nets] for _, nets in members]
         per_chunk = max(batch, (PREDICT_CHUNK * 100 // Lb) // batch * batch)
         for c in range(0, len(items), per_chunk):
             chunk = items[c : c + per_chunk]
@@ -1603,6 +1616,8 @@ def _scalogram_outputs(
             moments = row_moments(S, own) if stats else None
             lengths = torch.from_numpy(own)
             for m, ((est, nets), n_out) in enumerate(zip(members, n_outs, strict=True)):
+                if cl:
+                    nets = nets_cl[m]
                 side_norm, n_side = est._side_norm(), est._n_side()
                 side = None if side_norm is None else torch.zeros((len(chunk), dim, n_side))
                 mean = est.norm_mean_.astype(np.float32)[:, :, None]
@@ -1626,7 +1641,7 @@ def _scalogram_outputs(
                         # one batch at a time into a small input that stays in cache
                         x = torch.empty((s1 - s0, *shape[1:]))
                         normalize_into(S[s0:s1], mean, std, x.numpy(), own[s0:s1])
-                        xb = x.to(device)
+                        xb = to_channels_last(x) if cl else x.to(device)
                         lb = lengths[s0:s1].to(device)
                         sb = None if side is None else side[s0:s1].to(device)
                         rb = None

@@ -23,7 +23,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ScalogramCNN", "WADNet", "BlockMaxPool2d", "build_net", "inference_copy", "NETS"]
+__all__ = [
+    "ScalogramCNN",
+    "WADNet",
+    "BlockMaxPool2d",
+    "build_net",
+    "inference_copy",
+    "channels_last_copy",
+    "to_channels_last",
+    "NETS",
+]
 
 
 #: Global pooling over time (last axis) of the temporal features.
@@ -413,3 +422,23 @@ def inference_copy(net: nn.Module) -> nn.Module:
                 module[i] = fuse_conv_bn_eval(conv, norm)
                 module[i + 1] = nn.Identity()
     return out
+
+
+def channels_last_copy(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` with its 4D (2D-convolution) weights in channels-last layout.
+
+    Fed channels-last input (:func:`to_channels_last`), oneDNN runs every 2D convolution on
+    the NHWC layout directly instead of reordering the activations into its blocked layout
+    and back around each convolution; the elementwise layers and pooling keep the layout.
+    Same function up to float32 rounding. On CPU this pays for scalograms of at least ~64
+    time points (``benchmarks/results/inference``); for shorter ones the reorders are cheaper
+    than the NHWC kernels. The original network is not changed.
+    """
+    return copy.deepcopy(net).to(memory_format=torch.channels_last)
+
+
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(..., channels, height, width)`` with each ``(channels, height, width)`` item
+    in channels-last order (channels innermost); same shape and values (a copy)."""
+    flat = x.reshape(-1, *x.shape[-3:]).contiguous(memory_format=torch.channels_last)
+    return flat.view(x.shape)
