@@ -466,6 +466,22 @@ def test_mixed_lengths_predict_as_one_by_one_and_jointly(small_data):
     np.testing.assert_allclose(jp, proba, rtol=1e-5, atol=1e-6)
 
 
+def test_dense_gelu_on_channels_last_is_the_contiguous_kernel():
+    """DenseGELU gives a channels-last tensor the values of the contiguous GELU kernel,
+    keeps its layout, and leaves other tensors to nn.GELU."""
+    import torch
+
+    from sptmotion.learn.nets import DenseGELU
+
+    h = torch.randn(3, 12, 24, 37, generator=torch.Generator().manual_seed(0))
+    cl = h.contiguous(memory_format=torch.channels_last)
+    out = DenseGELU()(cl)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, torch.nn.functional.gelu(h))
+    for other in (h, h[..., ::2], h[0]):
+        assert torch.equal(DenseGELU()(other), torch.nn.GELU()(other))
+
+
 def test_channels_last_batches_predict_as_the_plain_layout(small_data, monkeypatch):
     """Every bucket in channels-last layout, or none: the same predictions (float32
     rounding), on lengths below and above the default switch."""
