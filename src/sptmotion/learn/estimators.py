@@ -124,15 +124,15 @@ PREDICT_CHUNK = 2048
 #: Points (tracks x length) per network batch at prediction time: a few thousand keep the
 #: activations of the scalogram CNN in cache on CPU (3200 points: per point ~1.5x faster
 #: than 128 tracks of 100 points, ~2.5x faster than 128 tracks of 400 points). With the
-#: channels-last layout (:data:`CHANNELS_LAST_POINTS`) 6400 points did best on the mixed
-#: 10,000 tracks of 20-500 points: 34.6 s against 36.1 s for 3200 and 35.9 s for 12,800
-#: (means of three alternating runs; ``benchmarks/results/inference``).
+#: channels-last layout (:data:`CHANNELS_LAST_POINTS`), 6400 points: on the mixed 10,000
+#: tracks of 20-500 points 33.6 s against 37.1 s for 3200 and 33.6 s for 12,800 (medians of
+#: three alternating runs, ``benchmarks/results/inference/layout.md``).
 PREDICT_BATCH_POINTS = 6400
 #: On CPU, scalograms padded to at least this many time points go through the networks in
-#: channels-last layout (:func:`~sptmotion.learn.nets.channels_last_copy`). On the mixed
-#: 10,000 tracks (medians of four alternating runs of ``predict_tracks``): 34.3 s with 64,
-#: 37.5 s with 128, 40.0 s for the plain layout and 3200-point batches; below ~36 points
-#: the NHWC kernels are slower than the reorders they save.
+#: channels-last layout (:func:`~sptmotion.learn.nets.channels_last_copy`): on the same set
+#: 33.6 s from 64 points, 36.8 s from 128, 43.1 s for the plain layout in 3200-point
+#: batches (10,000 x 100 points: 14.4 s against 18.5 s). Below ~36 points the NHWC kernels
+#: are slower than the reorders they save.
 CHANNELS_LAST_POINTS = 64
 #: Test-time rotations are limited to ``TTA_POINT_BUDGET // n_points`` (see :func:`tta_count`).
 TTA_POINT_BUDGET = 120
