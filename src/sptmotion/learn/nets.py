@@ -435,11 +435,11 @@ class DenseGELU(nn.GELU):
     """
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if h.dim() == 4 and not h.is_contiguous():
-            if h.is_contiguous(memory_format=torch.channels_last):
-                p = h.permute(0, 2, 3, 1)  # contiguous
-                flat = F.gelu(p.reshape(-1), approximate=self.approximate)
-                return flat.view(p.shape).permute(0, 3, 1, 2)
+        cl = torch.channels_last
+        if h.dim() == 4 and not h.is_contiguous() and h.is_contiguous(memory_format=cl):
+            p = h.permute(0, 2, 3, 1)  # contiguous
+            flat = F.gelu(p.reshape(-1), approximate=self.approximate)
+            return flat.view(p.shape).permute(0, 3, 1, 2)
         return super().forward(h)
 
 
