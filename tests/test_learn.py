@@ -482,6 +482,49 @@ def test_dense_gelu_on_channels_last_is_the_contiguous_kernel():
         assert torch.equal(DenseGELU()(other), torch.nn.GELU()(other))
 
 
+def test_inference_copy_overwrites_only_its_own_activations():
+    """The inference copy's GELUs run in place where they are a fresh tensor's only reader:
+    the same outputs bit for bit as out-of-place GELUs, in both layouts, the input left
+    alone; with gradients on nothing is overwritten."""
+    import torch
+
+    from sptmotion.learn import nets
+
+    net = nets.ScalogramCNN(n_out=2, scale_stats=True)
+    net.eval()
+    fast = nets.inference_copy(net)
+    gelus = [m for m in fast.modules() if isinstance(m, torch.nn.GELU)]
+    assert gelus and all(isinstance(m, nets.DenseGELU) and m.inplace for m in gelus)
+    plain = nets.inference_copy(net)
+    for module in plain.modules():
+        if isinstance(module, torch.nn.Sequential):
+            for i, layer in enumerate(module):
+                if isinstance(layer, nets.DenseGELU):
+                    module[i] = torch.nn.GELU()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 2, 6, 24, 80, generator=g)
+    lengths = torch.tensor([80, 41, 80, 23, 66])
+    with torch.inference_mode():
+        for copy, x_in in (
+            (lambda n: n, x),
+            (nets.channels_last_copy, nets.to_channels_last(x)),
+        ):
+            keep = x_in.clone()
+            out = copy(fast)(x_in, lengths)
+            assert torch.equal(x_in, keep)
+            assert torch.equal(out, copy(plain)(x_in, lengths))
+            assert torch.equal(copy(fast)(x_in), copy(plain)(x_in))
+    # a GELU first in its container may see the container's input: left out of place
+    seq = nets.inference_copy(torch.nn.Sequential(torch.nn.GELU(), torch.nn.Linear(3, 3)))
+    assert type(seq[0]) is torch.nn.GELU
+    h = torch.randn(4, 7, generator=g)
+    keep = h.clone()
+    with torch.inference_mode():
+        assert nets.DenseGELU(inplace=True)(h) is h and not torch.equal(h, keep)
+    h = keep.clone()
+    assert not torch.equal(nets.DenseGELU(inplace=True)(h), h) and torch.equal(h, keep)
+
+
 def test_channels_last_batches_predict_as_the_plain_layout(small_data, monkeypatch):
     """Every bucket in channels-last layout, or none: the same predictions (float32
     rounding), on lengths below and above the default switch."""
