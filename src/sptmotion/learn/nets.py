@@ -407,7 +407,9 @@ def inference_copy(net: nn.Module) -> nn.Module:
     convolution is an affine map per output channel, so it can be absorbed into the
     convolution's weights and bias (``torch.nn.utils.fusion.fuse_conv_bn_eval``): the same
     function up to float32 rounding (~1e-6 relative), one pass over the activations less.
-    The original network is not changed.
+    A GELU that follows a convolution, linear layer or normalization in its container is the
+    only reader of that layer's output: it becomes a :class:`DenseGELU` that overwrites it
+    when gradients are off (the same values). The original network is not changed.
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
