@@ -23,8 +23,7 @@ Covariances: the FBM alternative's blurred increment covariance is `bench_measur
 variance 2D(dt - t_E/3) and lag-one covariance D t_E/3 (Berglund 2010); white noise adds
 2σ² on the diagonal and -σ² beside it.
 
-The bound also holds for the stricter event "called fbm" (a subset of "BM rejected"), and for
-a test that knows more than the data (nothing else is assumed).
+The bound also holds for the stricter event "called fbm" (a subset of "BM rejected").
 
 Second part: the Cramér-Rao bound of sigma at T = 100 (alpha, D and sigma unknown, 2 axes), in
 every cell of `bench_measured.py`: the smallest standard deviation an unbiased estimate of
@@ -32,7 +31,7 @@ sigma can have from one track, next to the issue's "sigma within 20% at T = 100"
 bound is a large fraction of sigma the track does not determine sigma, and an estimate held
 at sigma >= 0 has its median near 0 (`measured.md`, sigma ratio 0.00 at SNR 19).
 
-Run: ``.venv/bin/python benchmarks/power_bound.py [--draws 40000]`` (~8 min). Writes
+Run: ``.venv/bin/python benchmarks/power_bound.py [--draws 40000]`` (~4-6 min). Writes
 ``benchmarks/results/measured/power_bound.md`` and ``.json``.
 """
 
