@@ -238,8 +238,7 @@ def main() -> None:
         ("movies", 1.5, 0.2, 0.03 / DT, 0.014),
     ]
     for kind, alpha, D, ratio, sigma in cells:
-        c = _blurred_fgn_chol(alpha, n_inc, ratio)
-        S1 = D * DT**alpha * (c @ c.T) + noise_cov(n_inc, sigma)
+        S1 = D * DT**alpha * fgn_cov(alpha, n_inc, ratio) + noise_cov(n_inc, sigma)
         row = {
             "data": kind,
             "alpha": alpha,
