@@ -424,14 +424,24 @@ def inference_copy(net: nn.Module) -> nn.Module:
             if isinstance(conv, convs) and isinstance(norm, norms):
                 module[i] = fuse_conv_bn_eval(conv, norm)
                 module[i + 1] = nn.Identity()
-        # a GELU behind a layer that makes a new tensor in the same container is the only
-        # reader of that tensor: it may overwrite it (without gradients)
+    _dense_gelus(out, inplace=True)
+    return out
+
+
+def _dense_gelus(net: nn.Module, inplace: bool) -> None:
+    """Replace the plain GELUs in ``net``'s ``nn.Sequential`` containers by :class:`DenseGELU`.
+
+    With ``inplace``, only those behind a layer that makes a new tensor in the same container
+    (:data:`_FRESH`), whose output they are the only reader of, and they overwrite it.
+    """
+    for module in net.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
         fresh = False
         for i, layer in enumerate(module):
-            if type(layer) is nn.GELU and fresh:
-                module[i] = DenseGELU(layer.approximate, inplace=True)
+            if type(layer) is nn.GELU and (fresh or not inplace):
+                module[i] = DenseGELU(layer.approximate, inplace=inplace)
             fresh = fresh or isinstance(layer, _FRESH)
-    return out
 
 
 class DenseGELU(nn.GELU):
@@ -494,11 +504,7 @@ def channels_last_copy(net: nn.Module) -> nn.Module:
     NHWC kernels. The original network is not changed.
     """
     out = copy.deepcopy(net).to(memory_format=torch.channels_last)
-    for module in out.modules():
-        if isinstance(module, nn.Sequential):
-            for i, layer in enumerate(module):
-                if type(layer) is nn.GELU:
-                    module[i] = DenseGELU(layer.approximate)
+    _dense_gelus(out, inplace=False)
     return out
 
 
