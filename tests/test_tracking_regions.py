@@ -1,10 +1,17 @@
 """A full field as independent regions: grouping, stitching, determinism across workers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sptmotion import optics
-from sptmotion.tracking.regions import find_regions, sum_posteriors, track_field
+from sptmotion.tracking.regions import (
+    Region,
+    find_regions,
+    predicted_blur,
+    sum_posteriors,
+    track_field,
+)
 
 SETUP = optics.preset("hendrix2025", rows=40, cols=40, subframes=1)
 
@@ -61,3 +68,95 @@ def test_track_field_stitches_regions_with_global_ids():
         )
         assert inside.mean() > 0.9
     assert res1.summary()["n_emitters"] == 3
+
+
+def _spots(path, loc_sd: float, rng, ci: float = 0.98):
+    """A modular-tracker table of one particle's path (n, 2) µm: localization noise ``loc_sd``
+    and bounds at level ``ci`` that say so."""
+    from scipy.stats import norm
+
+    xy = path + rng.normal(0, loc_sd, path.shape)
+    half = norm.ppf(0.5 + ci / 2) * loc_sd
+    return pd.DataFrame(
+        {"particle": 0, "frame": np.arange(len(path)), "x": xy[:, 0], "y": xy[:, 1],
+         "x_lo": xy[:, 0] - half, "x_hi": xy[:, 0] + half,
+         "y_lo": xy[:, 1] - half, "y_hi": xy[:, 1] + half}
+    )  # fmt: skip
+
+
+def _whole(n: int):
+    """Labels and a region that claim all of n frames (one pixel per frame: positions beyond
+    the label grid fall on its edge)."""
+    return np.ones((n, 1, 1), dtype=np.int32), Region(1, 0, n, 0, 1, 0, 1, n)
+
+
+@pytest.mark.parametrize("loc_sd", [0.0, 0.06])
+def test_predicted_blur_is_the_brownian_blur_of_the_spots_steps(loc_sd):
+    """A random walk of variance 2 D dt per frame and axis predicts the blur sqrt(D t_E / 3),
+    whatever the localization noise; within 5 SE of the medians' difference (relative SE of a
+    median variance 1.44 / sqrt(n))."""
+    rng = np.random.default_rng(1)
+    n, D, dt, te = 20000, 0.3, SETUP.frame_period, SETUP.exposure
+    path = 20 * SETUP.pixel_size + np.cumsum(rng.normal(0, np.sqrt(2 * D * dt), (n, 2)), axis=0)
+    labels, region = _whole(n)
+    blur = predicted_blur(_spots(path, loc_sd, rng), labels, region, SETUP)
+    m1, m2 = 2 * D * dt + 2 * loc_sd**2, 4 * D * dt + 2 * loc_sd**2
+    rel_se = 1.44 * (m1 + m2) / np.sqrt(n) / (m2 - m1)
+    assert blur == pytest.approx(np.sqrt(D * te / 3), rel=5 * rel_se / 2)
+    # a track outside the region's claimed pixels predicts nothing
+    assert predicted_blur(_spots(path, loc_sd, rng), 0 * labels, region, SETUP) == 0.0
+
+
+def test_predicted_blur_of_persistent_motion_comes_from_one_frame_steps():
+    """FBM alpha = 1.6: the two-frame displacements grow by 2^1.6 - 1 = 2.03 over the one-frame
+    ones, more than Brownian motion's 1, so the one-frame estimate (noise taken off) is the
+    smaller: blur^2 = m1 t_E / (6 (dt - t_E / 3)) with m1 = 2 D dt^alpha."""
+    from sptmotion.motion import MODELS
+
+    rng = np.random.default_rng(2)
+    n, D, a, dt, te = 20000, 0.2, 1.6, SETUP.frame_period, SETUP.exposure
+    X, _ = MODELS["fbm"](alpha=a, D=D).sample(1, n - 1, dim=2, dt=dt, rng=3)
+    labels, region = _whole(n)
+    tab = _spots(X[0] - X[0].min(axis=0) + 1.0, 0.03, rng)
+    blur = predicted_blur(tab, labels, region, SETUP)
+    m1 = 2 * D * dt**a
+    want = np.sqrt(m1 * te / (6 * (dt - te / 3)))
+    assert blur == pytest.approx(want, rel=5 * 1.44 / np.sqrt(n) * (1 + 2 * 0.03**2 / m1))
+
+
+def test_auto_subframes_follow_the_blur_and_keep_one_for_crowded_regions():
+    from sptmotion.tracking.regions import (
+        STREAK_BLUR_FRACTION,
+        STREAK_MAX_CONCURRENT,
+        STREAK_SUBFRAMES,
+        _region_subframes,
+    )
+
+    width = float(SETUP.psf.kernel_params[0])
+    edge = STREAK_BLUR_FRACTION * width
+    assert _region_subframes("auto", 1.1 * edge, 0.0, SETUP) == STREAK_SUBFRAMES
+    assert _region_subframes("auto", 0.9 * edge, 0.0, SETUP) == 1
+    # two particles at once in more than a few frames: one D for both, K stays 1
+    assert _region_subframes("auto", 10 * edge, 1.1 * STREAK_MAX_CONCURRENT, SETUP) == 1
+    assert _region_subframes(3, 0.0, 1.0, SETUP) == 3
+    # a continuous exposure (t_E = dt) leaves the sub-frame model out
+    gapless = SETUP.replace(exposure=SETUP.frame_period)
+    assert _region_subframes("auto", 10 * edge, 0.0, gapless) == 1
+
+
+def test_concurrent_fraction_counts_frames_with_two_detections():
+    from sptmotion.tracking.regions import concurrent_fraction
+
+    labels, region = _whole(10)
+    # frames 0-9 with one detection each, frames 2 and 5 with a second; frame 7 outside
+    tab = pd.DataFrame({"frame": [*range(10), 2, 5], "x": 0.1, "y": 0.1})
+    assert concurrent_fraction(tab, labels, region, SETUP) == pytest.approx(0.2)
+    labels[7] = 0
+    assert concurrent_fraction(tab, labels, region, SETUP) == pytest.approx(2 / 9)
+    assert concurrent_fraction(tab.iloc[:0], labels, region, SETUP) == 0.0
+
+
+def test_track_field_names_a_bad_subframes_value():
+    movie, _ = _field(N=4)
+    with pytest.raises(ValueError, match="subframes"):
+        track_field(movie, SETUP, n_iterations=10, subframes="many")

@@ -29,6 +29,7 @@ from .movie_report import movie_summary, write_movie_report
 from .output import check_output_folder
 from .pretrained import LearnedModels, resolve_models
 from .report import convergence_warnings
+from .track import single_subframes
 from .trackset import TrackSet, bound_variance, lateral, modular_trackset
 from .truth import match_truth
 from .write import check_track_figures, missing_tracks
@@ -68,8 +69,11 @@ class MovieOptions:
     n_emitters : int, optional
         Known number of emitters M, present in every frame; None (default): unknown, sampled
         with each emitter's presence per frame (:mod:`.movie_field`).
-    subframes : int
-        Sub-frame positions K of the tracking model.
+    subframes : int or "auto"
+        Sub-frame positions K of the tracking model; "auto" (default): by regions chosen per
+        region from its spots' motion blur (1, or
+        :data:`~sptmotion.tracking.regions.STREAK_SUBFRAMES` where motion smears the spots),
+        otherwise 1.
     regions : bool, optional
         With M unknown: track independent regions of the field in parallel
         (:func:`sptmotion.tracking.track_field`); default for frames over 64 x 64 pixels.
@@ -109,7 +113,7 @@ class MovieOptions:
     iterations: int = 2000
     chains: int = 2
     n_emitters: int | None = None
-    subframes: int = 1
+    subframes: int | str = "auto"
     regions: bool | None = None
     region_workers: int = 2
     planar: bool = False
@@ -319,7 +323,7 @@ def bayes_stage(stack: np.ndarray, setup, opts: MovieOptions, seed: int, progres
         stack,
         setup,
         n_emitters=opts.n_emitters,
-        subframes=opts.subframes,
+        subframes=single_subframes(opts.subframes),
         n_iterations=opts.iterations,
         n_chains=opts.chains,
         burn=opts.burn,
@@ -439,7 +443,7 @@ def decompose_stage(stack: np.ndarray, setup, opts: MovieOptions, bayes: dict) -
         D_hat, K = max(bayes["D_mean"], 1e-12), 1
     else:
         fine_mean = bayes["post"].samples.mean(axis=(0, 1))  # (M, N*K, 3)
-        D_hat, K = max(bayes["D"]["mean"], 1e-12), int(opts.subframes)
+        D_hat, K = max(bayes["D"]["mean"], 1e-12), single_subframes(opts.subframes)
     parts = likelihood.decompose(
         stack,
         fine_mean,

@@ -50,7 +50,7 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         them), ``elapsed_s``.
     """
     from .. import tracking
-    from .track import use_regions
+    from .track import single_subframes, use_regions
 
     t1 = time.perf_counter()
     post = None
@@ -70,7 +70,8 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         n_regions, spots = len(res.regions), res.spots
     else:
         post = tracking.track_bayes(
-            stack, setup, n_emitters=None, subframes=opts.subframes, n_iterations=opts.iterations,
+            stack, setup, n_emitters=None, subframes=single_subframes(opts.subframes),
+            n_iterations=opts.iterations,
             n_chains=opts.chains, burn=opts.burn, seed=seed, ci=opts.ci, planar=opts.planar,
             progress=progress,
         )  # fmt: skip

@@ -38,7 +38,7 @@ def movie_summary(stack, setup, meta, src, opts, seeds, bayes, mod, parts, model
             "burn": float(opts.burn),
             "ci": float(opts.ci),
             "n_emitters": "unknown" if opts.n_emitters is None else int(opts.n_emitters),
-            "subframes": int(opts.subframes),
+            "subframes": opts.subframes if opts.subframes == "auto" else int(opts.subframes),
             "max_posterior_samples": int(opts.max_samples),
             "alpha_ci": ALPHA_CI,
             "tta_points": models.tta_points,

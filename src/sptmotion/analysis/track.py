@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["track_movie", "MCMCProgress", "REGIONS_ABOVE", "use_regions"]
+__all__ = ["track_movie", "MCMCProgress", "REGIONS_ABOVE", "use_regions", "single_subframes"]
 
 logger = logging.getLogger("sptmotion")
 
@@ -61,6 +61,12 @@ def use_regions(regions: bool | None, shape) -> bool:
     return bool(regions)
 
 
+def single_subframes(subframes: int | str) -> int:
+    """K of a movie tracked as one region: ``subframes``, or 1 for "auto" (which only
+    :func:`sptmotion.tracking.regions.track_field` chooses, per region)."""
+    return 1 if subframes == "auto" else int(subframes)
+
+
 def track_movie(
     movie: str | Path,
     output: str | Path,
@@ -72,7 +78,7 @@ def track_movie(
     ci: float = 0.98,
     emitters: int | None = None,
     extra_candidates: int = 2,
-    subframes: int = 1,
+    subframes: int | str = "auto",
     burn: float = 0.5,
     fix_background: bool = False,
     fix_emission_rate: bool = False,
@@ -105,7 +111,9 @@ def track_movie(
     fix_emission_rate, init, blur_psf, planar
         Passed to :func:`~sptmotion.tracking.track_bayes` (``emitters`` is ``n_emitters``: None,
         the default, samples the number of emitters and their presence per frame; the table
-        then has ``p_present`` and the summary ``n_emitters_posterior``).
+        then has ``p_present`` and the summary ``n_emitters_posterior``). ``subframes``
+        "auto" (default): by regions chosen per region from its spots' motion blur
+        (:func:`~sptmotion.tracking.regions.track_field`), otherwise 1.
     refine : bool
         Maximum-likelihood refinement of the modular localizations.
     max_gap, search_range, minmass, linker, min_length
@@ -178,7 +186,7 @@ def track_movie(
                 setup,
                 n_emitters=emitters,
                 extra_candidates=extra_candidates,
-                subframes=subframes,
+                subframes=single_subframes(subframes),
                 n_iterations=iterations,
                 n_chains=chains,
                 burn=burn,

@@ -81,8 +81,13 @@ def register(app: typer.Typer) -> None:
             metavar="INT",
             help="Unused candidate emitters beyond the detected tracks (bayes, unknown M).",
         ),
-        subframes: int = typer.Option(
-            1, "--subframes", min=1, metavar="K", help="Positions per exposure (bayes)."
+        subframes: int | None = typer.Option(
+            None,
+            "--subframes",
+            min=1,
+            metavar="K",
+            help="Positions per exposure (bayes); default 1, by regions chosen per region "
+            "(3 where motion smears the spots over the exposure).",
         ),
         burn: float = typer.Option(0.5, "--burn", help="Burn-in fraction of each chain (bayes)."),
         fix_background: bool = typer.Option(
@@ -172,7 +177,7 @@ def register(app: typer.Typer) -> None:
             ci=ci,
             emitters=emitters,
             extra_candidates=extra_candidates,
-            subframes=subframes,
+            subframes="auto" if subframes is None else subframes,
             burn=burn,
             fix_background=fix_background,
             fix_emission_rate=fix_emission_rate,

@@ -34,7 +34,32 @@ from ..optics.io import check_stack
 from ..optics.setup import Setup
 from .posterior import check_ci
 
-__all__ = ["Region", "FieldResult", "find_regions", "track_field", "sum_posteriors"]
+__all__ = [
+    "Region",
+    "FieldResult",
+    "find_regions",
+    "track_field",
+    "sum_posteriors",
+    "predicted_blur",
+    "STREAK_SUBFRAMES",
+    "STREAK_BLUR_FRACTION",
+    "BLUR_MIN_STEPS",
+    "STREAK_MAX_CONCURRENT",
+    "concurrent_fraction",
+]
+
+#: Sub-frame positions per exposure of a region whose spots are smeared (``subframes="auto"``)
+STREAK_SUBFRAMES = 3
+#: ``subframes="auto"``: a region is tracked with :data:`STREAK_SUBFRAMES` when the motion blur
+#: its spots predict (rms per axis) exceeds this fraction of the in-focus PSF width
+STREAK_BLUR_FRACTION = 0.3
+#: ``subframes="auto"``: regions with two or more detections at once in over this fraction of
+#: their frames keep K = 1. One D serves all emitters of a region and sets how far an
+#: emitter's sub-frame points may spread; a fast particle's D lets a slow neighbour's streak
+#: stretch over both, and the chains trade the particles
+STREAK_MAX_CONCURRENT = 0.05
+#: Displacements over one and over two frames a particle needs in :func:`predicted_blur`
+BLUR_MIN_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -201,6 +226,90 @@ def crop_setup(setup: Setup, region: Region) -> Setup:
     return setup.replace(rows=region.r1 - region.r0, cols=region.c1 - region.c0, camera=cam)
 
 
+def predicted_blur(
+    spots: pd.DataFrame, labels, region: Region, setup: Setup, ci: float = 0.98
+) -> float:
+    """Motion blur (µm, rms per axis about the exposure mean) that a region's linked spots predict.
+
+    For each particle of ``spots`` (the modular tracker's table: particle, frame, x, y and
+    bounds at level ``ci``) with at least :data:`BLUR_MIN_STEPS` displacements over one and
+    over two frames in the region's claimed pixels, the per-axis displacement variances ``m₁``
+    and ``m₂`` are the median squared 2D displacements over ``2 ln 2`` (robust to linking
+    errors). For Brownian motion seen through blur and localization noise
+    ``m_k = 2D (kΔt − t_E/3) + 2σ²`` and the blur variance is ``D t_E / 3``. Two estimates of
+    ``2D Δt``: ``m₂ − m₁``, free of any static jitter (noise, or an unresolved pair whose
+    localization jumps between its two spots) but scaled by ``2^α − 1`` for anomalous motion;
+    and ``(m₁ − 2σ²) Δt / (Δt − t_E/3)`` with ``σ²`` from the bounds, right for any alpha
+    but inflated by jitter. The smaller counts, and the fastest particle of the region.
+
+    Returns
+    -------
+    float
+        The blur (µm); 0 without exposure or without such particles.
+    """
+    from scipy.stats import norm
+
+    t_e, dt = float(setup.exposure), float(setup.frame_period)
+    if t_e <= 0.0 or not len(spots):
+        return 0.0
+    f = spots["frame"].to_numpy(dtype=int)
+    x, y = spots["x"].to_numpy(dtype=float), spots["y"].to_numpy(dtype=float)
+    s = spots.loc[_own(labels, region, f, x, y, setup.pixel_size)]
+    zq = float(norm.ppf(0.5 + ci / 2))
+    s = pd.DataFrame(
+        {
+            "particle": s["particle"].to_numpy(),
+            "frame": s["frame"].to_numpy(dtype=int),
+            "x": s["x"].to_numpy(dtype=float),
+            "y": s["y"].to_numpy(dtype=float),
+            # per-axis localization variance from the bounds
+            "v": (((s["x_hi"] - s["x_lo"]) ** 2 + (s["y_hi"] - s["y_lo"]) ** 2).to_numpy())
+            / (8.0 * zq**2),
+        }
+    )
+    var = []
+    for lag in (1, 2):
+        later = s.assign(frame=s["frame"] - lag)
+        pairs = s.merge(later, on=["particle", "frame"], suffixes=("", "_2"))
+        r2 = (pairs["x_2"] - pairs["x"]) ** 2 + (pairs["y_2"] - pairs["y"]) ** 2
+        per = pd.DataFrame({"r2": r2, "v": pairs["v"] + pairs["v_2"]}).groupby(pairs["particle"])
+        per = per.agg(n=("r2", "size"), m=("r2", "median"), v=("v", "median"))
+        per = per[per["n"] >= BLUR_MIN_STEPS]
+        var.append(pd.DataFrame({f"m{lag}": per["m"] / (2.0 * np.log(2.0)), f"v{lag}": per["v"]}))
+    both = pd.concat(var, axis=1, join="inner")
+    if not len(both):
+        return 0.0
+    slope = both["m2"] - both["m1"]
+    first = (both["m1"] - np.nan_to_num(both["v1"])) * dt / (dt - t_e / 3.0)
+    s2 = float(np.max(np.minimum(slope, first)))
+    return float(np.sqrt(max(s2, 0.0) * t_e / (6.0 * dt)))
+
+
+def concurrent_fraction(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> float:
+    """Fraction of a region's frames with detections in which ``spots`` has two or more in
+    the region's claimed pixels (0 without detections)."""
+    f = spots["frame"].to_numpy(dtype=int)
+    x, y = spots["x"].to_numpy(dtype=float), spots["y"].to_numpy(dtype=float)
+    mine = f[_own(labels, region, f, x, y, setup.pixel_size)] if len(f) else f
+    if not len(mine):
+        return 0.0
+    counts = np.bincount(mine - mine.min())
+    counts = counts[counts > 0]
+    return float(np.mean(counts >= 2))
+
+
+def _region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
+    """K of a region: ``subframes`` itself, or for "auto" :data:`STREAK_SUBFRAMES` when the
+    predicted ``blur`` exceeds :data:`STREAK_BLUR_FRACTION` of the PSF width, at most a
+    :data:`STREAK_MAX_CONCURRENT` fraction of its frames hold two or more detections, and the
+    exposure leaves a gap (which K >= 2 needs); else 1."""
+    if subframes != "auto":
+        return int(subframes)
+    smeared = blur > STREAK_BLUR_FRACTION * float(setup.psf.kernel_params[0])
+    alone = concurrent <= STREAK_MAX_CONCURRENT
+    return STREAK_SUBFRAMES if smeared and alone and setup.exposure < setup.frame_period else 1
+
+
 def _own(labels, region: Region, frames, x, y, a: float) -> np.ndarray:
     """Whether positions (µm, movie coordinates) in ``frames`` lie in the region's claimed pixels."""
     r = np.clip((np.asarray(y) / a).astype(int), 0, labels.shape[1] - 1)
@@ -250,6 +359,7 @@ def track_field(
     min_detections: int = 3,
     spot_photons: float | None = None,
     n_samples: int = 0,
+    subframes: int | str = "auto",
     progress=None,
     **bayes_kwargs,
 ) -> FieldResult:
@@ -276,6 +386,13 @@ def track_field(
         movie (mostly single emitters, unlike a crowded region's).
     n_samples : int
         Posterior sample positions kept per table row (:attr:`FieldResult.samples`); 0: none.
+    subframes : int or "auto"
+        Positions per exposure K of every region's model; "auto" (default): per region,
+        :data:`STREAK_SUBFRAMES` where its spots are smeared by the motion during the exposure
+        (:func:`predicted_blur` over :data:`STREAK_BLUR_FRACTION` of the PSF width; the K = 1
+        blur-aware emission widens a round spot and cannot fit a streak) unless it holds two
+        particles at once in over :data:`STREAK_MAX_CONCURRENT` of its frames, else 1. With
+        ``blur_psf=True`` "auto" keeps K = 1.
     progress : callable(done, total), optional
         Called after each region.
     **bayes_kwargs
@@ -294,6 +411,13 @@ def track_field(
     n_samples = check_int(n_samples, "n_samples", 0)
     if "n_emitters" in bayes_kwargs:
         raise ValueError("track_field samples the number of emitters; do not pass n_emitters")
+    if isinstance(subframes, str):
+        if subframes != "auto":
+            raise ValueError(f"subframes must be 'auto' or a whole number >= 1, got {subframes!r}")
+        if bayes_kwargs.get("blur_psf") is True:
+            subframes = 1
+    else:
+        subframes = check_int(subframes, "subframes", 1)
     from .modular import track_modular
 
     with warnings.catch_warnings():
@@ -313,10 +437,13 @@ def track_field(
         g = regions[i]
         t0 = time.perf_counter()
         sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
+        blur = predicted_blur(spots, labels, g, setup)
+        concurrent = concurrent_fraction(spots, labels, g, setup)
+        K = _region_subframes(subframes, blur, concurrent, setup)
         post = track_bayes(
             sub, crop_setup(setup, g), n_emitters=None, n_iterations=n_iterations,
             n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci,
-            spot_photons=spot_photons, **bayes_kwargs,
+            spot_photons=spot_photons, subframes=K, **bayes_kwargs,
         )  # fmt: skip
         lab = post.relabel_frames()  # once for the table and its draws
         tab = lab.to_table(ci)
@@ -348,6 +475,9 @@ def track_field(
             "cols": [g.c0, g.c1],
             "n_detections": g.n_detections,
             "candidates": post.n_emitters,
+            "subframes": K,
+            "predicted_blur_um": blur,
+            "concurrent_fraction": concurrent,
             "n_emitters_posterior": own_post,
             "n_emitters_posterior_box": post.count_posterior(),
             "diagnostics": diag,
