@@ -462,9 +462,12 @@ def part_field(args) -> dict:
     print("trackpy", out["trackpy"], flush=True)
     t0 = time.perf_counter()
     res = track_field(adu, setup, n_iterations=args.sweeps, n_chains=2, seed=args.seed,
-                      workers=args.workers, planar=args.planar)  # fmt: skip
+                      workers=args.workers, planar=args.planar,
+                      subframes=_subframes(args.subframes))  # fmt: skip
     wall = time.perf_counter() - t0
     tab = res.table
+    if args.save_table:
+        tab.to_parquet(args.save_table)
     sc, extra = frame_scores(tab, truth, visible, crlb, crlb_blur, spread)
     post = res.n_emitters_posterior
     out["bayes_regions"] = {
@@ -475,6 +478,8 @@ def part_field(args) -> dict:
         "region_times_s": [r["time_s"] for r in res.regions],
         "region_shapes": [[r["frames"][1] - r["frames"][0], r["rows"][1] - r["rows"][0],
                            r["cols"][1] - r["cols"][0]] for r in res.regions],
+        "region_subframes": [r["subframes"] for r in res.regions],
+        "region_blur_um": [r["predicted_blur_um"] for r in res.regions],
     }  # fmt: skip
     # the detections kept at stricter presence thresholds (the table keeps p_present >= 0.5)
     out["bayes_regions"]["by_p_present"] = [
@@ -487,8 +492,28 @@ def part_field(args) -> dict:
     return out
 
 
+def _subframes(value: str):
+    """``--subframes``: "auto" or a whole number."""
+    return value if value == "auto" else int(value)
+
+
 #: Presence thresholds at which the field's Bayesian detections are also scored.
 P_PRESENT_LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def _k_text(b: dict, args) -> str:
+    """The regions' sub-frame positions K, as the field's text gives them."""
+    ks = b.get("region_subframes")
+    sub = getattr(args, "subframes", "1")
+    if ks is None:  # runs before track_field chose K per region
+        return "K = 1"
+    if sub != "auto":
+        return f"K = {sub}"
+    n5 = sum(k > 1 for k in ks)
+    return (
+        f'K chosen per region from the blur its spots predict (`subframes="auto"`: '
+        f"K = {max(ks)} in {n5} of {len(ks)} regions, K = 1 in the others)"
+    )
 
 
 def write_field(out: dict, args) -> list[str]:
@@ -501,6 +526,7 @@ def write_field(out: dict, args) -> list[str]:
         f"particles visible, {out['visible_points']} visible spots. Bayesian: regions "
         f"(`tracking.regions.track_field`{', planar=True' if args.planar else ''}), "
         f"{args.sweeps} sweeps x 2 chains per region, "
+        f"{_k_text(b, args)}, "
         f"{args.workers} worker threads on 2 cores. Peak memory {out['peak_rss_gb']:.2f} GB.",
         "",
         "| tracker | recall | precision | RMSE (nm) | ID switches | tracks | median length | time (s) |",
@@ -691,6 +717,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--planar", action="store_true",
                     help="motion in the focal plane (parts m and field)")  # fmt: skip
+    ap.add_argument(
+        "--subframes",
+        default="auto",
+        help="part field: sub-frame positions K per region, a number or 'auto'",
+    )
+    ap.add_argument("--save-table", default=None, help="part field: write the Bayesian table here")
+    ap.add_argument("--stem", default=None, help="name of the result files (default the part's)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
     from threadpoolctl import threadpool_limits
@@ -712,6 +745,7 @@ def main() -> None:
         else f"{args.part}_{args.size}"
     )
     stem += "_planar" if args.planar else ""
+    stem = args.stem or stem
     (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=2, default=float))
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
