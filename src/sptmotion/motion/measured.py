@@ -48,7 +48,7 @@ import contextvars
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -514,6 +514,19 @@ def _fit_alphas_tri(g: _TriGroup, key: str, alphas, r: float, sigma2_fixed) -> d
     return _profile_pencil(c0, c1, g.n0, g.n1, g.X[None], 0.0, sigma2_fixed, drift=g.drift)
 
 
+def _autocovariance(key: str, alpha: float, n: int, r: float) -> np.ndarray:
+    """:func:`~.measurement.increment_autocovariance` for ``n`` lags, sliced from one table per
+    (model, alpha, exposure ratio) and power-of-two length: lag ``k`` does not depend on ``n``,
+    so the tracks' many lengths share a handful of tables."""
+    size = max(64, 1 << (int(n) - 1).bit_length())
+    return _autocovariance_table(key, float(alpha), size, float(r))[:n].copy()
+
+
+@lru_cache(maxsize=2048)
+def _autocovariance_table(key: str, alpha: float, n: int, r: float) -> np.ndarray:
+    return increment_autocovariance(key, alpha, n, r)
+
+
 def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> dict:
     """:func:`_fit_alphas` by tridiagonal reduction (:meth:`_Group.reduce`): per alpha the
     whitened motion covariance becomes tridiagonal ``T = Qᵀ M Q`` and the data ``Qᵀz``; the
@@ -524,7 +537,7 @@ def _fit_alphas_reduced(g: _Group, key: str, alphas, r: float, sigma2_fixed) -> 
 
     def reduce(a):
         if g.fold:  # consecutive frames, one noise variance: Toeplitz, folded
-            return g.reduce_toeplitz(increment_autocovariance(key, a, L, r))
+            return g.reduce_toeplitz(_autocovariance(key, a, L, r))
         return g.reduce(increment_covariance(key, a, g.frames, r))
 
     workers = _ALPHA_THREADS.get()
