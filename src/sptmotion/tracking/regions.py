@@ -239,8 +239,9 @@ def predicted_blur(
     ``m_k = 2D (kΔt − t_E/3) + 2σ²`` and the blur variance is ``D t_E / 3``. Two estimates of
     ``2D Δt``: ``m₂ − m₁``, free of any static jitter (noise, or an unresolved pair whose
     localization jumps between its two spots) but scaled by ``2^α − 1`` for anomalous motion;
-    and ``(m₁ − 2σ²) Δt / (Δt − t_E/3)`` with ``σ²`` from the bounds, right for any alpha
-    but inflated by jitter. The smaller counts, and the fastest particle of the region.
+    and ``(m₁ − 2σ²) Δt / (Δt − t_E/3)`` with ``σ²`` from the bounds, which does not depend
+    on how the displacements grow with the lag but is inflated by jitter. The smaller counts,
+    and the fastest particle of the region.
 
     Returns
     -------
