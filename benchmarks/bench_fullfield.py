@@ -503,16 +503,13 @@ P_PRESENT_LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 def _k_text(b: dict, args) -> str:
     """The regions' sub-frame positions K, as the field's text gives them."""
-    ks = b.get("region_subframes")
-    sub = getattr(args, "subframes", "1")
-    if ks is None:  # runs before track_field chose K per region
-        return "K = 1"
-    if sub != "auto":
-        return f"K = {sub}"
-    n5 = sum(k > 1 for k in ks)
+    if args.subframes != "auto":
+        return f"K = {args.subframes}"
+    ks = b["region_subframes"]
+    n_streak = sum(k > 1 for k in ks)
     return (
         f'K chosen per region from the blur its spots predict (`subframes="auto"`: '
-        f"K = {max(ks)} in {n5} of {len(ks)} regions, K = 1 in the others)"
+        f"K = {max(ks)} in {n_streak} of {len(ks)} regions, K = 1 in the others)"
     )
 
 

@@ -253,9 +253,7 @@ def predicted_blur(
     t_e, dt = float(setup.exposure), float(setup.frame_period)
     if t_e <= 0.0 or not len(spots):
         return 0.0
-    f = spots["frame"].to_numpy(dtype=int)
-    x, y = spots["x"].to_numpy(dtype=float), spots["y"].to_numpy(dtype=float)
-    s = spots.loc[_own(labels, region, f, x, y, setup.pixel_size)]
+    s = _region_rows(spots, labels, region, setup)
     zq = float(norm.ppf(0.5 + ci / 2))
     s = pd.DataFrame(
         {
@@ -289,14 +287,21 @@ def predicted_blur(
 def concurrent_fraction(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> float:
     """Fraction of a region's frames with detections in which ``spots`` has two or more in
     the region's claimed pixels (0 without detections)."""
-    f = spots["frame"].to_numpy(dtype=int)
-    x, y = spots["x"].to_numpy(dtype=float), spots["y"].to_numpy(dtype=float)
-    mine = f[_own(labels, region, f, x, y, setup.pixel_size)] if len(f) else f
+    mine = _region_rows(spots, labels, region, setup)["frame"].to_numpy(dtype=int)
     if not len(mine):
         return 0.0
     counts = np.bincount(mine - mine.min())
     counts = counts[counts > 0]
     return float(np.mean(counts >= 2))
+
+
+def _region_rows(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> pd.DataFrame:
+    """The rows of ``spots`` (frame, x, y in µm) that lie in the region's claimed pixels."""
+    if not len(spots):
+        return spots
+    f = spots["frame"].to_numpy(dtype=int)
+    x, y = spots["x"].to_numpy(dtype=float), spots["y"].to_numpy(dtype=float)
+    return spots.loc[_own(labels, region, f, x, y, setup.pixel_size)]
 
 
 def _region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
