@@ -374,7 +374,7 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_modular import score
 
-    errs, bounds, cov, smeared = [], [], [], []
+    errs, bounds, cov, smeared, who = [], [], [], [], []
     fp = {"near_smeared": 0, "near_other": 0, "far": 0}
     for f, g in tab.groupby("frame"):
         vis = np.flatnonzero(visible[:, f])
@@ -401,6 +401,7 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
             bounds.append([crlb[i, f], np.nan if crlb_blur is None else crlb_blur[i, f]])
             cov.append(row["x_lo"] <= truth[i, f, 0] <= row["x_hi"])
             cov.append(row["y_lo"] <= truth[i, f, 1] <= row["y_hi"])
+            who += [i, i]
     errs = np.array(errs)
     bounds = np.array(bounds).reshape(-1, 2)
     cov = np.array(cov, dtype=float)
@@ -410,6 +411,7 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
         else None,
         "coverage_98": float(cov.mean()) if len(cov) else None,
         "coverage_se": float(np.sqrt(0.98 * 0.02 / max(len(cov), 1))),
+        "coverage_se_particles": _cluster_se(cov, np.array(who)),
         "n_coverage": int(len(cov)),
     }
     if crlb_blur is not None and len(errs):
@@ -432,6 +434,18 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
                 extra[f"{key}_gross_fraction"] = float(gross[sel].mean()) if sel.any() else None
             extra["false_positives"] = fp
     return score(tab, truth, visible), extra
+
+
+def _cluster_se(hits: np.ndarray, cluster: np.ndarray) -> float | None:
+    """Standard error of the mean of ``hits`` with the clusters (true particles) as the units:
+    the coordinates of one particle's frames are not independent (ratio estimator)."""
+    ids = np.unique(cluster)
+    if len(ids) < 2:
+        return None
+    n = np.array([np.sum(cluster == c) for c in ids], dtype=float)
+    h = np.array([hits[cluster == c].sum() for c in ids], dtype=float)
+    mean = h.sum() / n.sum()
+    return float(np.sqrt(len(ids) / (len(ids) - 1) * np.sum((h - mean * n) ** 2)) / n.sum())
 
 
 def part_field(args) -> dict:
@@ -480,6 +494,9 @@ def part_field(args) -> dict:
                            r["cols"][1] - r["cols"][0]] for r in res.regions],
         "region_subframes": [r["subframes"] for r in res.regions],
         "region_blur_um": [r["predicted_blur_um"] for r in res.regions],
+        "region_rhat": [{k: v["rhat"] for k, v in r["diagnostics"].items()
+                         if isinstance(v, dict) and "rhat" in v} for r in res.regions],
+        "region_D_median": [r["D"]["median"] for r in res.regions],
     }  # fmt: skip
     # the detections kept at stricter presence thresholds (the table keeps p_present >= 0.5)
     out["bayes_regions"]["by_p_present"] = [
@@ -545,7 +562,8 @@ def write_field(out: dict, args) -> list[str]:
         f"{b['z_rms_blurred_without_gross']:.2f} without the {100 * b['gross_fraction']:.1f}% "
         "gross errors beyond 5 bounds); 98% "
         f"intervals cover {b['coverage_98']:.3f} of {b['n_coverage']} coordinates (SE "
-        f"{b['coverage_se']:.3f} if independent; {b['coverage_98_without_gross']:.3f} without "
+        f"{b['coverage_se']:.3f} if independent, {b['coverage_se_particles']:.3f} with the "
+        f"particles as the units; {b['coverage_98_without_gross']:.3f} without "
         f"the gross errors, whose intervals hold {b['coverage_98_gross']:.3f}); worst region "
         "R-hat of positions "
         f"{b['max_rhat_positions']:.2f}.",

@@ -241,3 +241,30 @@ def test_a_relabeled_emitter_keeps_its_label_from_frame_to_frame():
     assert tab["particle"].nunique() == 1
     raw = _posterior(samples, present)._table(0.98, 0.5)
     assert raw["particle"].nunique() == 2  # the sampler's labels alternate
+
+
+def test_two_emitters_under_swapped_labels_are_two_rows_at_their_places():
+    """Chain 0 holds emitters A and B as candidates 0 and 1, chain 1 as 1 and 0, and chain 1
+    swaps them back from frame 4 on (a tail swap): the sampler's labels each average A and B
+    (rows midway, where there is no spot); the table has one row per emitter and frame at
+    its place, present with probability 1, each emitter under one particle id throughout."""
+    rng = np.random.default_rng(1)
+    C, S, N = 2, 300, 8
+    A, B = np.array([1.0, 1.0, 0.0]), np.array([1.0, 1.6, 0.0])
+    samples = np.empty((C, S, 3, N, 3))
+    samples[:] = [5.0, 5.0, 0.0]  # an idle candidate far away
+    present = np.zeros((C, S, 3, N), dtype=bool)
+    present[:, :, :2] = True
+    noise = rng.normal(0, 0.02, (C, S, 2, N, 3))
+    samples[0, :, 0], samples[0, :, 1] = A + noise[0, :, 0], B + noise[0, :, 1]
+    samples[1, :, 0, :4], samples[1, :, 1, :4] = B + noise[1, :, 0, :4], A + noise[1, :, 1, :4]
+    samples[1, :, 0, 4:], samples[1, :, 1, 4:] = A + noise[1, :, 0, 4:], B + noise[1, :, 1, 4:]
+    post = _posterior(samples, present)
+    raw = post._table(0.98, 0.5)
+    assert np.allclose(raw[raw["frame"] < 4]["y"], 1.3, atol=0.01)  # midway
+    tab = post.to_table()
+    assert len(tab) == 2 * N and np.all(tab["p_present"] == 1.0)
+    for spot in (A, B):
+        rows = tab[np.hypot(tab["x"] - spot[0], tab["y"] - spot[1]) < 0.01]
+        assert len(rows) == N and rows["particle"].nunique() == 1
+        assert np.all((rows["y_lo"] < spot[1]) & (spot[1] < rows["y_hi"]))

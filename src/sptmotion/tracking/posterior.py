@@ -18,6 +18,12 @@ TABLE_COLUMNS = ("particle", "frame", "x", "y", "z", "x_lo", "x_hi", "y_lo", "y_
 SAME_EMITTER_RADIUS = 0.3
 #: ... "almost never": in at most this fraction of the draws in which either is present.
 SAME_EMITTER_OVERLAP = 0.05
+#: A candidate of a draw moves to another emitter only if that one lies within this distance
+#: (µm) of it ...
+SAME_EMITTER_LINK = 0.5
+#: ... and this much closer (µm) than the emitter it held in the previous frame: it keeps its
+#: emitter where two lie about as close (a smeared spot held by two candidates).
+SAME_EMITTER_SWITCH = 0.1
 
 
 def check_ci(ci: float) -> float:
@@ -258,23 +264,32 @@ class TrackPosterior:
 
     # -- outputs ---------------------------------------------------------------------------
     def relabel_frames(
-        self, radius: float = SAME_EMITTER_RADIUS, overlap: float = SAME_EMITTER_OVERLAP
+        self,
+        radius: float = SAME_EMITTER_RADIUS,
+        overlap: float = SAME_EMITTER_OVERLAP,
+        link: float = SAME_EMITTER_LINK,
+        switch: float = SAME_EMITTER_SWITCH,
     ) -> TrackPosterior:
         """The posterior with one label per emitter in every frame (unknown M; a copy).
 
         Candidates are exchangeable, so the chains (or one chain at different times) may hold
-        the same emitter under different labels: in a frame, two candidates then sit at the same
-        place and are present in complementary draws, each with ``p_present`` near 1/2, and a
-        table would list the spot twice. For every frame, a pair of candidates whose mean
-        positions given presence lie within ``radius`` µm and that are both present in at most
-        ``overlap`` of the draws in which either is, is one emitter: in the draws where only the
-        other one is present, the label that held the emitter more often in the previous frame
-        (else the more probable one) takes its position and presence in that frame. This
-        permutes labels within a draw and frame, so every draw's set of present positions is
-        unchanged; two emitters that overlap in the same draws are left apart.
-        :meth:`count_posterior` and the diagnostics keep the sampler's own labels. A posterior
-        already relabeled (``relabeled``) is returned as it is, so a caller that needs both
-        :meth:`to_table` and :meth:`table_draws` relabels once.
+        the same emitter under different labels, and a label may hold different emitters: in a
+        frame, two candidates then sit at the same place and are present in complementary
+        draws, each with ``p_present`` near 1/2 (a table would list the spot twice), or one
+        label's draws lie at two places (its mean between them, a spot where there is none).
+        Frame by frame, every draw's present candidates are matched to reference emitters by
+        distance (closest pairs first): in the first frame with a present candidate the labels
+        of the first chain, then the emitters present in the previous frame. A candidate stays
+        with the emitter it held in the previous frame (at first: its own label) unless another
+        lies ``switch`` µm closer (within ``link`` µm), or it is taken by a closer candidate of
+        the draw. The references are then moved to the matched draws' mean positions, two of
+        them that lie within ``radius`` µm and are both present in at most ``overlap`` of the
+        draws in which either is are merged into the one present more often, and the frame is
+        matched again. This permutes labels within a draw and frame,
+        so every draw's set of present positions is unchanged, and two candidates present in
+        the same draw stay two emitters. :meth:`count_posterior` and the diagnostics keep the
+        sampler's own labels. A posterior already relabeled (``relabeled``) is returned as it
+        is, so a caller that needs both :meth:`to_table` and :meth:`table_draws` relabels once.
         """
         if self.present is None or self.relabeled:
             return self
@@ -282,53 +297,40 @@ class TrackPosterior:
         K, N = self.subframes, self.n_frames
         samples = self.samples.reshape(C * S, M, N, K, 3).copy()
         present = self.present.reshape(C * S, M, N).copy()
-        w = self.weights
+        xy = np.einsum("smnka,k->smna", samples[..., :2], self.weights)  # (draws, M, N, 2)
+        ref = np.zeros((M, 2))
+        held = np.zeros(M, dtype=bool)  # emitters present in the previous frame: their places
+        started = False
+        rows = np.arange(C * S)[:, None]
+        slot_of = np.broadcast_to(np.arange(M), (C * S, M)).copy()  # each draw's label -> emitter
         for n in range(N):
-            on = present[:, :, n]  # (S, M) view
-            cnt = on.sum(axis=0)
-            if np.count_nonzero(cnt) < 2:
+            on = present[:, :, n]
+            if not on.any():
+                held[:] = False
                 continue
-            for a, b in self._same_place_pairs(samples[:, :, n], on, w, radius):
-                on_a, on_b = on[:, a], on[:, b]
-                either = np.count_nonzero(on_a | on_b)
-                if np.count_nonzero(on_a & on_b) > overlap * either:
-                    continue
-                # the label that held the emitter in the previous frame, else the more probable
-                prev_a, prev_b = (
-                    (present[:, a, n - 1].sum(), present[:, b, n - 1].sum()) if n else (0, 0)
-                )
-                if prev_a != prev_b:
-                    keep, other = (a, b) if prev_a > prev_b else (b, a)
-                else:
-                    keep, other = (a, b) if on_a.sum() >= on_b.sum() else (b, a)
-                move = on[:, other] & ~on[:, keep]
-                if not move.any():
-                    continue
-                sa = samples[move, keep, n].copy()
-                samples[move, keep, n] = samples[move, other, n]
-                samples[move, other, n] = sa
-                on[move, keep] = True
-                on[move, other] = False
+            if not started:  # the first chain's labels (all draws' if it has none here)
+                first = on[:S] if on[:S].any() else on
+                held = first.any(axis=0)
+                ref[held] = _present_mean(xy[: len(first), :, n], first)[held]
+                started = True
+            for i in range(4):
+                perm = _match_to_reference(xy[:, :, n], on, ref, held, slot_of, link, switch)
+                a_on = on[rows, perm]
+                cnt = a_on.sum(axis=0)
+                ref[cnt > 0] = _present_mean(xy[rows, perm, n], a_on)[cnt > 0]
+                held = cnt > 0
+                # again with this frame's places, until no two references merge
+                if not _merge_duplicates(ref, held, a_on, radius, overlap) and i > 0:
+                    break
+            present[:, :, n] = a_on
+            samples[:, :, n] = samples[rows, perm, n]
+            slot_of[rows, perm] = np.arange(M)[None]
         return replace(
             self,
             samples=samples.reshape(C, S, M, L, 3),
             present=present.reshape(C, S, M, N),
             relabeled=True,
         )
-
-    @staticmethod
-    def _same_place_pairs(fine_n, on, weights, radius):
-        """Pairs (a, b) of candidates present in some draw of one frame whose mean positions
-        given presence (from the sub-frame points ``fine_n (S, M, K, 3)``) lie within
-        ``radius``, the closest first."""
-        pos = np.einsum("smka,k->sma", fine_n, weights)
-        cnt = on.sum(axis=0)
-        used = np.flatnonzero(cnt)
-        mean = np.einsum("sma,sm->ma", pos[:, used], on[:, used]) / cnt[used, None]
-        d = np.linalg.norm(mean[:, None] - mean[None], axis=2)
-        i, j = np.nonzero(np.triu(d < radius, k=1))
-        order = np.argsort(d[i, j], kind="stable")
-        return [(int(used[i[q]]), int(used[j[q]])) for q in order]
 
     def to_table(self, ci: float | None = None, min_present: float = 0.5) -> pd.DataFrame:
         """Track table: particle, frame, t (s), x, y, z (posterior mean, µm) and credible bounds.
@@ -422,3 +424,69 @@ class TrackPosterior:
     def _count_mode(self) -> int:
         post = self.count_posterior()
         return int(max(post, key=lambda k: (post[k], -k)))
+
+
+def _present_mean(pts: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Mean of ``pts (draws, M, 2)`` over the draws where ``on (draws, M)``, (M, 2) (0 where never)."""
+    cnt = on.sum(axis=0)
+    return np.einsum("sma,sm->ma", pts, on) / np.maximum(cnt, 1)[:, None]
+
+
+def _match_to_reference(pts, on, ref, held, slot_of, link: float, switch: float) -> np.ndarray:
+    """Per draw, the label that each reference emitter takes, ``perm (draws, M)``.
+
+    The present candidates of a draw (``pts (draws, M, 2)``, ``on (draws, M)``) are matched to
+    the emitters, cheapest pair first: a candidate's own emitter (``slot_of (draws, M)``: the
+    one it held in the previous frame) costs its distance to the emitter's reference position
+    ``ref (M, 2)`` (if ``held``) at most ``link``, another emitter with a reference within
+    ``link`` its distance plus ``switch``, one without a reference ``link`` plus ``switch``.
+    Absent candidates fill the remaining labels in order.
+    """
+    S, M = on.shape
+    d = np.linalg.norm(pts[:, :, None, :] - ref[None, None], axis=3)  # (draws, label, reference)
+    own = slot_of[:, :, None] == np.arange(M)[None, None]
+    other = np.where(held[None, None], np.where(d <= link, d, np.inf), link) + switch
+    cost = np.where(own, np.where(held[None, None], np.minimum(d, link), link), other)
+    cost[~on] = np.inf
+    perm = np.full((S, M), -1)
+    taken = np.zeros((S, M), dtype=bool)
+    r = np.arange(S)
+    for _ in range(M):
+        flat = cost.reshape(S, M * M).argmin(axis=1)
+        i, m = np.divmod(flat, M)
+        ok = np.isfinite(cost[r, i, m])
+        if not ok.any():
+            break
+        perm[r[ok], m[ok]] = i[ok]
+        taken[r[ok], i[ok]] = True
+        cost[r[ok], i[ok], :] = np.inf
+        cost[r[ok], :, m[ok]] = np.inf
+    # the remaining labels (absent candidates, or present ones with no reference left) in order
+    free_slot = np.argsort(perm >= 0, axis=1, kind="stable")
+    free_label = np.argsort(taken, axis=1, kind="stable")
+    n_free = (perm < 0).sum(axis=1)
+    fill = np.arange(M)[None] < n_free[:, None]
+    perm[np.broadcast_to(r[:, None], (S, M))[fill], free_slot[fill]] = free_label[fill]
+    return perm
+
+
+def _merge_duplicates(ref, held, on, radius: float, overlap: float) -> bool:
+    """Drop the reference of the less present of two within ``radius`` that are (almost) never
+    present in the same draw (``on (draws, M)`` after matching); whether any was dropped."""
+    idx = np.flatnonzero(held)
+    if len(idx) < 2:
+        return False
+    d = np.linalg.norm(ref[idx, None] - ref[None, idx], axis=2)
+    i, j = np.nonzero(np.triu(d < radius, k=1))
+    merged = False
+    for q in np.argsort(d[i, j], kind="stable"):
+        a, b = idx[i[q]], idx[j[q]]
+        if not (held[a] and held[b]):
+            continue
+        both = np.count_nonzero(on[:, a] & on[:, b])
+        if both > overlap * np.count_nonzero(on[:, a] | on[:, b]):
+            continue
+        drop = b if on[:, a].sum() >= on[:, b].sum() else a
+        held[drop] = False
+        merged = True
+    return merged
