@@ -285,11 +285,11 @@ class TrackPosterior:
         the draw. The references are then moved to the matched draws' mean positions, two of
         them that lie within ``radius`` µm and are both present in at most ``overlap`` of the
         draws in which either is are merged into the one present more often, and the frame is
-        matched again. This permutes labels within a draw and frame,
-        so every draw's set of present positions is unchanged, and two candidates present in
-        the same draw stay two emitters. :meth:`count_posterior` and the diagnostics keep the
-        sampler's own labels. A posterior already relabeled (``relabeled``) is returned as it
-        is, so a caller that needs both :meth:`to_table` and :meth:`table_draws` relabels once.
+        matched again. This permutes labels within a draw and frame, so every draw's set of
+        present positions is unchanged, and two candidates present in the same draw stay two
+        emitters. :meth:`count_posterior` and the diagnostics keep the sampler's own labels. A
+        posterior already relabeled (``relabeled``) is returned as it is, so a caller that
+        needs both :meth:`to_table` and :meth:`table_draws` relabels once.
         """
         if self.present is None or self.relabeled:
             return self
