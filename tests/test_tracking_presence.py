@@ -268,3 +268,22 @@ def test_two_emitters_under_swapped_labels_are_two_rows_at_their_places():
         rows = tab[np.hypot(tab["x"] - spot[0], tab["y"] - spot[1]) < 0.01]
         assert len(rows) == N and rows["particle"].nunique() == 1
         assert np.all((rows["y_lo"] < spot[1]) & (spot[1] < rows["y_hi"]))
+
+
+def test_a_fast_emitter_keeps_its_label_when_it_jumps_beyond_the_link_distance():
+    """One emitter moving 0.8 µm per frame (more than SAME_EMITTER_LINK), held by candidate 0 in
+    both chains, candidate 1 idle: one particle id over all frames, its rows where it is."""
+    from sptmotion.tracking.posterior import SAME_EMITTER_LINK
+
+    rng = np.random.default_rng(2)
+    C, S, N = 2, 200, 6
+    path = np.array([[1.0 + 0.8 * n * (-1) ** n, 1.0 + 0.8 * n, 0.0] for n in range(N)])
+    assert np.all(np.linalg.norm(np.diff(path[:, :2], axis=0), axis=1) > SAME_EMITTER_LINK)
+    samples = np.empty((C, S, 2, N, 3))
+    samples[:] = [9.0, 9.0, 0.0]
+    samples[:, :, 0] = path + rng.normal(0, 0.02, (C, S, N, 3))
+    present = np.zeros((C, S, 2, N), dtype=bool)
+    present[:, :, 0] = True
+    tab = _posterior(samples, present).to_table()
+    assert len(tab) == N and tab["particle"].nunique() == 1
+    np.testing.assert_allclose(tab[["x", "y"]].to_numpy(), path[:, :2], atol=0.01)
