@@ -440,11 +440,11 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
 def _cluster_se(hits: np.ndarray, cluster: np.ndarray) -> float | None:
     """Standard error of the mean of ``hits`` with the clusters (true particles) as the units:
     the coordinates of one particle's frames are not independent (ratio estimator)."""
-    ids = np.unique(cluster)
+    ids, inv = np.unique(cluster, return_inverse=True)
     if len(ids) < 2:
         return None
-    n = np.array([np.sum(cluster == c) for c in ids], dtype=float)
-    h = np.array([hits[cluster == c].sum() for c in ids], dtype=float)
+    n = np.bincount(inv).astype(float)
+    h = np.bincount(inv, weights=hits)
     mean = h.sum() / n.sum()
     return float(np.sqrt(len(ids) / (len(ids) - 1) * np.sum((h - mean * n) ** 2)) / n.sum())
 
