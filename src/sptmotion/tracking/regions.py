@@ -60,6 +60,8 @@ STREAK_BLUR_FRACTION = 0.3
 STREAK_MAX_CONCURRENT = 0.05
 #: Displacements over one and over two frames a particle needs in :func:`predicted_blur`
 BLUR_MIN_STEPS = 20
+#: Level of the modular spots' bounds in :func:`track_field` (what :func:`predicted_blur` reads)
+_SPOT_CI = 0.98
 
 
 @dataclass(frozen=True)
@@ -428,7 +430,7 @@ def track_field(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        spots = track_modular(adu, setup)
+        spots = track_modular(adu, setup, ci=_SPOT_CI)
     if spot_photons is None and len(spots):
         ph = spots["photons"].to_numpy(dtype=float)
         ph = ph[np.isfinite(ph)]
@@ -443,7 +445,7 @@ def track_field(
         g = regions[i]
         t0 = time.perf_counter()
         sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
-        blur = predicted_blur(spots, labels, g, setup)
+        blur = predicted_blur(spots, labels, g, setup, ci=_SPOT_CI)
         concurrent = concurrent_fraction(spots, labels, g, setup)
         K = _region_subframes(subframes, blur, concurrent, setup)
         post = track_bayes(
