@@ -32,7 +32,13 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    starting tracks missed and the presence move can add them;
 14. :func:`ghost_seek_move` (unknown number of emitters): the same translation, chosen so that
    the path passes through a pixel drawn from a fixed map of the data's bright pixels in a
-   random frame (a data-driven proposal; its density enters the acceptance).
+   random frame (a data-driven proposal; its density enters the acceptance);
+15. :func:`point_seek_move` (K > 1, unknown number of emitters): one sub-frame point of a
+   present emitter moved onto a pixel drawn from the same map of frame n (a streak's far end,
+   several pixels from the rest of the block, is out of reach of the Gaussian steps of move 4);
+16. :func:`reverse_block_move` (K > 1): the K points of one emitter in one frame in reverse
+   order (the streak traversed the other way); the trapezoid weights are symmetric, so the
+   image is unchanged and the acceptance is the motion prior ratio.
 
 Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step.
 Proposal scales adapt during burn-in (Robbins-Monro towards :data:`TARGET_ACCEPT`).
@@ -88,10 +94,12 @@ __all__ = [
     "tail_swap_move",
     "ghost_jump_move",
     "ghost_seek_move",
+    "point_seek_move",
+    "reverse_block_move",
     "refresh_background",
 ]
 
-N_MOVES = 15
+N_MOVES = 17
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -108,6 +116,8 @@ MOVE_NAMES = (
     "tail_swap",
     "ghost_jump",
     "ghost_seek",
+    "point_seek",
+    "reverse_block",
 )
 TARGET_ACCEPT = 0.3
 
@@ -300,6 +310,79 @@ def single_point_move(state, problem, work, n, m, adapt_gain):
     alpha = _metropolis_block(state, problem, work, 4, n, m, a0, a0, lp_old, False)
     if adapt_gain > 0.0:
         state.log_scales[n, m, 2] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def point_seek_move(state, problem, work, n, m):
+    """Move 15 (K > 1, unknown number of emitters): one random sub-frame point of present
+    emitter m in frame n moved onto a uniform point of a pixel drawn from ``birth_pdf[n]``.
+
+    An independence proposal from a fixed map of the data (:func:`_birth_density`): ``log
+    alpha`` adds ``ln birth_pdf[n](old) - ln birth_pdf[n](new)`` to the emission and motion
+    ratios; z is kept. An old point outside the ROI cannot be drawn back: no move.
+    """
+    N = problem.birth_pdf.shape[0]
+    if N == 0 or state.on[m, n] == 0.0:
+        return
+    C = problem.birth_pdf.shape[2]
+    a = problem.pixel_size
+    a0 = n * problem.K + np.random.randint(0, problem.K)
+    g_old = _birth_density(problem, n, state.pos[m, a0, 0], state.pos[m, a0, 1])
+    if g_old <= 0.0:
+        return
+    idx = np.searchsorted(problem.birth_cdf[n], np.random.random() * problem.birth_cdf[n, -1])
+    idx = min(idx, problem.birth_cdf.shape[1] - 1)
+    r = idx // C
+    c = idx - r * C
+    g_new = problem.birth_pdf[n, r, c]
+    lp_old = _block_lp(state, problem, m, a0, a0)
+    _save_block(state, work, m, a0, 1)
+    state.pos[m, a0, 0] = (c + np.random.random()) * a
+    state.pos[m, a0, 1] = (r + np.random.random()) * a
+    lp_new = _block_lp(state, problem, m, a0, a0)
+    ll_new = _block_emission(state, problem, work, n, m, a0, 1)
+    log_r = ll_new - state.ll[n] + lp_new - lp_old + math.log(g_old) - math.log(g_new)
+    _settle_block(state, work, 15, n, m, a0, 1, log_r, ll_new, True)
+
+
+@njit(cache=True, inline="always")
+def _swap_factors(state, m1, j1, m2, j2):
+    """Exchange the PSF factors and windows of point j1 of emitter m1 and point j2 of m2."""
+    for c in range(state.EX.shape[2]):
+        t = state.EX[m1, j1, c]
+        state.EX[m1, j1, c] = state.EX[m2, j2, c]
+        state.EX[m2, j2, c] = t
+    for r in range(state.EY.shape[2]):
+        t = state.EY[m1, j1, r]
+        state.EY[m1, j1, r] = state.EY[m2, j2, r]
+        state.EY[m2, j2, r] = t
+    for q in range(4):
+        t = state.WIN[m1, j1, q]
+        state.WIN[m1, j1, q] = state.WIN[m2, j2, q]
+        state.WIN[m2, j2, q] = t
+
+
+@njit(cache=True)
+def reverse_block_move(state, problem, work, n, m):
+    """Move 16 (K > 1): the K points of emitter m in frame n in reverse order. The sub-frame
+    weights are symmetric (trapezoid), so frame n's image is the same and only the motion prior
+    enters the acceptance; the PSF factors are swapped with the points."""
+    a0, a1, lp_old = _begin_block(state, problem, work, n, m)
+    K = problem.K
+    for i in range(K):
+        for a in range(3):
+            state.pos[m, a0 + i, a] = work.old_pts[K - 1 - i, a]
+    lp_new = _block_lp(state, problem, m, a0, a1)
+    state.prop[16] += 1.0
+    log_r = lp_new - lp_old
+    if log_r >= 0.0 or np.random.random() < math.exp(log_r):
+        state.acc[16] += 1.0
+        for i in range(K // 2):
+            _swap_factors(state, m, a0 + i, m, a1 - i)
+    else:
+        for i in range(K):
+            for a in range(3):
+                state.pos[m, a0 + i, a] = work.old_pts[i, a]
 
 
 @njit(cache=True)
@@ -766,18 +849,7 @@ def _swap_tails(state, m1, m2, n0, K):
             t = state.pos[m1, j, a]
             state.pos[m1, j, a] = state.pos[m2, j, a]
             state.pos[m2, j, a] = t
-        for c in range(state.EX.shape[2]):
-            t = state.EX[m1, j, c]
-            state.EX[m1, j, c] = state.EX[m2, j, c]
-            state.EX[m2, j, c] = t
-        for r in range(state.EY.shape[2]):
-            t = state.EY[m1, j, r]
-            state.EY[m1, j, r] = state.EY[m2, j, r]
-            state.EY[m2, j, r] = t
-        for q in range(4):
-            t = state.WIN[m1, j, q]
-            state.WIN[m1, j, q] = state.WIN[m2, j, q]
-            state.WIN[m2, j, q] = t
+        _swap_factors(state, m1, j, m2, j)
     for n in range(n0, state.on.shape[1]):
         t = state.on[m1, n]
         state.on[m1, n] = state.on[m2, n]
@@ -994,6 +1066,8 @@ def sweep(seed, adapt_gain, state, problem, work):
             z_flip_move(state, problem, work, n, m)
             if K > 1:
                 single_point_move(state, problem, work, n, m, adapt_gain)
+                point_seek_move(state, problem, work, n, m)
+                reverse_block_move(state, problem, work, n, m)
     for m in range(M):
         tail_flip_move(state, problem, m)
     if problem.sample_flags[3]:
