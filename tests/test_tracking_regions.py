@@ -126,6 +126,8 @@ def test_predicted_blur_of_persistent_motion_comes_from_one_frame_steps():
 
 def test_auto_subframes_follow_the_blur_and_keep_one_for_crowded_regions():
     from sptmotion.tracking.regions import (
+        SMEAR_BLUR_FRACTION,
+        SMEAR_SUBFRAMES,
         STREAK_BLUR_FRACTION,
         STREAK_MAX_CONCURRENT,
         STREAK_SUBFRAMES,
@@ -135,6 +137,9 @@ def test_auto_subframes_follow_the_blur_and_keep_one_for_crowded_regions():
     width = float(SETUP.psf.kernel_params[0])
     edge = STREAK_BLUR_FRACTION * width
     assert _region_subframes("auto", 1.1 * edge, 0.0, SETUP) == STREAK_SUBFRAMES
+    smear = SMEAR_BLUR_FRACTION * width
+    assert _region_subframes("auto", 0.9 * smear, 0.0, SETUP) == STREAK_SUBFRAMES
+    assert _region_subframes("auto", 1.1 * smear, 0.0, SETUP) == SMEAR_SUBFRAMES
     assert _region_subframes("auto", 0.9 * edge, 0.0, SETUP) == 1
     # two particles at once in more than a few frames: one D for both, K stays 1
     assert _region_subframes("auto", 10 * edge, 1.1 * STREAK_MAX_CONCURRENT, SETUP) == 1

@@ -72,8 +72,9 @@ class MovieOptions:
     subframes : int or "auto"
         Sub-frame positions K of the tracking model; "auto" (default): by regions chosen per
         region from its spots' motion blur (1, or
-        :data:`~sptmotion.tracking.regions.STREAK_SUBFRAMES` where motion smears the spots),
-        otherwise 1.
+        :data:`~sptmotion.tracking.regions.STREAK_SUBFRAMES` where motion smears the spots,
+        :data:`~sptmotion.tracking.regions.SMEAR_SUBFRAMES` where it smears them beyond
+        :data:`~sptmotion.tracking.regions.SMEAR_BLUR_FRACTION` of the PSF width), otherwise 1.
     regions : bool, optional
         With M unknown: track independent regions of the field in parallel
         (:func:`sptmotion.tracking.track_field`); default for frames over 64 x 64 pixels.

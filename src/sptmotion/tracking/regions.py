@@ -43,6 +43,8 @@ __all__ = [
     "predicted_blur",
     "STREAK_SUBFRAMES",
     "STREAK_BLUR_FRACTION",
+    "SMEAR_SUBFRAMES",
+    "SMEAR_BLUR_FRACTION",
     "BLUR_MIN_STEPS",
     "STREAK_MAX_CONCURRENT",
     "concurrent_fraction",
@@ -53,6 +55,13 @@ STREAK_SUBFRAMES = 3
 #: ``subframes="auto"``: a region is tracked with :data:`STREAK_SUBFRAMES` when the motion blur
 #: its spots predict (rms per axis) exceeds this fraction of the in-focus PSF width
 STREAK_BLUR_FRACTION = 0.3
+#: Sub-frame positions per exposure of a region whose spots are smeared beyond
+#: :data:`SMEAR_BLUR_FRACTION` of the PSF width (``subframes="auto"``): with three, the points of
+#: such a streak lie over a PSF width apart and cannot hold its light between them
+SMEAR_SUBFRAMES = 5
+#: ``subframes="auto"``: blur (rms per axis, over the in-focus PSF width) above which a region
+#: gets :data:`SMEAR_SUBFRAMES`
+SMEAR_BLUR_FRACTION = 0.75
 #: ``subframes="auto"``: regions with two or more detections at once in over this fraction of
 #: their frames keep K = 1. One D serves all emitters of a region and sets how far an
 #: emitter's sub-frame points may spread; a fast particle's D lets a slow neighbour's streak
@@ -308,14 +317,17 @@ def _region_rows(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> p
 
 def _region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
     """K of a region: ``subframes`` itself, or for "auto" :data:`STREAK_SUBFRAMES` when the
-    predicted ``blur`` exceeds :data:`STREAK_BLUR_FRACTION` of the PSF width, at most a
+    predicted ``blur`` exceeds :data:`STREAK_BLUR_FRACTION` of the PSF width
+    (:data:`SMEAR_SUBFRAMES` beyond :data:`SMEAR_BLUR_FRACTION`), at most a
     :data:`STREAK_MAX_CONCURRENT` fraction of its frames hold two or more detections, and the
     exposure leaves a gap (which K >= 2 needs); else 1."""
     if subframes != "auto":
         return int(subframes)
-    smeared = blur > STREAK_BLUR_FRACTION * float(setup.psf.kernel_params[0])
+    width = float(setup.psf.kernel_params[0])
     alone = concurrent <= STREAK_MAX_CONCURRENT
-    return STREAK_SUBFRAMES if smeared and alone and setup.exposure < setup.frame_period else 1
+    if not (blur > STREAK_BLUR_FRACTION * width and alone and setup.exposure < setup.frame_period):
+        return 1
+    return SMEAR_SUBFRAMES if blur > SMEAR_BLUR_FRACTION * width else STREAK_SUBFRAMES
 
 
 def _own(labels, region: Region, frames, x, y, a: float) -> np.ndarray:
@@ -325,16 +337,19 @@ def _own(labels, region: Region, frames, x, y, a: float) -> np.ndarray:
     return labels[np.asarray(frames, dtype=int), r, c] == region.label
 
 
-def _run_all(run, results: list, n: int, workers: int, progress) -> None:
-    """``results[i] = run(i)`` for every region, in ``workers`` threads."""
+def _run_all(run, results: list, n: int, workers: int, progress, cost=None) -> None:
+    """``results[i] = run(i)`` for every region, in ``workers`` threads; with ``cost`` (one
+    number per region) the costliest are started first, so that no long region starts last
+    while the other threads idle (each region's result does not depend on the order)."""
     if workers == 1 or n <= 1:
         for i in range(n):
             results[i] = run(i)
             if progress is not None:
                 progress(i + 1, n)
         return
+    order = range(n) if cost is None else np.argsort(-np.asarray(cost, float), kind="stable")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run, i): i for i in range(n)}
+        futures = {pool.submit(run, int(i)): int(i) for i in order}
         for done, fut in enumerate(futures, start=1):
             results[futures[fut]] = fut.result()
             if progress is not None:
@@ -398,7 +413,8 @@ def track_field(
         Positions per exposure K of every region's model; "auto" (default): per region,
         :data:`STREAK_SUBFRAMES` where its spots are smeared by the motion during the exposure
         (:func:`predicted_blur` over :data:`STREAK_BLUR_FRACTION` of the PSF width; the K = 1
-        blur-aware emission widens a round spot and cannot fit a streak) unless it holds two
+        blur-aware emission widens a round spot and cannot fit a streak), or
+        :data:`SMEAR_SUBFRAMES` beyond :data:`SMEAR_BLUR_FRACTION` of it, unless it holds two
         particles at once in over :data:`STREAK_MAX_CONCURRENT` of its frames, else 1. With
         ``blur_psf=True`` "auto" keeps K = 1.
     progress : callable(done, total), optional
@@ -441,13 +457,20 @@ def track_field(
     seeds = np.random.SeedSequence(seed).spawn(max(len(regions), 1))
     a = setup.pixel_size
 
+    plan = []  # each region's predicted blur, concurrent fraction and K
+    for g in regions:
+        blur = predicted_blur(spots, labels, g, setup, ci=_SPOT_CI)
+        concurrent = concurrent_fraction(spots, labels, g, setup)
+        plan.append((blur, concurrent, _region_subframes(subframes, blur, concurrent, setup)))
+    # a region's time grows with its voxels and, less, with K (measured on the field benchmark)
+    cost = [(g.t1 - g.t0) * (g.r1 - g.r0) * (g.c1 - g.c0) * (1.0 + 0.1 * (k - 1))
+            for g, (_, _, k) in zip(regions, plan, strict=True)]  # fmt: skip
+
     def run(i: int):
         g = regions[i]
         t0 = time.perf_counter()
         sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
-        blur = predicted_blur(spots, labels, g, setup, ci=_SPOT_CI)
-        concurrent = concurrent_fraction(spots, labels, g, setup)
-        K = _region_subframes(subframes, blur, concurrent, setup)
+        blur, concurrent, K = plan[i]
         post = track_bayes(
             sub, crop_setup(setup, g), n_emitters=None, n_iterations=n_iterations,
             n_chains=n_chains, seed=int(seeds[i].generate_state(1)[0]), ci=ci,
@@ -500,7 +523,7 @@ def track_field(
         # thread-safe (a thread's exit can restore another's filters): silence them here too
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        _run_all(run, results, len(regions), workers, progress)
+        _run_all(run, results, len(regions), workers, progress, cost)
     tables, infos, samples, next_id = [], [], [], 0
     for i, (tab, info, draws) in enumerate(results):
         if len(tab):
