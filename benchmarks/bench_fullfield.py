@@ -99,8 +99,15 @@ def paths(rng, n_particles: int, n_frames: int, field: float, center=None, sprea
     return out.reshape(n_particles, n_frames, K_SUB, 2), D, alpha
 
 
+#: A particle that is on and whose exposure-mean lies outside the field by at most this many
+#: PSF sigmas still puts light on it (16% at one sigma): the scores neither require nor
+#: penalize its detection (:func:`render`'s ``edge``).
+EDGE_SIGMAS = 2.0
+
+
 def render(fine: np.ndarray, size: int, rng, sigma: float, blink: float = 0.05):
-    """ADU (N, size, size), exposure-mean truth (P, N, 2) and visibility (P, N) of sub-frame
+    """ADU (N, size, size), exposure-mean truth (P, N, 2), visibility (P, N) and the edge spots
+    (P, N: on, centre outside the field within :data:`EDGE_SIGMAS` PSF sigmas) of sub-frame
     paths ``fine`` (P, N, K, 2) µm."""
     P, N = fine.shape[:2]
     edges = np.arange(size + 1) * PIXEL
@@ -118,7 +125,9 @@ def render(fine: np.ndarray, size: int, rng, sigma: float, blink: float = 0.05):
     truth = fine.mean(axis=2)
     L = size * PIXEL
     inside = np.all((truth >= 0) & (truth <= L), axis=2)
-    return adu, truth, on & inside
+    m = EDGE_SIGMAS * sigma
+    near = np.all((truth >= -m) & (truth <= L + m), axis=2)
+    return adu, truth, on & inside, on & near & ~inside
 
 
 def match_tracks(post, truth, visible):
@@ -158,7 +167,7 @@ def part_m(args) -> dict:
         rng = np.random.default_rng([args.seed, i])
         n_part = i % 5
         fine, D, alpha = paths(rng, n_part, N, size * PIXEL)
-        adu, truth, visible = render(fine, size, rng, sigma)
+        adu, truth, visible, _ = render(fine, size, rng, sigma)
         m_true = int(visible.any(axis=1).sum())
         t0 = time.perf_counter()
         post = track_bayes(adu, setup, n_emitters=None, n_iterations=args.sweeps, n_chains=2,
@@ -230,7 +239,7 @@ def part_crowded(args) -> dict:
     rng = np.random.default_rng([args.seed, 99])
     c = np.array([size * PIXEL / 2] * 2)
     fine, D, alpha = paths(rng, 5, N, size * PIXEL, center=c, spread=0.35)
-    adu, truth, visible = render(fine, size, rng, sigma)
+    adu, truth, visible, edge = render(fine, size, rng, sigma)
     runs = {}
     for m in ("unknown", "calibrated", 3, 4, 5, 6):
         t0 = time.perf_counter()
@@ -242,7 +251,7 @@ def part_crowded(args) -> dict:
                            seed=1, **kw)  # fmt: skip
         wall = time.perf_counter() - t0
         sc, extra = frame_scores(post.to_table(), truth, visible,
-                                 crlb_lateral(truth, size, sigma))  # fmt: skip
+                                 crlb_lateral(truth, size, sigma), ignore=edge)  # fmt: skip
         diag = post.diagnostics()
         name = str(m) if m is not None else ("calibrated" if "spot_photons" in kw else "unknown")
         runs[name] = {
@@ -362,14 +371,17 @@ def blur_radius(fine: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(np.sum(dev**2, axis=3), axis=2))
 
 
-def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tuple[dict, dict]:
+def frame_scores(
+    tab, truth, visible, crlb, crlb_blur=None, spread=None, ignore=None
+) -> tuple[dict, dict]:
     """Per-frame detection scores (``bench_modular.score``: Hungarian within 2 pixels, identity
     switches) and, over the matched spots, the RMSE relative to the CRLB (and to the blurred
     spots' CRLB ``crlb_blur``, when given) and the coverage of the tables' x and y bounds.
 
     With ``spread`` (:func:`blur_radius`, (P, N) µm) the coverage and gross errors are also
     given apart for the spots smeared beyond :data:`SMEARED_PX`, and the false detections by
-    what lies within 3 pixels: a smeared spot, another spot, nothing."""
+    what lies within 3 pixels: a smeared spot, another spot, nothing. ``ignore`` (P, N): the
+    edge spots of :func:`render`, neither required nor false (``bench_modular.score``)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -381,12 +393,15 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
         vis = np.flatnonzero(visible[:, f])
         if not len(vis):
             continue
+        ign = np.flatnonzero(ignore[:, f] & ~visible[:, f]) if ignore is not None else vis[:0]
         det = g[["x", "y"]].to_numpy()
-        d = np.linalg.norm(truth[vis, f][:, None, :] - det[None], axis=2)
+        d = np.linalg.norm(truth[np.concatenate([vis, ign]), f][:, None, :] - det[None], axis=2)
         r, c = linear_sum_assignment(np.where(d < 2 * PIXEL, d, 1e6))
-        ok = d[r, c] < 2 * PIXEL
+        taken = set(c[d[r, c] < 2 * PIXEL])  # by a required or an edge spot
+        ok = (d[r, c] < 2 * PIXEL) & (r < len(vis))
+        d = d[: len(vis)]
         if spread is not None:
-            for j in sorted(set(range(len(det))) - set(c[ok])):
+            for j in sorted(set(range(len(det))) - taken):
                 near = d[:, j] < 3 * PIXEL
                 if not near.any():
                     fp["far"] += 1
@@ -422,6 +437,7 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
         z = errs[fin] / np.sqrt(bounds[fin, 1])[:, None]
         gross = np.any(np.abs(z) > 5.0, axis=1)
         extra["z_robust_sd_blurred"] = float(1.4826 * np.median(np.abs(z - np.median(z, axis=0))))
+        extra["z_rms_blurred"] = float(np.sqrt(np.mean(z**2)))  # RMSE over each spot's CRLB
         extra["z_rms_blurred_without_gross"] = float(np.sqrt(np.mean(z[~gross] ** 2)))
         extra["gross_fraction"] = float(gross.mean())
         cov2 = cov.reshape(-1, 2)[fin]  # (x, y) per matched spot, in the order of errs
@@ -433,8 +449,11 @@ def frame_scores(tab, truth, visible, crlb, crlb_blur=None, spread=None) -> tupl
                 extra[f"{key}_spots"] = int(sel.sum())
                 extra[f"{key}_coverage_98"] = float(cov2[sel].mean()) if sel.any() else None
                 extra[f"{key}_gross_fraction"] = float(gross[sel].mean()) if sel.any() else None
+                extra[f"{key}_z_rms_blurred"] = (
+                    float(np.sqrt(np.mean(z[sel] ** 2))) if sel.any() else None
+                )
             extra["false_positives"] = fp
-    return score(tab, truth, visible), extra
+    return score(tab, truth, visible, ignore=ignore), extra
 
 
 def _cluster_se(hits: np.ndarray, cluster: np.ndarray) -> float | None:
@@ -460,7 +479,7 @@ def part_field(args) -> dict:
     from sptmotion.tracking.regions import track_field
 
     size, N, P = args.size, args.frames, args.particles
-    setup, adu, truth, visible, _, fine = _field_movie(args)
+    setup, adu, truth, visible, _, fine, edge = _field_movie(args)
     sigma = float(setup.psf.kernel_params[0])
     crlb, crlb_blur = crlb_lateral(truth, size, sigma), crlb_blurred(fine, size, sigma)
     spread = blur_radius(fine)
@@ -469,11 +488,11 @@ def part_field(args) -> dict:
     track_modular(adu[:3, :32, :32], setup_for(32))  # compile before timing
     t0 = time.perf_counter()
     mod = track_modular(adu, setup)
-    out["modular"] = {"time_s": time.perf_counter() - t0, **score(mod, truth, visible)}
-    out["modular"].update(frame_scores(mod, truth, visible, crlb, crlb_blur, spread)[1])
+    out["modular"] = {"time_s": time.perf_counter() - t0, **score(mod, truth, visible, ignore=edge)}
+    out["modular"].update(frame_scores(mod, truth, visible, crlb, crlb_blur, spread, edge)[1])
     print("modular", out["modular"], flush=True)
     photons = photons_estimate(adu, setup.camera)
-    out["trackpy"] = run_trackpy(photons, truth, visible, 1.5 / PIXEL)
+    out["trackpy"] = run_trackpy(photons, truth, visible, 1.5 / PIXEL, ignore=edge)
     print("trackpy", out["trackpy"], flush=True)
     t0 = time.perf_counter()
     res = track_field(adu, setup, n_iterations=args.sweeps, n_chains=2, seed=args.seed,
@@ -483,7 +502,7 @@ def part_field(args) -> dict:
     tab = res.table
     if args.save_table:
         tab.to_parquet(args.save_table)
-    sc, extra = frame_scores(tab, truth, visible, crlb, crlb_blur, spread)
+    sc, extra = frame_scores(tab, truth, visible, crlb, crlb_blur, spread, edge)
     post = res.n_emitters_posterior
     out["bayes_regions"] = {
         "time_s": wall, **sc, **extra, "n_regions": len(res.regions),
@@ -502,7 +521,7 @@ def part_field(args) -> dict:
     # the detections kept at stricter presence thresholds (the table keeps p_present >= 0.5)
     out["bayes_regions"]["by_p_present"] = [
         {"min_p_present": q, "rows": int(np.sum(tab["p_present"] >= q)),
-         **score(tab[tab["p_present"] >= q], truth, visible)}
+         **score(tab[tab["p_present"] >= q], truth, visible, ignore=edge)}
         for q in P_PRESENT_LEVELS
     ]  # fmt: skip
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -524,10 +543,20 @@ def _k_text(b: dict, args) -> str:
     if args.subframes != "auto":
         return f"K = {args.subframes}"
     ks = b["region_subframes"]
-    n_streak = sum(k > 1 for k in ks)
+    counts = ", ".join(f"K = {k} in {ks.count(k)}" for k in sorted(set(ks), reverse=True))
     return (
         f'K chosen per region from the blur its spots predict (`subframes="auto"`: '
-        f"K = {max(ks)} in {n_streak} of {len(ks)} regions, K = 1 in the others)"
+        f"{counts} of {len(ks)} regions)"
+    )
+
+
+def _split_text(r: dict) -> str:
+    """The compact and smeared spots' RMSE over their own blurred CRLB, as the text gives it."""
+    if r.get("compact_z_rms_blurred") is None or r.get("smeared_z_rms_blurred") is None:
+        return ""
+    return (
+        f" (compact spots {r['compact_z_rms_blurred']:.2f}, smeared "
+        f"{r['smeared_z_rms_blurred']:.2f})"
     )
 
 
@@ -559,7 +588,8 @@ def write_field(out: dict, args) -> list[str]:
         f"Bayesian: {b['n_regions']} regions, posterior mode of M {b['M_mode']} (true "
         f"{out['true_M']}); lateral RMSE / sqrt(mean CRLB) {b['rmse_over_crlb']:.2f} "
         f"({b['rmse_over_crlb_blurred']:.2f} to the blurred spots' CRLB; per spot, error over "
-        f"its own blurred CRLB: robust sd {b['z_robust_sd_blurred']:.2f}, rms "
+        f"its own blurred CRLB: rms {b['z_rms_blurred']:.2f} over all matched spots"
+        f"{_split_text(b)}, robust sd {b['z_robust_sd_blurred']:.2f}, rms "
         f"{b['z_rms_blurred_without_gross']:.2f} without the {100 * b['gross_fraction']:.1f}% "
         "gross errors beyond 5 bounds); 98% "
         f"intervals cover {b['coverage_98']:.3f} of {b['n_coverage']} coordinates (SE "
@@ -612,13 +642,13 @@ def write_field(out: dict, args) -> list[str]:
 
 def _field_movie(args):
     """The field part's movie (same seed, same pixels): setup, ADU, truth, visibility, alpha and
-    the sub-frame paths."""
+    the sub-frame paths, and the edge spots (:func:`render`)."""
     size, N, P = args.size, args.frames, args.particles
     setup = setup_for(size)
     rng = np.random.default_rng([args.seed, 7])
     fine, D, alpha = paths(rng, P, N, size * PIXEL)
-    adu, truth, visible = render(fine, size, rng, float(setup.psf.kernel_params[0]))
-    return setup, adu, truth, visible, alpha, fine
+    adu, truth, visible, edge = render(fine, size, rng, float(setup.psf.kernel_params[0]))
+    return setup, adu, truth, visible, alpha, fine, edge
 
 
 def part_analyze(args) -> dict:
@@ -633,7 +663,7 @@ def part_analyze(args) -> dict:
 
     from sptmotion import optics
 
-    setup, adu, truth, visible, alpha, _ = _field_movie(args)
+    setup, adu, truth, visible, alpha, _, _ = _field_movie(args)
     keep = RESULTS / ("analyze" if args.size == 256 else f"analyze_{args.size}")
     with tempfile.TemporaryDirectory() as tmp:
         tif = Path(tmp) / "field.tif"

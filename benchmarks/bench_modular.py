@@ -85,8 +85,13 @@ def setup_for(size):
     )
 
 
-def score(table, truth, visible, tol=2 * PIXEL):
-    """Detection recall/precision, RMSE, identity switches and track lengths of a table."""
+def score(table, truth, visible, tol=2 * PIXEL, ignore=None):
+    """Detection recall/precision, RMSE, identity switches and track lengths of a table.
+
+    ``ignore`` (P, N), optional: true spots that are neither required nor false when detected
+    (a particle on the field's edge, its centre just outside but part of its light inside);
+    per frame they join the assignment, and the detections they take are dropped.
+    """
     n_frames = truth.shape[1]
     tp = fp = fn = 0
     sq = []
@@ -94,16 +99,19 @@ def score(table, truth, visible, tol=2 * PIXEL):
     by_frame = {f: g for f, g in table.groupby("frame")}
     for f in range(n_frames):
         vis = np.flatnonzero(visible[:, f])
+        ign = np.flatnonzero(ignore[:, f] & ~visible[:, f]) if ignore is not None else vis[:0]
         g = by_frame.get(f)
         det = g[["x", "y"]].to_numpy() if g is not None else np.zeros((0, 2))
-        if len(vis) and len(det):
-            d = np.linalg.norm(truth[vis, f][:, None, :] - det[None], axis=2)
+        cand = np.concatenate([vis, ign])
+        if len(cand) and len(det):
+            d = np.linalg.norm(truth[cand, f][:, None, :] - det[None], axis=2)
             r, c = linear_sum_assignment(np.where(d < tol, d, 1e6))
             ok = d[r, c] < tol
-            tp += ok.sum()
-            sq.extend(d[r, c][ok] ** 2)
-            assigned[vis[r[ok]], f] = g["particle"].to_numpy()[c[ok]]
-            fn += len(vis) - ok.sum()
+            hit = ok & (r < len(vis))  # matched to a required spot
+            tp += hit.sum()
+            sq.extend(d[r, c][hit] ** 2)
+            assigned[vis[r[hit]], f] = g["particle"].to_numpy()[c[hit]]
+            fn += len(vis) - hit.sum()
             fp += len(det) - ok.sum()
         else:
             fn += len(vis)
@@ -126,7 +134,7 @@ def score(table, truth, visible, tol=2 * PIXEL):
     }
 
 
-def run_trackpy(photons, truth, visible, search_range_px):
+def run_trackpy(photons, truth, visible, search_range_px, ignore=None):
     import trackpy as tp
 
     tp.quiet()
@@ -137,7 +145,7 @@ def run_trackpy(photons, truth, visible, search_range_px):
             warnings.simplefilter("ignore")
             f = tp.batch(photons, 7, minmass=minmass, processes=1, engine="python")
         f = f.assign(x=(f["x"] + 0.5) * PIXEL, y=(f["y"] + 0.5) * PIXEL, particle=0)
-        s = score(f, truth, visible)
+        s = score(f, truth, visible, ignore=ignore)
         f1 = 2 * s["recall"] * s["precision"] / max(s["recall"] + s["precision"], 1e-12)
         if best is None or f1 > best[0]:
             best = (f1, minmass, f)
@@ -152,7 +160,7 @@ def run_trackpy(photons, truth, visible, search_range_px):
     linked = linked.reset_index(drop=True)
     linked = linked.assign(x=(linked["x"] + 0.5) * PIXEL, y=(linked["y"] + 0.5) * PIXEL)
     return {"minmass": minmass, "time_s": elapsed, "tuning_s": tune_s,
-            **score(linked, truth, visible)}  # fmt: skip
+            **score(linked, truth, visible, ignore=ignore)}  # fmt: skip
 
 
 def refine_reference(adu, setup, locs, n=200):
