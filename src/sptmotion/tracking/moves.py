@@ -324,16 +324,12 @@ def point_seek_move(state, problem, work, n, m):
     N = problem.birth_pdf.shape[0]
     if N == 0 or state.on[m, n] == 0.0:
         return
-    C = problem.birth_pdf.shape[2]
     a = problem.pixel_size
     a0 = n * problem.K + np.random.randint(0, problem.K)
     g_old = _birth_density(problem, n, state.pos[m, a0, 0], state.pos[m, a0, 1])
     if g_old <= 0.0:
         return
-    idx = np.searchsorted(problem.birth_cdf[n], np.random.random() * problem.birth_cdf[n, -1])
-    idx = min(idx, problem.birth_cdf.shape[1] - 1)
-    r = idx // C
-    c = idx - r * C
+    r, c = _draw_birth_pixel(problem, n)
     g_new = problem.birth_pdf[n, r, c]
     lp_old = _block_lp(state, problem, m, a0, a0)
     _save_block(state, work, m, a0, 1)
@@ -992,6 +988,16 @@ def _birth_density(problem, n, x, y):
     return problem.birth_pdf[n, int(y / a), int(x / a)]
 
 
+@njit(cache=True, inline="always")
+def _draw_birth_pixel(problem, n):
+    """Row and column of a pixel drawn from frame n's birth map (one uniform number)."""
+    C = problem.birth_pdf.shape[2]
+    idx = np.searchsorted(problem.birth_cdf[n], np.random.random() * problem.birth_cdf[n, -1])
+    idx = min(idx, problem.birth_cdf.shape[1] - 1)
+    r = idx // C
+    return r, idx - r * C
+
+
 @njit(cache=True)
 def ghost_seek_move(state, problem):
     """Move 14: translate an unused candidate's path onto a pixel drawn from the birth map.
@@ -1008,7 +1014,6 @@ def ghost_seek_move(state, problem):
     N = problem.birth_pdf.shape[0]
     if N == 0:
         return
-    C = problem.birth_pdf.shape[2]
     a = problem.pixel_size
     K = problem.K
     for m in range(M):
@@ -1018,10 +1023,7 @@ def ghost_seek_move(state, problem):
         x0 = state.pos[m, n * K, 0]
         y0 = state.pos[m, n * K, 1]
         g_old = _birth_density(problem, n, x0, y0)
-        idx = np.searchsorted(problem.birth_cdf[n], np.random.random() * problem.birth_cdf[n, -1])
-        idx = min(idx, problem.birth_cdf.shape[1] - 1)
-        r = idx // C
-        c = idx - r * C
+        r, c = _draw_birth_pixel(problem, n)
         dx = (c + np.random.random()) * a - x0
         dy = (r + np.random.random()) * a - y0
         state.prop[14] += 1.0
