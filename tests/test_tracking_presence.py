@@ -15,8 +15,9 @@ from sptmotion.tracking.records import GLOB_SCALES_START, State, new_work
 SETUP = optics.preset("hendrix2025", rows=10, cols=10, subframes=1, emission_rate=3e3)
 
 
-def _state(model, pos, on, load, pres, D=0.05):
-    F, H = model.setup.background_flux, model.setup.emission_rate
+def _state(model, pos, on, load, pres, D=0.05, H=None):
+    F = model.setup.background_flux
+    H = model.setup.emission_rate if H is None else H
     EX, EY, WIN, S, ll = model.new_state(pos, F, H, D, on)
     M, N = on.shape
     return State(
@@ -301,13 +302,9 @@ def _subframe_prior_chains(n_chains, K, D, mu0, s0, rng):
 
 
 def _flat_state(model, pos, D):
-    F = model.setup.background_flux
-    EX, EY, WIN, S, ll = model.new_state(np.ascontiguousarray(pos), F, 0.0, D)
-    return State(
-        np.ascontiguousarray(pos), EX, EY, WIN, S, ll, np.array([D, F, 0.0]), model.psf_params(D),
-        np.log(np.full((1, 1, 3), 0.02)), np.log(np.array(GLOB_SCALES_START)),
-        np.zeros(N_MOVES), np.zeros(N_MOVES), np.ones((1, 1)), np.ones(1), np.array([0.05, 0.05]),
-    )  # fmt: skip
+    """One emitter present in its one frame, with a flat emission (H = 0)."""
+    on = np.ones((1, 1))
+    return _state(model, np.ascontiguousarray(pos), on, np.ones(1), (0.05, 0.05), D, H=0.0)
 
 
 def test_point_seek_move_leaves_the_prior_invariant():
@@ -366,13 +363,8 @@ def test_reverse_block_move_keeps_the_image_and_the_caches():
     movie = optics.render(streak, setup, rng=rng)
     model = BayesModel(movie, setup, 1, K)
     F, H = setup.background_flux, setup.emission_rate
-    EX, EY, WIN, S, ll = model.new_state(np.ascontiguousarray(streak), F, H, D)
-    state = State(
-        np.ascontiguousarray(streak.copy()), EX, EY, WIN, S, ll, np.array([D, F, H]),
-        model.psf_params(D), np.log(np.full((1, 1, 3), 0.02)),
-        np.log(np.array(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
-        np.ones((1, 1)), np.ones(1), np.array([0.05, 0.05]),
-    )  # fmt: skip
+    state = _state(model, streak.copy(), np.ones((1, 1)), np.ones(1),
+                   (0.05, 0.05), D)  # fmt: skip
     problem = model.problem(mu0, s0, [1.0, 0.01], [0.0, 1.0], [0.0, 1.0], [False, False, False])
     work = new_work(K, 1, 10, 10)
     S0, ll0 = state.S.copy(), state.ll.copy()
