@@ -385,15 +385,14 @@ def frame_scores(
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_modular import score
+    from bench_modular import frame_candidates, score
 
     errs, bounds, cov, smeared, who = [], [], [], [], []
     fp = {"near_smeared": 0, "near_other": 0, "far": 0}
     for f, g in tab.groupby("frame"):
-        vis = np.flatnonzero(visible[:, f])
+        vis, ign = frame_candidates(visible, ignore, f)
         if not len(vis):
             continue
-        ign = np.flatnonzero(ignore[:, f] & ~visible[:, f]) if ignore is not None else vis[:0]
         det = g[["x", "y"]].to_numpy()
         d = np.linalg.norm(truth[np.concatenate([vis, ign]), f][:, None, :] - det[None], axis=2)
         r, c = linear_sum_assignment(np.where(d < 2 * PIXEL, d, 1e6))

@@ -85,6 +85,15 @@ def setup_for(size):
     )
 
 
+def frame_candidates(visible, ignore, f):
+    """The true spots of frame f that a detection may match: the visible ones (required) and
+    the ``ignore`` ones that are not visible (neither required nor false); two index arrays."""
+    vis = np.flatnonzero(visible[:, f])
+    if ignore is None:
+        return vis, vis[:0]
+    return vis, np.flatnonzero(ignore[:, f] & ~visible[:, f])
+
+
 def score(table, truth, visible, tol=2 * PIXEL, ignore=None):
     """Detection recall/precision, RMSE, identity switches and track lengths of a table.
 
@@ -98,8 +107,7 @@ def score(table, truth, visible, tol=2 * PIXEL, ignore=None):
     assigned = np.full(visible.shape, -1)
     by_frame = {f: g for f, g in table.groupby("frame")}
     for f in range(n_frames):
-        vis = np.flatnonzero(visible[:, f])
-        ign = np.flatnonzero(ignore[:, f] & ~visible[:, f]) if ignore is not None else vis[:0]
+        vis, ign = frame_candidates(visible, ignore, f)
         g = by_frame.get(f)
         det = g[["x", "y"]].to_numpy() if g is not None else np.zeros((0, 2))
         cand = np.concatenate([vis, ign])
