@@ -224,6 +224,11 @@ def test_one_emitter_under_two_labels_is_one_table_row_per_frame():
     assert relabeled.relabeled and relabeled.relabel_frames() is relabeled
     assert relabeled.to_table().equals(tab)
     np.testing.assert_array_equal(relabeled.table_draws(2 * S), draws)
+    # out-of-range settings are named, before any work
+    for kw, name in (({"link": 0.0}, "link"), ({"switch": -0.1}, "switch"),
+                     ({"radius": float("nan")}, "radius"), ({"overlap": 1.5}, "overlap")):  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            post.relabel_frames(**kw)
 
 
 def test_a_relabeled_emitter_keeps_its_label_from_frame_to_frame():

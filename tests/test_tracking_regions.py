@@ -131,22 +131,22 @@ def test_auto_subframes_follow_the_blur_and_keep_one_for_crowded_regions():
         STREAK_BLUR_FRACTION,
         STREAK_MAX_CONCURRENT,
         STREAK_SUBFRAMES,
-        _region_subframes,
+        region_subframes,
     )
 
     width = float(SETUP.psf.kernel_params[0])
     edge = STREAK_BLUR_FRACTION * width
-    assert _region_subframes("auto", 1.1 * edge, 0.0, SETUP) == STREAK_SUBFRAMES
+    assert region_subframes("auto", 1.1 * edge, 0.0, SETUP) == STREAK_SUBFRAMES
     smear = SMEAR_BLUR_FRACTION * width
-    assert _region_subframes("auto", 0.9 * smear, 0.0, SETUP) == STREAK_SUBFRAMES
-    assert _region_subframes("auto", 1.1 * smear, 0.0, SETUP) == SMEAR_SUBFRAMES
-    assert _region_subframes("auto", 0.9 * edge, 0.0, SETUP) == 1
+    assert region_subframes("auto", 0.9 * smear, 0.0, SETUP) == STREAK_SUBFRAMES
+    assert region_subframes("auto", 1.1 * smear, 0.0, SETUP) == SMEAR_SUBFRAMES
+    assert region_subframes("auto", 0.9 * edge, 0.0, SETUP) == 1
     # two particles at once in more than a few frames: one D for both, K stays 1
-    assert _region_subframes("auto", 10 * edge, 1.1 * STREAK_MAX_CONCURRENT, SETUP) == 1
-    assert _region_subframes(3, 0.0, 1.0, SETUP) == 3
+    assert region_subframes("auto", 10 * edge, 1.1 * STREAK_MAX_CONCURRENT, SETUP) == 1
+    assert region_subframes(3, 0.0, 1.0, SETUP) == 3
     # a continuous exposure (t_E = dt) leaves the sub-frame model out
     gapless = SETUP.replace(exposure=SETUP.frame_period)
-    assert _region_subframes("auto", 10 * edge, 0.0, gapless) == 1
+    assert region_subframes("auto", 10 * edge, 0.0, gapless) == 1
 
 
 def test_concurrent_fraction_counts_frames_with_two_detections():

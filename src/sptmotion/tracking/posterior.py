@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from .._checks import check_positive, check_range
+
 __all__ = ["TrackPosterior", "TABLE_COLUMNS", "check_ci"]
 
 #: Columns of the track tables written by both trackers (positions and bounds in µm).
@@ -291,6 +293,10 @@ class TrackPosterior:
         posterior already relabeled (``relabeled``) is returned as it is, so a caller that
         needs both :meth:`to_table` and :meth:`table_draws` relabels once.
         """
+        radius = check_positive(radius, "radius (µm)", allow_zero=True)
+        overlap = check_range(overlap, "overlap", 0.0, 1.0, low_open=False, high_open=False)
+        link = check_positive(link, "link (µm)")
+        switch = check_positive(switch, "switch (µm)", allow_zero=True)
         if self.present is None or self.relabeled:
             return self
         C, S, M, L, _ = self.samples.shape

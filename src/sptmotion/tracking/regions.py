@@ -48,6 +48,7 @@ __all__ = [
     "BLUR_MIN_STEPS",
     "STREAK_MAX_CONCURRENT",
     "concurrent_fraction",
+    "region_subframes",
 ]
 
 #: Sub-frame positions per exposure of a region whose spots are smeared (``subframes="auto"``)
@@ -315,12 +316,30 @@ def _region_rows(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> p
     return spots.loc[_own(labels, region, f, x, y, setup.pixel_size)]
 
 
-def _region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
-    """K of a region: ``subframes`` itself, or for "auto" :data:`STREAK_SUBFRAMES` when the
-    predicted ``blur`` exceeds :data:`STREAK_BLUR_FRACTION` of the PSF width
-    (:data:`SMEAR_SUBFRAMES` beyond :data:`SMEAR_BLUR_FRACTION`), at most a
-    :data:`STREAK_MAX_CONCURRENT` fraction of its frames hold two or more detections, and the
-    exposure leaves a gap (which K >= 2 needs); else 1."""
+def region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
+    """Sub-frame positions per exposure K that :func:`track_field` gives a region.
+
+    Parameters
+    ----------
+    subframes : int or "auto"
+        A number is returned as it is. With "auto": :data:`STREAK_SUBFRAMES` when ``blur``
+        exceeds :data:`STREAK_BLUR_FRACTION` of the in-focus PSF width
+        (:data:`SMEAR_SUBFRAMES` beyond :data:`SMEAR_BLUR_FRACTION`), at most a
+        :data:`STREAK_MAX_CONCURRENT` fraction of the region's frames hold two or more
+        detections, and the exposure leaves a gap before the next frame (which K >= 2 needs);
+        else 1.
+    blur : float
+        Motion blur the region's spots predict (µm, rms per axis; :func:`predicted_blur`).
+    concurrent : float
+        Fraction of its frames with two or more detections (:func:`concurrent_fraction`).
+    setup : Setup
+        Optics (PSF width), exposure and frame period (s).
+
+    Returns
+    -------
+    int
+        K.
+    """
     if subframes != "auto":
         return int(subframes)
     width = float(setup.psf.kernel_params[0])
@@ -461,7 +480,7 @@ def track_field(
     for g in regions:
         blur = predicted_blur(spots, labels, g, setup, ci=_SPOT_CI)
         concurrent = concurrent_fraction(spots, labels, g, setup)
-        plan.append((blur, concurrent, _region_subframes(subframes, blur, concurrent, setup)))
+        plan.append((blur, concurrent, region_subframes(subframes, blur, concurrent, setup)))
     # a region's time grows with its voxels and, less, with K (measured on the field benchmark)
     cost = [(g.t1 - g.t0) * (g.r1 - g.r0) * (g.c1 - g.c0) * (1.0 + 0.1 * (k - 1))
             for g, (_, _, k) in zip(regions, plan, strict=True)]  # fmt: skip
