@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -494,3 +495,25 @@ def test_learned_alpha_intervals_stay_within_the_exponents_that_exist():
     lo, hi = _alpha_interval(np.array([0.2, 1.0, 1.9, 2.1, -0.1]), np.array([0.5, 0.1, 0.5, 0.5, 0.5]))
     np.testing.assert_allclose(lo, [0.0, 1.0 - 0.196, 1.9 - 0.98, 2.1 - 0.98, -0.1], atol=1e-3)
     np.testing.assert_allclose(hi, [1.18, 1.0 + 0.196, 2.0, 2.1, 0.88], atol=1e-3)
+
+
+def test_fits_beside_the_networks_give_the_same_table(models, monkeypatch):
+    """With two or more cores the likelihood fits run in their own thread while the networks
+    run (each on its share of the cores): the table equals the one-after-the-other run (the
+    networks' numbers to torch's thread-count rounding), and the fits there saw their share."""
+    import sptmotion.motion.measured as measured
+
+    C = importlib.import_module("sptmotion.analysis.characterize")
+    df = _table(31, n=3, length=60)
+    seen = []
+    real = measured._available_cores
+    monkeypatch.setattr(measured, "_available_cores", lambda: seen.append(real()) or real())
+    monkeypatch.setattr(C, "_core_split", lambda: None)
+    alone = analyze_table(df, dt=DT, models=models, figures=False)
+    cores_alone = set(seen)
+    seen.clear()
+    monkeypatch.setattr(C, "_core_split", lambda: (1, 1))
+    beside = analyze_table(df, dt=DT, models=models, figures=False)
+    assert set(seen) == {1}
+    assert cores_alone == {real()}
+    pd.testing.assert_frame_equal(beside, alone, rtol=1e-5)

@@ -1,12 +1,14 @@
-"""Dask clients for the parallel paths (simulation chunks, batch analysis)."""
+"""Dask clients for the parallel paths (simulation chunks, batch analysis); the cores this
+process may use and torch's share of them."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 
-__all__ = ["dask_client"]
+__all__ = ["dask_client", "available_cores", "torch_threads", "torch_thread_count"]
 
 
 @contextlib.contextmanager
@@ -46,3 +48,32 @@ def dask_client(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` within the block, restored on exit (the setting is
+    process-wide)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def torch_thread_count() -> int:
+    """torch's intra-op threads now."""
+    import torch
+
+    return int(torch.get_num_threads())

@@ -19,7 +19,6 @@ results do not depend on the number of threads of the worker.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import traceback
@@ -32,6 +31,7 @@ import pandas as pd
 from .._checks import check_int
 from .._io import atomic_path
 from .._io import jsonable as _jsonable
+from .._parallel import torch_threads
 from .inputs import analyze_path
 from .output import COMPLETE_MARKER, is_complete, versions, write_json
 
@@ -82,21 +82,6 @@ def output_names(inputs: Sequence[Path]) -> list[str]:
     return names
 
 
-@contextlib.contextmanager
-def _one_torch_thread():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """Read a ``results.csv`` (single or batch) with the ``error`` column as strings ("" = none)."""
     df = pd.read_csv(path, dtype={"error": str})
@@ -124,7 +109,7 @@ def analyze_one(
     try:
         if not is_complete(folder):
             status = "done"
-            with _one_torch_thread():
+            with torch_threads(1):
                 analyze_path(path, folder, **options)
         df = _read_results(folder)
     except Exception as exc:  # noqa: BLE001 - a failed input must not stop the batch

@@ -44,9 +44,9 @@ CTRW, ATTM and LW have no Gaussian likelihood; they are not fitted here.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 
@@ -57,7 +57,8 @@ from scipy.interpolate import CubicSpline
 from scipy.special import logsumexp
 from scipy.stats import chi2
 
-from .._checks import check_positive, check_range
+from .._checks import check_int, check_positive, check_range
+from .._parallel import available_cores
 from ._lapack import tridiagonalize
 from ._levinson import (
     bidiag_solve,
@@ -86,6 +87,7 @@ __all__ = [
     "ALPHA_GRID",
     "TEST_WEIGHTS",
     "prepare_tracks",
+    "fit_cores",
 ]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -821,11 +823,26 @@ def _map_groups(fun, groups: list) -> list:
     return [done[i] for i in range(len(groups))]
 
 
-def _available_cores() -> int:
+#: Cores the fits of this thread may use (:func:`fit_cores`); None: all of the process's
+_FIT_CORES: contextvars.ContextVar[int | None] = contextvars.ContextVar("fit_cores", default=None)
+
+
+@contextlib.contextmanager
+def fit_cores(n: int) -> Iterator[None]:
+    """Within the block, the fits of :func:`fit_measured` and :func:`select_measured` called from
+    this thread use at most ``n`` cores (by default all the process may run on): another task
+    can run on the rest at the same time. The numbers do not depend on it.
+    """
+    token = _FIT_CORES.set(check_int(n, "cores", minimum=1))
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        yield
+    finally:
+        _FIT_CORES.reset(token)
+
+
+def _available_cores() -> int:
+    n = _FIT_CORES.get()
+    return available_cores() if n is None else n
 
 
 # ----------------------------------------------------------------------------------------
