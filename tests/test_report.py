@@ -168,6 +168,9 @@ def test_region_warnings_are_one_line():
     assert "in 2 of 3 regions (1, 2)" in lines[0] and "for D, positions" in lines[0]
     assert regions[0]["warnings"] == [] and len(regions[1]["warnings"]) == 2
     assert region_warnings(regions[:1]) == []
+    # the line names the file that holds the per-region lines (track: beside the table)
+    assert lines[0].endswith("per region in summary.json")
+    assert region_warnings(regions, "tracks.json")[0].endswith("per region in tracks.json")
 
 
 def test_report_of_many_tracks_stays_short(tmp_path: Path):

@@ -48,9 +48,10 @@ def convergence_warnings(diagnostics: Mapping | None) -> list[str]:
     return out
 
 
-def region_warnings(regions: list[dict]) -> list[str]:
+def region_warnings(regions: list[dict], summary_file: str = "summary.json") -> list[str]:
     """One line for the regions of a field whose MCMC has not converged (the per-region lines
-    are added to each region's dict as ``warnings``); empty when all converged."""
+    are added to each region's dict as ``warnings``; the line points the user to
+    ``summary_file``, where they are written); empty when all converged."""
     bad, names = [], set()
     for info in regions:
         lines = convergence_warnings(info.get("diagnostics"))
@@ -65,7 +66,7 @@ def region_warnings(regions: list[dict]) -> list[str]:
     return [
         f"MCMC not converged in {len(bad)} of {len(regions)} regions ({shown}) for "
         f"{', '.join(sorted(names))} (R-hat > {RHAT_MAX} or ESS < {ESS_MIN:.0f}); run more "
-        "--iterations (their intervals are not trustworthy yet); per region in summary.json"
+        f"--iterations (their intervals are not trustworthy yet); per region in {summary_file}"
     ]
 
 

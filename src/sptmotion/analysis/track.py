@@ -172,7 +172,7 @@ def track_movie(
             if bar is not None:
                 bar.close()
         table = result.table
-        warnings = region_warnings(result.regions)
+        warnings = region_warnings(result.regions, out.with_suffix(".json").name)
         summary = result.summary()
         summary["ci"] = ci
         summary["warnings"] = warnings

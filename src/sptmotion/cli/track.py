@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
             min=1,
             metavar="K",
             help="Positions per exposure (bayes); default 1, by regions chosen per region "
-            "(3 where motion smears the spots over the exposure).",
+            "(3 where motion smears the spots over the exposure, 5 where over 0.75 PSF widths).",
         ),
         burn: float = typer.Option(0.5, "--burn", help="Burn-in fraction of each chain (bayes)."),
         fix_background: bool = typer.Option(
