@@ -22,6 +22,12 @@ Parts (``--part``):
   and trackpy (recall, precision, RMSE, ID switches, coverage, time, memory).
 - ``--planar`` (parts m and field): the Bayesian tracker with ``planar=True`` (the particles
   move in 2D at focus); results with the suffix ``_planar``.
+- ``convergence``: a 128 x 128 x 100-frame movie with 8 particles tracked by ``track_field``
+  at each of ``--sweep-list`` (default 1000 and 6000, the CLI's default): per region K, the
+  R-hat and ESS of D and of the positions (the worst over the exposure-mean positions present
+  in every draw, as the convergence warning reads them), the wall time; next to it, what the
+  worst R-hat over many quantities is for chains that mix perfectly as AR(1) processes of the
+  same effective sample sizes (2 chains, rank-normalized split R-hat, ArviZ).
 - ``analyze``: ``sptmotion analyze movie.tif`` without ``--emitters`` on the field's movie,
   run as a command; the Bayesian tracks matched to the true particles, their likelihood
   verdicts and alpha intervals.
@@ -30,6 +36,7 @@ Parts (``--part``):
     .venv/bin/python benchmarks/bench_fullfield.py --part crowded
     .venv/bin/python benchmarks/bench_fullfield.py --part field --sweeps 1000
     .venv/bin/python benchmarks/bench_fullfield.py --part analyze --sweeps 1000
+    .venv/bin/python benchmarks/bench_fullfield.py --part convergence     # ~6 min
 
 Writes ``benchmarks/results/fullfield/<part>.md`` and ``.json``.
 """
@@ -650,6 +657,82 @@ def _field_movie(args):
     return setup, adu, truth, visible, alpha, fine, edge
 
 
+def part_convergence(args) -> dict:
+    """R-hat and ESS per region of a 128 x 128 x 100 movie at each sweep count, and the worst
+    R-hat of perfectly mixing AR(1) chains over as many quantities."""
+    import warnings
+
+    import arviz as az
+
+    from sptmotion.tracking.regions import track_field
+
+    setup = setup_for(128)
+    rng = np.random.default_rng([args.seed, 11])
+    fine, _, _ = paths(rng, 8, 100, 128 * PIXEL)
+    adu = render(fine, 128, rng, float(setup.psf.kernel_params[0]))[0]
+    out = {"runs": [], "ar1": []}
+    for sweeps in [int(v) for v in args.sweep_list.split(",")]:
+        t0 = time.perf_counter()
+        res = track_field(adu, setup, n_iterations=sweeps, n_chains=2, seed=args.seed,
+                          workers=args.workers)  # fmt: skip
+        wall = time.perf_counter() - t0
+        rows = res.table.groupby("region").size()
+        regions = [{"K": r["subframes"], "D": r["diagnostics"]["D"],
+                    "positions": r["diagnostics"]["positions"],
+                    "table_rows": int(rows.get(r["region"], 0))} for r in res.regions]  # fmt: skip
+        out["runs"].append({"sweeps": sweeps, "wall_s": wall, "regions": regions})
+        print(out["runs"][-1], flush=True)
+    # perfectly mixing chains: AR(1) with the ESS the tracker's positions reach
+    sim = np.random.default_rng(args.seed)
+    for n_draw, phi in ((500, 0.9), (3000, 0.9), (500, 0.0)):
+        e = sim.standard_normal((2, n_draw, 2000))
+        x = np.empty_like(e)
+        x[:, 0] = e[:, 0]
+        for t in range(1, n_draw):
+            x[:, t] = phi * x[:, t - 1] + np.sqrt(1 - phi**2) * e[:, t]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = az.convert_to_inference_data({"q": x}).posterior
+            rh, es = np.asarray(az.rhat(ds)["q"]), np.asarray(az.ess(ds)["q"])
+        out["ar1"].append({"draws_per_chain": n_draw, "phi": phi, "quantities": 2000,
+                           "median_ess": float(np.median(es)), "max_rhat": float(rh.max()),
+                           "frac_over_1_01": float(np.mean(rh > 1.01))})  # fmt: skip
+    return out
+
+
+def write_convergence(out: dict, args) -> list[str]:
+    lines = [
+        "# Convergence diagnostics of the field tracker against the sweeps",
+        "",
+        "`benchmarks/bench_fullfield.py --part convergence`: a 128 x 128 x 100-frame movie of this "
+        "benchmark's renderer (8 particles), `track_field` with 2 chains (half of each burn-in). "
+        "Per region: K, R-hat and ESS of D, and of the positions the convergence warning reads "
+        "(the worst over the exposure-mean coordinates present in every draw). The warning "
+        "fires at R-hat > 1.01 or ESS < 100 for any of them.",
+        "",
+        "| sweeps | wall (s) | region | K | table rows | D: R-hat / ESS | positions: worst R-hat / least ESS |",
+        "|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for run in out["runs"]:
+        for i, r in enumerate(run["regions"]):
+            d, p = r["D"], r["positions"]
+            lines.append(
+                f"| {run['sweeps']} | {run['wall_s']:.0f} | {i} | {r['K']} | {r['table_rows']} | "
+                f"{d['rhat']:.3f} / {d['ess']:.0f} | {p['rhat']:.3f} / {p['ess']:.0f} |"
+            )
+    lines += [
+        "",
+        "Chains that mix perfectly, as AR(1) processes (2 chains, 2000 quantities): the worst "
+        "R-hat over many quantities exceeds 1.01 unless every one has an ESS in the hundreds.",
+        "",
+        "| draws per chain | AR coefficient | median ESS | worst R-hat | fraction over 1.01 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {a['draws_per_chain']} | {a['phi']} | {a['median_ess']:.0f} | "
+              f"{a['max_rhat']:.3f} | {a['frac_over_1_01']:.3f} |" for a in out["ar1"]]  # fmt: skip
+    return lines
+
+
 def part_analyze(args) -> dict:
     """``sptmotion analyze movie.tif`` (no --emitters) on the field movie, run as a user would;
     its Bayesian tracks matched to the true particles, their verdicts and alpha intervals."""
@@ -752,7 +835,9 @@ def write_analyze(out: dict, args) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("m", "crowded", "field", "analyze"), required=True)
+    ap.add_argument(
+        "--part", choices=("m", "crowded", "field", "analyze", "convergence"), required=True
+    )
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--particles", type=int, default=30)
@@ -768,6 +853,7 @@ def main() -> None:
         help="part field: sub-frame positions K per region, a number or 'auto'",
     )
     ap.add_argument("--save-table", default=None, help="part field: write the Bayesian table here")
+    ap.add_argument("--sweep-list", default="1000,6000", help="part convergence: sweep counts")
     ap.add_argument("--stem", default=None, help="name of the result files (default the part's)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
@@ -777,7 +863,8 @@ def main() -> None:
     with threadpool_limits(2):
         part, write = {"m": (part_m, write_m), "crowded": (part_crowded, write_crowded),
                        "field": (part_field, write_field),
-                       "analyze": (part_analyze, write_analyze)}[args.part]  # fmt: skip
+                       "analyze": (part_analyze, write_analyze),
+                       "convergence": (part_convergence, write_convergence)}[args.part]  # fmt: skip
         out = part(args)
         lines = write(out, args)
     out["args"] = vars(args)
@@ -786,7 +873,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = (
         args.part
-        if args.part in ("m", "crowded") or args.size == 256
+        if args.part in ("m", "crowded", "convergence") or args.size == 256
         else f"{args.part}_{args.size}"
     )
     stem += "_planar" if args.planar else ""
