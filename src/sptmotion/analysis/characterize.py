@@ -345,7 +345,7 @@ def _core_split() -> tuple[int, int] | None:
     """Cores for the networks and for the likelihood fits when :func:`characterize` runs them at
     once: half of torch's threads each (at least one), or None when torch has one thread (a
     batch worker) or the process one core. On two cores the mixed-length set of
-    ``benchmarks/bench_analyze_speed.py`` (10,000 tracks) takes ~20% less time: torch's
+    ``benchmarks/bench_analyze_speed.py`` (10,000 tracks) took 17% less time: torch's
     convolutions on small tensors use a second thread poorly, the fits (LAPACK, no GIL) well.
     """
     n = min(torch_thread_count(), available_cores())
