@@ -392,19 +392,16 @@ def frame_scores(
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_modular import frame_candidates, score
+    from bench_modular import frame_matches, score
 
     errs, bounds, cov, smeared, who = [], [], [], [], []
     fp = {"near_smeared": 0, "near_other": 0, "far": 0}
-    for f, g in tab.groupby("frame"):
-        vis, ign = frame_candidates(visible, ignore, f)
-        if not len(vis):
+    for f, g, vis, d, r, c, within in frame_matches(tab, truth, visible, ignore=ignore):
+        if g is None or not len(vis):
             continue
         det = g[["x", "y"]].to_numpy()
-        d = np.linalg.norm(truth[np.concatenate([vis, ign]), f][:, None, :] - det[None], axis=2)
-        r, c = linear_sum_assignment(np.where(d < 2 * PIXEL, d, 1e6))
-        taken = set(c[d[r, c] < 2 * PIXEL])  # by a required or an edge spot
-        ok = (d[r, c] < 2 * PIXEL) & (r < len(vis))
+        taken = set(c[within])  # by a required or an edge spot
+        ok = within & (r < len(vis))
         d = d[: len(vis)]
         if spread is not None:
             for j in sorted(set(range(len(det))) - taken):

@@ -94,6 +94,30 @@ def frame_candidates(visible, ignore, f):
     return vis, np.flatnonzero(ignore[:, f] & ~visible[:, f])
 
 
+def frame_matches(table, truth, visible, tol=2 * PIXEL, ignore=None):
+    """Per frame of ``truth``, the Hungarian matching of the table's detections to the frame's
+    candidate true spots (:func:`frame_candidates`, required ones first) within ``tol`` µm.
+
+    Yields ``(f, g, vis, d, r, c, ok)``: the frame, its rows of ``table`` (None if it has
+    none), the required spots' indices, the distances (candidates x detections), the matched
+    pairs (rows of ``d``, detections) and which of them lie within ``tol``; the pairs are
+    empty when there is nothing to match. A pair with ``r < len(vis)`` is a required spot.
+    """
+    by_frame = {f: g for f, g in table.groupby("frame")}
+    empty = np.zeros(0, dtype=int)
+    for f in range(truth.shape[1]):
+        vis, ign = frame_candidates(visible, ignore, f)
+        g = by_frame.get(f)
+        det = g[["x", "y"]].to_numpy() if g is not None else np.zeros((0, 2))
+        cand = np.concatenate([vis, ign])
+        d = np.linalg.norm(truth[cand, f][:, None, :] - det[None], axis=2)
+        if len(cand) and len(det):
+            r, c = linear_sum_assignment(np.where(d < tol, d, 1e6))
+            yield f, g, vis, d, r, c, d[r, c] < tol
+        else:
+            yield f, g, vis, d, empty, empty, np.zeros(0, dtype=bool)
+
+
 def score(table, truth, visible, tol=2 * PIXEL, ignore=None):
     """Detection recall/precision, RMSE, identity switches and track lengths of a table.
 
@@ -101,29 +125,17 @@ def score(table, truth, visible, tol=2 * PIXEL, ignore=None):
     (a particle on the field's edge, its centre just outside but part of its light inside);
     per frame they join the assignment, and the detections they take are dropped.
     """
-    n_frames = truth.shape[1]
     tp = fp = fn = 0
     sq = []
     assigned = np.full(visible.shape, -1)
-    by_frame = {f: g for f, g in table.groupby("frame")}
-    for f in range(n_frames):
-        vis, ign = frame_candidates(visible, ignore, f)
-        g = by_frame.get(f)
-        det = g[["x", "y"]].to_numpy() if g is not None else np.zeros((0, 2))
-        cand = np.concatenate([vis, ign])
-        if len(cand) and len(det):
-            d = np.linalg.norm(truth[cand, f][:, None, :] - det[None], axis=2)
-            r, c = linear_sum_assignment(np.where(d < tol, d, 1e6))
-            ok = d[r, c] < tol
-            hit = ok & (r < len(vis))  # matched to a required spot
-            tp += hit.sum()
-            sq.extend(d[r, c][hit] ** 2)
+    for f, g, vis, d, r, c, ok in frame_matches(table, truth, visible, tol, ignore):
+        hit = ok & (r < len(vis))  # matched to a required spot
+        tp += hit.sum()
+        sq.extend(d[r, c][hit] ** 2)
+        if hit.any():
             assigned[vis[r[hit]], f] = g["particle"].to_numpy()[c[hit]]
-            fn += len(vis) - hit.sum()
-            fp += len(det) - ok.sum()
-        else:
-            fn += len(vis)
-            fp += len(det)
+        fn += len(vis) - hit.sum()
+        fp += d.shape[1] - ok.sum()
     switches = 0
     for row in assigned:
         ids = row[row >= 0]
