@@ -13,7 +13,7 @@ the ratio ``sqrt(sum g^2 J / sum g^2 H)`` over its pixels (``g = du/dx``): the f
 the errors exceed the posterior sd, and the 98% coverage it leaves (normal posterior, the
 model otherwise right).
 
-    .venv/bin/python benchmarks/gamma_sandwich.py      # ~20 s
+    .venv/bin/python benchmarks/gamma_sandwich.py      # ~3 s
 
 Writes ``benchmarks/results/pgn_table/gamma_sandwich.{md,json}``.
 """
@@ -21,13 +21,18 @@ Writes ``benchmarks/results/pgn_table/gamma_sandwich.{md,json}``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy import special, stats
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_fullfield import BG, PHOTONS, PIXEL, setup_for  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results" / "pgn_table"
-PIXEL, SIGMA = 0.133, 0.0989  # µm: the field benchmark's pixel and in-focus PSF sigma
+#: The field benchmark's in-focus PSF sigma (µm)
+SIGMA = float(setup_for(32).psf.kernel_params[0])
 DRAWS = 400_000
 
 
@@ -70,7 +75,7 @@ def main() -> dict:
         h, j, m = score_moments(u, rng)
         out["pixels"].append({"u": u, "H": h, "J": j, "ratio": float(np.sqrt(j / h)),
                               "mean_score": m})  # fmt: skip
-    for photons, bg, what in ((600.0, 20.0, "field benchmark"), (300.0, 10.0, "dimmer")):
+    for photons, bg, what in ((PHOTONS, BG, "field benchmark"), (PHOTONS / 2, BG / 2, "dimmer")):
         for x0 in (0.0, 0.25 * PIXEL, 0.5 * PIXEL):
             r = spot_ratio(photons, bg, table, x0)
             out["spots"].append({"what": what, "photons": photons, "bg": bg, "x0_um": x0,
@@ -80,7 +85,7 @@ def main() -> dict:
         "",
         "`benchmarks/gamma_sandwich.py`: per pixel, the Gamma model's information `H` in the "
         "expected photons `u` and the variance `J` of its score under compound Poisson-Gamma "
-        f"data ({DRAWS} draws); per spot (sigma {SIGMA} µm, pixel {PIXEL} µm), the factor by "
+        f"data ({DRAWS} draws); per spot (sigma {SIGMA:.4f} µm, pixel {PIXEL} µm), the factor by "
         "which position errors exceed the posterior sd and the 98% coverage it leaves.",
         "",
         "| u (photons) | H | J | sqrt(J/H) |",
