@@ -151,8 +151,9 @@ def track_movie(
         raise ValueError(f"--method must be 'bayes' or 'modular', got {method!r}")
     ci = check_ci(ci)
     out = check_output_file(output, TABLE_SUFFIXES)
+    json_path = out.with_suffix(".json")  # a table suffix was checked: never the table itself
     check_not_inputs(
-        [out, out.with_suffix(".json")],
+        [out, json_path],
         [movie, sidecar_path(movie), (movie_setup or {}).get("camera_file")],
     )
     stack, setup, _ = load_movie(movie, **(movie_setup or {}))
@@ -172,7 +173,7 @@ def track_movie(
             if bar is not None:
                 bar.close()
         table = result.table
-        warnings = region_warnings(result.regions, out.with_suffix(".json").name)
+        warnings = region_warnings(result.regions, json_path.name)
         summary = result.summary()
         summary["ci"] = ci
         summary["warnings"] = warnings
@@ -230,7 +231,6 @@ def track_movie(
     summary["movie"] = str(movie)
     summary["setup"] = setup.to_dict()  # the imaging parameters used (sidecar, metadata, flags)
     summary["table"] = out.name
-    json_path = out.with_suffix(".json")  # a table suffix was checked: never the table itself
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False))
     try:
