@@ -147,6 +147,9 @@ def test_auto_subframes_follow_the_blur_and_keep_one_for_crowded_regions():
     # a continuous exposure (t_E = dt) leaves the sub-frame model out
     gapless = SETUP.replace(exposure=SETUP.frame_period)
     assert region_subframes("auto", 10 * edge, 0.0, gapless) == 1
+    for bad in ("x", 0, 2.5, True):
+        with pytest.raises(ValueError, match="subframes must be"):
+            region_subframes(bad, 0.0, 0.0, SETUP)
 
 
 def test_concurrent_fraction_counts_frames_with_two_detections():

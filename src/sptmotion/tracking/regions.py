@@ -316,6 +316,15 @@ def _region_rows(spots: pd.DataFrame, labels, region: Region, setup: Setup) -> p
     return spots.loc[_own(labels, region, f, x, y, setup.pixel_size)]
 
 
+def _check_subframes(subframes):
+    """``subframes`` as given ("auto" or a whole number >= 1), else a message naming it."""
+    if isinstance(subframes, str):
+        if subframes != "auto":
+            raise ValueError(f"subframes must be 'auto' or a whole number >= 1, got {subframes!r}")
+        return subframes
+    return check_int(subframes, "subframes", 1)
+
+
 def region_subframes(subframes, blur: float, concurrent: float, setup: Setup) -> int:
     """Sub-frame positions per exposure K that :func:`track_field` gives a region.
 
@@ -340,8 +349,9 @@ def region_subframes(subframes, blur: float, concurrent: float, setup: Setup) ->
     int
         K.
     """
+    subframes = _check_subframes(subframes)
     if subframes != "auto":
-        return int(subframes)
+        return subframes
     width = float(setup.psf.kernel_params[0])
     alone = concurrent <= STREAK_MAX_CONCURRENT
     if not (blur > STREAK_BLUR_FRACTION * width and alone and setup.exposure < setup.frame_period):
@@ -454,13 +464,9 @@ def track_field(
     n_samples = check_int(n_samples, "n_samples", 0)
     if "n_emitters" in bayes_kwargs:
         raise ValueError("track_field samples the number of emitters; do not pass n_emitters")
-    if isinstance(subframes, str):
-        if subframes != "auto":
-            raise ValueError(f"subframes must be 'auto' or a whole number >= 1, got {subframes!r}")
-        if bayes_kwargs.get("blur_psf") is True:
-            subframes = 1
-    else:
-        subframes = check_int(subframes, "subframes", 1)
+    subframes = _check_subframes(subframes)
+    if subframes == "auto" and bayes_kwargs.get("blur_psf") is True:
+        subframes = 1
     from .modular import track_modular
 
     with warnings.catch_warnings():
