@@ -551,6 +551,61 @@ def test_blur_D_walk_leaves_its_conditional_invariant():
     assert stats.kstest(Ds, stats.invgamma(a_post, scale=b_post).cdf).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("K, blur", [(1, False), (1, True), (3, False)])
+def test_D_moves_carry_unused_candidates_along(K, blur):
+    """A used candidate and an unused one (load 0) under a flat emission (H = 0): the D moves
+    (Gibbs, the blur-aware steps, with K >= 2 the joint move) draw D given the used path alone
+    and must scale the unused path with it, so the prior stays: D ~ InvGamma(a, b) and each
+    path Brownian given D. From 1200 exact prior draws, after 6 ``d_move`` calls each, KS
+    tests (p > 1e-3) of D and of each path's chi-square at the chain's D; without the
+    scaling the unused path keeps the old D's steps and its chi-square fails."""
+    from scipy import stats
+
+    from sptmotion.tracking.moves import d_move
+
+    a_D, b_D, N = 4.0, 0.3, 5
+    setup = SETUP.replace(exposure=0.03, subframes=K)
+    model = BayesModel(np.full((N, 10, 10), 500.0), setup, 2, K, blur_psf=blur)
+    assert (model.blur_coef > 0) == blur
+    L, dt, t_e = model.L, setup.frame_period, setup.exposure
+    if K == 1:  # increments of exposure means: covariance 2 D T, T tridiagonal (MA(1))
+        T = np.diag(np.full(L - 1, dt - t_e / 3)) + np.diag(np.full(L - 2, t_e / 6), 1)
+        T = T + np.triu(T, 1).T
+    else:
+        T = np.diag(model.dts)
+    chol, Tinv = np.linalg.cholesky(T), np.linalg.inv(T)
+    mu0, s0 = np.array([0.6, 0.6, 0.0]), np.array([0.5, 0.5, 0.5])
+    problem = model.problem(mu0, s0, [a_D, b_D], [0.0, 1.0], [0.0, 1.0], [True, False, False])
+    rng = np.random.default_rng(13)
+    _k.seed_numba(4)
+    work = new_work(K, N, 10, 10)
+    Ds, chi = [], [[], []]
+    on, load = np.array([np.ones(N), np.zeros(N)]), np.array([1.0, 0.0])
+    for _ in range(1200):
+        D = b_D / rng.gamma(a_D)
+        steps = np.sqrt(2 * D) * np.einsum("ij,mja->mia", chol, rng.standard_normal((2, L - 1, 3)))
+        start = mu0 + s0 * rng.standard_normal((2, 1, 3))
+        pos = np.ascontiguousarray(
+            start + np.concatenate([np.zeros((2, 1, 3)), steps.cumsum(1)], 1)
+        )
+        state = State(
+            pos, *model.new_state(pos, setup.background_flux, 0.0, D, on=on),
+            np.array([D, setup.background_flux, 0.0]), model.psf_params(D), None,
+            np.zeros(len(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
+            on.copy(), load.copy(), np.array([0.05, 0.05]),
+        )  # fmt: skip
+        for _ in range(6):
+            d_move(state, problem, work, 0.0)
+        D = state.theta[0]
+        Ds.append(D)
+        inc = np.diff(state.pos, axis=1)
+        for m in range(2):
+            chi[m].append(np.einsum("ia,ij,ja->", inc[m], Tinv, inc[m]) / (2 * D))
+    assert stats.kstest(Ds, stats.invgamma(a_D, scale=b_D).cdf).pvalue > 1e-3
+    for m in range(2):
+        assert stats.kstest(chi[m], stats.chi2(3 * (L - 1)).cdf).pvalue > 1e-3, m
+
+
 @pytest.mark.slow
 def test_D_mixes_under_the_blur_aware_psf_at_long_exposures():
     """A 0.1 s exposure, K = 1 with the blur-aware PSF: D mixes (R-hat < 1.05 over 2 chains).

@@ -383,11 +383,19 @@ def band_point_lp(pos, m, n, qband, D, mu0, s0):
 @njit(cache=True)
 def band_quad(pos, qband):
     """``sum_m sum_axes x^T Q x`` over all emitters (banded precision)."""
+    return band_quad_of(pos, qband, np.ones(pos.shape[0]))
+
+
+@njit(cache=True)
+def band_quad_of(pos, qband, load):
+    """``sum_m sum_axes x^T Q x`` over the emitters with ``load[m] != 0`` (banded precision)."""
     M = pos.shape[0]
     L = pos.shape[1]
     W = qband.shape[1] - 1
     tot = 0.0
     for m in range(M):
+        if load[m] == 0.0:
+            continue
         for a in range(pos.shape[2]):
             for j in range(L):
                 x = pos[m, j, a]

@@ -40,7 +40,9 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    order (the streak traversed the other way); the trapezoid weights are symmetric, so the
    image is unchanged and the acceptance is the motion prior ratio.
 
-Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step.
+Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step. Every
+move of D conditions on the used candidates' paths only and carries the unused candidates'
+paths along, scaled about their first points (:func:`rescale_ghosts`).
 Proposal scales adapt during burn-in (Robbins-Monro towards :data:`TARGET_ACCEPT`).
 """
 
@@ -59,7 +61,7 @@ from ._mcmc_kernels import (
     band_cond_draw,
     band_motion_lp,
     band_point_lp,
-    band_quad,
+    band_quad_of,
     band_tail_cross,
     block_motion_lp,
     bridge_draw,
@@ -97,6 +99,7 @@ __all__ = [
     "point_seek_move",
     "reverse_block_move",
     "refresh_background",
+    "rescale_ghosts",
 ]
 
 N_MOVES = 17
@@ -484,11 +487,41 @@ def _blur_d_proposal(state, problem, work, D_new):
 
 
 @njit(cache=True)
-def _take_blur_d(state, D_new, par_new, new):
-    """Accept a blur-aware D proposal: D, the PSF's blur variance and the caches."""
+def _take_blur_d(state, problem, D_new, par_new, new):
+    """Accept a blur-aware D proposal: D, the PSF's blur variance, the caches, and the unused
+    candidates' paths (:func:`rescale_ghosts`)."""
+    s = math.sqrt(D_new / state.theta[0])
     state.theta[0] = D_new
     state.psf_par[2] = par_new[2]
     _adopt_stack(state, new)
+    rescale_ghosts(state, problem, s)
+
+
+@njit(cache=True)
+def rescale_ghosts(state, problem, s):
+    """Scale every unused candidate's path about its first point by ``s = sqrt(D'/D)`` along
+    the axes of motion, and recompute its PSF factors: what a change of D does to them.
+
+    An unused candidate (load 0) emits in no frame; only the motion prior holds its path. The D
+    moves treat such a path non-centred, ``x_j = x_0 + sqrt(D) w_j`` with ``w`` fixed, so that
+    D is drawn given the used candidates' paths alone. Otherwise D given all paths is pinned by
+    the unused candidates' increments, which follow the current D (a Gibbs pair that sticks).
+    The prior of ``w`` does not depend on D, so a move of D that carries the unused paths along
+    leaves the posterior invariant with the used candidates' terms alone.
+    """
+    if s == 1.0:
+        return
+    pos = state.pos
+    L = pos.shape[1]
+    for m in range(pos.shape[0]):
+        if state.load[m] != 0.0:
+            continue
+        for j in range(L):
+            if j > 0:
+                for a in range(problem.n_axes):
+                    pos[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
+            point_factors(pos[m, j, 0], pos[m, j, 1], pos[m, j, 2], problem.pixel_size,
+                          state.psf_par, state.EX[m, j], state.EY[m, j], state.WIN[m, j])  # fmt: skip
 
 
 @njit(cache=True)
@@ -505,7 +538,7 @@ def blur_d_step(state, problem, work, D_new):
     state.prop[8] += 1.0
     if log_r >= 0.0 or np.random.random() < math.exp(log_r):
         state.acc[8] += 1.0
-        _take_blur_d(state, D_new, par_new, new)
+        _take_blur_d(state, problem, D_new, par_new, new)
 
 
 @njit(cache=True)
@@ -527,7 +560,7 @@ def blur_d_walk(state, problem, work, a_post, b_post, step):
     alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
     if np.random.random() < alpha:
         state.acc[10] += 1.0
-        _take_blur_d(state, D_new, par_new, new)
+        _take_blur_d(state, problem, D_new, par_new, new)
     return alpha
 
 
@@ -542,8 +575,10 @@ def scale_d_step(state, problem, work, log_scale):
     ``x - P x``. The move proposes ``D' = D exp(log_scale * xi)`` and
     ``x' = P x + s (x - P x)`` with ``s = sqrt(D'/D)``: the exposure averages (what the images
     measure) stay, the deviations scale with the Brownian step length. ``P`` is a projection
-    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(A M N (K-1))`` (A
-    axes: 3, or 2 in the focal plane), and the log-scale proposal contributes ``D'/D``.
+    (``P x' = P x``), so the map is inverted by ``1/s``; its Jacobian is ``s^(A N (K-1))`` per
+    used candidate (A axes: 3, or 2 in the focal plane), and the log-scale proposal contributes
+    ``D'/D``. An unused candidate's whole path is scaled about its first point
+    (:func:`rescale_ghosts`; Jacobian ``s^(A (L-1))``).
     Acceptance: the ratio of emission likelihood (whole stack), motion prior, D prior, Jacobian
     and proposal terms.
     """
@@ -560,7 +595,15 @@ def scale_d_step(state, problem, work, log_scale):
     na = problem.n_axes
     new = pos.copy()
     means = np.empty(N)
+    n_scaled = 0  # scaled coordinates per axis: the Jacobian's exponent
     for m in range(M):
+        if state.load[m] == 0.0:  # unused: the whole path about its first point
+            n_scaled += L - 1
+            for j in range(1, L):
+                for a in range(na):
+                    new[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
+            continue
+        n_scaled += N * (K - 1)
         for a in range(na):
             for n in range(N):
                 t = 0.0
@@ -581,7 +624,7 @@ def scale_d_step(state, problem, work, log_scale):
         pos[:, :, :na], dts, D, mu0, s0
     )
     log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
-    log_r += na * M * N * (K - 1) * math.log(s) + math.log(D_new / D)
+    log_r += na * n_scaled * math.log(s) + math.log(D_new / D)
     stack = _stack_proposal(state, problem, work, new, state.psf_par)
     log_r += stack[5]
     state.prop[9] += 1.0
@@ -600,16 +643,24 @@ def d_move(state, problem, work, adapt_gain):
     ``InvGamma(d_prior)``), a Metropolis-Hastings step with it as the proposal under the
     blur-aware emission (:func:`blur_d_step`) followed by a random walk on log D
     (:func:`blur_d_walk`), then with K >= 2 the joint move of D and the
-    sub-frame path (:func:`scale_d_step`)."""
+    sub-frame path (:func:`scale_d_step`).
+
+    The motion part is that of the used candidates (load 1); every move of D carries the unused
+    candidates' paths along (:func:`rescale_ghosts`)."""
     pos = state.pos[:, :, : problem.n_axes]  # the axes the particles move along
     M = pos.shape[0]
     L = pos.shape[1]
-    a_post = problem.d_prior[0] + 0.5 * problem.n_axes * M * (L - 1)
+    used = 0.0
+    for m in range(M):
+        used += state.load[m] != 0.0
+    a_post = problem.d_prior[0] + 0.5 * problem.n_axes * used * (L - 1)
     b_post = problem.d_prior[1]
     if problem.qband.shape[0] > 0:
-        b_post += band_quad(pos, problem.qband) / 4.0
+        b_post += band_quad_of(pos, problem.qband, state.load) / 4.0
     else:
         for m in range(M):
+            if state.load[m] == 0.0:
+                continue
             for j in range(L - 1):
                 d2 = 0.0
                 for a in range(problem.n_axes):
@@ -623,7 +674,9 @@ def d_move(state, problem, work, adapt_gain):
         if adapt_gain > 0.0:
             state.glob_scales[3] += adapt_gain * (alpha - TARGET_ACCEPT)
     else:
+        s = math.sqrt(D_new / state.theta[0])
         state.theta[0] = D_new
+        rescale_ghosts(state, problem, s)
     if problem.ncw.shape[0] > 0:
         alpha = scale_d_step(state, problem, work, math.exp(state.glob_scales[2]))
         if adapt_gain > 0.0:
