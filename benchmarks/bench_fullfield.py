@@ -28,6 +28,11 @@ Parts (``--part``):
   in every draw, as the convergence warning reads them), the wall time; next to it, what the
   worst R-hat over many quantities is for chains that mix perfectly as AR(1) processes of the
   same effective sample sizes (2 chains, rank-normalized split R-hat, ArviZ).
+- ``mixing``: the K = 1 regions of the convergence part's movie, each tracked by
+  ``track_bayes`` (2 chains, ``--sweeps``) from ``--chain-seeds`` seeds, in this tree and in
+  the commit ``--before`` (each in a fresh process): R-hat and ESS of D, of the log-posterior
+  and of the positions per run, and the mean ESS per region; how a sampler change moves the
+  mixing, judged over seeds rather than from one run.
 - ``analyze``: ``sptmotion analyze movie.tif`` without ``--emitters`` on the field's movie,
   run as a command; the Bayesian tracks matched to the true particles, their likelihood
   verdicts and alpha intervals.
@@ -37,6 +42,7 @@ Parts (``--part``):
     .venv/bin/python benchmarks/bench_fullfield.py --part field --sweeps 1000
     .venv/bin/python benchmarks/bench_fullfield.py --part analyze --sweeps 1000
     .venv/bin/python benchmarks/bench_fullfield.py --part convergence     # ~6 min
+    .venv/bin/python benchmarks/bench_fullfield.py --part mixing --sweeps 1000 --before HEAD~1
 
 Writes ``benchmarks/results/fullfield/<part>.md`` and ``.json``.
 """
@@ -730,6 +736,91 @@ def write_convergence(out: dict, args) -> list[str]:
     return lines
 
 
+MIXING_CHILD = """
+import json, sys, time, warnings
+sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])
+import numpy as np
+import bench_fullfield as bf
+from sptmotion.tracking.bayes import track_bayes
+from sptmotion.tracking.modular import track_modular
+from sptmotion.tracking.regions import (concurrent_fraction, crop_setup, find_regions,
+                                        predicted_blur, region_subframes)
+seed, sweeps, n_seeds = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+setup = bf.setup_for(128)
+rng = np.random.default_rng([seed, 11])
+fine, _, _ = bf.paths(rng, 8, 100, 128 * bf.PIXEL)
+adu = bf.render(fine, 128, rng, float(setup.psf.kernel_params[0]))[0]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    spots = track_modular(adu, setup, ci=0.98)
+    regions, labels = find_regions(adu, setup, locs=spots)
+    runs = []
+    for i, g in enumerate(regions):
+        blur = predicted_blur(spots, labels, g, setup, ci=0.98)
+        conc = concurrent_fraction(spots, labels, g, setup)
+        if region_subframes("auto", blur, conc, setup) != 1:
+            continue
+        sub = adu[g.t0 : g.t1, g.r0 : g.r1, g.c0 : g.c1]
+        for c in range(1, n_seeds + 1):
+            t0 = time.perf_counter()
+            post = track_bayes(sub, crop_setup(setup, g), n_emitters=None, n_iterations=sweeps,
+                               n_chains=2, seed=c, subframes=1)
+            d = post.diagnostics()
+            runs.append({"region": i, "chain_seed": c, "candidates": int(post.n_emitters),
+                         "wall_s": time.perf_counter() - t0,
+                         **{f"{k}_{q}": float(d[k][q]) for k in ("D", "log_posterior", "positions")
+                            for q in ("rhat", "ess")}})
+print(json.dumps({"runs": runs}))
+"""
+
+
+def part_mixing(args) -> dict:
+    """The K = 1 regions of the convergence movie from several chain seeds, in this tree and
+    in ``--before``: R-hat and ESS of D, the log-posterior and the positions."""
+    from _trees import head, run_child, trees
+
+    out = {"after_commit": head(), "before_commit": args.before, "trees": {}}
+    here = str(Path(__file__).resolve().parent)
+    with trees(args.before) as sources:
+        for name, src in sources.items():
+            res = run_child(MIXING_CHILD, src, here, str(args.seed), str(args.sweeps),
+                            str(args.chain_seeds))  # fmt: skip
+            out["trees"][name] = res["runs"]
+            print(name, res["runs"], flush=True)
+    return out
+
+
+def write_mixing(out: dict, args) -> list[str]:
+    trees_ = list(out["trees"])
+    lines = [
+        "# Mixing of the field tracker's K = 1 regions, over chain seeds",
+        "",
+        f"`benchmarks/bench_fullfield.py --part mixing --sweeps {args.sweeps} --chain-seeds "
+        f"{args.chain_seeds} --before {args.before}`: the K = 1 regions of the convergence "
+        "part's 128 x 128 x 100 movie, each tracked by `track_bayes` (unknown M, 2 chains, "
+        f"{args.sweeps} sweeps, half burn-in) from chain seeds 1..{args.chain_seeds}, in "
+        f"this tree ({out['after_commit']}) and in {args.before}, each tree in a fresh "
+        "process. ESS: bulk, ArviZ, both chains; positions: the worst over the coordinates "
+        "present in every draw.",
+        "",
+        "| region | candidates | tree | D: R-hat / ESS per seed | log-posterior ESS per seed "
+        "| positions: worst R-hat / least ESS per seed | mean ESS: D, log-posterior, positions |",
+        "|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    regions = sorted({r["region"] for r in out["trees"][trees_[0]]})
+    for i in regions:
+        for t in trees_:
+            rs = [r for r in out["trees"][t] if r["region"] == i]
+            d = ", ".join(f"{r['D_rhat']:.3f} / {r['D_ess']:.0f}" for r in rs)
+            lp = ", ".join(f"{r['log_posterior_ess']:.0f}" for r in rs)
+            pos = ", ".join(f"{r['positions_rhat']:.3f} / {r['positions_ess']:.0f}" for r in rs)
+            means = [np.mean([r[k] for r in rs])
+                     for k in ("D_ess", "log_posterior_ess", "positions_ess")]  # fmt: skip
+            lines.append(f"| {i} | {rs[0]['candidates']} | {t} | {d} | {lp} | {pos} | "
+                         + ", ".join(f"{v:.0f}" for v in means) + " |")  # fmt: skip
+    return lines
+
+
 def part_analyze(args) -> dict:
     """``sptmotion analyze movie.tif`` (no --emitters) on the field movie, run as a user would;
     its Bayesian tracks matched to the true particles, their verdicts and alpha intervals."""
@@ -833,7 +924,9 @@ def write_analyze(out: dict, args) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
-        "--part", choices=("m", "crowded", "field", "analyze", "convergence"), required=True
+        "--part",
+        choices=("m", "crowded", "field", "analyze", "convergence", "mixing"),
+        required=True,
     )
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames", type=int, default=200)
@@ -851,6 +944,8 @@ def main() -> None:
     )
     ap.add_argument("--save-table", default=None, help="part field: write the Bayesian table here")
     ap.add_argument("--sweep-list", default="1000,6000", help="part convergence: sweep counts")
+    ap.add_argument("--chain-seeds", type=int, default=4, help="part mixing: seeds per region")
+    ap.add_argument("--before", default="HEAD~1", help="part mixing: the commit compared")
     ap.add_argument("--stem", default=None, help="name of the result files (default the part's)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
@@ -861,7 +956,8 @@ def main() -> None:
         part, write = {"m": (part_m, write_m), "crowded": (part_crowded, write_crowded),
                        "field": (part_field, write_field),
                        "analyze": (part_analyze, write_analyze),
-                       "convergence": (part_convergence, write_convergence)}[args.part]  # fmt: skip
+                       "convergence": (part_convergence, write_convergence),
+                       "mixing": (part_mixing, write_mixing)}[args.part]  # fmt: skip
         out = part(args)
         lines = write(out, args)
     out["args"] = vars(args)
@@ -870,7 +966,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = (
         args.part
-        if args.part in ("m", "crowded", "convergence") or args.size == 256
+        if args.part in ("m", "crowded", "convergence", "mixing") or args.size == 256
         else f"{args.part}_{args.size}"
     )
     stem += "_planar" if args.planar else ""
