@@ -504,8 +504,8 @@ def rescale_ghosts(state, problem, s):
 
     An unused candidate (load 0) emits in no frame; only the motion prior holds its path. The D
     moves treat such a path non-centred, ``x_j = x_0 + sqrt(D) w_j`` with ``w`` fixed, so that
-    D is drawn given the used candidates' paths alone. Otherwise D given all paths is pinned by
-    the unused candidates' increments, which follow the current D (a Gibbs pair that sticks).
+    D is drawn given the used candidates' paths alone: given all paths, D would be pinned by
+    the unused candidates' increments, which only echo the current D (a Gibbs pair that sticks).
     The prior of ``w`` does not depend on D, so a move of D that carries the unused paths along
     leaves the posterior invariant with the used candidates' terms alone.
     """
