@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -369,7 +369,8 @@ def _own(labels, region: Region, frames, x, y, a: float) -> np.ndarray:
 def _run_all(run, results: list, n: int, workers: int, progress, cost=None) -> None:
     """``results[i] = run(i)`` for every region, in ``workers`` threads; with ``cost`` (one
     number per region) the costliest are started first, so that no long region starts last
-    while the other threads idle (each region's result does not depend on the order)."""
+    while the other threads idle (each region's result does not depend on the order).
+    ``progress(done, n)`` is called as each region finishes."""
     if workers == 1 or n <= 1:
         for i in range(n):
             results[i] = run(i)
@@ -379,7 +380,7 @@ def _run_all(run, results: list, n: int, workers: int, progress, cost=None) -> N
     order = range(n) if cost is None else np.argsort(-np.asarray(cost, float), kind="stable")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run, int(i)): int(i) for i in order}
-        for done, fut in enumerate(futures, start=1):
+        for done, fut in enumerate(as_completed(futures), start=1):
             results[futures[fut]] = fut.result()
             if progress is not None:
                 progress(done, n)
