@@ -606,6 +606,34 @@ def test_D_moves_carry_unused_candidates_along(K, blur):
         assert stats.kstest(chi[m], stats.chi2(3 * (L - 1)).cdf).pvalue > 1e-3, m
 
 
+def test_D_moves_without_used_candidates_stay_finite_under_the_vague_prior():
+    """With no candidate used, D's conditional given the used paths alone would be its prior,
+    ``InvGamma(0.01, 0.01)`` by default, whose draws overflow (a Gamma(0.01) variate is 0 in
+    about 1e-3 of draws) and would scale the unused paths by any factor. The D moves then take
+    every candidate's path as their motion part: 20,000 moves, D and the paths stay finite."""
+    from sptmotion.tracking.moves import d_move
+
+    N = 6
+    model = BayesModel(np.full((N, 10, 10), 500.0), SETUP, 2, 1)
+    pos = np.ascontiguousarray(np.array([0.6, 0.6, 0.0]) + np.zeros((2, model.L, 3)))
+    pos[:, :, 0] += np.linspace(0.0, 0.1, model.L)
+    on, load = np.zeros((2, N)), np.zeros(2)
+    state = State(
+        pos, *model.new_state(pos, SETUP.background_flux, 0.0, 0.1, on=on),
+        np.array([0.1, SETUP.background_flux, 0.0]), model.psf_params(0.1), None,
+        np.zeros(len(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
+        on, load, np.array([0.05, 0.05]),
+    )  # fmt: skip
+    problem = model.problem(np.array([0.6, 0.6, 0.0]), np.array([0.5, 0.5, 0.5]), [0.01, 0.01],
+                            [0.0, 1.0], [0.0, 1.0], [True, False, False])  # fmt: skip
+    work = new_work(1, N, 10, 10)
+    _k.seed_numba(2)
+    for _ in range(20000):
+        d_move(state, problem, work, 0.0)
+    assert np.isfinite(state.theta[0]) and state.theta[0] > 0
+    assert np.all(np.isfinite(state.pos))
+
+
 @pytest.mark.slow
 def test_D_mixes_under_the_blur_aware_psf_at_long_exposures():
     """A 0.1 s exposure, K = 1 with the blur-aware PSF: D mixes (R-hat < 1.05 over 2 chains).

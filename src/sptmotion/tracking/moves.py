@@ -498,6 +498,17 @@ def _take_blur_d(state, problem, D_new, par_new, new):
 
 
 @njit(cache=True)
+def _any_used(state):
+    """Whether any candidate is used (load 1). With none, the D moves treat every candidate's
+    path as their motion part (centred): D's conditional is then its prior, far too vague
+    (``InvGamma(0.01, 0.01)`` by default) to scale paths by."""
+    for m in range(state.load.shape[0]):
+        if state.load[m] != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
 def rescale_ghosts(state, problem, s):
     """Scale every unused candidate's path about its first point by ``s = sqrt(D'/D)`` along
     the axes of motion, and recompute its PSF factors: what a change of D does to them.
@@ -507,9 +518,10 @@ def rescale_ghosts(state, problem, s):
     D is drawn given the used candidates' paths alone: given all paths, D would be pinned by
     the unused candidates' increments, which only echo the current D (a Gibbs pair that sticks).
     The prior of ``w`` does not depend on D, so a move of D that carries the unused paths along
-    leaves the posterior invariant with the used candidates' terms alone.
+    leaves the posterior invariant with the used candidates' terms alone. With no candidate
+    used, nothing is scaled (:func:`_any_used`).
     """
-    if s == 1.0:
+    if s == 1.0 or not _any_used(state):
         return
     pos = state.pos
     L = pos.shape[1]
@@ -596,8 +608,9 @@ def scale_d_step(state, problem, work, log_scale):
     new = pos.copy()
     means = np.empty(N)
     n_scaled = 0  # scaled coordinates per axis: the Jacobian's exponent
+    noncentred = _any_used(state)
     for m in range(M):
-        if state.load[m] == 0.0:  # unused: the whole path about its first point
+        if noncentred and state.load[m] == 0.0:  # unused: the whole path about its first point
             n_scaled += L - 1
             for j in range(1, L):
                 for a in range(na):
@@ -646,20 +659,22 @@ def d_move(state, problem, work, adapt_gain):
     sub-frame path (:func:`scale_d_step`).
 
     The motion part is that of the used candidates (load 1); every move of D carries the unused
-    candidates' paths along (:func:`rescale_ghosts`)."""
+    candidates' paths along (:func:`rescale_ghosts`). With no candidate used it is every
+    candidate's path, and nothing is scaled."""
     pos = state.pos[:, :, : problem.n_axes]  # the axes the particles move along
     M = pos.shape[0]
     L = pos.shape[1]
+    part = state.load.copy() if _any_used(state) else np.ones(M)  # the motion part's candidates
     used = 0.0
     for m in range(M):
-        used += state.load[m] != 0.0
+        used += part[m] != 0.0
     a_post = problem.d_prior[0] + 0.5 * problem.n_axes * used * (L - 1)
     b_post = problem.d_prior[1]
     if problem.qband.shape[0] > 0:
-        b_post += band_quad_of(pos, problem.qband, state.load) / 4.0
+        b_post += band_quad_of(pos, problem.qband, part) / 4.0
     else:
         for m in range(M):
-            if state.load[m] == 0.0:
+            if part[m] == 0.0:
                 continue
             for j in range(L - 1):
                 d2 = 0.0
