@@ -498,14 +498,15 @@ def _take_blur_d(state, problem, D_new, par_new, new):
 
 
 @njit(cache=True)
-def _any_used(state):
-    """Whether any candidate is used (load 1). With none, the D moves treat every candidate's
-    path as their motion part (centred): D's conditional is then its prior, far too vague
-    (``InvGamma(0.01, 0.01)`` by default) to scale paths by."""
+def _motion_part(state):
+    """1 for the candidates whose paths the D moves condition on, 0 for those they scale
+    (:func:`rescale_ghosts`): the loads, or every candidate when none is used (D's conditional
+    would then be its prior, far too vague, ``InvGamma(0.01, 0.01)`` by default, to scale
+    paths by)."""
     for m in range(state.load.shape[0]):
         if state.load[m] != 0.0:
-            return True
-    return False
+            return state.load.copy()
+    return np.ones(state.load.shape[0])
 
 
 @njit(cache=True)
@@ -519,21 +520,19 @@ def rescale_ghosts(state, problem, s):
     the unused candidates' increments, which only echo the current D (a Gibbs pair that sticks).
     The prior of ``w`` does not depend on D, so a move of D that carries the unused paths along
     leaves the posterior invariant with the used candidates' terms alone. With no candidate
-    used, nothing is scaled (:func:`_any_used`).
+    used, nothing is scaled (:func:`_motion_part`).
     """
-    if s == 1.0 or not _any_used(state):
+    if s == 1.0:
         return
     pos = state.pos
-    L = pos.shape[1]
+    part = _motion_part(state)
     for m in range(pos.shape[0]):
-        if state.load[m] != 0.0:
+        if part[m] != 0.0:
             continue
-        for j in range(L):
-            if j > 0:
-                for a in range(problem.n_axes):
-                    pos[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
-            point_factors(pos[m, j, 0], pos[m, j, 1], pos[m, j, 2], problem.pixel_size,
-                          state.psf_par, state.EX[m, j], state.EY[m, j], state.WIN[m, j])  # fmt: skip
+        for j in range(1, pos.shape[1]):
+            for a in range(problem.n_axes):
+                pos[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
+        _emitter_factors(state, problem, m)
 
 
 @njit(cache=True)
@@ -608,9 +607,9 @@ def scale_d_step(state, problem, work, log_scale):
     new = pos.copy()
     means = np.empty(N)
     n_scaled = 0  # scaled coordinates per axis: the Jacobian's exponent
-    noncentred = _any_used(state)
+    part = _motion_part(state)
     for m in range(M):
-        if noncentred and state.load[m] == 0.0:  # unused: the whole path about its first point
+        if part[m] == 0.0:  # unused: the whole path about its first point
             n_scaled += L - 1
             for j in range(1, L):
                 for a in range(na):
@@ -664,11 +663,8 @@ def d_move(state, problem, work, adapt_gain):
     pos = state.pos[:, :, : problem.n_axes]  # the axes the particles move along
     M = pos.shape[0]
     L = pos.shape[1]
-    part = state.load.copy() if _any_used(state) else np.ones(M)  # the motion part's candidates
-    used = 0.0
-    for m in range(M):
-        used += part[m] != 0.0
-    a_post = problem.d_prior[0] + 0.5 * problem.n_axes * used * (L - 1)
+    part = _motion_part(state)
+    a_post = problem.d_prior[0] + 0.5 * problem.n_axes * np.sum(part != 0.0) * (L - 1)
     b_post = problem.d_prior[1]
     if problem.qband.shape[0] > 0:
         b_post += band_quad_of(pos, problem.qband, part) / 4.0
@@ -1040,9 +1036,17 @@ def _translate_ghost(state, problem, m, dx, dy):
     for j in range(state.pos.shape[1]):
         state.pos[m, j, 0] += dx
         state.pos[m, j, 1] += dy
-        point_factors(state.pos[m, j, 0], state.pos[m, j, 1], state.pos[m, j, 2],
-                      problem.pixel_size, state.psf_par, state.EX[m, j], state.EY[m, j],
-                      state.WIN[m, j])  # fmt: skip
+    _emitter_factors(state, problem, m)
+
+
+@njit(cache=True)
+def _emitter_factors(state, problem, m):
+    """Recompute the PSF factors of every point of candidate m (its caches ``EX``, ``EY``,
+    ``WIN``) from its positions."""
+    pos = state.pos
+    for j in range(pos.shape[1]):
+        point_factors(pos[m, j, 0], pos[m, j, 1], pos[m, j, 2], problem.pixel_size,
+                      state.psf_par, state.EX[m, j], state.EY[m, j], state.WIN[m, j])  # fmt: skip
 
 
 @njit(cache=True)
