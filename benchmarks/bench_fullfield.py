@@ -660,6 +660,14 @@ def _field_movie(args):
     return setup, adu, truth, visible, alpha, fine, edge
 
 
+def convergence_movie(seed: int):
+    """The convergence part's movie: setup and ADU of 128 x 128 x 100 frames, 8 particles."""
+    setup = setup_for(128)
+    rng = np.random.default_rng([seed, 11])
+    fine, _, _ = paths(rng, 8, 100, 128 * PIXEL)
+    return setup, render(fine, 128, rng, float(setup.psf.kernel_params[0]))[0]
+
+
 def part_convergence(args) -> dict:
     """R-hat and ESS per region of a 128 x 128 x 100 movie at each sweep count, and the worst
     R-hat of perfectly mixing AR(1) chains over as many quantities."""
@@ -669,10 +677,7 @@ def part_convergence(args) -> dict:
 
     from sptmotion.tracking.regions import track_field
 
-    setup = setup_for(128)
-    rng = np.random.default_rng([args.seed, 11])
-    fine, _, _ = paths(rng, 8, 100, 128 * PIXEL)
-    adu = render(fine, 128, rng, float(setup.psf.kernel_params[0]))[0]
+    setup, adu = convergence_movie(args.seed)
     out = {"runs": [], "ar1": []}
     for sweeps in [int(v) for v in args.sweep_list.split(",")]:
         t0 = time.perf_counter()
@@ -746,10 +751,7 @@ from sptmotion.tracking.modular import track_modular
 from sptmotion.tracking.regions import (concurrent_fraction, crop_setup, find_regions,
                                         predicted_blur, region_subframes)
 seed, sweeps, n_seeds = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-setup = bf.setup_for(128)
-rng = np.random.default_rng([seed, 11])
-fine, _, _ = bf.paths(rng, 8, 100, 128 * bf.PIXEL)
-adu = bf.render(fine, 128, rng, float(setup.psf.kernel_params[0]))[0]
+setup, adu = bf.convergence_movie(seed)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     spots = track_modular(adu, setup, ci=0.98)
