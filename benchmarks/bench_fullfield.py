@@ -385,7 +385,7 @@ def blur_radius(fine: np.ndarray) -> np.ndarray:
 
 
 def frame_scores(
-    tab, truth, visible, crlb, crlb_blur=None, spread=None, ignore=None
+    tab, truth, visible, crlb, crlb_blur=None, spread=None, ignore=None, alpha=None
 ) -> tuple[dict, dict]:
     """Per-frame detection scores (``bench_modular.score``: Hungarian within 2 pixels, identity
     switches) and, over the matched spots, the RMSE relative to the CRLB (and to the blurred
@@ -394,13 +394,15 @@ def frame_scores(
     With ``spread`` (:func:`blur_radius`, (P, N) µm) the coverage and gross errors are also
     given apart for the spots smeared beyond :data:`SMEARED_PX`, and the false detections by
     what lies within 3 pixels: a smeared spot, another spot, nothing. ``ignore`` (P, N): the
-    edge spots of :func:`render`, neither required nor false (``bench_modular.score``)."""
+    edge spots of :func:`render`, neither required nor false (``bench_modular.score``).
+    With ``alpha`` (P,) and a ``region`` column in ``tab``, the coverage is also given by
+    :func:`coverage_groups`."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_modular import frame_matches, score
 
-    errs, bounds, cov, smeared, who = [], [], [], [], []
+    errs, bounds, cov, smeared, who, where = [], [], [], [], [], []
     fp = {"near_smeared": 0, "near_other": 0, "far": 0}
     for f, g, vis, d, r, c, within in frame_matches(tab, truth, visible, ignore=ignore):
         if g is None or not len(vis):
@@ -427,6 +429,7 @@ def frame_scores(
             cov.append(row["x_lo"] <= truth[i, f, 0] <= row["x_hi"])
             cov.append(row["y_lo"] <= truth[i, f, 1] <= row["y_hi"])
             who += [i, i]
+            where += [row.get("region", -1)] * 2
     errs = np.array(errs)
     bounds = np.array(bounds).reshape(-1, 2)
     cov = np.array(cov, dtype=float)
@@ -462,7 +465,31 @@ def frame_scores(
                     float(np.sqrt(np.mean(z[sel] ** 2))) if sel.any() else None
                 )
             extra["false_positives"] = fp
+    if alpha is not None and "region" in tab.columns and len(cov):
+        extra["coverage_groups"] = coverage_groups(cov, np.array(who), np.array(where), alpha)
     return score(tab, truth, visible, ignore=ignore), extra
+
+
+def coverage_groups(hits, particle, region, alpha) -> list[dict]:
+    """Coverage of the matched coordinates by the true particle's motion (BM, FBM alpha 0.6,
+    FBM alpha 1.4) and by whether its region holds other true particles (one D serves all
+    emitters of a region; a region's "others" are the particles matched in it), each with its
+    SE over particles (:func:`_cluster_se`)."""
+    shared = np.zeros(len(hits), dtype=bool)
+    for r in np.unique(region):
+        sel = region == r
+        shared[sel] = len(np.unique(particle[sel])) > 1
+    out = []
+    for a in np.unique(alpha):
+        for sh in (False, True):
+            sel = (alpha[particle] == a) & (shared == sh)
+            if sel.any():
+                out.append({"alpha": float(a), "shares_region": sh,
+                            "particles": int(len(np.unique(particle[sel]))),
+                            "coordinates": int(sel.sum()), "coverage_98": float(hits[sel].mean()),
+                            "misses": int(np.sum(hits[sel] == 0)),
+                            "se_particles": _cluster_se(hits[sel], particle[sel])})  # fmt: skip
+    return out
 
 
 def _cluster_se(hits: np.ndarray, cluster: np.ndarray) -> float | None:
@@ -488,7 +515,7 @@ def part_field(args) -> dict:
     from sptmotion.tracking.regions import track_field
 
     size, N, P = args.size, args.frames, args.particles
-    setup, adu, truth, visible, _, fine, edge = _field_movie(args)
+    setup, adu, truth, visible, alpha, fine, edge = _field_movie(args)
     sigma = float(setup.psf.kernel_params[0])
     crlb, crlb_blur = crlb_lateral(truth, size, sigma), crlb_blurred(fine, size, sigma)
     spread = blur_radius(fine)
@@ -511,7 +538,7 @@ def part_field(args) -> dict:
     tab = res.table
     if args.save_table:
         tab.to_parquet(args.save_table)
-    sc, extra = frame_scores(tab, truth, visible, crlb, crlb_blur, spread, edge)
+    sc, extra = frame_scores(tab, truth, visible, crlb, crlb_blur, spread, edge, alpha)
     post = res.n_emitters_posterior
     out["bayes_regions"] = {
         "time_s": wall, **sc, **extra, "n_regions": len(res.regions),
@@ -633,6 +660,19 @@ def write_field(out: dict, args) -> list[str]:
                 f"{r['compact_gross_fraction']:.3f} | {r['smeared_spots']} | "
                 f"{r['smeared_coverage_98']:.3f} | {r['smeared_gross_fraction']:.3f} | "
                 f"{f['near_smeared']} / {f['near_other']} / {f['far']} |"
+            )
+    if "coverage_groups" in b:
+        lines += ["", "Coverage of the Bayesian 98% intervals by the true motion and by whether "
+                  "the particle's region holds others (one D serves all emitters of a region; "
+                  "the tracker's motion prior is Brownian): SE over particles, misses per "
+                  "group.", "", "| true motion | shares its region | particles | coordinates | "
+                  "coverage | SE | misses |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for g in b["coverage_groups"]:
+            name = "BM" if g["alpha"] == 1.0 else f"FBM alpha {g['alpha']:g}"
+            se = "" if g["se_particles"] is None else f"{g['se_particles']:.3f}"
+            lines.append(
+                f"| {name} | {'yes' if g['shares_region'] else 'no'} | {g['particles']} | "
+                f"{g['coordinates']} | {g['coverage_98']:.3f} | {se} | {g['misses']} |"
             )
     if "by_p_present" in b:
         lines += ["", "The Bayesian detections kept at stricter thresholds of their posterior "
