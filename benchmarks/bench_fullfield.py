@@ -472,9 +472,8 @@ def frame_scores(
 
 def coverage_groups(hits, particle, region, alpha) -> list[dict]:
     """Coverage of the matched coordinates by the true particle's motion (BM, FBM alpha 0.6,
-    FBM alpha 1.4) and by whether its region holds other true particles (one D serves all
-    emitters of a region; a region's "others" are the particles matched in it), each with its
-    SE over particles (:func:`_cluster_se`)."""
+    FBM alpha 1.4) and by whether its region holds other true particles (those matched in it),
+    each with its SE over particles (:func:`_cluster_se`)."""
     shared = np.zeros(len(hits), dtype=bool)
     for r in np.unique(region):
         sel = region == r
@@ -663,9 +662,8 @@ def write_field(out: dict, args) -> list[str]:
             )
     if "coverage_groups" in b:
         lines += ["", "Coverage of the Bayesian 98% intervals by the true motion and by whether "
-                  "the particle's region holds others (one D serves all emitters of a region; "
-                  "the tracker's motion prior is Brownian): SE over particles, misses per "
-                  "group.", "", "| true motion | shares its region | particles | coordinates | "
+                  "the particle's region holds others (the tracker's motion prior is "
+                  "Brownian): SE over particles, misses per group.", "", "| true motion | shares its region | particles | coordinates | "
                   "coverage | SE | misses |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         for g in b["coverage_groups"]:
             name = "BM" if g["alpha"] == 1.0 else f"FBM alpha {g['alpha']:g}"

@@ -20,7 +20,7 @@ N_FRAMES = 6
 def _all_on(pos, K):
     """The presence fields of a State with every emitter present in every frame."""
     M, L = pos.shape[:2]
-    return np.ones((M, L // K)), np.ones(M), np.array([0.05, 0.05])
+    return np.ones((M, L // K)), np.ones(M), np.array([0.05, 0.05]), np.ones(M)
 
 
 def _movie(seed=3, D=0.01):
@@ -592,7 +592,7 @@ def test_D_moves_carry_unused_candidates_along(K, blur):
             pos, *model.new_state(pos, setup.background_flux, 0.0, D, on=on),
             np.array([D, setup.background_flux, 0.0]), model.psf_params(D), None,
             np.zeros(len(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
-            on.copy(), load.copy(), np.array([0.05, 0.05]),
+            on.copy(), load.copy(), np.array([0.05, 0.05]), np.ones(len(load)),
         )  # fmt: skip
         for _ in range(6):
             d_move(state, problem, work, 0.0)
@@ -622,7 +622,7 @@ def test_D_moves_without_used_candidates_stay_finite_under_the_vague_prior():
         pos, *model.new_state(pos, SETUP.background_flux, 0.0, 0.1, on=on),
         np.array([0.1, SETUP.background_flux, 0.0]), model.psf_params(0.1), None,
         np.zeros(len(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
-        on, load, np.array([0.05, 0.05]),
+        on, load, np.array([0.05, 0.05]), np.ones(len(load)),
     )  # fmt: skip
     problem = model.problem(np.array([0.6, 0.6, 0.0]), np.array([0.5, 0.5, 0.5]), [0.01, 0.01],
                             [0.0, 1.0], [0.0, 1.0], [True, False, False])  # fmt: skip
@@ -750,3 +750,83 @@ def test_background_cache_gives_the_full_frame_sums(camera):
     F, H, D = post.F[0, -1], post.H[0, -1], post.D[0, -1]
     ref = model.emission_loglik(pos, F, H, D)
     assert post.traces["emission"][0, -1] == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("K, moves", [(1, "all"), (3, "all"), (1, "swap"), (1, "walk")])
+def test_emitter_D_moves_keep_the_prior(K, moves):
+    """Each emitter's own D, ``D dfac_m`` with ``ln dfac_m ~ N(0, sd^2)``: under a flat emission
+    (H = 0) the moves of D, of the factors (:func:`emitter_d_move`), along the ridge
+    (:func:`d_ridge_move`) and the tail swaps that draw both factors anew must leave the prior
+    as it is. Two used candidates and an unused one, 1000 exact prior draws, 20 rounds of
+    moves each; KS tests (p > 1e-3) of D, of each ``ln dfac_m`` and of each path's chi-square at
+    its own D. ``moves``: all of them, or D's with the swaps alone or with the walk of the
+    factors alone (each would hide another's error)."""
+    from scipy import stats
+
+    from sptmotion.tracking.moves import (
+        d_move,
+        d_ridge_move,
+        emitter_d_move,
+        emitter_d_walk,
+        tail_swap_move,
+    )
+
+    a_D, b_D, N, sd, M = 4.0, 0.3, 5, 0.7, 3
+    setup = SETUP.replace(exposure=0.03, subframes=K)
+    model = BayesModel(np.full((N, 10, 10), 500.0), setup, M, K)
+    L, dt, t_e = model.L, setup.frame_period, setup.exposure
+    if K == 1:
+        T = np.diag(np.full(L - 1, dt - t_e / 3)) + np.diag(np.full(L - 2, t_e / 6), 1)
+        T = T + np.triu(T, 1).T
+    else:
+        T = np.diag(model.dts)
+    chol, Tinv = np.linalg.cholesky(T), np.linalg.inv(T)
+    mu0, s0 = np.array([0.6, 0.6, 0.0]), np.full(3, 0.03)  # close starts: the swaps take
+    problem = model.problem(mu0, s0, [a_D, b_D], [0.0, 1.0], [0.0, 1.0], [True, False, False],
+                            dfac_sd=sd)  # fmt: skip
+    rng = np.random.default_rng(5)
+    _k.seed_numba(6)
+    work = new_work(K, N, 10, 10)
+    Ds, logf, chi = [], [[] for _ in range(M)], [[] for _ in range(M)]
+    on, load = np.array([np.ones(N), np.ones(N), np.zeros(N)]), np.array([1.0, 1.0, 0.0])
+    acc = np.zeros(N_MOVES)
+    for _ in range(1000):
+        D = b_D / rng.gamma(a_D)
+        f = np.exp(sd * rng.standard_normal(M))
+        z = np.einsum("ij,mja->mia", chol, rng.standard_normal((M, L - 1, 3)))
+        steps = np.sqrt(2 * D * f)[:, None, None] * z
+        start = mu0 + s0 * rng.standard_normal((M, 1, 3))
+        pos = np.ascontiguousarray(
+            start + np.concatenate([np.zeros((M, 1, 3)), steps.cumsum(1)], 1)
+        )
+        state = State(
+            pos, *model.new_state(pos, setup.background_flux, 0.0, D, on=on, dfac=f),
+            np.array([D, setup.background_flux, 0.0]), model.psf_params(D), None,
+            np.log(np.array(GLOB_SCALES_START)), np.zeros(N_MOVES), np.zeros(N_MOVES),
+            on.copy(), load.copy(), np.array([0.05, 0.05]), f.copy(),
+        )  # fmt: skip
+        for _ in range(20):
+            d_move(state, problem, work, 0.0)
+            if moves == "all":
+                emitter_d_move(state, problem, work, 0.0)
+                d_ridge_move(state, problem, 0.0)
+            if moves in ("all", "swap"):
+                tail_swap_move(state, problem, work)
+            if moves == "walk":
+                for m in range(2):
+                    emitter_d_walk(state, problem, work, m, 0.5)
+        Ds.append(state.theta[0])
+        acc += state.acc
+        inc = np.diff(state.pos, axis=1)
+        for m in range(M):
+            logf[m].append(np.log(state.dfac[m]))
+            Dm = state.theta[0] * state.dfac[m]
+            chi[m].append(np.einsum("ia,ij,ja->", inc[m], Tinv, inc[m]) / (2 * Dm))
+    # every move type was accepted often (the tail swaps only at K = 1: with K >= 2 the step
+    # across the short gap between two exposures pins the paths, old swap or new)
+    used = {"all": [12, 17, 18, 19] if K == 1 else [17, 18, 19], "swap": [12], "walk": [18]}
+    assert np.all(acc[used[moves]] > 100), acc
+    assert stats.kstest(Ds, stats.invgamma(a_D, scale=b_D).cdf).pvalue > 1e-3
+    for m in range(M):
+        assert stats.kstest(logf[m], stats.norm(0, sd).cdf).pvalue > 1e-3, m
+        assert stats.kstest(chi[m], stats.chi2(3 * (L - 1)).cdf).pvalue > 1e-3, m

@@ -97,7 +97,9 @@ def test_band_motion_lp_is_the_gaussian_density():
         ref += stats.norm.logpdf(pos[m, 0], mu0, s0).sum()
         for a in range(3):
             ref += stats.multivariate_normal.logpdf(np.diff(pos[m, :, a]), cov=2 * D * T)
-    assert _k.band_motion_lp(pos, qb, logdet, D, mu0, s0) == pytest.approx(ref, rel=1e-10)
+    assert _k.band_motion_lp(pos, qb, logdet, D, np.ones(len(pos)), mu0, s0) == pytest.approx(
+        ref, rel=1e-10
+    )
 
 
 def test_point_terms_and_tail_flip_give_exact_differences():
@@ -111,8 +113,9 @@ def test_point_terms_and_tail_flip_give_exact_differences():
     for n in (0, 1, 17, N - 1):
         new = pos.copy()
         new[0, n] += rng.normal(0, 0.1, 3)
-        full = _k.band_motion_lp(new, qb, logdet, D, mu0, s0) - _k.band_motion_lp(
-            pos, qb, logdet, D, mu0, s0
+        one = np.ones(1)
+        full = _k.band_motion_lp(new, qb, logdet, D, one, mu0, s0) - _k.band_motion_lp(
+            pos, qb, logdet, D, one, mu0, s0
         )
         local = _k.band_point_lp(new, 0, n, qb, D, mu0, s0) - _k.band_point_lp(
             pos, 0, n, qb, D, mu0, s0
@@ -121,8 +124,9 @@ def test_point_terms_and_tail_flip_give_exact_differences():
     for j0 in (1, 5, 30):
         new = pos.copy()
         new[0, j0:, 2] *= -1
-        full = _k.band_motion_lp(new, qb, logdet, D, mu0, s0) - _k.band_motion_lp(
-            pos, qb, logdet, D, mu0, s0
+        one = np.ones(1)
+        full = _k.band_motion_lp(new, qb, logdet, D, one, mu0, s0) - _k.band_motion_lp(
+            pos, qb, logdet, D, one, mu0, s0
         )
         # -z^T Q z / (4 D): the cross terms 2 C change sign, so the change is 4 C / (4 D)
         local = _k.band_tail_cross(pos, 0, j0, qb) / D

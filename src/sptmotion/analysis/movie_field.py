@@ -63,9 +63,13 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         )  # fmt: skip
         warnings = region_warnings(res.regions)
         table, samples, summary = res.table, res.samples, res.summary()
-        D = {
-            key: np.array([res.regions[g]["D"][key] for g in table["region"]], dtype=float)
-            for key in ("mean", "lo", "hi")
+        D = {  # each row's particle's own D where the region has one per emitter
+            key: np.where(
+                np.isfinite(table[col].to_numpy(dtype=float)),
+                table[col].to_numpy(dtype=float),
+                [res.regions[g]["D"][key] for g in table["region"]],
+            )
+            for key, col in (("mean", "D"), ("lo", "D_lo"), ("hi", "D_hi"))
         }
         n_regions, spots = len(res.regions), res.spots
     else:
@@ -81,7 +85,9 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         summary = post.summary(opts.ci)
         warnings = convergence_warnings(summary["diagnostics"])
         Dsum = post.D_summary(opts.ci)
-        D = {key: np.full(len(table), Dsum[key]) for key in ("mean", "lo", "hi")}
+        D = lab.row_D(opts.ci) or {
+            key: np.full(len(table), Dsum[key]) for key in ("mean", "lo", "hi")
+        }
         n_regions, spots = 0, None
     trackset = presence_trackset(table, samples, float(setup.frame_period), D)
     return {
@@ -105,7 +111,7 @@ def presence_trackset(table: pd.DataFrame, samples: np.ndarray, dt: float, D: di
     it is absent (blinking, p_present < 0.5) are linearly interpolated, in the mean track, its
     bounds and every posterior sample track (the learned models need a regular grid; column
     ``n_interpolated``). ``D`` holds the D posterior (``mean``, ``lo``, ``hi``, µm²/s) per
-    table row (its region's).
+    table row (its particle's own, or its region's with one D per region).
     """
     tracks, lower, upper, samp, first, parts = [], [], [], [], [], []
     extra = {k: [] for k in ("D_post_mean", "D_post_lo", "D_post_hi", "p_present_mean")}

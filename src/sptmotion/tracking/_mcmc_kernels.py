@@ -64,12 +64,13 @@ def seed_numba(seed: int) -> None:
 
 
 @njit(cache=True)
-def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
+def point_factors(x, y, z, pixel_size, psf_par, blur_fac, ex, ey, rng_xy):
     """Pixel-integrated PSF factors of one point: ``ex (C,)`` along x, ``ey (R,)`` along y.
 
     ``psf_par = [sigma0, z0, blur_var]``: the lateral Gaussian width is
-    ``sqrt(sigma(z)^2 + blur_var)`` with the Gaussian-Lorentzian ``sigma(z)`` of
-    :func:`sptmotion.optics.kernels.gl_sigma` (``blur_var = 0``: the PSF itself).
+    ``sqrt(sigma(z)^2 + blur_fac blur_var)`` with the Gaussian-Lorentzian ``sigma(z)`` of
+    :func:`sptmotion.optics.kernels.gl_sigma` (``blur_var = 0``: the PSF itself); ``blur_fac``
+    is the emitter's D over the chain's D (its own motion blur).
 
     Entries outside the non-zero window are set to 0; ``rng_xy = [c_lo, c_hi, r_lo, r_hi]``
     receives the window (half-open column and row ranges).
@@ -77,7 +78,7 @@ def point_factors(x, y, z, pixel_size, psf_par, ex, ey, rng_xy):
     s = gl_sigma(z, psf_par[0], psf_par[1])
     if psf_par[2] > 0.0:
         # motion-blur variance of the exposure-averaged image (blur-aware K = 1 emission)
-        s = math.sqrt(s * s + psf_par[2])
+        s = math.sqrt(s * s + blur_fac * psf_par[2])
     ex[:] = 0.0
     ey[:] = 0.0
     if not (abs(x) < _FAR and abs(y) < _FAR and s < _FAR):
@@ -271,11 +272,12 @@ def grow_window(box, WIN, m, j):
 
 @njit(cache=True)
 def init_state(
-    pos, K, pixel_size, psf_par, cw, on, adu, logw, wsum, bg, h, cam_code, cam_par, cam_maps,
-    EX, EY, WIN, S, ll, bgll, bgsum, bg_at,
+    pos, K, pixel_size, psf_par, dfac, cw, on, adu, logw, wsum, bg, h, cam_code, cam_par,
+    cam_maps, EX, EY, WIN, S, ll, bgll, bgsum, bg_at,
 ):  # fmt: skip
     """Fill the caches ``EX, EY, WIN, S, ll`` from the positions and the presence ``on (M, N)``
-    (full recomputation; ``logw``, ``wsum``, ``bgll``, ``bgsum``, ``bg_at`` as in
+    (full recomputation; ``dfac (M,)``: each emitter's D over the chain's, as in
+    :func:`point_factors`; ``logw``, ``wsum``, ``bgll``, ``bgsum``, ``bg_at`` as in
     :func:`frame_loglik`)."""
     M = pos.shape[0]
     L = pos.shape[1]
@@ -290,6 +292,7 @@ def init_state(
                 pos[m, j, 2],
                 pixel_size,
                 psf_par,
+                dfac[m],
                 EX[m, j],
                 EY[m, j],
                 WIN[m, j],
@@ -336,15 +339,16 @@ def block_motion_lp(pos, m, j0, j1, dts, D, mu0, s0):
 
 
 @njit(cache=True)
-def motion_lp(pos, dts, D, mu0, s0):
-    """Full motion log-prior: Gaussian initial position plus the Brownian increments, all emitters."""
+def motion_lp(pos, dts, D, dfac, mu0, s0):
+    """Full motion log-prior: Gaussian initial position plus the Brownian increments, all
+    emitters (emitter m's diffusion coefficient ``D dfac[m]``)."""
     M = pos.shape[0]
     L = pos.shape[1]
     out = 0.0
     for m in range(M):
         out += init_lp(pos, m, mu0, s0)
         for j in range(L - 1):
-            out += incr_lp(pos, m, j, dts, D)
+            out += incr_lp(pos, m, j, dts, D * dfac[m])
     return out
 
 
@@ -381,21 +385,16 @@ def band_point_lp(pos, m, n, qband, D, mu0, s0):
 
 
 @njit(cache=True)
-def band_quad(pos, qband):
-    """``sum_m sum_axes x^T Q x`` over all emitters (banded precision)."""
-    return band_quad_of(pos, qband, np.ones(pos.shape[0]))
-
-
-@njit(cache=True)
-def band_quad_of(pos, qband, load):
-    """``sum_m sum_axes x^T Q x`` over the emitters with ``load[m] != 0`` (banded precision)."""
+def band_quad_of(pos, qband, weight):
+    """``sum_m weight[m] sum_axes x^T Q x`` (banded precision; emitters of weight 0 skipped)."""
     M = pos.shape[0]
     L = pos.shape[1]
     W = qband.shape[1] - 1
     tot = 0.0
     for m in range(M):
-        if load[m] == 0.0:
+        if weight[m] == 0.0:
             continue
+        part = 0.0
         for a in range(pos.shape[2]):
             for j in range(L):
                 x = pos[m, j, a]
@@ -403,20 +402,23 @@ def band_quad_of(pos, qband, load):
                 for k in range(1, W + 1):
                     if j + k < L:
                         s += 2.0 * qband[j, k] * pos[m, j + k, a]
-                tot += x * s
+                part += x * s
+        tot += weight[m] * part
     return tot
 
 
 @njit(cache=True)
-def band_motion_lp(pos, qband, logdet_t, D, mu0, s0):
-    """Full K = 1 motion log-prior: initial positions plus the (correlated) Brownian increments."""
+def band_motion_lp(pos, qband, logdet_t, D, dfac, mu0, s0):
+    """Full K = 1 motion log-prior: initial positions plus the (correlated) Brownian increments
+    (emitter m's diffusion coefficient ``D dfac[m]``)."""
     M = pos.shape[0]
     L = pos.shape[1]
-    out = -band_quad(pos, qband) / (4.0 * D)
+    out = -band_quad_of(pos, qband, 1.0 / dfac) / (4.0 * D)
     for m in range(M):
         out += init_lp(pos, m, mu0, s0)
-    if L > 1:
-        out -= 0.5 * pos.shape[2] * M * ((L - 1) * (_LOG2PI + math.log(2.0 * D)) + logdet_t)
+        if L > 1:
+            v = 2.0 * D * dfac[m]
+            out -= 0.5 * pos.shape[2] * ((L - 1) * (_LOG2PI + math.log(v)) + logdet_t)
     return out
 
 

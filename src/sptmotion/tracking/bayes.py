@@ -64,6 +64,7 @@ __all__ = [
     "birth_map",
     "PRESENCE_PRIOR",
     "EXTRA_CANDIDATES",
+    "EMITTER_D_SD",
     "brownian_precision_band",
     "frame_mean_bridge_weights",
 ]
@@ -80,6 +81,10 @@ PRESENCE_PRIOR = (1.0, 19.0, 1.0, 19.0, 1.0)
 PRESENCE_H_SD = 0.25
 #: Candidate emitters beyond the modular tracker's tracks that the presence model starts unused.
 EXTRA_CANDIDATES = 2
+#: With two or more (candidate) emitters each has its own D, ``D dfac_m`` with
+#: ``ln dfac_m ~ N(0, EMITTER_D_SD^2)``: 95% of a region's particles within a factor 10 of its
+#: typical D a priori, which the data of a few frames overrule.
+EMITTER_D_SD = float(np.log(10.0) / 2.0)
 
 
 def brownian_precision_band(
@@ -294,10 +299,12 @@ class BayesModel:
         par[2] = self.blur_coef * float(D)
         return par
 
-    def new_state(self, pos: np.ndarray, F: float, H: float, D: float = 0.0, on=None):
+    def new_state(self, pos: np.ndarray, F: float, H: float, D: float = 0.0, on=None, dfac=None):
         """Caches (EX, EY, WIN, S, ll) for positions ``pos (M, L, 3)`` (``D`` in µm²/s sets the
-        blur; ``on (M, N)``: presence, default all present)."""
+        blur, emitter m's ``D dfac[m]``, default all D; ``on (M, N)``: presence, default all
+        present)."""
         on = np.ones((self.M, self.N)) if on is None else np.ascontiguousarray(on, dtype=float)
+        dfac = np.ones(self.M) if dfac is None else np.ascontiguousarray(dfac, dtype=float)
         EX = np.zeros((self.M, self.L, self.C))
         EY = np.zeros((self.M, self.L, self.R))
         WIN = np.zeros((self.M, self.L, 4), dtype=np.int64)
@@ -308,6 +315,7 @@ class BayesModel:
             self.K,
             self.pixel_size,
             self.psf_params(D),
+            dfac,
             self.cw,
             on,
             self.adu,
@@ -340,6 +348,7 @@ class BayesModel:
         pres_prior=None,
         birth_pdf=None,
         n_axes: int = 3,
+        dfac_sd: float = 0.0,
     ) -> Problem:
         """The record every chain's moves read: these arrays plus the priors.
 
@@ -348,7 +357,8 @@ class BayesModel:
         of D, F, H (and, fourth, presence) are sampled; ``pres_prior = [a_on, b_on, a_off, b_off,
         gamma]`` (default :data:`PRESENCE_PRIOR`); ``birth_pdf (N, R, C)``: pixel probabilities
         per frame of the unused candidates' data-driven moves (:func:`birth_map`; default none);
-        ``n_axes``: 3, or 2 for motion in the focal plane.
+        ``n_axes``: 3, or 2 for motion in the focal plane; ``dfac_sd``: sd of the log of each
+        emitter's D over the chain's (0: one D for all emitters).
         """
         flags = np.zeros(4, dtype=np.bool_)
         flags[: len(sample_flags)] = np.asarray(sample_flags, dtype=np.bool_)
@@ -383,17 +393,24 @@ class BayesModel:
                 np.cumsum(birth.reshape(len(birth), self.R * self.C), axis=1)
             ),
             n_axes=int(n_axes),
+            dfac_sd=float(dfac_sd),
         )
 
-    def motion_lp(self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray) -> float:
-        """ln P(positions | D): Gaussian initial position plus the Brownian prior (µm, µm²/s)."""
+    def motion_lp(
+        self, pos: np.ndarray, D: float, mu0: np.ndarray, s0: np.ndarray, dfac=None
+    ) -> float:
+        """ln P(positions | D): Gaussian initial position plus the Brownian prior (µm, µm²/s;
+        emitter m diffuses with ``D dfac[m]``, default D)."""
+        dfac = np.ones(pos.shape[0]) if dfac is None else np.asarray(dfac, dtype=float)
         if self.K == 1:
-            return float(_k.band_motion_lp(pos, self.qband, self.logdet_t, D, mu0, s0))
-        return float(_k.motion_lp(pos, self.dts, D, mu0, s0))
+            return float(_k.band_motion_lp(pos, self.qband, self.logdet_t, D, dfac, mu0, s0))
+        return float(_k.motion_lp(pos, self.dts, D, dfac, mu0, s0))
 
-    def emission_loglik(self, pos: np.ndarray, F: float, H: float, D: float = 0.0) -> float:
-        """ln P(stack | positions, F, H[, D]), recomputed from scratch (all frames)."""
-        ll = self.new_state(np.ascontiguousarray(pos, dtype=float), F, H, D)[4]
+    def emission_loglik(
+        self, pos: np.ndarray, F: float, H: float, D: float = 0.0, dfac=None
+    ) -> float:
+        """ln P(stack | positions, F, H[, D, dfac]), recomputed from scratch (all frames)."""
+        ll = self.new_state(np.ascontiguousarray(pos, dtype=float), F, H, D, dfac=dfac)[4]
         return float(ll.sum()) + self.emission_offset
 
 
@@ -589,6 +606,7 @@ def track_bayes(
     spot_photons: float | None = None,
     presence_prior: tuple[float, float, float, float, float] = PRESENCE_PRIOR,
     planar: bool = False,
+    emitter_D_sd: float = EMITTER_D_SD,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrackPosterior:
     """Sample the posterior of M emitter tracks given an image stack (MCMC, several chains).
@@ -668,6 +686,12 @@ def track_bayes(
         at focus, and the motion prior and D are over x and y only. A 2D mover fitted with the
         3D model gives D about 0.8 of the truth (its z increments, pinned by the in-focus PSF
         width, look like no motion along a third axis).
+    emitter_D_sd : float
+        With two or more (candidate) emitters, each diffuses with its own coefficient
+        ``D_m = D dfac_m``, ``ln dfac_m ~ N(0, emitter_D_sd^2)`` (:data:`EMITTER_D_SD`; the
+        blur-aware PSF of each is widened by its own D); 0: one D for all emitters. The
+        posterior's ``D`` is then the emitters' D averaged over their present frames in the
+        draw, ``D_emitters`` each candidate's (:meth:`TrackPosterior.row_D`: per table row).
     progress : callable(chain, iteration, log_posterior), optional
         Called every few iterations.
 
@@ -787,9 +811,10 @@ def track_bayes(
     )
     flags = np.array([True, not fix_background, not fix_emission_rate, presence])
     birth = birth_map(photons_estimate(adu, setup.camera)) if presence else None
+    dfac_sd = check_positive(emitter_D_sd, "emitter_D_sd", allow_zero=True) if M > 1 else 0.0
     problem = model.problem(
         mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags, pres_prior, birth,
-        n_axes=2 if planar else 3,
+        n_axes=2 if planar else 3, dfac_sd=dfac_sd,
     )  # fmt: skip
     chains = [
         _run_chain(
@@ -825,6 +850,7 @@ def track_bayes(
         "position_prior_mean": mu0.tolist(),
         "position_prior_sd": s0.tolist(),
         "planar": bool(planar),
+        "emitter_D_sd": dfac_sd,
     }
     if presence:
         settings["extra_candidates"] = int(M - load0.sum())
@@ -836,7 +862,7 @@ def track_bayes(
     thetas = np.stack([c["thetas"] for c in chains])
     return TrackPosterior(
         samples=np.stack([c["samples"] for c in chains]),
-        D=thetas[..., 0],
+        D=np.stack([c["D"] for c in chains]),
         F=thetas[..., 1],
         H=thetas[..., 2],
         traces={k: np.stack([c["traces"][k] for c in chains]) for k in chains[0]["traces"]},
@@ -849,6 +875,7 @@ def track_bayes(
         ci=ci,
         settings=settings,
         present=np.stack([c["present"] for c in chains]) if presence else None,
+        D_emitters=thetas[..., :1] * np.stack([c["dfacs"] for c in chains]) if dfac_sd else None,
     )
 
 
@@ -955,33 +982,45 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
     n_draws = len(range(0, n_iter - n_burn, thin))
     samples = np.empty((n_draws, model.M, model.L, 3))
     thetas = np.empty((n_draws, 3))
+    dfacs = np.empty((n_draws, model.M))
+    d_draws = np.empty(n_draws)
     present = np.empty((n_draws, model.M, model.N), dtype=bool) if presence else None
     names = ("emission", "motion", "log_posterior", "D", "F", "H")
     names += ("n_emitters",) if presence else ()
     traces = {k: np.empty(n_iter) for k in names}
     seeds = rng.integers(0, 2**31 - 1, size=n_iter)
+    # each emitter's own D (dfac_sd > 0) is released after the first half of the burn-in: from
+    # a chimeric starting track (two particles linked into one) the moves with one D undo the
+    # jump, whose cost one D sets; an emitter's own D would grow to make the jump cheap
+    shared = problem._replace(dfac_sd=0.0)
+    shared_until = n_burn // 2 if problem.dfac_sd > 0 else 0
     d = 0
     for it in range(n_iter):
         if it == n_burn:
             state.acc[:] = 0.0
             state.prop[:] = 0.0
         gain = (it + 1.0) ** -0.6 if it < n_burn else 0.0
-        sweep(int(seeds[it]), gain, state, problem, work)
+        sweep(int(seeds[it]), gain, state, shared if it < shared_until else problem, work)
         theta = state.theta
         em = float(state.ll.sum()) + model.emission_offset
         mpos = state.pos[:, :, : problem.n_axes]
-        mo = model.motion_lp(mpos, theta[0], mu0, s0) if model.L > 1 else 0.0
+        mo = model.motion_lp(mpos, theta[0], mu0, s0, state.dfac) if model.L > 1 else 0.0
         lp = em + mo + _log_priors(theta, a_D, b_D, f_prior, h_prior, flags)
+        if problem.dfac_sd > 0:
+            lp += float(-0.5 * np.sum((np.log(state.dfac) / problem.dfac_sd) ** 2))
+        seen = _in_view(model, state) if presence else None
+        D_now = _reported_D(state, problem, seen)
         traces["emission"][it] = em
         traces["motion"][it] = mo
         traces["log_posterior"][it] = lp
-        traces["D"][it], traces["F"][it], traces["H"][it] = theta
+        traces["D"][it], traces["F"][it], traces["H"][it] = D_now, theta[1], theta[2]
         if presence:
-            seen = _in_view(model, state)
             traces["n_emitters"][it] = float(seen.any(axis=1).sum())
         if it >= n_burn and (it - n_burn) % thin == 0:
             samples[d] = state.pos
             thetas[d] = theta
+            dfacs[d] = state.dfac
+            d_draws[d] = D_now
             if presence:
                 present[d] = seen
             d += 1
@@ -993,6 +1032,8 @@ def _run_chain(model, problem, state, rng, n_iter: int, n_burn: int, thin: int, 
     return {
         "samples": samples,
         "thetas": thetas,
+        "dfacs": dfacs,
+        "D": d_draws,
         "present": present,
         "traces": traces,
         "acceptance": acceptance,
@@ -1029,6 +1070,21 @@ def _align_chains(chains: list[dict], model: BayesModel) -> None:
         _, perm = linear_sum_assignment(cost)
         c["samples"] = c["samples"][:, perm]
         c["present"] = c["present"][:, perm]
+        c["dfacs"] = c["dfacs"][:, perm]
+
+
+def _reported_D(state, problem, seen) -> float:
+    """The D a draw reports (µm²/s): the chain's D with one D for all emitters, else the mean of
+    the emitters' own ``D dfac_m`` weighted by their frames present in the field of view
+    (``seen (M, N)``; all frames of all emitters with a known number), so that a short
+    fragment weighs what its few spots do; over all candidates alike when none is present."""
+    D = float(state.theta[0])
+    if problem.dfac_sd <= 0:
+        return D
+    w = np.ones(len(state.dfac)) if seen is None else seen.sum(axis=1).astype(float)
+    if not w.any():
+        w = np.ones(len(state.dfac))
+    return D * float(np.sum(w * state.dfac) / np.sum(w))
 
 
 def _in_view(model: BayesModel, state) -> np.ndarray:
@@ -1079,6 +1135,7 @@ def _start_state(
         on=on,
         load=load,
         pres=np.array([0.05, 0.05]),
+        dfac=np.ones(M),
     )
 
 

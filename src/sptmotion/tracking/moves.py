@@ -25,7 +25,8 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    sampling), then of the switching probabilities; "accepted" counts the candidates whose
    sequence changed;
 12. :func:`tail_swap_move` (unknown number of emitters): two used candidates exchange their
-   positions and presence from a random frame on (the emission is unchanged, so chimeric
+   positions and presence from a random frame on (the emission is unchanged but for the
+   blur-aware PSF widths of emitters of different D, so chimeric
    starting tracks, e.g. two particles linked into one by the detector, can be undone);
 13. :func:`ghost_jump_move` (unknown number of emitters): an unused candidate's whole path is
    translated by a uniform random vector over the ROI, so that it meets emitters the
@@ -38,8 +39,17 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
    several pixels from the rest of the block, is out of reach of the Gaussian steps of move 4);
 16. :func:`reverse_block_move` (K > 1): the K points of one emitter in one frame in reverse
    order (the streak traversed the other way); the trapezoid weights are symmetric, so the
-   image is unchanged and the acceptance is the motion prior ratio.
+   image is unchanged and the acceptance is the motion prior ratio;
+17, 18. :func:`emitter_d_move` (``Problem.dfac_sd > 0``): each candidate's own D, ``D dfac[m]``:
+   for a used candidate a Metropolis-Hastings step with the inverse-gamma conditional of its
+   motion part as the proposal (17), then a random walk on ``ln dfac[m]`` (18); an unused
+   candidate's factor is drawn from its prior with its path carried along;
+19. :func:`d_ridge_move` (``Problem.dfac_sd > 0``): D and every factor moved along the ridge
+   ``D c, dfac / c`` that leaves every emitter's D, and so the likelihood, as it is.
 
+Each emitter diffuses with its own coefficient ``D dfac[m]`` (a region holds particles of
+different D); ``ln dfac[m]`` has a normal prior of sd ``dfac_sd``, so that ``D`` is the
+region's typical D and an unused candidate's D stays within the range of the used ones'.
 Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step. Every
 move of D conditions on the used candidates' paths only and carries the unused candidates'
 paths along, scaled about their first points (:func:`rescale_ghosts`).
@@ -100,9 +110,14 @@ __all__ = [
     "reverse_block_move",
     "refresh_background",
     "rescale_ghosts",
+    "emitter_d_move",
+    "emitter_d_step",
+    "emitter_d_walk",
+    "ghost_dfac_draw",
+    "d_ridge_move",
 ]
 
-N_MOVES = 17
+N_MOVES = 20
 MOVE_NAMES = (
     "lateral_block",
     "axial_block",
@@ -121,6 +136,9 @@ MOVE_NAMES = (
     "ghost_seek",
     "point_seek",
     "reverse_block",
+    "emitter_D",
+    "emitter_D_walk",
+    "D_ridge",
 )
 TARGET_ACCEPT = 0.3
 
@@ -128,7 +146,7 @@ TARGET_ACCEPT = 0.3
 @njit(cache=True, inline="always")
 def _block_lp(state, problem, m, a0, a1):
     """Motion log-prior terms of emitter m that involve the points ``a0 .. a1``."""
-    D = state.theta[0]
+    D = state.theta[0] * state.dfac[m]
     if problem.qband.shape[0] > 0:
         return band_point_lp(state.pos, m, a0, problem.qband, D, problem.mu0, problem.s0)
     return block_motion_lp(state.pos, m, a0, a1, problem.dts, D, problem.mu0, problem.s0)
@@ -171,6 +189,7 @@ def _block_emission(state, problem, work, n, m, a0, nb):
             state.pos[m, j, 2],
             problem.pixel_size,
             state.psf_par,
+            state.dfac[m],
             state.EX[m, j],
             state.EY[m, j],
             state.WIN[m, j],
@@ -278,7 +297,7 @@ def axial_block_move(state, problem, work, n, m, adapt_gain):
 def bridge_block_move(state, problem, work, n, m):
     """Move 2: draw the block from its conditional motion prior; accept on the emission ratio."""
     a0, a1, lp_old = _begin_block(state, problem, work, n, m)
-    D = state.theta[0]
+    D = state.theta[0] * state.dfac[m]
     mpos = state.pos[:, :, : problem.n_axes]  # planar motion: z stays in focus
     if problem.qband.shape[0] > 0:
         band_cond_draw(mpos, m, a0, problem.qband, D, problem.mu0, problem.s0, work.new_pts)
@@ -391,8 +410,9 @@ def _tail_lp(state, problem, m, j0):
         return init_lp(state.pos, m, problem.mu0, problem.s0)
     if problem.qband.shape[0] > 0:
         # -z^T Q z / (4 D): the cross terms 2 C between the two parts change sign
-        return -2.0 * band_tail_cross(state.pos, m, j0, problem.qband) / (4.0 * state.theta[0])
-    return incr_lp(state.pos, m, j0 - 1, problem.dts, state.theta[0])
+        D = state.theta[0] * state.dfac[m]
+        return -2.0 * band_tail_cross(state.pos, m, j0, problem.qband) / (4.0 * D)
+    return incr_lp(state.pos, m, j0 - 1, problem.dts, state.theta[0] * state.dfac[m])
 
 
 @njit(cache=True)
@@ -443,6 +463,7 @@ def _stack_proposal(state, problem, work, pos, psf_par):
         problem.K,
         problem.pixel_size,
         psf_par,
+        state.dfac,
         problem.cw,
         state.on,
         problem.adu,
@@ -632,8 +653,9 @@ def scale_d_step(state, problem, work, log_scale):
                     j = n * K + k
                     new[m, j, a] = pm + s * (pos[m, j, a] - pm)
     dts, mu0, s0, d_prior = problem.dts, problem.mu0, problem.s0, problem.d_prior
-    log_r = motion_lp(new[:, :, :na], dts, D_new, mu0, s0) - motion_lp(
-        pos[:, :, :na], dts, D, mu0, s0
+    dfac = state.dfac
+    log_r = motion_lp(new[:, :, :na], dts, D_new, dfac, mu0, s0) - motion_lp(
+        pos[:, :, :na], dts, D, dfac, mu0, s0
     )
     log_r += -(d_prior[0] + 1.0) * math.log(D_new / D) - d_prior[1] * (1.0 / D_new - 1.0 / D)
     log_r += na * n_scaled * math.log(s) + math.log(D_new / D)
@@ -666,18 +688,9 @@ def d_move(state, problem, work, adapt_gain):
     part = _motion_part(state)
     a_post = problem.d_prior[0] + 0.5 * problem.n_axes * np.sum(part != 0.0) * (L - 1)
     b_post = problem.d_prior[1]
-    if problem.qband.shape[0] > 0:
-        b_post += band_quad_of(pos, problem.qband, part) / 4.0
-    else:
-        for m in range(M):
-            if part[m] == 0.0:
-                continue
-            for j in range(L - 1):
-                d2 = 0.0
-                for a in range(problem.n_axes):
-                    d = pos[m, j + 1, a] - pos[m, j, a]
-                    d2 += d * d
-                b_post += d2 / (4.0 * problem.dts[j])
+    for m in range(M):
+        if part[m] != 0.0:
+            b_post += _emitter_quad(pos, problem, m) / (4.0 * state.dfac[m])
     D_new = b_post / np.random.gamma(a_post, 1.0)
     if problem.blur_coef > 0.0:
         blur_d_step(state, problem, work, D_new)
@@ -692,6 +705,258 @@ def d_move(state, problem, work, adapt_gain):
         alpha = scale_d_step(state, problem, work, math.exp(state.glob_scales[2]))
         if adapt_gain > 0.0:
             state.glob_scales[2] += adapt_gain * (alpha - TARGET_ACCEPT)
+
+
+@njit(cache=True)
+def _emitter_quad(pos, problem, m):
+    """Emitter m's motion quadratic form over the axes of ``pos``: ``sum_j |dx_j|^2 / dt_j``
+    (``x^T Q x`` under the banded K = 1 prior); its motion part is
+    ``-A (L - 1) / 2 ln(D_m) - quad / (4 D_m)`` up to constants."""
+    if problem.qband.shape[0] > 0:
+        w = np.zeros(pos.shape[0])
+        w[m] = 1.0
+        return band_quad_of(pos, problem.qband, w)
+    out = 0.0
+    for j in range(pos.shape[1] - 1):
+        d2 = 0.0
+        for a in range(pos.shape[2]):
+            d = pos[m, j + 1, a] - pos[m, j, a]
+            d2 += d * d
+        out += d2 / problem.dts[j]
+    return out
+
+
+@njit(cache=True)
+def _refactor_emission(state, problem, work, m1, m2, n0):
+    """Recompute the PSF factors of emitters m1 and m2 (``m2 < 0``: m1 only) from frame n0 on
+    with their current ``dfac`` (the blur-aware emission's width follows each emitter's D), and
+    the log-likelihood of every frame where one of them is on.
+
+    Returns ``(log_r, old, ll_new)``: the emission log-ratio to the cached state, the factors
+    before (``old = (EX, EY, WIN)`` of the two emitters' points from ``n0 K`` on) and the new
+    frames' log-likelihoods; :func:`_settle_refactor` keeps or restores them.
+    """
+    K = problem.K
+    L = state.pos.shape[1]
+    R = state.S.shape[1]
+    C = state.S.shape[2]
+    j0 = n0 * K
+    old_ex = np.empty((2, L - j0, C))
+    old_ey = np.empty((2, L - j0, R))
+    old_win = np.zeros((2, L - j0, 4), dtype=np.int64)
+    for q in range(2):
+        m = m1 if q == 0 else m2
+        if m < 0:
+            continue
+        for j in range(j0, L):
+            old_ex[q, j - j0] = state.EX[m, j]
+            old_ey[q, j - j0] = state.EY[m, j]
+            old_win[q, j - j0] = state.WIN[m, j]
+            point_factors(state.pos[m, j, 0], state.pos[m, j, 1], state.pos[m, j, 2],
+                          problem.pixel_size, state.psf_par, state.dfac[m], state.EX[m, j],
+                          state.EY[m, j], state.WIN[m, j])  # fmt: skip
+    ll_new = state.ll.copy()
+    bg = state.theta[1] * problem.area_te
+    h = state.theta[2] * problem.t_e
+    log_r = 0.0
+    for n in range(n0, state.on.shape[1]):
+        if not _refactor_box(state, K, m1, m2, n, j0, old_win, work.box):
+            continue
+        r0, r1, c0, c1 = work.box[0], work.box[1], work.box[2], work.box[3]
+        frame_psf_window(n, K, state.EX, state.EY, state.WIN, problem.cw, state.on,
+                         work.S_new, r0, r1, c0, c1)  # fmt: skip
+        old = window_loglik(problem.adu[n], state.S[n], bg, h, problem.cam_code,
+                            problem.cam_par, problem.cam_maps, r0, r1, c0, c1, work.ubuf,
+                            work.obuf)  # fmt: skip
+        new = window_loglik(problem.adu[n], work.S_new, bg, h, problem.cam_code,
+                            problem.cam_par, problem.cam_maps, r0, r1, c0, c1, work.ubuf,
+                            work.obuf)  # fmt: skip
+        ll_new[n] = state.ll[n] - old + new
+        log_r += new - old
+    return log_r, (old_ex, old_ey, old_win), ll_new
+
+
+@njit(cache=True)
+def _refactor_box(state, K, m1, m2, n, j0, old_win, box):
+    """Pixel window of frame n that the refactored emitters' old and new factors reach (into
+    ``box``); False when neither is on in frame n or the window is empty."""
+    box[0] = state.S.shape[1]
+    box[1] = 0
+    box[2] = state.S.shape[2]
+    box[3] = 0
+    any_on = False
+    for q in range(2):
+        m = m1 if q == 0 else m2
+        if m < 0 or state.on[m, n] == 0.0:
+            continue
+        any_on = True
+        for k in range(K):
+            j = n * K + k
+            grow_window(box, state.WIN, m, j)
+            box[0] = min(box[0], old_win[q, j - j0, 2])
+            box[1] = max(box[1], old_win[q, j - j0, 3])
+            box[2] = min(box[2], old_win[q, j - j0, 0])
+            box[3] = max(box[3], old_win[q, j - j0, 1])
+    return any_on and box[1] > box[0] and box[3] > box[2]
+
+
+@njit(cache=True)
+def _settle_refactor(state, problem, work, m1, m2, n0, old, ll_new, accept):
+    """Keep a :func:`_refactor_emission` (frames' images and log-likelihoods updated) or
+    restore the emitters' old factors."""
+    K = problem.K
+    j0 = n0 * K
+    old_ex, old_ey, old_win = old
+    if accept:
+        for n in range(n0, state.on.shape[1]):
+            if _refactor_box(state, K, m1, m2, n, j0, old_win, work.box):
+                frame_psf_window(n, K, state.EX, state.EY, state.WIN, problem.cw, state.on,
+                                 state.S[n], work.box[0], work.box[1], work.box[2],
+                                 work.box[3])  # fmt: skip
+                state.ll[n] = ll_new[n]
+        return
+    for q in range(2):
+        m = m1 if q == 0 else m2
+        if m < 0:
+            continue
+        for j in range(j0, state.pos.shape[1]):
+            state.EX[m, j] = old_ex[q, j - j0]
+            state.EY[m, j] = old_ey[q, j - j0]
+            state.WIN[m, j] = old_win[q, j - j0]
+
+
+@njit(cache=True)
+def _dfac_lp(u, sd):
+    """Log-density of ``u = ln dfac`` under its normal prior (up to a constant)."""
+    return -0.5 * (u / sd) ** 2
+
+
+@njit(cache=True)
+def _try_dfac(state, problem, work, m, f_new, log_r, move):
+    """Propose ``dfac[m] = f_new`` with the log-ratio ``log_r`` of everything but the emission;
+    the emission enters when the PSF's width follows D (blur-aware emission). Returns the
+    acceptance probability."""
+    f_old = state.dfac[m]
+    state.dfac[m] = f_new
+    state.prop[move] += 1.0
+    if state.psf_par[2] > 0.0:
+        em, old, ll_new = _refactor_emission(state, problem, work, m, -1, 0)
+        log_r += em
+        alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+        accept = np.random.random() < alpha
+        _settle_refactor(state, problem, work, m, -1, 0, old, ll_new, accept)
+    else:
+        alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+        accept = np.random.random() < alpha
+    if accept:
+        state.acc[move] += 1.0
+    else:
+        state.dfac[m] = f_old
+    return alpha
+
+
+@njit(cache=True)
+def _emitter_d_terms(state, problem, m):
+    """``(a, b)`` of emitter m's motion part as a function of its factor,
+    ``-a ln(dfac) - b / dfac``: ``a = A (L - 1) / 2``, ``b = quad_m / (4 D)``."""
+    pos = state.pos[:, :, : problem.n_axes]
+    a = 0.5 * problem.n_axes * (pos.shape[1] - 1)
+    return a, _emitter_quad(pos, problem, m) / (4.0 * state.theta[0])
+
+
+@njit(cache=True)
+def emitter_d_step(state, problem, work, m):
+    """Move 17 for a used candidate m: ``dfac'`` from ``InvGamma(a - 1, b)`` (its motion part
+    alone, :func:`_emitter_d_terms`), accepted on the ratio of the log-normal prior densities
+    (and of the emission under the blur-aware PSF, whose width follows the emitter's D)."""
+    a, b = _emitter_d_terms(state, problem, m)
+    if not (a > 1.0 and b > 0.0):
+        return
+    sd = problem.dfac_sd
+    u = math.log(state.dfac[m])
+    f_new = b / np.random.gamma(a - 1.0, 1.0)
+    u_new = math.log(f_new)
+    log_r = _dfac_lp(u_new, sd) - u_new - _dfac_lp(u, sd) + u
+    _try_dfac(state, problem, work, m, f_new, log_r, 17)
+
+
+@njit(cache=True)
+def emitter_d_walk(state, problem, work, m, step):
+    """Move 18 for a used candidate m: a random walk on ``ln dfac`` of scale ``step``; returns
+    its acceptance."""
+    a, b = _emitter_d_terms(state, problem, m)
+    u = math.log(state.dfac[m])
+    u_new = u + step * np.random.standard_normal()
+    log_r = _dfac_lp(u_new, problem.dfac_sd) - _dfac_lp(u, problem.dfac_sd)
+    log_r += -a * (u_new - u) - b * (math.exp(-u_new) - math.exp(-u))
+    return _try_dfac(state, problem, work, m, math.exp(u_new), log_r, 18)
+
+
+@njit(cache=True)
+def ghost_dfac_draw(state, problem, m):
+    """Move 17 for an unused candidate m: its factor drawn from its prior and its path scaled
+    about its first point by ``sqrt(dfac'/dfac)``, as the D moves do (:func:`rescale_ghosts`):
+    its path is held non-centred, and it emits nothing."""
+    f_new = math.exp(problem.dfac_sd * np.random.standard_normal())
+    s = math.sqrt(f_new / state.dfac[m])
+    state.dfac[m] = f_new
+    for j in range(1, state.pos.shape[1]):
+        for ax in range(problem.n_axes):
+            state.pos[m, j, ax] = state.pos[m, 0, ax] + s * (
+                state.pos[m, j, ax] - state.pos[m, 0, ax]
+            )
+    _emitter_factors(state, problem, m)
+    state.prop[17] += 1.0
+    state.acc[17] += 1.0
+
+
+@njit(cache=True)
+def emitter_d_move(state, problem, work, adapt_gain):
+    """Moves 17, 18: each candidate's own D, ``D dfac[m]`` (``ln dfac[m] ~ N(0, dfac_sd^2)``):
+    for a candidate in the motion part (:func:`_motion_part`) :func:`emitter_d_step` then
+    :func:`emitter_d_walk` (adaptive scale ``glob_scales[4]``), for an unused one
+    :func:`ghost_dfac_draw`."""
+    if problem.dfac_sd <= 0.0:
+        return
+    M = state.pos.shape[0]
+    part = _motion_part(state)
+    step = math.exp(state.glob_scales[4])
+    for m in range(M):
+        if part[m] == 0.0:
+            ghost_dfac_draw(state, problem, m)
+            continue
+        emitter_d_step(state, problem, work, m)
+        alpha = emitter_d_walk(state, problem, work, m, step)
+        if adapt_gain > 0.0:
+            state.glob_scales[4] += adapt_gain * (alpha - TARGET_ACCEPT) / M
+
+
+@njit(cache=True)
+def d_ridge_move(state, problem, adapt_gain):
+    """Move 19: ``D -> D c``, every ``dfac[m] -> dfac[m] / c`` (``ln c`` a Gaussian step of
+    scale ``glob_scales[5]``): every emitter's D, paths, PSF and likelihood stay; the acceptance
+    is the ratio of the priors, D's inverse gamma on the log scale and the factors' normal."""
+    if problem.dfac_sd <= 0.0:
+        return
+    u = math.exp(state.glob_scales[5]) * np.random.standard_normal()
+    D = state.theta[0]
+    D_new = D * math.exp(u)
+    a, b = problem.d_prior[0], problem.d_prior[1]
+    log_r = -a * u - b * (1.0 / D_new - 1.0 / D)
+    sd = problem.dfac_sd
+    for m in range(state.dfac.shape[0]):
+        v = math.log(state.dfac[m])
+        log_r += _dfac_lp(v - u, sd) - _dfac_lp(v, sd)
+    state.prop[19] += 1.0
+    alpha = 1.0 if log_r >= 0.0 else math.exp(log_r)
+    if np.random.random() < alpha:
+        state.acc[19] += 1.0
+        state.theta[0] = D_new
+        for m in range(state.dfac.shape[0]):
+            state.dfac[m] = state.dfac[m] / math.exp(u)
+        state.psf_par[2] = problem.blur_coef * D_new
+    if adapt_gain > 0.0:
+        state.glob_scales[5] += adapt_gain * (alpha - TARGET_ACCEPT)
 
 
 @njit(cache=True)
@@ -894,10 +1159,11 @@ def _pair_motion_lp(state, problem, m1, m2):
     two = np.empty((2, L, 3))
     two[0] = state.pos[m1]
     two[1] = state.pos[m2]
+    dfac = np.array([state.dfac[m1], state.dfac[m2]])
     D = state.theta[0]
     if problem.qband.shape[0] > 0:
-        return band_motion_lp(two, problem.qband, 0.0, D, problem.mu0, problem.s0)
-    return motion_lp(two, problem.dts, D, problem.mu0, problem.s0)
+        return band_motion_lp(two, problem.qband, 0.0, D, dfac, problem.mu0, problem.s0)
+    return motion_lp(two, problem.dts, D, dfac, problem.mu0, problem.s0)
 
 
 @njit(cache=True)
@@ -942,18 +1208,25 @@ def _swap_q(state, m1, m2, n0, N, buf):
 
 
 @njit(cache=True)
-def tail_swap_move(state, problem):
+def tail_swap_move(state, problem, work):
     """Move 12: for every pair of used candidates, exchange their tails from a random frame on.
 
     Each swapped tail also flips the sign of its z with probability 1/2 (the PSF depends on
     ``|z|``: two chains of the same emitter may hold opposite signs). The frames' images are
-    sums over the emitters of functions of ``|z|``, so the emission is unchanged; the
+    sums over the emitters of functions of ``|z|``, so the emission is unchanged (but for the
+    blur-aware emission when the two emitters' D differ: each tail then takes its new emitter's
+    PSF width, :func:`_refactor_emission`, and the emission ratio enters); the
     acceptance is the ratio of the two emitters' motion priors and of the presence chain's
     transitions into the first swapped frame (swapping then flipping the tails of m1, m2 is
     undone by flipping those of m2, m1 then swapping). The first swapped frame is drawn half
     the time uniformly and half the time among the frames where one of the two switches on or
     off (where fragments of one particle's track meet); the Hastings ratio of these proposal
     probabilities before and after the swap enters the acceptance.
+
+    With each emitter's own D (``dfac_sd > 0``) the swap also draws both emitters' factors
+    anew from the inverse-gamma conditional of their motion parts given the swapped paths
+    (:func:`_swap_d_lp`): otherwise each factor, fitted to its current path (a chimeric track
+    gets a large D that makes its jump cheap), would hold the swap back.
     """
     M = state.pos.shape[0]
     N = state.on.shape[1]
@@ -961,6 +1234,9 @@ def tail_swap_move(state, problem):
     if N < 2:
         return
     work_sw = np.empty(N, dtype=np.int64)
+    mpos = state.pos[:, :, : problem.n_axes]
+    a = 0.5 * problem.n_axes * (state.pos.shape[1] - 1)
+    refresh = problem.dfac_sd > 0.0 and a > 1.0  # each emitter's own D drawn anew
     for m1 in range(M):
         for m2 in range(m1 + 1, M):
             if state.load[m1] == 0.0 or state.load[m2] == 0.0:
@@ -971,7 +1247,10 @@ def tail_swap_move(state, problem):
             else:
                 n0 = np.random.randint(1, N)
             q_fwd = _swap_q(state, m1, m2, n0, N, work_sw)
-            lp_old = _pair_motion_lp(state, problem, m1, m2)
+            if refresh:
+                lp_old = _swap_d_lp(state, problem, mpos, m1, m2, a)
+            else:
+                lp_old = _pair_motion_lp(state, problem, m1, m2)
             lp_old += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
             lp_old += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
             _swap_tails(state, m1, m2, n0, K)
@@ -979,18 +1258,49 @@ def tail_swap_move(state, problem):
             f2 = np.random.random() < 0.5
             _flip_tail(state, m1, n0 * K, f1)
             _flip_tail(state, m2, n0 * K, f2)
-            lp_new = _pair_motion_lp(state, problem, m1, m2)
+            d1, d2 = state.dfac[m1], state.dfac[m2]
+            if refresh:
+                for m in (m1, m2):
+                    b = max(_emitter_quad(mpos, problem, m) / (4.0 * state.theta[0]), 1e-300)
+                    state.dfac[m] = b / np.random.gamma(a - 1.0, 1.0)
+                lp_new = _swap_d_lp(state, problem, mpos, m1, m2, a)
+            else:
+                lp_new = _pair_motion_lp(state, problem, m1, m2)
             lp_new += _trans_lp(state.on[m1, n0 - 1], state.on[m1, n0], state.pres)
             lp_new += _trans_lp(state.on[m2, n0 - 1], state.on[m2, n0], state.pres)
             q_rev = _swap_q(state, m1, m2, n0, N, work_sw)
             state.prop[12] += 1.0
             log_r = lp_new - lp_old + math.log(q_rev) - math.log(q_fwd)
-            if np.random.random() < math.exp(min(0.0, log_r)):
+            if state.psf_par[2] > 0.0 and (refresh or d1 != d2):
+                # the blur-aware PSF of each emitter is widened by its own D
+                n_from = 0 if refresh else n0
+                em, old, ll_new = _refactor_emission(state, problem, work, m1, m2, n_from)
+                log_r += em
+                accept = np.random.random() < math.exp(min(0.0, log_r))
+                _settle_refactor(state, problem, work, m1, m2, n_from, old, ll_new, accept)
+            else:
+                accept = np.random.random() < math.exp(min(0.0, log_r))
+            if accept:
                 state.acc[12] += 1.0
             else:
+                state.dfac[m1], state.dfac[m2] = d1, d2
                 _flip_tail(state, m1, n0 * K, f1)
                 _flip_tail(state, m2, n0 * K, f2)
                 _swap_tails(state, m1, m2, n0, K)
+
+
+@njit(cache=True)
+def _swap_d_lp(state, problem, mpos, m1, m2, a):
+    """What a tail swap that draws both emitters' ``dfac`` anew from the inverse-gamma
+    conditional of their motion parts (``InvGamma(a - 1, b_m)``, ``b_m = quad_m / (4 D)``)
+    weighs for the pair: ``sum_m -(a - 1) ln b_m`` (the motion part with ``dfac_m``
+    integrated out, over the proposal) plus the log-normal prior density of each ``dfac_m``."""
+    out = 0.0
+    for m in (m1, m2):
+        b = max(_emitter_quad(mpos, problem, m) / (4.0 * state.theta[0]), 1e-300)
+        f = state.dfac[m]
+        out += -(a - 1.0) * math.log(b) + _dfac_lp(math.log(f), problem.dfac_sd) - math.log(f)
+    return out
 
 
 @njit(cache=True)
@@ -1046,7 +1356,8 @@ def _emitter_factors(state, problem, m):
     pos = state.pos
     for j in range(pos.shape[1]):
         point_factors(pos[m, j, 0], pos[m, j, 1], pos[m, j, 2], problem.pixel_size,
-                      state.psf_par, state.EX[m, j], state.EY[m, j], state.WIN[m, j])  # fmt: skip
+                      state.psf_par, state.dfac[m], state.EX[m, j], state.EY[m, j],
+                      state.WIN[m, j])  # fmt: skip
 
 
 @njit(cache=True)
@@ -1149,9 +1460,11 @@ def sweep(seed, adapt_gain, state, problem, work):
         ghost_seek_move(state, problem)
         presence_move(state, problem, work)
     if M > 1:
-        tail_swap_move(state, problem)  # undoes identity swaps of the starting tracks
+        tail_swap_move(state, problem, work)  # undoes identity swaps of the starting tracks
     if problem.sample_flags[0]:
         d_move(state, problem, work, adapt_gain)
+        emitter_d_move(state, problem, work, adapt_gain)
+        d_ridge_move(state, problem, adapt_gain)
     for which in range(2):
         if problem.sample_flags[1 + which]:
             flux_move(state, problem, work, which, adapt_gain)

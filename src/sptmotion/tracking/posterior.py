@@ -72,7 +72,9 @@ class TrackPosterior:
     samples : ndarray (n_chains, n_draws, M, N*K, 3)
         Thinned post-burn-in samples of the fine-grid positions (K sub-frame points per frame).
     D, F, H : ndarray (n_chains, n_draws)
-        Thinned post-burn-in samples of the diffusion coefficient, background flux, emission rate.
+        Thinned post-burn-in samples of the diffusion coefficient, background flux, emission rate
+        (with each emitter's own D, ``D_emitters``: the emitters' D averaged over their present
+        frames in the draw).
     traces : dict of ndarray (n_chains, n_iterations)
         Per-iteration traces, burn-in included: ``emission`` (ln P(data | positions, F, H)),
         ``motion`` (ln P(positions | D), initial-position prior included), ``log_posterior``
@@ -101,6 +103,12 @@ class TrackPosterior:
     relabeled : bool
         Whether the labels are already those of :meth:`relabel_frames` (one per emitter and
         frame); the tables then use them as they are.
+    D_emitters : ndarray (n_chains, n_draws, M), optional
+        Each candidate's own diffusion coefficient (µm²/s) in each draw (None: one D for all);
+        :meth:`row_D` gives it per table row.
+    D_frames : ndarray (n_chains, n_draws, M, N), optional
+        ``D_emitters`` under the labels of :meth:`relabel_frames` (set by it): the D of the
+        candidate that holds emitter m in frame n.
     """
 
     samples: np.ndarray
@@ -118,6 +126,8 @@ class TrackPosterior:
     settings: dict = field(default_factory=dict)
     present: np.ndarray | None = None
     relabeled: bool = False
+    D_emitters: np.ndarray | None = None
+    D_frames: np.ndarray | None = None
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -309,6 +319,9 @@ class TrackPosterior:
         started = False
         rows = np.arange(C * S)[:, None]
         slot_of = np.broadcast_to(np.arange(M), (C * S, M)).copy()  # each draw's label -> emitter
+        dfr = None
+        if self.D_emitters is not None:
+            dfr = np.repeat(self.D_emitters.reshape(C * S, M)[:, :, None], N, axis=2)
         for n in range(N):
             on = present[:, :, n]
             if not on.any():
@@ -330,12 +343,15 @@ class TrackPosterior:
                     break
             present[:, :, n] = a_on
             samples[:, :, n] = samples[rows, perm, n]
+            if dfr is not None:
+                dfr[:, :, n] = dfr[rows, perm, n]
             slot_of[rows, perm] = np.arange(M)[None]
         return replace(
             self,
             samples=samples.reshape(C, S, M, L, 3),
             present=present.reshape(C, S, M, N),
             relabeled=True,
+            D_frames=None if dfr is None else dfr.reshape(C, S, M, N),
         )
 
     def to_table(self, ci: float | None = None, min_present: float = 0.5) -> pd.DataFrame:
@@ -374,6 +390,38 @@ class TrackPosterior:
         ids = {p: i for i, p in enumerate(pd.unique(df["particle"]))}
         df = df.assign(particle=df["particle"].map(ids).astype(int))
         return df.reset_index(drop=True)
+
+    def row_D(self, ci: float | None = None, min_present: float = 0.5) -> dict | None:
+        """Each table row's own D: posterior mean and equal-tailed interval (µm²/s) of the D of
+        the candidate that holds the row's emitter, over the draws in which it is present there.
+
+        Parameters
+        ----------
+        ci : float, optional
+            Credible level (default the posterior's).
+        min_present : float
+            As in :meth:`to_table`.
+
+        Returns
+        -------
+        dict or None
+            ``mean``, ``lo``, ``hi``: arrays aligned with :meth:`to_table`'s rows; None with one
+            D for all emitters (``D_emitters`` None) or a known number of emitters.
+        """
+        ci = check_ci(self.ci if ci is None else ci)
+        if self.D_emitters is None or self.present is None:
+            return None
+        post = self.relabel_frames()
+        keep = post.p_present() >= min_present  # (M, N), the table's rows in (m, n) order
+        C, S, M, N = post.present.shape
+        d = post.D_frames.reshape(C * S, M, N)[:, keep]  # (draws, rows)
+        on = post.present.reshape(C * S, M, N)[:, keep]
+        dn = np.where(on, d, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = (1.0 - ci) / 2.0
+            lo, hi = np.nanquantile(dn, [q, 1.0 - q], axis=0, method="weibull")
+            return {"mean": np.nanmean(dn, axis=0), "lo": lo, "hi": hi}
 
     def table_draws(self, n_draws: int, min_present: float = 0.5) -> np.ndarray:
         """Posterior sample tracks at the rows of :meth:`to_table` (same ``min_present``).

@@ -12,8 +12,11 @@ and scalars, which numba passes to jitted functions without copying; each move o
   pixel-integrated PSF factors and their windows; ``S (N, R, C)``: PSF image per frame;
   ``ll (N,)``: emission log-likelihood per frame (see :mod:`sptmotion.tracking._mcmc_kernels`);
 - ``theta = [D, F, H]`` (µm²/s, photons/µm²/s, photons/s); ``psf_par = [sigma0, z0, blur_var]``;
+- ``dfac (M,)``: each emitter's diffusion coefficient over ``D`` (emitter m diffuses with
+  ``D dfac[m]``; all 1 when ``Problem.dfac_sd`` is 0);
 - ``log_scales (N, M, 3)``: log proposal scales of the lateral, axial and single-point moves per
-  frame and emitter; ``glob_scales (4,)``: of the F, H, joint D and blur D-walk moves;
+  frame and emitter; ``glob_scales (6,)``: of the F, H, joint D, blur D-walk, per-emitter D walk
+  and D-ridge moves;
 - ``acc``, ``prop (N_MOVES,)``: accepted and proposed moves per type;
 - ``on (M, N)``: 1 where emitter m is present (emits) in frame n, else 0 (all 1 with a known
   number of emitters); ``load (M,)``: 1 for a candidate emitter that belongs to the model
@@ -32,7 +35,8 @@ Beta-Bernoulli prior; ``sample_flags[3]``: whether presence and loads are sample
 ``birth_pdf (N, R, C)``, ``birth_cdf (N, R C)``: each frame's pixel probabilities of the
 data-driven proposal of unused candidates' positions and their cumulative sums (empty without
 presence sampling); ``n_axes``: 3, or 2 for motion in the focal plane (z held at focus, the
-motion prior and D over x and y only).
+motion prior and D over x and y only); ``dfac_sd``: sd of ``ln dfac[m]`` under its normal prior
+(each emitter's own D about the region's; 0: one D for all emitters).
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ import numpy as np
 __all__ = ["State", "Problem", "Work", "new_work", "GLOB_SCALES_START"]
 
 
-#: Starting proposal scales of the global moves (F, H, joint D, blur D-walk): ``glob_scales``
-#: holds their logs. Every jitted move indexes it; a shorter array would be read out of bounds.
-GLOB_SCALES_START = (0.02, 0.05, 0.1, 0.05)
+#: Starting proposal scales of the global moves (F, H, joint D, blur D-walk, per-emitter D walk,
+#: D ridge): ``glob_scales`` holds their logs. Every jitted move indexes it; a shorter array would
+#: be read out of bounds.
+GLOB_SCALES_START = (0.02, 0.05, 0.1, 0.05, 0.1, 0.3)
 
 
 class State(NamedTuple):
@@ -67,6 +72,7 @@ class State(NamedTuple):
     on: np.ndarray
     load: np.ndarray
     pres: np.ndarray
+    dfac: np.ndarray
 
 
 class Problem(NamedTuple):
@@ -98,6 +104,7 @@ class Problem(NamedTuple):
     birth_pdf: np.ndarray
     birth_cdf: np.ndarray
     n_axes: int
+    dfac_sd: float
 
 
 class Work(NamedTuple):

@@ -64,9 +64,10 @@ SMEAR_SUBFRAMES = 5
 #: gets :data:`SMEAR_SUBFRAMES`
 SMEAR_BLUR_FRACTION = 0.75
 #: ``subframes="auto"``: regions with two or more detections at once in over this fraction of
-#: their frames keep K = 1. One D serves all emitters of a region and sets how far an
-#: emitter's sub-frame points may spread; a fast particle's D lets a slow neighbour's streak
-#: stretch over both, and the chains trade the particles
+#: their frames keep K = 1. Set when one D served all emitters of a region and set how far an
+#: emitter's sub-frame points may spread (a fast particle's D let a slow neighbour's streak
+#: stretch over both, and the chains traded the particles); kept with each emitter's own D
+#: until measured again
 STREAK_MAX_CONCURRENT = 0.05
 #: Displacements over one and over two frames a particle needs in :func:`predicted_blur`
 BLUR_MIN_STEPS = 20
@@ -101,11 +102,14 @@ class FieldResult:
     ----------
     table : DataFrame
         particle (global id), frame, t (s), x, y, z and bounds (µm, movie coordinates),
-        p_present, region.
+        p_present, the particle's own D there (posterior mean ``D`` and credible bounds
+        ``D_lo``, ``D_hi``, µm²/s; :meth:`~sptmotion.tracking.TrackPosterior.row_D`; NaN with
+        one D per region), region.
     regions : list of dict
         Per region: box, number of detections, posterior of its number of emitters (those
         present in its own claimed pixels in at least one frame; ``n_emitters_posterior_box``:
-        all in its box), diagnostics (R-hat/ESS), D summary, time (s).
+        all in its box), diagnostics (R-hat/ESS), D summary (its emitters' D averaged over their
+        present frames in a draw), time (s).
     n_emitters_posterior : dict
         Posterior of the number of emitters in the whole movie ``{M: probability}``.
     wall_s : float
@@ -504,6 +508,9 @@ def track_field(
         )  # fmt: skip
         lab = post.relabel_frames()  # once for the table and its draws
         tab = lab.to_table(ci)
+        own_D = lab.row_D(ci)
+        for key, col in (("mean", "D"), ("lo", "D_lo"), ("hi", "D_hi")):
+            tab[col] = np.full(len(tab), np.nan) if own_D is None else own_D[key]
         draws = lab.table_draws(n_samples) if n_samples else None
         tab["frame"] += g.t0
         tab["t"] = tab["frame"].to_numpy() * setup.frame_period
@@ -570,7 +577,9 @@ def track_field(
     else:
         from .posterior import TABLE_COLUMNS
 
-        table = pd.DataFrame({c: [] for c in (*TABLE_COLUMNS, "t", "p_present", "region")})
+        table = pd.DataFrame(
+            {c: [] for c in (*TABLE_COLUMNS, "t", "p_present", "D", "D_lo", "D_hi", "region")}
+        )
         if n_samples:
             field_samples = np.zeros((0, 0, 3))
     total = sum_posteriors([info["n_emitters_posterior"] for info in infos])
