@@ -146,6 +146,8 @@ def test_report_page_warns_clips_and_names_the_input(tmp_path: Path):
     diag = {"D": {"rhat": 1.29, "ess": 6.9}, "positions": {"rhat": 1.001, "ess": 900.0}}
     warn = convergence_warnings(diag)
     assert len(warn) == 1 and "R-hat 1.29" in warn[0] and "ESS 6.9" in warn[0]
+    near = convergence_warnings({"D": {"rhat": 1.0132, "ess": 500.0}})
+    assert "R-hat 1.013 > 1.01" in near[0]  # not "1.01 > 1.01"
     summary = {"input": {"path": "/data/cell_07.tif"}, "bayes": {"diagnostics": diag},
                "warnings": warn}  # fmt: skip
     page = write_html(tmp_path / "r.html", title="t", summary=summary, results=res, figures=[])

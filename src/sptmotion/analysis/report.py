@@ -37,7 +37,7 @@ def convergence_warnings(diagnostics: Mapping | None) -> list[str]:
         rhat, ess = (np.nan if d.get(k) is None else float(d[k]) for k in ("rhat", "ess"))
         bad = []
         if np.isfinite(rhat) and rhat > RHAT_MAX:
-            bad.append(f"R-hat {rhat:.3g} > {RHAT_MAX}")
+            bad.append(f"R-hat {rhat:.4g} > {RHAT_MAX}")  # 1.013, not "1.01 > 1.01"
         if np.isfinite(ess) and ess < ESS_MIN:
             bad.append(f"ESS {ess:.3g} < {ESS_MIN:.0f}")
         if bad:
