@@ -184,7 +184,8 @@ def part_m(args) -> dict:
         m_true = int(visible.any(axis=1).sum())
         t0 = time.perf_counter()
         post = track_bayes(adu, setup, n_emitters=None, n_iterations=args.sweeps, n_chains=2,
-                           seed=i, planar=args.planar)  # fmt: skip
+                           seed=i, planar=args.planar,
+                           emitter_D_sd=args.emitter_d_sd)  # fmt: skip
         wall = time.perf_counter() - t0
         counts = post.count_posterior()
         mode = max(counts, key=lambda k: (counts[k], -k))
@@ -532,7 +533,8 @@ def part_field(args) -> dict:
     t0 = time.perf_counter()
     res = track_field(adu, setup, n_iterations=args.sweeps, n_chains=2, seed=args.seed,
                       workers=args.workers, planar=args.planar,
-                      subframes=_subframes(args.subframes))  # fmt: skip
+                      subframes=_subframes(args.subframes),
+                      emitter_D_sd=args.emitter_d_sd)  # fmt: skip
     wall = time.perf_counter() - t0
     tab = res.table
     if args.save_table:
@@ -983,6 +985,9 @@ def main() -> None:
         help="part field: sub-frame positions K per region, a number or 'auto'",
     )
     ap.add_argument("--save-table", default=None, help="part field: write the Bayesian table here")
+    ap.add_argument("--emitter-d-sd", type=float, default=0.0,
+                    help="parts m, field: track_bayes' emitter_D_sd (0: one D per region; "
+                    "ln(10)/2 = 1.1513 for each emitter's own D)")  # fmt: skip
     ap.add_argument("--sweep-list", default="1000,6000", help="part convergence: sweep counts")
     ap.add_argument("--chain-seeds", type=int, default=4, help="part mixing: seeds per region")
     ap.add_argument("--before", default="HEAD~1", help="part mixing: the commit compared")

@@ -8,7 +8,7 @@ import pytest
 from sptmotion import optics
 from sptmotion.tracking import _mcmc_kernels as _k
 from sptmotion.tracking import track_bayes
-from sptmotion.tracking.bayes import BayesModel
+from sptmotion.tracking.bayes import EMITTER_D_SD, BayesModel
 from sptmotion.tracking.moves import N_MOVES, presence_move, sweep, tail_swap_move
 from sptmotion.tracking.records import GLOB_SCALES_START, State, new_work
 
@@ -399,7 +399,7 @@ def test_reverse_block_move_keeps_the_image_and_the_caches():
 
 def test_each_emitter_gets_its_own_D():
     """A slow (0.03 µm²/s) and a fast (0.4 µm²/s) particle in one 24 x 24 movie, rendered with
-    the blur of five positions per exposure: with each emitter's own D (the default) the table
+    the blur of five positions per exposure: with each emitter's own D (``EMITTER_D_SD``) the table
     rows of the slow particle read a D below 0.1 and the fast one's above 0.2 (posterior means;
     here 0.036 [0.023, 0.052] and 0.42 [0.34, 0.50] with 600 sweeps; with one D both read
     0.20 [0.17, 0.25], and M = 3 gets 0.44); ``row_D`` is None with one D."""
@@ -415,13 +415,14 @@ def test_each_emitter_gets_its_own_D():
     movie = optics.render(np.array(paths), setup, rng=5, allow_outside=True)
     one = setup.replace(subframes=1)
     post = track_bayes(movie, one, n_emitters=None, n_iterations=600, n_chains=2, seed=2,
-                       planar=True)  # fmt: skip
+                       planar=True, emitter_D_sd=EMITTER_D_SD)  # fmt: skip
     tab = post.to_table()
     tab["D"] = post.row_D()["mean"]
     x_mean = tab.groupby("particle")["x"].mean()
     D_of = tab.groupby("particle")["D"].mean()
     slow, fast = x_mean.idxmin(), x_mean.idxmax()
     assert D_of[slow] < 0.1 < 0.2 < D_of[fast], D_of
-    shared = track_bayes(movie, one, n_emitters=None, n_iterations=200, n_chains=1, seed=2,
-                         planar=True, emitter_D_sd=0.0)  # fmt: skip
+    shared = track_bayes(
+        movie, one, n_emitters=None, n_iterations=200, n_chains=1, seed=2, planar=True
+    )  # fmt: skip (the default: one D)
     assert shared.row_D() is None and shared.D_emitters is None

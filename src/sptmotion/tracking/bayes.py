@@ -81,9 +81,9 @@ PRESENCE_PRIOR = (1.0, 19.0, 1.0, 19.0, 1.0)
 PRESENCE_H_SD = 0.25
 #: Candidate emitters beyond the modular tracker's tracks that the presence model starts unused.
 EXTRA_CANDIDATES = 2
-#: With two or more (candidate) emitters each has its own D, ``D dfac_m`` with
-#: ``ln dfac_m ~ N(0, EMITTER_D_SD^2)``: 95% of a region's particles within a factor 10 of its
-#: typical D a priori, which the data of a few frames overrule.
+#: ``track_bayes(emitter_D_sd=EMITTER_D_SD)``: each of two or more emitters has its own D,
+#: ``D dfac_m`` with ``ln dfac_m ~ N(0, EMITTER_D_SD^2)``: 95% of a region's particles within a
+#: factor 10 of its typical D a priori, which the data of a few frames overrule.
 EMITTER_D_SD = float(np.log(10.0) / 2.0)
 
 
@@ -606,7 +606,7 @@ def track_bayes(
     spot_photons: float | None = None,
     presence_prior: tuple[float, float, float, float, float] = PRESENCE_PRIOR,
     planar: bool = False,
-    emitter_D_sd: float = EMITTER_D_SD,
+    emitter_D_sd: float = 0.0,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrackPosterior:
     """Sample the posterior of M emitter tracks given an image stack (MCMC, several chains).
@@ -687,9 +687,12 @@ def track_bayes(
         3D model gives D about 0.8 of the truth (its z increments, pinned by the in-focus PSF
         width, look like no motion along a third axis).
     emitter_D_sd : float
-        With two or more (candidate) emitters, each diffuses with its own coefficient
-        ``D_m = D dfac_m``, ``ln dfac_m ~ N(0, emitter_D_sd^2)`` (:data:`EMITTER_D_SD`; the
-        blur-aware PSF of each is widened by its own D); 0: one D for all emitters. The
+        With two or more (candidate) emitters and ``emitter_D_sd > 0``, each diffuses with its
+        own coefficient ``D_m = D dfac_m``, ``ln dfac_m ~ N(0, emitter_D_sd^2)``
+        (:data:`EMITTER_D_SD` is ln(10)/2; the blur-aware PSF of each is widened by its own
+        D). 0 (default): one D for all emitters; with an unknown number of emitters each
+        fragment of a track then cannot take its own D, and tracks split less (see the
+        tracking reference). The
         posterior's ``D`` is then the emitters' D averaged over their present frames in the
         draw, ``D_emitters`` each candidate's (:meth:`TrackPosterior.row_D`: per table row).
     progress : callable(chain, iteration, log_posterior), optional

@@ -64,10 +64,9 @@ SMEAR_SUBFRAMES = 5
 #: gets :data:`SMEAR_SUBFRAMES`
 SMEAR_BLUR_FRACTION = 0.75
 #: ``subframes="auto"``: regions with two or more detections at once in over this fraction of
-#: their frames keep K = 1. Set when one D served all emitters of a region and set how far an
-#: emitter's sub-frame points may spread (a fast particle's D let a slow neighbour's streak
-#: stretch over both, and the chains traded the particles); kept with each emitter's own D
-#: until measured again
+#: their frames keep K = 1. One D serves all emitters of a region (unless ``emitter_D_sd``)
+#: and sets how far an emitter's sub-frame points may spread; a fast particle's D lets a slow
+#: neighbour's streak stretch over both, and the chains trade the particles
 STREAK_MAX_CONCURRENT = 0.05
 #: Displacements over one and over two frames a particle needs in :func:`predicted_blur`
 BLUR_MIN_STEPS = 20
@@ -102,9 +101,9 @@ class FieldResult:
     ----------
     table : DataFrame
         particle (global id), frame, t (s), x, y, z and bounds (µm, movie coordinates),
-        p_present, the particle's own D there (posterior mean ``D`` and credible bounds
-        ``D_lo``, ``D_hi``, µm²/s; :meth:`~sptmotion.tracking.TrackPosterior.row_D`; NaN with
-        one D per region), region.
+        p_present, the particle's D there (posterior mean ``D`` and credible bounds ``D_lo``,
+        ``D_hi``, µm²/s: its region's, or with ``emitter_D_sd > 0`` its own,
+        :meth:`~sptmotion.tracking.TrackPosterior.row_D`), region.
     regions : list of dict
         Per region: box, number of detections, posterior of its number of emitters (those
         present in its own claimed pixels in at least one frame; ``n_emitters_posterior_box``:
@@ -509,8 +508,9 @@ def track_field(
         lab = post.relabel_frames()  # once for the table and its draws
         tab = lab.to_table(ci)
         own_D = lab.row_D(ci)
+        region_D = post.D_summary(ci)
         for key, col in (("mean", "D"), ("lo", "D_lo"), ("hi", "D_hi")):
-            tab[col] = np.full(len(tab), np.nan) if own_D is None else own_D[key]
+            tab[col] = np.full(len(tab), region_D[key]) if own_D is None else own_D[key]
         draws = lab.table_draws(n_samples) if n_samples else None
         tab["frame"] += g.t0
         tab["t"] = tab["frame"].to_numpy() * setup.frame_period
