@@ -47,9 +47,10 @@ Every move reads the shared :class:`~sptmotion.tracking.records.Problem`, update
 19. :func:`d_ridge_move` (``Problem.dfac_sd > 0``): D and every factor moved along the ridge
    ``D c, dfac / c`` that leaves every emitter's D, and so the likelihood, as it is.
 
-Each emitter diffuses with its own coefficient ``D dfac[m]`` (a region holds particles of
-different D); ``ln dfac[m]`` has a normal prior of sd ``dfac_sd``, so that ``D`` is the
-region's typical D and an unused candidate's D stays within the range of the used ones'.
+With ``dfac_sd > 0`` each emitter diffuses with its own coefficient ``D dfac[m]`` (a region
+holds particles of different D); ``ln dfac[m]`` has a normal prior of sd ``dfac_sd``, so that
+``D`` is the region's typical D and an unused candidate's D stays within the range of the
+used ones'. With ``dfac_sd = 0`` (the default of ``track_bayes``) every factor is 1.
 Without the blur-aware emission, D is drawn by its conjugate inverse-gamma Gibbs step. Every
 move of D conditions on the used candidates' paths only and carries the unused candidates'
 paths along, scaled about their first points (:func:`rescale_ghosts`).
