@@ -63,12 +63,8 @@ def unknown_bayes_stage(stack: np.ndarray, setup, opts, seed: int, progress=None
         )  # fmt: skip
         warnings = region_warnings(res.regions)
         table, samples, summary = res.table, res.samples, res.summary()
-        D = {  # each row's particle's own D where the region has one per emitter
-            key: np.where(
-                np.isfinite(table[col].to_numpy(dtype=float)),
-                table[col].to_numpy(dtype=float),
-                [res.regions[g]["D"][key] for g in table["region"]],
-            )
+        D = {  # each row's D (its region's, or its particle's own with emitter_D_sd)
+            key: table[col].to_numpy(dtype=float)
             for key, col in (("mean", "D"), ("lo", "D_lo"), ("hi", "D_hi"))
         }
         n_regions, spots = len(res.regions), res.spots

@@ -385,25 +385,29 @@ def band_point_lp(pos, m, n, qband, D, mu0, s0):
 
 
 @njit(cache=True)
-def band_quad_of(pos, qband, weight):
-    """``sum_m weight[m] sum_axes x^T Q x`` (banded precision; emitters of weight 0 skipped)."""
-    M = pos.shape[0]
+def band_quad_one(pos, qband, m):
+    """``sum_axes x^T Q x`` of emitter m (banded precision)."""
     L = pos.shape[1]
     W = qband.shape[1] - 1
+    out = 0.0
+    for a in range(pos.shape[2]):
+        for j in range(L):
+            x = pos[m, j, a]
+            s = qband[j, 0] * x
+            for k in range(1, W + 1):
+                if j + k < L:
+                    s += 2.0 * qband[j, k] * pos[m, j + k, a]
+            out += x * s
+    return out
+
+
+@njit(cache=True)
+def band_quad_of(pos, qband, weight):
+    """``sum_m weight[m] sum_axes x^T Q x`` (banded precision; emitters of weight 0 skipped)."""
     tot = 0.0
-    for m in range(M):
-        if weight[m] == 0.0:
-            continue
-        part = 0.0
-        for a in range(pos.shape[2]):
-            for j in range(L):
-                x = pos[m, j, a]
-                s = qband[j, 0] * x
-                for k in range(1, W + 1):
-                    if j + k < L:
-                        s += 2.0 * qband[j, k] * pos[m, j + k, a]
-                part += x * s
-        tot += weight[m] * part
+    for m in range(pos.shape[0]):
+        if weight[m] != 0.0:
+            tot += weight[m] * band_quad_one(pos, qband, m)
     return tot
 
 

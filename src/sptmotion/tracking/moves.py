@@ -72,7 +72,7 @@ from ._mcmc_kernels import (
     band_cond_draw,
     band_motion_lp,
     band_point_lp,
-    band_quad_of,
+    band_quad_one,
     band_tail_cross,
     block_motion_lp,
     bridge_draw,
@@ -546,15 +546,21 @@ def rescale_ghosts(state, problem, s):
     """
     if s == 1.0:
         return
-    pos = state.pos
     part = _motion_part(state)
-    for m in range(pos.shape[0]):
-        if part[m] != 0.0:
-            continue
-        for j in range(1, pos.shape[1]):
-            for a in range(problem.n_axes):
-                pos[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
-        _emitter_factors(state, problem, m)
+    for m in range(state.pos.shape[0]):
+        if part[m] == 0.0:
+            _scale_path(state, problem, m, s)
+
+
+@njit(cache=True)
+def _scale_path(state, problem, m, s):
+    """Scale candidate m's path about its first point by ``s`` along the axes of motion and
+    recompute its PSF factors (an unused candidate's non-centred path under a new D)."""
+    pos = state.pos
+    for j in range(1, pos.shape[1]):
+        for a in range(problem.n_axes):
+            pos[m, j, a] = pos[m, 0, a] + s * (pos[m, j, a] - pos[m, 0, a])
+    _emitter_factors(state, problem, m)
 
 
 @njit(cache=True)
@@ -714,9 +720,7 @@ def _emitter_quad(pos, problem, m):
     (``x^T Q x`` under the banded K = 1 prior); its motion part is
     ``-A (L - 1) / 2 ln(D_m) - quad / (4 D_m)`` up to constants."""
     if problem.qband.shape[0] > 0:
-        w = np.zeros(pos.shape[0])
-        w[m] = 1.0
-        return band_quad_of(pos, problem.qband, w)
+        return band_quad_one(pos, problem.qband, m)
     out = 0.0
     for j in range(pos.shape[1] - 1):
         d2 = 0.0
@@ -901,12 +905,7 @@ def ghost_dfac_draw(state, problem, m):
     f_new = math.exp(problem.dfac_sd * np.random.standard_normal())
     s = math.sqrt(f_new / state.dfac[m])
     state.dfac[m] = f_new
-    for j in range(1, state.pos.shape[1]):
-        for ax in range(problem.n_axes):
-            state.pos[m, j, ax] = state.pos[m, 0, ax] + s * (
-                state.pos[m, j, ax] - state.pos[m, 0, ax]
-            )
-    _emitter_factors(state, problem, m)
+    _scale_path(state, problem, m, s)
     state.prop[17] += 1.0
     state.acc[17] += 1.0
 
