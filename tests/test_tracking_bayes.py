@@ -830,3 +830,10 @@ def test_emitter_D_moves_keep_the_prior(K, moves):
     for m in range(M):
         assert stats.kstest(logf[m], stats.norm(0, sd).cdf).pvalue > 1e-3, m
         assert stats.kstest(chi[m], stats.chi2(3 * (L - 1)).cdf).pvalue > 1e-3, m
+
+
+def test_emitter_D_sd_is_checked_for_any_number_of_emitters():
+    """A negative ``emitter_D_sd`` is named, also with one emitter (where it has no effect)."""
+    movie, _ = _movie()
+    with pytest.raises(ValueError, match="emitter_D_sd"):
+        track_bayes(movie, SETUP, n_emitters=1, n_iterations=4, emitter_D_sd=-1.0)

@@ -814,7 +814,8 @@ def track_bayes(
     )
     flags = np.array([True, not fix_background, not fix_emission_rate, presence])
     birth = birth_map(photons_estimate(adu, setup.camera)) if presence else None
-    dfac_sd = check_positive(emitter_D_sd, "emitter_D_sd", allow_zero=True) if M > 1 else 0.0
+    dfac_sd = check_positive(emitter_D_sd, "emitter_D_sd", allow_zero=True)
+    dfac_sd = dfac_sd if M > 1 else 0.0  # one emitter: its D is the chain's
     problem = model.problem(
         mu0, s0, np.array([a_D, b_D]), f_prior, h_prior, flags, pres_prior, birth,
         n_axes=2 if planar else 3, dfac_sd=dfac_sd,
