@@ -33,6 +33,11 @@ Parts (``--part``):
   the commit ``--before`` (each in a fresh process): R-hat and ESS of D, of the log-posterior
   and of the positions per run, and the mean ESS per region; how a sampler change moves the
   mixing, judged over seeds rather than from one run.
+- ``calibration``: one Brownian particle with M known, ``--n`` movies per case
+  (:data:`CAL_CASES`): the coverage of ``track_bayes``' 98% position intervals on movies of
+  the tracker's own model (``optics.render``; K = 1 at 1000 and 4000 sweeps, K = 3), where
+  only the sampler can be wrong, and on this module's renderer with K = 1 (the blur-aware
+  round spot) and K = 5, where the model's approximations add to it.
 - ``analyze``: ``sptmotion analyze movie.tif`` without ``--emitters`` on the field's movie,
   run as a command; the Bayesian tracks matched to the true particles, their likelihood
   verdicts and alpha intervals.
@@ -43,6 +48,7 @@ Parts (``--part``):
     .venv/bin/python benchmarks/bench_fullfield.py --part analyze --sweeps 1000
     .venv/bin/python benchmarks/bench_fullfield.py --part convergence     # ~6 min
     .venv/bin/python benchmarks/bench_fullfield.py --part mixing --sweeps 1000 --before HEAD~1
+    .venv/bin/python benchmarks/bench_fullfield.py --part calibration --n 80        # ~20 min
 
 Writes ``benchmarks/results/fullfield/<part>.md`` and ``.json``.
 """
@@ -781,6 +787,124 @@ def write_convergence(out: dict, args) -> list[str]:
     return lines
 
 
+#: Part calibration: (renderer, K of the tracker, planar, sweeps) per case; one Brownian
+#: particle of :data:`CAL_D` µm²/s on 24 x 24 pixels, 40 frames, its number known (M = 1)
+CAL_CASES = (
+    ("own", 1, False, 1000),
+    ("own", 1, False, 4000),
+    ("own", 3, False, 1000),
+    ("independent", 1, True, 1000),
+    ("independent", 5, True, 1000),
+)
+CAL_D, CAL_SIZE, CAL_FRAMES = 0.174, 24, 40
+
+
+def calibration_movie(renderer: str, K: int, planar: bool, seed: int):
+    """One movie of the calibration part: setup (K), ADU and the true positions (N, 2) µm that
+    the tracker's exposure-mean estimates (own renderer: the trapezoid mean of its K points;
+    independent: the mean of this module's 5 equal-weight points), and the frames inside."""
+    from sptmotion import optics
+
+    rng = np.random.default_rng([seed, 13])
+    setup = setup_for(CAL_SIZE).replace(subframes=K)
+    N, L = CAL_FRAMES, CAL_SIZE * PIXEL
+    start = rng.uniform(0.35 * L, 0.65 * L, 2)
+    if renderer == "own":
+        dim = 2 if planar else 3
+        t = setup.fine_times(N)
+        steps = np.sqrt(2 * CAL_D * np.diff(t))[:, None] * rng.standard_normal((len(t) - 1, dim))
+        X = np.cumsum(np.vstack([np.r_[start, np.zeros(dim - 2)], steps]), axis=0)
+        X = np.c_[X, np.zeros(len(X))] if planar else X
+        adu = optics.render(X[None], setup, rng=rng)
+        w = optics.trapezoid_weights(K)
+        truth = np.einsum("nka,k->na", X.reshape(N, K, 3), w)[:, :2]
+    else:
+        t = (np.arange(N)[:, None] * DT + np.arange(K_SUB)[None, :] * T_E / (K_SUB - 1)).ravel()
+        steps = np.sqrt(2 * CAL_D * np.diff(t))[:, None] * rng.standard_normal((len(t) - 1, 2))
+        fine = np.cumsum(np.vstack([start, steps]), axis=0).reshape(1, N, K_SUB, 2)
+        adu, truth, _, _ = render(fine, CAL_SIZE, rng, float(setup.psf.kernel_params[0]), 0.0)
+        truth = truth[0]
+    inside = np.all((truth > 0) & (truth < L), axis=1)
+    return setup, adu, truth, inside
+
+
+def _calibration_run(case, seed: int) -> dict:
+    from sptmotion.tracking import track_bayes
+
+    renderer, K, planar, sweeps = case
+    setup, adu, truth, inside = calibration_movie(renderer, K, planar, seed)
+    # the own renderer with K = 1 puts one point per frame: no blur to model
+    kw = {"blur_correction": False, "blur_psf": False} if renderer == "own" and K == 1 else {}
+    t0 = time.perf_counter()
+    post = track_bayes(adu, setup, n_emitters=1, subframes=K, n_iterations=sweeps, n_chains=2,
+                       seed=seed, planar=planar, **kw)  # fmt: skip
+    wall = time.perf_counter() - t0
+    fs = post.frame_samples[:, :, 0, :, :2]
+    lo, hi = post.credible_interval()
+    hits = ((truth >= lo[0, :, :2]) & (truth <= hi[0, :, :2]))[inside]
+    z = ((truth - fs.mean(axis=(0, 1))) / fs.std(axis=(0, 1)))[inside]
+    d_lo, d_hi = post.D_summary()["lo"], post.D_summary()["hi"]
+    return {"hits": hits.ravel().tolist(), "z": z.ravel().tolist(),
+            "D_covered": bool(d_lo <= CAL_D <= d_hi), "D_median": float(np.median(post.D)),
+            "position_ess": float(post.diagnostics()["positions"]["ess"]), "time_s": wall}  # fmt: skip
+
+
+def part_calibration(args) -> dict:
+    """Coverage of ``track_bayes``' 98% position intervals for one Brownian particle (M known)
+    on movies of the tracker's own model (``optics.render``: what the sampler must get right)
+    and of this module's renderer (what its approximations cost), ``--n`` movies per case."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = {"cases": []}
+    for case in [c for c in CAL_CASES if c[0] in args.renderers.split(",")]:
+        with ThreadPoolExecutor(args.workers) as ex:
+            runs = list(ex.map(_calibration_run, [case] * args.n, range(args.n)))
+        hits = np.concatenate([r["hits"] for r in runs]).astype(float)
+        movie = np.concatenate([[i] * len(r["hits"]) for i, r in enumerate(runs)])
+        z = np.concatenate([r["z"] for r in runs])
+        row = {"renderer": case[0], "K": case[1], "planar": case[2], "sweeps": case[3],
+               "movies": len(runs), "coordinates": int(len(hits)),
+               "coverage_98": float(hits.mean()), "se_movies": _cluster_se(hits, movie),
+               "z_rms": float(np.sqrt(np.mean(z**2))),
+               "gauss_coverage_98": float(np.mean(np.abs(z) < 2.3263)),
+               "D_coverage_98": float(np.mean([r["D_covered"] for r in runs])),
+               "D_median": float(np.median([r["D_median"] for r in runs])),
+               "median_position_ess": float(np.median([r["position_ess"] for r in runs])),
+               "median_time_s": float(np.median([r["time_s"] for r in runs]))}  # fmt: skip
+        out["cases"].append(row)
+        print(row, flush=True)
+    return out
+
+
+def write_calibration(out: dict, args) -> list[str]:
+    lines = [
+        "# Calibration of the position intervals: the tracker's own model and this renderer",
+        "",
+        f"`benchmarks/bench_fullfield.py --part calibration --n {args.n}`: one Brownian "
+        f"particle (D {CAL_D} µm²/s, blur {np.sqrt(CAL_D * T_E / 3) * 1e3:.0f} nm rms per axis "
+        f"over the exposure) on {CAL_SIZE} x {CAL_SIZE} pixels, {CAL_FRAMES} frames, the "
+        "field's optics, photons and background, no blinking; `track_bayes(n_emitters=1)`, 2 "
+        "chains, half of each burn-in. Own: `optics.render` with the tracker's K (K = 1: one "
+        "point per frame, tracked without blur terms; 3D motion, 3D tracker). Independent: this "
+        "module's renderer (5 equal-weight points per exposure, exact EM-gain draws), 2D "
+        "motion, `planar=True`. Coverage of the 98% intervals of x and y over the frames whose "
+        "exposure-mean lies in the ROI (SE with the movies as the units); z: error over the "
+        "posterior sd.",
+        "",
+        "| renderer | K | sweeps | movies | coordinates | coverage | SE | rms z | +-2.33 sd | "
+        "D 98% coverage | median D | median least position ESS | median time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for r in out["cases"]:
+        lines.append(
+            f"| {r['renderer']} | {r['K']} | {r['sweeps']} | {r['movies']} | {r['coordinates']} "
+            f"| {r['coverage_98']:.4f} | {r['se_movies']:.4f} | {r['z_rms']:.3f} | "
+            f"{r['gauss_coverage_98']:.4f} | {r['D_coverage_98']:.2f} | {r['D_median']:.3f} | "
+            f"{r['median_position_ess']:.0f} | {r['median_time_s']:.1f} |"
+        )
+    return lines
+
+
 MIXING_CHILD = """
 import json, sys, time, warnings
 sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])
@@ -967,7 +1091,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--part",
-        choices=("m", "crowded", "field", "analyze", "convergence", "mixing"),
+        choices=("m", "crowded", "field", "analyze", "convergence", "mixing", "calibration"),
         required=True,
     )
     ap.add_argument("--size", type=int, default=256)
@@ -991,6 +1115,8 @@ def main() -> None:
     ap.add_argument("--sweep-list", default="1000,6000", help="part convergence: sweep counts")
     ap.add_argument("--chain-seeds", type=int, default=4, help="part mixing: seeds per region")
     ap.add_argument("--before", default="HEAD~1", help="part mixing: the commit compared")
+    ap.add_argument("--renderers", default="own,independent",
+                    help="part calibration: the cases' renderers")  # fmt: skip
     ap.add_argument("--stem", default=None, help="name of the result files (default the part's)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "2")
@@ -1002,7 +1128,8 @@ def main() -> None:
                        "field": (part_field, write_field),
                        "analyze": (part_analyze, write_analyze),
                        "convergence": (part_convergence, write_convergence),
-                       "mixing": (part_mixing, write_mixing)}[args.part]  # fmt: skip
+                       "mixing": (part_mixing, write_mixing),
+                       "calibration": (part_calibration, write_calibration)}[args.part]  # fmt: skip
         out = part(args)
         lines = write(out, args)
     out["args"] = vars(args)
@@ -1011,7 +1138,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = (
         args.part
-        if args.part in ("m", "crowded", "convergence", "mixing") or args.size == 256
+        if args.part in ("m", "crowded", "convergence", "mixing", "calibration") or args.size == 256
         else f"{args.part}_{args.size}"
     )
     stem += "_planar" if args.planar else ""
