@@ -1,11 +1,15 @@
 """Full-field movies with an unknown, changing number of particles (issue: real movies).
 
 Movies are rendered here by the benchmark's own code (not ``sptmotion.optics.render``): a
-Gaussian PSF of the setup's in-focus width integrated over pixels with erf, 5 positions per
-30 ms exposure (motion blur), Poisson photons, EM gain as a Gamma draw, ADU offset; particles
-move in 2D in focus, Brownian or fractional Brownian (alpha 0.6 or 1.4, Cholesky of the
-sub-frame fGn), D log-uniform 0.05-0.5 µm²/s, start in a field 20% larger than the ROI (so
-they enter and leave) and blink off in 5% of the frames.
+Gaussian PSF of the setup's in-focus width integrated over pixels with erf, 10 positions per
+30 ms exposure at the midpoints of its tenths (motion blur; the midpoint rule of the camera's
+continuous integral), Poisson photons, EM gain as a Gamma draw, ADU offset; particles move in
+2D in focus, Brownian or fractional Brownian (alpha 0.6 or 1.4, drawn exactly at the sub-frame
+times), D log-uniform 0.05-0.5 µm²/s, start in a field 20% larger than the ROI (so they enter
+and leave) and blink off in 5% of the frames. Until 2026-12-08 the renderer took 5 positions
+from the start to the end of each exposure with equal weights, which overstates the blur's
+variance by 20% (0.4 D t_E against D t_E / 3 per axis) and the exposure means' frame-to-frame
+correlation; the results made with it say so.
 
 Parts (``--part``):
 
@@ -60,6 +64,7 @@ import json
 import os
 import platform
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +72,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import erf
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fullfield"
-PIXEL, DT, T_E, K_SUB = 0.133, 0.033, 0.030, 5
+PIXEL, DT, T_E, K_SUB = 0.133, 0.033, 0.030, 10
 GAIN, CONV, OFFSET = 300.0, 3.5, 100.0
 PHOTONS, BG = 600.0, 20.0
 
@@ -86,20 +91,30 @@ def setup_for(size: int):
     )
 
 
-def _fgn_cholesky(n: int, alpha: float, dt: float) -> np.ndarray:
-    """Lower Cholesky factor of the covariance of n fGn increments (unit D, step dt)."""
-    k = np.arange(n)
-    h = alpha / 2
-    g = 0.5 * (np.abs(k + 1) ** (2 * h) - 2 * np.abs(k) ** (2 * h) + np.abs(k - 1) ** (2 * h))
-    cov = g[np.abs(k[:, None] - k[None, :])] * 2 * dt**alpha
-    return np.linalg.cholesky(cov + 1e-12 * np.eye(n))
+def sub_times(n_frames: int) -> np.ndarray:
+    """Times (s) of the sub-frame positions, (n_frames * K_SUB,): the midpoints of K_SUB equal
+    parts of each exposure, so that their equal-weight mean is the midpoint rule of the
+    camera's continuous integral (the blur's variance within 1% of ``D t_E / 3`` per axis)."""
+    k = (np.arange(K_SUB) + 0.5) * T_E / K_SUB
+    return (np.arange(n_frames)[:, None] * DT + k[None, :]).ravel()
+
+
+@lru_cache(maxsize=8)
+def _fbm_cholesky(n_frames: int, alpha: float) -> np.ndarray:
+    """Lower Cholesky factor of the covariance of an FBM path (unit D: ``E x(s)^2 = 2 s^alpha``
+    per axis) at :func:`sub_times` after the first, relative to the first position."""
+    t = sub_times(n_frames)
+    s = t[1:] - t[0]
+    cov = s[:, None] ** alpha + s[None, :] ** alpha - np.abs(s[:, None] - s[None, :]) ** alpha
+    return np.linalg.cholesky(cov + 1e-12 * np.mean(np.diag(cov)) * np.eye(len(s)))
 
 
 def paths(rng, n_particles: int, n_frames: int, field: float, center=None, spread=None):
-    """Sub-frame 2D paths (P, N, K, 2) µm, their D, alpha; starts uniform on ``[-0.1, 1.1] *
-    field`` (or within ``spread`` of ``center``)."""
-    t = (np.arange(n_frames)[:, None] * DT + np.arange(K_SUB)[None, :] * T_E / (K_SUB - 1)).ravel()
-    dts = np.diff(t, prepend=0.0)[1:]
+    """Sub-frame 2D paths (P, N, K_SUB, 2) µm at :func:`sub_times`, their D, alpha; starts
+    uniform on ``[-0.1, 1.1] * field`` (or within ``spread`` of ``center``). FBM is drawn
+    exactly at those times (Cholesky of its covariance)."""
+    t = sub_times(n_frames)
+    dts = np.diff(t)
     D = np.exp(rng.uniform(np.log(0.05), np.log(0.5), n_particles))
     alpha = rng.choice([1.0, 1.0, 0.6, 1.4], n_particles)
     out = np.empty((n_particles, len(t), 2))
@@ -110,11 +125,10 @@ def paths(rng, n_particles: int, n_frames: int, field: float, center=None, sprea
             out[p, 0] = center + rng.uniform(-spread, spread, 2)
         if alpha[p] == 1.0:
             steps = np.sqrt(2 * D[p] * dts)[:, None] * rng.standard_normal((len(dts), 2))
+            out[p, 1:] = out[p, 0] + np.cumsum(steps, axis=0)
         else:
-            # fGn on the uniform grid of the mean sub-step (the exposure gaps are short)
-            Lc = _fgn_cholesky(len(dts), alpha[p], float(np.mean(dts)))
-            steps = np.sqrt(D[p]) * (Lc @ rng.standard_normal((len(dts), 2)))
-        out[p, 1:] = out[p, 0] + np.cumsum(steps, axis=0)
+            Lc = _fbm_cholesky(n_frames, float(alpha[p]))
+            out[p, 1:] = out[p, 0] + np.sqrt(D[p]) * (Lc @ rng.standard_normal((len(dts), 2)))
     return out.reshape(n_particles, n_frames, K_SUB, 2), D, alpha
 
 
@@ -649,7 +663,7 @@ def write_field(out: dict, args) -> list[str]:
         f"({m['coverage_98_without_gross']:.3f} without the gross errors). "
         "The CRLB is that of an in-focus spot without motion blur (photons and background "
         "known), a bound the blurred spots of fast particles cannot reach; the blurred spots' "
-        "CRLB is that of each spot as rendered (its 5 sub-frame positions, the path's shape "
+        f"CRLB is that of each spot as rendered (its {K_SUB} sub-frame positions, the path's shape "
         "known), still a lower bound for a tracker that does not know the path.",
     ]
     if "smeared_spots" in b:
@@ -802,7 +816,7 @@ CAL_D, CAL_SIZE, CAL_FRAMES = 0.174, 24, 40
 def calibration_movie(renderer: str, K: int, planar: bool, seed: int):
     """One movie of the calibration part: setup (K), ADU and the true positions (N, 2) µm that
     the tracker's exposure-mean estimates (own renderer: the trapezoid mean of its K points;
-    independent: the mean of this module's 5 equal-weight points), and the frames inside."""
+    independent: the mean of this module's sub-frame points), and the frames inside."""
     from sptmotion import optics
 
     rng = np.random.default_rng([seed, 13])
@@ -819,7 +833,7 @@ def calibration_movie(renderer: str, K: int, planar: bool, seed: int):
         w = optics.trapezoid_weights(K)
         truth = np.einsum("nka,k->na", X.reshape(N, K, 3), w)[:, :2]
     else:
-        t = (np.arange(N)[:, None] * DT + np.arange(K_SUB)[None, :] * T_E / (K_SUB - 1)).ravel()
+        t = sub_times(N)
         steps = np.sqrt(2 * CAL_D * np.diff(t))[:, None] * rng.standard_normal((len(t) - 1, 2))
         fine = np.cumsum(np.vstack([start, steps]), axis=0).reshape(1, N, K_SUB, 2)
         adu, truth, _, _ = render(fine, CAL_SIZE, rng, float(setup.psf.kernel_params[0]), 0.0)
@@ -886,7 +900,8 @@ def write_calibration(out: dict, args) -> list[str]:
         "field's optics, photons and background, no blinking; `track_bayes(n_emitters=1)`, 2 "
         "chains, half of each burn-in. Own: `optics.render` with the tracker's K (K = 1: one "
         "point per frame, tracked without blur terms; 3D motion, 3D tracker). Independent: this "
-        "module's renderer (5 equal-weight points per exposure, exact EM-gain draws), 2D "
+        f"module's renderer ({K_SUB} equal-weight points per exposure at the midpoints of its "
+        "equal parts, exact EM-gain draws), 2D "
         "motion, `planar=True`. Coverage of the 98% intervals of x and y over the frames whose "
         "exposure-mean lies in the ROI (SE with the movies as the units); z: error over the "
         "posterior sd.",
