@@ -42,6 +42,8 @@ Parts (``--part``):
   the tracker's own model (``optics.render``; K = 1 at 1000 and 4000 sweeps, K = 3), where
   only the sampler can be wrong, and on this module's renderer with K = 1 (the blur-aware
   round spot) and K = 5, where the model's approximations add to it.
+- ``pooled``: the field part's runs named by ``--stems`` (draws of other ``--seed``) pooled:
+  recall, precision, identity switches and the 98% coverage with its SE over all of them.
 - ``analyze``: ``sptmotion analyze movie.tif`` without ``--emitters`` on the field's movie,
   run as a command; the Bayesian tracks matched to the true particles, their likelihood
   verdicts and alpha intervals.
@@ -53,6 +55,9 @@ Parts (``--part``):
     .venv/bin/python benchmarks/bench_fullfield.py --part convergence     # ~6 min
     .venv/bin/python benchmarks/bench_fullfield.py --part mixing --sweeps 1000 --before HEAD~1
     .venv/bin/python benchmarks/bench_fullfield.py --part calibration --n 80        # ~20 min
+    .venv/bin/python benchmarks/bench_fullfield.py --part field --sweeps 1000 --seed 1 \
+        --stem field_session29_seed1       # and seed 2; then
+    .venv/bin/python benchmarks/bench_fullfield.py --part pooled
 
 Writes ``benchmarks/results/fullfield/<part>.md`` and ``.json``.
 """
@@ -652,9 +657,12 @@ def write_field(out: dict, args) -> list[str]:
         f"intervals cover {b['coverage_98']:.3f} of {b['n_coverage']} coordinates (SE "
         f"{b['coverage_se']:.3f} if independent, {b['coverage_se_particles']:.3f} with the "
         f"particles as the units; {b['coverage_98_without_gross']:.3f} without "
-        f"the gross errors, whose intervals hold {b['coverage_98_gross']:.3f}); worst region "
-        "R-hat of positions "
-        f"{b['max_rhat_positions']:.2f}.",
+        + (
+            f"the gross errors, whose intervals hold {b['coverage_98_gross']:.3f}); worst region "
+            if b["coverage_98_gross"] is not None
+            else "gross errors, of which there are none); worst region "
+        )
+        + f"R-hat of positions {b['max_rhat_positions']:.2f}.",
         f"Modular tracker on the same spots: RMSE / sqrt(mean CRLB) {m['rmse_over_crlb']:.2f} "
         f"({m['rmse_over_crlb_blurred']:.2f} blurred; per spot robust sd "
         f"{m['z_robust_sd_blurred']:.2f}, rms {m['z_rms_blurred_without_gross']:.2f} without "
@@ -920,6 +928,79 @@ def write_calibration(out: dict, args) -> list[str]:
     return lines
 
 
+def part_pooled(args) -> dict:
+    """The field part's runs ``--stems`` (independent draws, e.g. ``--seed 0, 1, 2``) pooled:
+    recall and precision over all their spots and detections, identity switches summed per
+    tracker, and the Bayesian 98% coverage over all coordinates with its SE (each draw's
+    particle-level SE; the draws independent)."""
+    runs = [json.loads((RESULTS / f"{stem}.json").read_text()) for stem in args.stems.split(",")]
+    out = {"stems": args.stems.split(","), "seeds": [r["args"]["seed"] for r in runs],
+           "trackers": {}}  # fmt: skip
+    for key in ("bayes_regions", "modular", "trackpy"):
+        found = [r["visible_points"] * r[key]["recall"] for r in runs]
+        detections = [f / r[key]["precision"] for f, r in zip(found, runs, strict=True)]
+        out["trackers"][key] = {
+            "recall": float(sum(found) / sum(r["visible_points"] for r in runs)),
+            "precision": float(sum(found) / sum(detections)),
+            "id_switches": int(sum(r[key]["id_switches"] for r in runs)),
+            "id_switches_per_draw": [int(r[key]["id_switches"]) for r in runs],
+        }
+    b = [r["bayes_regions"] for r in runs]
+    n = np.array([x["n_coverage"] for x in b], dtype=float)
+    cov = np.array([x["coverage_98"] for x in b])
+    se = np.array([x["coverage_se_particles"] for x in b])
+    out["coverage_98"] = float(np.sum(cov * n) / n.sum())
+    out["coverage_se"] = float(np.sqrt(np.sum((se * n) ** 2)) / n.sum())
+    out["coverage_per_draw"] = cov.tolist()
+    out["n_coverage"] = int(n.sum())
+    groups = {}
+    for x in b:
+        for g in x.get("coverage_groups", []):
+            k = (g["alpha"], g["shares_region"])
+            t = groups.setdefault(k, [0, 0, 0])
+            t[0] += g["particles"]
+            t[1] += g["coordinates"]
+            t[2] += g["misses"]
+    out["coverage_groups"] = [{"alpha": a, "shares_region": sh, "particles": t[0],
+                               "coordinates": t[1], "misses": t[2],
+                               "coverage_98": 1 - t[2] / t[1]}
+                              for (a, sh), t in sorted(groups.items())]  # fmt: skip
+    return out
+
+
+def write_pooled(out: dict, args) -> list[str]:
+    names = {"bayes_regions": "Bayesian, regions, M unknown", "modular": "modular",
+             "trackpy": "trackpy"}  # fmt: skip
+    lines = [
+        f"# Full field: {len(out['stems'])} draws pooled",
+        "",
+        f"`benchmarks/bench_fullfield.py --part pooled --stems {args.stems}` (seeds "
+        f"{', '.join(str(s) for s in out['seeds'])}): the field part's runs pooled over their "
+        "spots; identity switches summed.",
+        "",
+        "| tracker | recall | precision | ID switches (per draw) |",
+        "|---|---|---|---|",
+    ]
+    for key, t in out["trackers"].items():
+        lines.append(f"| {names[key]} | {t['recall']:.3f} | {t['precision']:.4f} | "
+                     f"{t['id_switches']} ({', '.join(map(str, t['id_switches_per_draw']))}) |")  # fmt: skip
+    lines += [
+        "",
+        f"Bayesian 98% intervals: coverage {out['coverage_98']:.4f} of {out['n_coverage']} "
+        f"coordinates, SE {out['coverage_se']:.4f} (per draw "
+        f"{', '.join(f'{c:.3f}' for c in out['coverage_per_draw'])}); 2 SE under 0.98 is "
+        f"{0.98 - 2 * out['coverage_se']:.4f}.",
+        "",
+        "| true motion | shares its region | particles | coordinates | coverage | misses |",
+        "|---|---|---|---|---|---|",
+    ]
+    for g in out["coverage_groups"]:
+        motion = "BM" if g["alpha"] == 1.0 else f"FBM alpha {g['alpha']:g}"
+        lines.append(f"| {motion} | {'yes' if g['shares_region'] else 'no'} | {g['particles']} | "
+                     f"{g['coordinates']} | {g['coverage_98']:.3f} | {g['misses']} |")  # fmt: skip
+    return lines
+
+
 MIXING_CHILD = """
 import json, sys, time, warnings
 sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])
@@ -1106,7 +1187,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--part",
-        choices=("m", "crowded", "field", "analyze", "convergence", "mixing", "calibration"),
+        choices=(
+            "m",
+            "crowded",
+            "field",
+            "analyze",
+            "convergence",
+            "mixing",
+            "calibration",
+            "pooled",
+        ),
         required=True,
     )
     ap.add_argument("--size", type=int, default=256)
@@ -1130,6 +1220,8 @@ def main() -> None:
     ap.add_argument("--sweep-list", default="1000,6000", help="part convergence: sweep counts")
     ap.add_argument("--chain-seeds", type=int, default=4, help="part mixing: seeds per region")
     ap.add_argument("--before", default="HEAD~1", help="part mixing: the commit compared")
+    ap.add_argument("--stems", default="field_session29,field_session29_seed1,field_session29_seed2",
+                    help="part pooled: the field runs' result stems")  # fmt: skip
     ap.add_argument("--renderers", default="own,independent",
                     help="part calibration: the cases' renderers")  # fmt: skip
     ap.add_argument("--stem", default=None, help="name of the result files (default the part's)")
@@ -1144,7 +1236,8 @@ def main() -> None:
                        "analyze": (part_analyze, write_analyze),
                        "convergence": (part_convergence, write_convergence),
                        "mixing": (part_mixing, write_mixing),
-                       "calibration": (part_calibration, write_calibration)}[args.part]  # fmt: skip
+                       "calibration": (part_calibration, write_calibration),
+                       "pooled": (part_pooled, write_pooled)}[args.part]  # fmt: skip
         out = part(args)
         lines = write(out, args)
     out["args"] = vars(args)
@@ -1153,7 +1246,8 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = (
         args.part
-        if args.part in ("m", "crowded", "convergence", "mixing", "calibration") or args.size == 256
+        if args.part in ("m", "crowded", "convergence", "mixing", "calibration", "pooled")
+        or args.size == 256
         else f"{args.part}_{args.size}"
     )
     stem += "_planar" if args.planar else ""
