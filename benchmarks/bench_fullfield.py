@@ -865,9 +865,9 @@ def _calibration_run(case, seed: int) -> dict:
     lo, hi = post.credible_interval()
     hits = ((truth >= lo[0, :, :2]) & (truth <= hi[0, :, :2]))[inside]
     z = ((truth - fs.mean(axis=(0, 1))) / fs.std(axis=(0, 1)))[inside]
-    d_lo, d_hi = post.D_summary()["lo"], post.D_summary()["hi"]
+    d_sum = post.D_summary()
     return {"hits": hits.ravel().tolist(), "z": z.ravel().tolist(),
-            "D_covered": bool(d_lo <= CAL_D <= d_hi), "D_median": float(np.median(post.D)),
+            "D_covered": bool(d_sum["lo"] <= CAL_D <= d_sum["hi"]), "D_median": float(np.median(post.D)),
             "position_ess": float(post.diagnostics()["positions"]["ess"]), "time_s": wall}  # fmt: skip
 
 
